@@ -1,0 +1,205 @@
+"""The ``geo-pcmt`` command line: thin click commands that call the library.
+
+Exit codes: 0 success, 1 the input had problems (nothing stored), 2 usage error,
+3 the store refused the operation.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import ingest
+from .layers import LAYERS
+from .paths import default_store_path
+from .store import StoreError, open_store
+
+EXIT_PROBLEMS = 1
+EXIT_STORE = 3
+
+STORE_OPTION = click.option(
+    "--store", "store_url", envvar="GEO_PCMT_STORE", default=None,
+    help="GeoPackage file or postgresql:// URL (default: $GEO_PCMT_STORE or var/geo_pcmt.gpkg).")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True,
+                           help="Print machine-readable JSON instead of lines of text.")
+
+
+def _store(url):
+    return open_store(url or default_store_path())
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="geo_pcmt")
+def main() -> None:
+    """geo_pcmt — hotspot maps for drug prevention and control (phòng chống ma túy), Nghệ An.
+
+    Start with `geo-pcmt demo` (a store with the real commune boundaries and the synthetic
+    sample data), then `geo-pcmt serve` and open http://127.0.0.1:5000.
+    """
+
+
+@main.command()
+@STORE_OPTION
+def init(store_url):
+    """Create an empty store with a table for every layer and load the real boundaries."""
+    from .seed import load_boundaries
+    store = _store(store_url)
+    store.init()
+    for rep in load_boundaries(store):
+        click.echo(f"{rep.layer}: {rep.count_after} rows")
+    click.echo(f"store ready: {store.path if hasattr(store, 'path') else store_url}")
+
+
+@main.command()
+@STORE_OPTION
+def demo(store_url):
+    """Create a store with the boundaries and the SYNTHETIC sample data (replacing them)."""
+    from .seed import load_boundaries, load_sample, read_sample
+    store = _store(store_url)
+    store.init()
+    reports = load_boundaries(store)
+    sample = read_sample()
+    with click.progressbar(list(sample.items()), label="loading sample layers",
+                           item_show_func=lambda kv: kv[0] if kv else "") as items:
+        for name, frame in items:
+            reports.append(store.write(name, frame, mode="replace"))
+    for rep in reports:
+        click.echo(f"{rep.layer:22s} {rep.count_after:7d} rows")
+    click.echo("demo store ready; run `geo-pcmt serve` and open http://127.0.0.1:5000")
+
+
+def _print_report(report: ingest.ValidationReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+        return
+    for p in report.problems:
+        click.echo(str(p), err=p.severity == "error")
+    click.echo(f"{report.layer}: {report.rows_total} rows, {report.rows_valid} valid, "
+               f"{len(report.rows_rejected)} rejected, {len(report.errors)} errors, "
+               f"{len(report.warnings)} warnings")
+
+
+def _layer_arg(ctx, param, value):
+    if value not in LAYERS:
+        raise click.BadParameter(f"unknown layer {value!r}; one of: {', '.join(sorted(LAYERS))}")
+    return value
+
+
+VALIDATE_OPTIONS = [
+    click.argument("layer", callback=_layer_arg),
+    click.argument("file", type=click.Path(dir_okay=False)),
+    click.option("--fix-swapped", is_flag=True, help="Swap lat/lon back where clearly swapped."),
+    click.option("--repair", is_flag=True, help="Repair invalid geometries with make_valid."),
+    click.option("--crs", default=None, help="CRS of x/y columns if not lon/lat, e.g. EPSG:32648."),
+    JSON_OPTION,
+]
+
+
+def _apply(options):
+    def deco(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+    return deco
+
+
+@main.command()
+@_apply(VALIDATE_OPTIONS)
+def validate(layer, file, fix_swapped, repair, crs, as_json):
+    """Check FILE against LAYER's schema and print every problem; stores nothing."""
+    try:
+        frame = ingest.read_any(file)
+    except ingest.IngestError as exc:
+        _fail(str(exc), EXIT_PROBLEMS)
+    report = ingest.validate(frame, layer, fix_swapped=fix_swapped, repair=repair, crs=crs,
+                             source=f"file:{Path(file).name}")
+    _print_report(report, as_json)
+    sys.exit(0 if report.ok else EXIT_PROBLEMS)
+
+
+@main.command()
+@_apply(VALIDATE_OPTIONS)
+@click.option("--keep-valid", is_flag=True,
+              help="Store the valid rows even if other rows have errors.")
+@click.option("--mode", type=click.Choice(["append", "upsert", "replace"]), default="append",
+              show_default=True, help="append new ids, upsert (update by id) or replace the layer.")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@STORE_OPTION
+def load(layer, file, fix_swapped, repair, crs, as_json, keep_valid, mode, user, store_url):
+    """Validate FILE and store it in LAYER; nothing is stored if any row has an error
+    (unless --keep-valid)."""
+    store = _store(store_url)
+    try:
+        report, written = ingest.load(store, layer, file, keep_valid=keep_valid,
+                                      fix_swapped=fix_swapped, repair=repair, crs=crs,
+                                      mode=mode, user=user)
+    except ingest.IngestError as exc:
+        _fail(str(exc), EXIT_PROBLEMS)
+    except StoreError as exc:
+        _fail(str(exc), EXIT_STORE)
+    _print_report(report, as_json)
+    if written is None:
+        click.echo("nothing stored" + ("" if report.ok else
+                                       " (fix the errors, or use --keep-valid)"), err=True)
+        sys.exit(EXIT_PROBLEMS)
+    if not as_json:
+        click.echo(f"stored: {written.inserted} new, {written.updated} updated; "
+                   f"{written.layer} now has {written.count_after} rows")
+
+
+@main.command()
+@click.argument("layer", callback=_layer_arg)
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]),
+              default="geojson", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Output file (default: LAYER.FORMAT in the current folder).")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@STORE_OPTION
+def export(layer, fmt, out, user, store_url):
+    """Write a stored LAYER to a file (GeoJSON is RFC 7946)."""
+    from .export import export_layer
+    store = _store(store_url)
+    frame = store.read(layer)
+    path = export_layer(frame, out or f"{layer}.{fmt}", layer, fmt)
+    store.audit(user, "export", layer, [], {"format": fmt, "rows": len(frame), "path": str(path)})
+    click.echo(f"{len(frame)} features → {path}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug", is_flag=True, help="Flask debug mode (never on a shared machine).")
+@STORE_OPTION
+def serve(host, port, debug, store_url):
+    """Serve the map and the API with Flask's development server."""
+    from .web import create_app
+    config = {"STORE": store_url} if store_url else {}
+    app = create_app(config)
+    app.run(host=host, port=port, debug=debug)
+
+
+
+
+def _register_commands() -> None:
+    """Commands that live in geo_pcmt/commands/ (one module per concern)."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+    for info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        for cmd in getattr(module, "COMMANDS", ()):
+            main.add_command(cmd)
+
+
+_register_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,462 @@
+"""GeoPackageStore: the embedded default store, one OGC GeoPackage file (SQLite, WAL).
+
+Tables are created by GDAL (through pyogrio) from the layer schemas, so the file is a
+standard GeoPackage that QGIS and ``ogrinfo`` open, with an R*-tree spatial index per
+geometry column. Reads and writes go through SQLite directly: every write is one
+``BEGIN IMMEDIATE … COMMIT`` transaction, so a write is all-or-nothing even if the process
+is killed half-way, and the audit record of a write commits with the write itself.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from ..layers import LAYERS, Layer, get_layer
+from . import frames
+from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
+
+_SRS_ID = 4326
+_GDAL_GEOMETRY = {"Point": "Point", "MultiPolygon": "MultiPolygon", "LineString": "LineString",
+                  "MultiLineString": "MultiLineString", "Geometry": "Unknown"}
+_HEADER_NO_ENV = struct.pack("<2sBBi", b"GP", 0, 0b00000001, _SRS_ID)
+_HEADER_ENV = struct.pack("<2sBBi", b"GP", 0, 0b00000011, _SRS_ID)
+_HEADER_EMPTY = struct.pack("<2sBBi", b"GP", 0, 0b00010001, _SRS_ID)
+_ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}
+
+
+# --- GeoPackage geometry blobs (spec §2.1.3) -------------------------------------------
+
+def encode_geometries(geoms: np.ndarray) -> list[bytes | None]:
+    """Shapely geometries → GeoPackage binary (header + ISO WKB), envelope for non-points."""
+    wkb = shapely.to_wkb(geoms, byte_order=1, flavor="iso")
+    bounds = shapely.bounds(geoms)
+    types = shapely.get_type_id(geoms)
+    empty = shapely.is_empty(geoms)
+    out: list[bytes | None] = []
+    for blob, b, t, e in zip(wkb, bounds, types, empty):
+        if blob is None:
+            out.append(None)
+        elif e:
+            out.append(_HEADER_EMPTY + blob)
+        elif t == 0:  # Point: no envelope, as GDAL writes it
+            out.append(_HEADER_NO_ENV + blob)
+        else:
+            out.append(_HEADER_ENV + struct.pack("<4d", b[0], b[2], b[1], b[3]) + blob)
+    return out
+
+
+def _wkb_offset(blob: bytes) -> tuple[int, int]:
+    flags = blob[3]
+    env = (flags >> 1) & 0b111
+    return 8 + 8 * _ENVELOPE_DOUBLES.get(env, 0), env
+
+
+def decode_geometries(blobs: Sequence[bytes | None]) -> np.ndarray:
+    """GeoPackage binary → shapely geometries (None stays None)."""
+    wkb = [None if b is None else bytes(b[_wkb_offset(b)[0]:]) for b in blobs]
+    return shapely.from_wkb(np.asarray(wkb, dtype=object))
+
+
+def _envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of a blob, or None if empty/null."""
+    if blob is None or blob[3] & 0b00010000:
+        return None
+    start, env = _wkb_offset(blob)
+    if env:
+        return struct.unpack_from("<4d", blob, 8)
+    byte_order = "<" if blob[start] == 1 else ">"
+    (gtype,) = struct.unpack_from(byte_order + "I", blob, start + 1)
+    if gtype % 1000 == 1:  # Point (2D, Z, M, ZM): coordinates follow the type
+        x, y = struct.unpack_from(byte_order + "2d", blob, start + 5)
+        return (x, x, y, y)
+    g = shapely.from_wkb(bytes(blob[start:]))
+    if g.is_empty:
+        return None
+    minx, miny, maxx, maxy = g.bounds
+    return (minx, maxx, miny, maxy)
+
+
+def _register_functions(conn: sqlite3.Connection) -> None:
+    """SQL functions the GeoPackage R-tree triggers call (GDAL registers the same ones)."""
+    def part(i):
+        def f(blob):
+            env = _envelope(blob)
+            return None if env is None else env[i]
+        return f
+    conn.create_function("ST_MinX", 1, part(0), deterministic=True)
+    conn.create_function("ST_MaxX", 1, part(1), deterministic=True)
+    conn.create_function("ST_MinY", 1, part(2), deterministic=True)
+    conn.create_function("ST_MaxY", 1, part(3), deterministic=True)
+    conn.create_function("ST_IsEmpty", 1, lambda b: 1 if _envelope(b) is None else 0,
+                         deterministic=True)
+
+
+def _q(name: str) -> str:
+    """Quote an identifier (names come from the schema, but quote them anyway)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class GeoPackageStore:
+    """Layers in one GeoPackage file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.gpkg`` file; created (with its folder) by :meth:`init`.
+    busy_timeout_s : float
+        How long a writer waits for another writer before giving up.
+
+    Examples
+    --------
+    >>> store = GeoPackageStore("var/geo_pcmt.gpkg")
+    >>> store.init()
+    >>> store.count("communes")
+    130
+    """
+
+    def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 30.0):
+        self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+        self._known_tables: set[str] = set()  # tables are created, never dropped: cache them
+
+    def __repr__(self) -> str:
+        return f"GeoPackageStore({str(self.path)!r})"
+
+    # --- connections ------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self.path.exists():
+            raise StoreError(f"store {self.path} does not exist; run `geo-pcmt init` first")
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            _register_functions(conn)
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    # --- schema -----------------------------------------------------------------------
+
+    def _existing_tables(self) -> set[str]:
+        if not self.path.exists():
+            return set()
+        with self._connect() as conn:
+            self._known_tables = {r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents")}
+        return set(self._known_tables)
+
+    def _has_table(self, name: str) -> bool:
+        return name in self._known_tables or name in self._existing_tables()
+
+    def init(self, layers: Sequence[str] | None = None) -> None:
+        """Create the file and every layer's table that does not exist yet (idempotent)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        existing = self._existing_tables()
+        for name in layers or list(LAYERS):
+            if name not in existing:
+                self._create_table(get_layer(name))
+                existing.add(name)
+
+    def _create_table(self, layer: Layer) -> None:
+        empty = frames.empty_frame(layer)
+        kwargs = {}
+        if layer.has_geometry:
+            kwargs["geometry_type"] = _GDAL_GEOMETRY[layer.geometry_type]
+        pyogrio.write_dataframe(empty, self.path, layer=layer.name, driver="GPKG",
+                                append=self.path.exists(), **kwargs)
+        with self._transaction() as conn:
+            conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q('uq_' + layer.name + '_id')} "
+                         f"ON {_q(layer.name)}(id)")
+            conn.execute("UPDATE gpkg_contents SET identifier = ?, description = ? "
+                         "WHERE table_name = ?",
+                         (layer.title_vi, f"{layer.title_en}. {layer.description}".strip(),
+                          layer.name))
+
+    def _ensure(self, layer: Layer) -> None:
+        missing = [n for n in (layer.name, "audit_log") if not self._has_table(n)]
+        if missing:
+            self.init(missing)
+
+    def _geom_column(self, conn: sqlite3.Connection, layer: str) -> str | None:
+        row = conn.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                           (layer,)).fetchone()
+        return row[0] if row else None
+
+    # --- queries ----------------------------------------------------------------------
+
+    def _where_sql(self, layer: Layer, conn, bbox: BBox | None,
+                   where: Where | None) -> tuple[str, list]:
+        clauses, params = [], []
+        for column, value in (where or {}).items():
+            layer.field(column)  # KeyError for unknown columns: never interpolated
+            col = _q(column)
+            if isinstance(value, slice):
+                if value.start is not None:
+                    clauses.append(f"{col} >= ?")
+                    params.append(value.start)
+                if value.stop is not None:
+                    clauses.append(f"{col} <= ?")
+                    params.append(value.stop)
+            elif isinstance(value, (list, tuple, set, frozenset)):
+                values = list(value)
+                if not values:
+                    clauses.append("0")
+                else:
+                    clauses.append(f"{col} IN ({','.join('?' * len(values))})")
+                    params.extend(values)
+            elif value is None:
+                clauses.append(f"{col} IS NULL")
+            else:
+                clauses.append(f"{col} = ?")
+                params.append(value)
+        if bbox is not None:
+            geom = self._geom_column(conn, layer.name)
+            if geom is None:
+                raise StoreError(f"layer {layer.name} has no geometry; bbox does not apply")
+            minx, miny, maxx, maxy = map(float, bbox)
+            clauses.append(f"fid IN (SELECT id FROM {_q('rtree_' + layer.name + '_' + geom)} "
+                           "WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)")
+            params.extend([maxx, minx, maxy, miny])
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
+             columns: Sequence[str] | None = None, limit: int | None = None,
+             offset: int = 0) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Rows of ``layer`` in stored order, filtered and paged.
+
+        Parameters
+        ----------
+        bbox : (minlon, minlat, maxlon, maxlat), optional
+            Keep features whose geometry intersects the box (R-tree, then exact test).
+        where : mapping, optional
+            ``{column: value}`` equality, ``{column: [v1, v2]}`` membership,
+            ``{column: slice(lo, hi)}`` inclusive range. Values are bound, never pasted.
+        columns : list of str, optional
+            Attribute columns to return (``id`` is always included).
+        limit, offset : int
+            Paging, applied after filtering.
+        """
+        spec = get_layer(layer)
+        if limit is not None and limit < 0 or offset < 0:
+            raise StoreError("limit and offset must be ≥ 0")
+        cols = list(columns) if columns is not None else spec.field_names
+        for c in cols:
+            spec.field(c)
+        if "id" not in cols:
+            cols.insert(0, "id")
+        if not self._has_table(spec.name):
+            return frames.empty_frame(spec, cols)
+        with self._connect() as conn:
+            geom = self._geom_column(conn, spec.name)
+            sql_where, params = self._where_sql(spec, conn, bbox, where)
+            select = ", ".join(_q(c) for c in cols) + (f", {_q(geom)}" if geom else "")
+            refine = bbox is not None and spec.geometry_type != "Point"
+            sql = f"SELECT {select} FROM {_q(spec.name)}{sql_where} ORDER BY fid"
+            if not refine and (limit is not None or offset):
+                sql += " LIMIT ? OFFSET ?"
+                params += [-1 if limit is None else int(limit), int(offset)]
+            records = conn.execute(sql, params).fetchall()
+        data = {c: [r[i] for r in records] for i, c in enumerate(cols)}
+        if geom:
+            geoms = decode_geometries([r[len(cols)] for r in records])
+            out = frames.typed(spec, data, geoms)
+            if refine:
+                box = shapely.box(*bbox)
+                out = out[shapely.intersects(out.geometry.values, box)]
+                stop = None if limit is None else offset + limit
+                out = out.iloc[offset:stop].reset_index(drop=True)
+            return out
+        return frames.typed(spec, data)
+
+    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
+        """Number of rows matching the same filters as :meth:`read`."""
+        spec = get_layer(layer)
+        if not self._has_table(spec.name):
+            return 0
+        if bbox is not None and spec.geometry_type != "Point":
+            return len(self.read(layer, bbox=bbox, where=where, columns=["id"]))
+        with self._connect() as conn:
+            sql_where, params = self._where_sql(spec, conn, bbox, where)
+            return conn.execute(f"SELECT count(*) FROM {_q(spec.name)}{sql_where}",
+                                params).fetchone()[0]
+
+    def bounds(self, layer: str) -> BBox | None:
+        """Extent of a layer from its spatial index, or None when empty."""
+        spec = get_layer(layer)
+        if not spec.has_geometry or not self._has_table(spec.name):
+            return None
+        with self._connect() as conn:
+            geom = self._geom_column(conn, spec.name)
+            row = conn.execute(f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "
+                               f"{_q('rtree_' + spec.name + '_' + geom)}").fetchone()
+        return None if row[0] is None else tuple(row)
+
+    def layers(self) -> list[LayerInfo]:
+        """Every stored layer with its count and extent."""
+        out = []
+        for name in sorted(self._existing_tables()):
+            if name not in LAYERS:
+                continue
+            spec = LAYERS[name]
+            out.append(LayerInfo(name, self.count(name), self.bounds(name), spec.geometry_type))
+        return out
+
+    # --- writes -----------------------------------------------------------------------
+
+    def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *,
+              mode: WriteMode = "append", user: str = "system") -> WriteReport:
+        """Write rows in one transaction: all of them or none.
+
+        ``append`` refuses ids that exist already; ``replace`` empties the layer first;
+        ``upsert`` inserts new ids and updates existing ones (keeping ``created_at``).
+        The write and its audit record commit together.
+        """
+        if mode not in ("append", "replace", "upsert"):
+            raise StoreError(f"unknown write mode {mode!r}; use append, replace or upsert")
+        spec = get_layer(layer)
+        if spec.name == "audit_log":
+            raise StoreError("the audit log is append-only and written by the store itself")
+        frames.check_frame(spec, frame)
+        cols, values = frames.rows(spec, frame)
+        stamp = frames.now_iso()
+        for extra in ("created_at", "updated_at"):
+            if extra in spec.field_names and extra not in cols:
+                cols.append(extra)
+                for r in values:
+                    r.append(None)
+        if "updated_at" in cols:
+            i_upd = cols.index("updated_at")
+            i_cre = cols.index("created_at")
+            for r in values:
+                r[i_upd] = stamp
+                r[i_cre] = r[i_cre] or stamp
+        if "confidentiality" in spec.field_names:
+            if "confidentiality" not in cols:
+                cols.append("confidentiality")
+                for r in values:
+                    r.append(None)
+            i_conf = cols.index("confidentiality")
+            for r in values:
+                r[i_conf] = r[i_conf] or spec.confidentiality_default
+        missing = [f for f in spec.required_fields if f not in cols]
+        if missing:
+            raise StoreError(f"layer {spec.name}: required column(s) missing: {', '.join(missing)}")
+        for f in spec.required_fields:
+            i = cols.index(f)
+            for n, r in enumerate(values):
+                if r[i] is None:
+                    raise StoreError(f"layer {spec.name}: row {frame.index[n]}, field {f!r}: "
+                                     "required value is missing")
+        all_cols = list(cols)
+        geom_blobs = None
+        if spec.has_geometry:
+            geom_blobs = encode_geometries(np.asarray(frame.geometry.values, dtype=object))
+        self._ensure(spec)
+        ids = [str(r[cols.index("id")]) for r in values]
+        with self._transaction() as conn:
+            geom = self._geom_column(conn, spec.name)
+            if geom:
+                all_cols.append(geom)
+                values = [r + [g] for r, g in zip(values, geom_blobs)]
+            table = _q(spec.name)
+            deleted = 0
+            existing = 0
+            if mode == "replace":
+                deleted = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                conn.execute(f"DELETE FROM {table}")
+            elif ids:
+                existing = self._count_ids(conn, spec.name, ids)
+                if mode == "append" and existing:
+                    raise StoreError(f"layer {spec.name}: {existing} id(s) already stored "
+                                     "(use upsert to update them)")
+            placeholders = ",".join("?" * len(all_cols))
+            sql = f"INSERT INTO {table} ({', '.join(_q(c) for c in all_cols)}) VALUES ({placeholders})"
+            if mode == "upsert":
+                keep = [c for c in all_cols if c not in ("id", "created_at")]
+                sql += (" ON CONFLICT(id) DO UPDATE SET "
+                        + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in keep))
+            try:
+                conn.executemany(sql, values)
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"layer {spec.name}: {exc}") from None
+            count_after = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
+                                 count_after)
+            self._audit(conn, user, f"write:{mode}", spec.name, ids, report.as_dict())
+        return report
+
+    def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
+        """Delete rows by id in one transaction; returns how many were deleted."""
+        spec = get_layer(layer)
+        if spec.name == "audit_log":
+            raise StoreError("the audit log is append-only")
+        ids = [str(i) for i in ids]
+        if not ids or not self._has_table(spec.name):
+            return 0
+        with self._transaction() as conn:
+            n = 0
+            for chunk in _chunks(ids, 500):
+                n += conn.execute(f"DELETE FROM {_q(spec.name)} WHERE id IN "
+                                  f"({','.join('?' * len(chunk))})", chunk).rowcount
+            self._audit(conn, user, "delete", spec.name, ids, {"deleted": n})
+        return n
+
+    def audit(self, user: str, action: str, layer: str | None = None,
+              ids: Sequence[str] = (), detail: dict | None = None) -> None:
+        """Append one audit record (reads of restricted layers, exports, logins …)."""
+        if not self._has_table("audit_log"):
+            self.init(["audit_log"])
+        with self._transaction() as conn:
+            self._audit(conn, user, action, layer, ids, detail or {})
+
+    def _audit(self, conn, user, action, layer, ids, detail) -> None:
+        ids = list(ids)
+        conn.execute(
+            'INSERT INTO audit_log (id, "at", "user", action, layer, ids, detail) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
+             json.dumps(ids[:10_000], ensure_ascii=False),
+             json.dumps(detail, ensure_ascii=False, default=str)))
+
+    @staticmethod
+    def _count_ids(conn, table: str, ids: list[str]) -> int:
+        n = 0
+        for chunk in _chunks(ids, 500):
+            n += conn.execute(f"SELECT count(*) FROM {_q(table)} WHERE id IN "
+                              f"({','.join('?' * len(chunk))})", chunk).fetchone()[0]
+        return n
+
+    def check(self) -> str:
+        """SQLite's integrity check of the whole file: ``"ok"`` when sound."""
+        with self._connect() as conn:
+            return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

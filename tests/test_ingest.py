@@ -1,0 +1,203 @@
+"""Ingest: every kind of bad input gets an error naming row, field, value and reason."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import date
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geo_pcmt import ingest
+from geo_pcmt.ingest import IngestError, read_any, validate
+
+TODAY = date(2026, 11, 25)
+HEADER = "id,type,name,lon,lat,first_seen,status,source\n"
+
+
+def _csv(tmp_path, body: str, header: str = HEADER, name="points.csv"):
+    p = tmp_path / name
+    p.write_text(header + body, encoding="utf-8")
+    return p
+
+
+def _check(tmp_path, body, header=HEADER, **kw):
+    return validate(read_any(_csv(tmp_path, body, header)), "retail_points", today=TODAY, **kw)
+
+
+def _only_error(report):
+    assert len(report.errors) == 1, [str(p) for p in report.problems]
+    return report.errors[0]
+
+
+def test_clean_csv_gets_commune_and_border_flag(tmp_path):
+    rep = _check(tmp_path, "A1,diem_ban_le,Nhà bà Lầu Thị Mỷ,104.17,19.41,2024-03-01,active,CA xã\n")
+    assert rep.ok and rep.rows_valid == 1
+    row = rep.clean.iloc[0]
+    assert row["commune_code"] == "16837" and row["is_border"] is True or row["is_border"] == True
+    assert row["name"] == "Nhà bà Lầu Thị Mỷ"
+
+
+def test_swapped_lat_lon_is_reported_with_row_number(tmp_path):
+    rep = _check(tmp_path, "A1,diem_ban_le,x,104.17,19.41,2024-03-01,active,s\n"
+                           "A2,diem_ban_le,y,19.41,104.17,2024-03-01,active,s\n")
+    err = _only_error(rep)
+    assert (err.row, err.field, err.code) == (2, "lat", "swapped_lat_lon")
+    assert "lat/lon swapped" in str(err) and "row 2" in str(err)
+    assert rep.rows_valid == 1
+
+
+def test_fix_swapped_swaps_back_with_a_warning(tmp_path):
+    rep = _check(tmp_path, "A2,diem_ban_le,y,19.41,104.17,2024-03-01,active,s\n", fix_swapped=True)
+    assert rep.ok and rep.clean.geometry.iloc[0].x == pytest.approx(104.17)
+    assert rep.warnings[0].code == "swapped_fixed"
+
+
+def test_projected_coordinates_without_crs_are_refused_and_accepted_with_crs(tmp_path):
+    body = "A1,diem_ban_le,x,412856,2146404,2024-03-01,active,s\n"
+    err = _only_error(_check(tmp_path, body))
+    assert err.code == "projected_coordinates" and "EPSG:32648" in err.reason
+    rep = _check(tmp_path, body, crs="EPSG:32648")
+    assert rep.ok and rep.clean.geometry.iloc[0].x == pytest.approx(104.17, abs=0.01)
+
+
+def test_point_outside_the_province_reports_distance(tmp_path):
+    err = _only_error(_check(tmp_path, "A1,diem_ban_le,x,105.84,21.03,2024-03-01,active,s\n"))
+    assert err.code == "outside_province" and "km from the province boundary" in err.reason
+    km = float(err.reason.split(", ")[1].split(" km")[0])
+    assert 100 < km < 200  # Hà Nội is ~120 km north of Nghệ An
+
+
+def test_bad_type_bad_date_future_date_and_disallowed_value(tmp_path):
+    rep = _check(tmp_path,
+                 "A1,diem_ban_le,x,abc,19.41,2024-03-01,active,s\n"
+                 "A2,diem_ban_le,x,104.17,19.41,2024-13-45,active,s\n"
+                 "A3,diem_ban_le,x,104.17,19.41,2030-01-01,active,s\n"
+                 "A4,quan_cafe,x,104.17,19.41,2024-03-01,active,s\n"
+                 "A5,diem_ban_le,x,104.17,19.41,15/03/2024,active,s\n")
+    codes = {(p.row, p.field): p.code for p in rep.errors}
+    assert codes[(1, "lon")] == "bad_type"
+    assert codes[(2, "first_seen")] == "bad_type"
+    assert codes[(3, "first_seen")] == "future_date"
+    assert codes[(4, "type")] == "not_allowed"
+    assert rep.rows_valid == 1 and rep.clean.iloc[0]["first_seen"] == "2024-03-15"
+
+
+def test_missing_and_unknown_columns_reject_the_whole_file(tmp_path):
+    rep = _check(tmp_path, "A1,diem_ban_le,104.17,19.41,active,s,x\n",
+                 header="id,type,lon,lat,status,source,ghi_chu\n")
+    fields = {p.field: p.code for p in rep.errors}
+    assert fields["first_seen"] == "missing_column" and fields["ghi_chu"] == "unknown_column"
+    assert rep.rows_valid == 0
+
+
+def test_duplicate_ids_name_the_first_row(tmp_path):
+    err = _only_error(_check(tmp_path, "A1,diem_ban_le,x,104.17,19.41,2024-03-01,active,s\n"
+                                       "A1,diem_ban_le,y,104.18,19.41,2024-03-01,active,s\n"))
+    assert (err.row, err.field, err.code) == (2, "id", "duplicate_id") and "row 1" in err.reason
+
+
+def test_script_in_a_name_is_kept_as_text_with_a_warning(tmp_path):
+    name = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    rep = _check(tmp_path, f'A1,diem_ban_le,"{name.replace(chr(34), chr(34) * 2)}",104.17,19.41,2024-03-01,active,s\n')
+    assert rep.ok and rep.clean.iloc[0]["name"] == name
+    assert rep.warnings[0].code == "html_text"
+
+
+def test_huge_string_is_refused(tmp_path):
+    err = _only_error(_check(tmp_path, f"A1,diem_ban_le,{'x' * 10_000},104.17,19.41,2024-03-01,active,s\n"))
+    assert err.code == "too_long" and err.field == "name"
+
+
+def test_address_without_coordinates_is_placed_at_the_commune(tmp_path):
+    header = "id,type,address,first_seen,status,source\n"
+    rep = _check(tmp_path, "A1,diem_ban_le,\"Bản Huồi Khe, xã Nậm Cắn, huyện Kỳ Sơn\",2024-03-01,active,s\n"
+                           "A2,diem_ban_le,\"xóm 3, xã Không Có Thật\",2024-03-01,active,s\n",
+                 header=header)
+    assert rep.rows_valid == 1
+    assert rep.clean.iloc[0]["commune_code"] == "16837"
+    assert rep.clean.iloc[0]["geocode_quality"] == "commune"
+    err = _only_error(rep)
+    assert (err.row, err.field) == (2, "address") and err.code.startswith("geocode_")
+
+
+def test_file_over_the_size_limit_is_refused(tmp_path):
+    p = _csv(tmp_path, "A1,diem_ban_le,x,104.17,19.41,2024-03-01,active,s\n" * 100)
+    with pytest.raises(IngestError, match="over the limit"):
+        read_any(p, max_bytes=1000)
+
+
+def test_xlsx_zip_bomb_is_refused(tmp_path, monkeypatch):
+    p = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"0" * (30 * 1024 * 1024))
+    monkeypatch.setattr(ingest, "MAX_XLSX_UNPACKED", 10 * 1024 * 1024)
+    with pytest.raises(IngestError, match="zip bomb"):
+        read_any(p)
+
+
+def test_xlsx_with_vietnamese_dates_reads(tmp_path):
+    df = pd.DataFrame({"id": ["A1"], "type": ["diem_ban_le"], "lon": [104.17], "lat": [19.41],
+                       "first_seen": ["01/02/2024"], "status": ["watch"], "source": ["s"]})
+    p = tmp_path / "pts.xlsx"
+    df.to_excel(p, index=False)
+    rep = validate(read_any(p), "retail_points", today=TODAY)
+    assert rep.ok and rep.clean.iloc[0]["first_seen"] == "2024-02-01"
+
+
+def test_invalid_polygon_is_reported_and_repaired_only_when_asked(tmp_path):
+    bowtie = shapely.Polygon([(104.5, 19.6), (104.51, 19.61), (104.51, 19.6), (104.5, 19.61)])
+    gdf = gpd.GeoDataFrame({"id": ["P1"], "source": ["s"], "area_m2": [300.0],
+                            "detected_on": ["2024-02-01"]}, geometry=[bowtie], crs=4326)
+    path = tmp_path / "plots.geojson"
+    gdf.to_file(path)
+    err = _only_error(validate(read_any(path), "opium_plots", today=TODAY))
+    assert err.code == "invalid_geometry" and "Self-intersection" in err.reason
+    rep = validate(read_any(path), "opium_plots", repair=True, today=TODAY)
+    assert rep.ok and rep.clean.geometry.iloc[0].is_valid
+    assert rep.warnings[0].code == "repaired_geometry"
+
+
+def test_empty_geometry_and_projected_gpkg_are_handled(tmp_path):
+    gdf = gpd.GeoDataFrame({"id": ["C1", "C2"], "source": "s", "kind": "trail",
+                            "name": ["Đường mòn 1", "Đường mòn 2"]},
+                           geometry=[shapely.Point(104.2, 19.4), shapely.Point()], crs=4326)
+    path = tmp_path / "x.gpkg"
+    gdf.to_crs(32648).to_file(path, driver="GPKG")
+    rep = validate(read_any(path), "border_crossings", today=TODAY)
+    err = _only_error(rep)
+    assert (err.row, err.code) == (2, "empty_geometry")
+    assert rep.clean.geometry.iloc[0].x == pytest.approx(104.2)
+
+
+def test_unknown_commune_code_in_a_table_is_refused(tmp_path):
+    df = pd.DataFrame({"id": ["a"], "source": ["s"], "commune_code": ["99999"],
+                       "period": ["2024"], "population": ["5000"]})
+    err = _only_error(validate(df, "commune_assessments", today=TODAY))
+    assert (err.row, err.field, err.code) == (1, "commune_code", "unknown_commune")
+
+
+def test_negative_count_and_zero_population_are_refused():
+    df = pd.DataFrame({"id": ["a", "b"], "source": ["s", "s"], "commune_code": ["16837", "16837"],
+                       "period": ["2024", "2025"], "population": ["0", "5000"],
+                       "users": ["3", "-2"]})
+    rep = validate(df, "commune_assessments", today=TODAY)
+    assert {(p.row, p.field) for p in rep.errors} == {(1, "population"), (2, "users")}
+
+
+def test_load_stores_nothing_when_any_row_is_bad_unless_keep_valid(store, tmp_path):
+    p = _csv(tmp_path, "A1,diem_ban_le,x,104.17,19.41,2024-03-01,active,s\n"
+                       "A2,diem_ban_le,y,19.41,104.17,2024-03-01,active,s\n")
+    rep, written = ingest.load(store, "retail_points", p)
+    assert not rep.ok and written is None and store.count("retail_points") == 0
+    rep, written = ingest.load(store, "retail_points", p, keep_valid=True)
+    assert written.inserted == 1 and store.count("retail_points") == 1
+
+
+def test_report_serialises_to_json(tmp_path):
+    rep = _check(tmp_path, "A1,diem_ban_le,x,19.41,104.17,2024-03-01,active,s\n")
+    data = json.loads(json.dumps(rep.as_dict()))
+    assert data["ok"] is False and data["problems"][0]["row"] == 1
