@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
-import pyogrio
 
 from . import boundaries
-from .layers import get_layer
 from .paths import SAMPLE_DIR
 from .store import Store, WriteReport
 
@@ -26,23 +23,9 @@ def load_boundaries(store: Store, *, user: str = "system") -> list[WriteReport]:
 
 
 def read_sample(directory: Path | None = None) -> dict[str, pd.DataFrame]:
-    """The sample layers found in ``data/sample/`` (``<layer>.geojson`` or ``<layer>.csv``)."""
-    directory = Path(directory or SAMPLE_DIR)
-    out: dict[str, pd.DataFrame] = {}
-    for path in sorted(directory.glob("*.geojson")) + sorted(directory.glob("*.csv")):
-        layer = get_layer(path.stem)
-        if path.suffix == ".geojson":
-            frame = pyogrio.read_dataframe(path)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            frame = frame.replace({"": None})
-        cols = [c for c in layer.field_names if c in frame.columns]
-        if isinstance(frame, gpd.GeoDataFrame):
-            frame = frame[cols + [frame.geometry.name]]
-        else:
-            frame = frame[cols]
-        out[layer.name] = frame
-    return out
+    """The sample layers in ``data/sample/``, typed as the layer schemas."""
+    from .sample import read
+    return read(directory or SAMPLE_DIR)
 
 
 def load_sample(store: Store, directory: Path | None = None, *,
