@@ -146,13 +146,32 @@ def read_any(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
             _check_zip(path)
             return pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False,
                                  engine="openpyxl")
-        if suffix in (".geojson", ".json", ".gpkg", ".kml", ".gpx", ".shp", ".fgb"):
+        if suffix == ".kml":
+            return _tidy_kml(pyogrio.read_dataframe(path))
+        if suffix in (".geojson", ".json", ".gpkg", ".gpx", ".shp", ".fgb"):
             return pyogrio.read_dataframe(path)
     except IngestError:
         raise
     except Exception as exc:  # the reader's own message is what the user needs
         raise IngestError(f"cannot read {path.name}: {exc}") from None
     raise IngestError(f"unsupported file type {suffix!r}; use CSV, XLSX, GeoJSON, GPKG or KML")
+
+
+_KML_STYLE_COLUMNS = ("description", "timestamp", "begin", "end", "altitudeMode", "tessellate",
+                      "extrude", "visibility", "drawOrder", "icon", "id2")
+_KML_DEFAULTS = (-1, 0)
+
+
+def _tidy_kml(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop KML's own styling columns when they carry nothing; ``Name`` becomes ``name``."""
+    for col in _KML_STYLE_COLUMNS:
+        if col in frame.columns:
+            values = frame[col]
+            if values.isna().all() or values.isin(_KML_DEFAULTS).all():
+                frame = frame.drop(columns=col)
+    if "Name" in frame.columns and "name" not in frame.columns:
+        frame = frame.rename(columns={"Name": "name"})
+    return frame
 
 
 def _check_zip(path: Path) -> None:
@@ -415,6 +434,8 @@ def _geometries(df, spec, geom_name, lon_col, lat_col, crs, fix_swapped, repair,
         if src.crs is not None and pyproj.CRS(src.crs) != pyproj.CRS(STORAGE_CRS):
             src = src.to_crs(STORAGE_CRS)
         geoms[:] = np.asarray(src.values, dtype=object)
+        present = np.array([g is not None for g in geoms], dtype=bool)
+        geoms[present] = shapely.force_2d(geoms[present])  # KML/GPX carry altitude; we store 2D
     elif lon_col and lat_col:
         geoms = _points_from_columns(df, lon_col, lat_col, crs, fix_swapped, chk)
     geoms = _geocode_missing(df, spec, geoms, chk, out, communes, gazetteer)

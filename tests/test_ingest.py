@@ -201,3 +201,22 @@ def test_report_serialises_to_json(tmp_path):
     rep = _check(tmp_path, "A1,diem_ban_le,x,19.41,104.17,2024-03-01,active,s\n")
     data = json.loads(json.dumps(rep.as_dict()))
     assert data["ok"] is False and data["problems"][0]["row"] == 1
+
+
+KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<Placemark><name>Đường mòn Huồi Khe</name><ExtendedData>
+<Data name="id"><value>T1</value></Data><Data name="kind"><value>trail</value></Data>
+<Data name="source"><value>Đồn BP Nậm Cắn</value></Data></ExtendedData>
+<Point><coordinates>104.10,19.45,0</coordinates></Point></Placemark>
+</Document></kml>"""
+
+
+def test_kml_from_google_earth_reads_as_a_2d_border_crossing(tmp_path):
+    p = tmp_path / "trails.kml"
+    p.write_text(KML, encoding="utf-8")
+    rep = validate(read_any(p), "border_crossings", today=TODAY)
+    assert rep.ok, [str(x) for x in rep.problems]
+    row = rep.clean.iloc[0]
+    assert row["name"] == "Đường mòn Huồi Khe" and row["kind"] == "trail"
+    assert not rep.clean.geometry.iloc[0].has_z
