@@ -29,6 +29,8 @@ INTELLIGENCE_LAYERS = frozenset({"retail_points", "opium_plots", "cases", "hotsp
                                  "gistar_cells", "emerging_hotspots", "complex_hotspots",
                                  "commune_assessments"})
 ADMIN_ONLY_LAYERS = frozenset({"audit_log"})
+# Patrol plans and their stops: commanders (and admins) only, never analysts or viewers.
+COMMANDER_LAYERS = frozenset({"patrol_plans", "patrol_stops"})
 
 
 def role_rank(role: str) -> int:
@@ -55,6 +57,8 @@ def can_read_layer(role: str, layer: str | Layer) -> bool:
     spec = get_layer(layer) if isinstance(layer, str) else layer
     if spec.name in ADMIN_ONLY_LAYERS:
         return role == "admin"
+    if spec.name in COMMANDER_LAYERS:
+        return at_least(role, "commander")
     if spec.name in INTELLIGENCE_LAYERS:
         return at_least(role, "analyst")
     return spec.confidentiality_default in allowed_levels(role) or at_least(role, "analyst")
@@ -107,3 +111,134 @@ def commune_counts(records: pd.DataFrame, communes: gpd.GeoDataFrame, *,
         out[c] = out[c].astype("Int64").mask(small[c])
     return gpd.GeoDataFrame(out, geometry="geometry", crs=communes.crs)
 
+
+
+# --- web service: anonymous visitors, visible fields, aggregates, admin rights --------------
+# Added for the Flask service (geo_pcmt.web). ``role`` may be ``None`` here: an anonymous
+# visitor, who sees the published reference layers (boundaries, border line) and nothing
+# derived from records, not even aggregates.
+
+def readable_layers_for(role: str | None) -> list[str]:
+    """Layers ``role`` may read; for anonymous visitors (``None``) the public base layers."""
+    if role is None:
+        return [name for name, spec in LAYERS.items()
+                if spec.kind == "base" and spec.confidentiality_default == "public"
+                and name not in ADMIN_ONLY_LAYERS and name not in INTELLIGENCE_LAYERS]
+    return readable_layers(role)
+
+
+def can_read_layer_for(role: str | None, layer: str | Layer) -> bool:
+    """:func:`can_read_layer`, also answering for anonymous visitors (``None``)."""
+    name = layer if isinstance(layer, str) else layer.name
+    if name not in LAYERS:
+        return False
+    return name in readable_layers_for(role) if role is None else can_read_layer(role, name)
+
+
+def row_filter_for(role: str | None, layer: str | Layer) -> dict:
+    """:func:`row_filter` for a role or an anonymous visitor (public rows only)."""
+    spec = get_layer(layer) if isinstance(layer, str) else layer
+    if role is None:
+        return {"confidentiality": ["public"]} if "confidentiality" in spec.field_names else {}
+    return row_filter(role, spec)
+
+
+def operational_fields() -> frozenset[str]:
+    """Fields that reveal sources, methods or case files: analysts and above only.
+
+    They stay out of items, exports and the OpenAPI document for viewers and anonymous
+    visitors even on layers those may read (e.g. the criteria that classed a commune).
+    """
+    return frozenset({"case_ref", "address", "detected_by", "criteria",
+                      "area_of_responsibility"})
+
+
+def visible_fields(role: str | None, layer: str | Layer) -> list[str]:
+    """The fields of ``layer`` that reach ``role``, in schema order (empty if unreadable)."""
+    spec = get_layer(layer) if isinstance(layer, str) else layer
+    if not can_read_layer_for(role, spec):
+        return []
+    if role is not None and at_least(role, "analyst"):
+        return spec.field_names
+    hidden = operational_fields()
+    return [f for f in spec.field_names if f not in hidden]
+
+
+def public_aggregates() -> dict[str, Layer]:
+    """Per-commune count layers (``<layer>_per_commune``) built by :func:`commune_counts`.
+
+    One for every intelligence record layer with points and a ``commune_code``. They are
+    the viewer's view of restricted records: counts, small ones suppressed, no rows.
+    """
+    from .layers import Field
+    out: dict[str, Layer] = {}
+    for name, spec in LAYERS.items():
+        if (name in INTELLIGENCE_LAYERS and spec.kind == "record" and spec.has_geometry
+                and "commune_code" in spec.field_names):
+            agg = f"{name}_per_commune"
+            out[agg] = Layer(
+                agg, f"{spec.title_vi} — số lượng theo xã", f"{spec.title_en} — counts per commune",
+                "MultiPolygon",
+                (Field("id", "str", required=True, label_vi="Mã xã", label_en="Commune code"),
+                 Field("code", "str", label_vi="Mã xã (GSO)", label_en="GSO code"),
+                 Field("name", "str", label_vi="Tên xã", label_en="Commune name"),
+                 Field("count", "int", minimum=0, label_vi="Số lượng", label_en="Count"),
+                 Field("suppressed", "bool", label_vi="Ẩn số nhỏ (< %d)" % SMALL_COUNT,
+                       label_en="Small count hidden (< %d)" % SMALL_COUNT)),
+                kind="derived", confidentiality_default="public",
+                description=f"Records of {name} per commune; counts below {SMALL_COUNT} are "
+                            "hidden. Secret records are not counted.")
+    return out
+
+
+def aggregate_source(aggregate: str) -> str:
+    """The record layer an aggregate counts (``KeyError`` if ``aggregate`` is not one)."""
+    if aggregate not in public_aggregates():
+        raise KeyError(f"no aggregate named {aggregate!r}")
+    return aggregate[: -len("_per_commune")]
+
+
+def can_read_aggregates(role: str | None) -> bool:
+    """Any signed-in role may read the public aggregates; anonymous visitors may not."""
+    return role is not None and role in ROLES
+
+
+def aggregate_row_filter(layer: str | Layer) -> dict:
+    """Rows an aggregate counts: up to *restricted*, so secret operations leave no trace."""
+    spec = get_layer(layer) if isinstance(layer, str) else layer
+    if "confidentiality" not in spec.field_names:
+        return {}
+    return {"confidentiality": ["public", "restricted"]}
+
+
+def is_restricted_read(layer: str | Layer, frame: pd.DataFrame | None = None) -> bool:
+    """Whether reading ``frame`` from ``layer`` must be written to the audit log.
+
+    True for layers not public by default and for any returned row above *public*.
+    """
+    spec = get_layer(layer) if isinstance(layer, str) else layer
+    if spec.confidentiality_default != "public" or spec.name in INTELLIGENCE_LAYERS:
+        return True
+    if frame is not None and "confidentiality" in frame.columns and len(frame):
+        return bool((frame["confidentiality"].fillna("restricted") != "public").any())
+    return False
+
+
+def can_upload(role: str | None) -> bool:
+    """Uploads (and the writes they make) are for admins."""
+    return role is not None and at_least(role, "admin")
+
+
+def can_delete(role: str | None) -> bool:
+    """Deleting records is for admins."""
+    return role is not None and at_least(role, "admin")
+
+
+def can_manage_users(role: str | None) -> bool:
+    """Adding, listing and disabling users is for admins."""
+    return role is not None and at_least(role, "admin")
+
+
+def can_view_audit(role: str | None) -> bool:
+    """The audit log is for admins."""
+    return role is not None and at_least(role, "admin")

@@ -60,8 +60,9 @@ def init(store_url):
 @main.command()
 @STORE_OPTION
 def demo(store_url):
-    """Create a store with the boundaries and the SYNTHETIC sample data (replacing them)."""
-    from .seed import load_boundaries, load_sample, read_sample
+    """Create a store with the boundaries and the SYNTHETIC sample data (replacing them),
+    then compute commune status and hotspots so the map has everything to show."""
+    from .seed import derive, load_boundaries, load_sample, read_sample
     store = _store(store_url)
     store.init()
     reports = load_boundaries(store)
@@ -70,6 +71,8 @@ def demo(store_url):
                            item_show_func=lambda kv: kv[0] if kv else "") as items:
         for name, frame in items:
             reports.append(store.write(name, frame, mode="replace"))
+    click.echo("computing commune status and hotspots …")
+    reports += derive(store)
     for rep in reports:
         click.echo(f"{rep.layer:22s} {rep.count_after:7d} rows")
     click.echo("demo store ready; run `geo-pcmt serve` and open http://127.0.0.1:5000")

@@ -1,0 +1,107 @@
+"""The ``maps`` blueprint: the interactive map at ``/map`` (``/`` redirects there), as the reader's
+role may see it, with its filters in the URL so a view can be bookmarked and shared.
+
+URL parameters (all optional): ``from``/``to`` (``YYYY-MM`` or ``YYYY-MM-DD``), ``commune``
+(GSO codes, comma-separated), ``type`` (retail point types), ``layers`` (overlays shown at
+opening), ``year`` (commune classes shown), ``since`` (class changes counted since),
+``month`` (time slider position), ``lang`` (``vi``/``en``), ``print=1`` (A4 layout).
+``/map/standalone`` downloads the same view as one HTML file that opens offline.
+
+The vendored JavaScript/CSS are served by Flask's own static route (``/static/vendor/…``,
+``geo_pcmt/web/static/vendor``). Without the auth module every reader is a viewer.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
+
+from .. import access, boundaries, mapping
+
+bp = Blueprint("maps", __name__)
+
+_BASE_LOADERS = {"communes": boundaries.communes, "province": boundaries.province,
+                 "border_line": boundaries.border_line, "lao_provinces": boundaries.lao_provinces}
+
+
+def _reader() -> tuple[str, str]:
+    """(role, name for the audit log) of this request; viewer when there is no auth."""
+    try:
+        from . import auth
+    except ImportError:
+        return "viewer", "anonymous"
+    try:
+        role = auth.current_role() or "viewer"
+        who = auth.actor() if hasattr(auth, "actor") else role
+    except RuntimeError:  # outside a request that went through auth.load_identity
+        return "viewer", "anonymous"
+    return role, who
+
+
+def _relaxed(view):
+    # folium writes inline <script>; the app's CSP allows it on this blueprint only
+    try:
+        from .security import relaxed_csp
+    except ImportError:
+        return view
+    return relaxed_csp(view)
+
+
+def map_frames(store, role: str) -> dict:
+    """What the map of ``role`` needs from the store; shipped boundaries fill an empty store."""
+    frames = mapping.frames_from_store(store, role)
+    for name, load in _BASE_LOADERS.items():
+        if name not in frames:
+            frames[name] = load()
+    return frames
+
+
+def _build(standalone: bool):
+    from . import get_store
+    role, who = _reader()
+    try:
+        options = mapping.MapOptions.from_query(request.args)
+    except mapping.MapInputError as exc:
+        return jsonify(error="bad_request", message=str(exc)), 400
+    lang = request.args.get("lang", "vi")
+    if lang not in ("vi", "en"):
+        return jsonify(error="bad_request", message=f"lang={lang!r}: 'vi' or 'en'"), 400
+    store = get_store()
+    frames = map_frames(store, role)
+    restricted = sorted(n for n in frames if n in access.INTELLIGENCE_LAYERS
+                        and access.can_read_layer(role, n))
+    if restricted:  # every read of restricted layers is audited
+        store.audit(who, "read_map", None, [], {"layers": restricted, "role": role,
+                                                "query": request.query_string.decode()[:500],
+                                                "standalone": standalone})
+    static_base = url_for("static", filename="vendor").rstrip("/") \
+        if current_app.has_static_folder else mapping.DEFAULT_BASE_URL
+    m = mapping.build(frames, role=role, lang=lang,
+                      options=mapping.with_base_url(options, static_base))
+    page = mapping.render_html(m, standalone=standalone, base_url=static_base)
+    resp = Response(page, mimetype="text/html")
+    resp.headers["Cache-Control"] = "no-store" if restricted else "private, max-age=60"
+    if standalone:
+        resp.headers["Content-Disposition"] = 'attachment; filename="ban-do-diem-nong.html"'
+    return resp
+
+
+@bp.get("/")
+def index():
+    """The map is the home page."""
+    query = urlencode(list(request.args.items(multi=True)))
+    return redirect(url_for("maps.map_page") + (f"?{query}" if query else ""))
+
+
+@bp.get("/map")
+@_relaxed
+def map_page():
+    """The interactive map for the signed-in role (viewer when anonymous)."""
+    return _build(standalone=False)
+
+
+@bp.get("/map/standalone")
+@_relaxed
+def map_standalone():
+    """The same view as one HTML file with every asset inside, for a USB stick."""
+    return _build(standalone=True)

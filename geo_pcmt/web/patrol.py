@@ -1,0 +1,356 @@
+"""Patrol planning in the web service, for commanders: a form, stored plans and downloads.
+
+Every view needs the *commander* role (``login_required(role="commander")`` from
+:mod:`geo_pcmt.web.auth`); if the auth module is missing every view answers 403, never an
+open page. Plans are stored with who made them; every view and download of a plan is
+written to the audit log. Routes (blueprint ``patrol``, under ``/patrol``):
+
+====================================  ===========================================================
+``GET  /patrol/``                     the form and the latest plans
+``POST /patrol/``                     plan, store, then go to the plan (JSON for API clients)
+``GET  /patrol/<id>``                 the plan: teams, stops, times, links (JSON for API clients)
+``GET  /patrol/<id>/brief``           the printable brief (HTML, Vietnamese)
+``GET  /patrol/<id>.gpx``             GPX 1.1 for handheld GPS
+``GET  /patrol/<id>.geojson``         RFC 7946 GeoJSON: post, stops, route lines
+``GET  /patrol/<id>/map``             interactive map (the map module) with the routes
+====================================  ===========================================================
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import wraps
+from typing import Callable
+
+from flask import (Blueprint, Response, abort, current_app, g, jsonify, redirect,
+                   render_template_string, request, url_for)
+import shapely
+from markupsafe import escape
+
+from .. import brief, gpx, patrol, travel
+from ..store import StoreError
+from . import get_store
+
+try:  # the auth blueprint is built separately; without it nothing here may open
+    from .auth import actor, current_role, login_required
+except ImportError:  # pragma: no cover - only while the auth module is absent
+    actor = current_role = login_required = None
+
+try:
+    from .security import wants_html
+except ImportError:  # pragma: no cover
+    def wants_html() -> bool:
+        best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+        return best == "text/html"
+
+bp = Blueprint("patrol", __name__, url_prefix="/patrol")
+
+MAX_TEAMS = 12
+MAX_HOURS = 24
+
+
+def commander_required(view: Callable) -> Callable:
+    """The view needs a signed-in commander (or admin); 403 when auth is not installed."""
+    if login_required is None:
+        @wraps(view)
+        def refuse(*args, **kwargs):
+            abort(403, description="patrol plans need the commander role, and sign-in is not "
+                                   "installed on this server")
+        return refuse
+    return login_required(role="commander")(view)
+
+
+def _user() -> str:
+    return actor() if actor is not None else "unknown"
+
+
+_FORM = """{% extends "base.html" %}
+{% block title %}Kế hoạch tuần tra{% endblock %}
+{% block body %}
+<h1>Lập kế hoạch tuần tra <span class="en">Patrol planning</span></h1>
+<div class="card">
+  {% if error %}<p class="error">{{ error }}</p>{% endif %}
+  <form method="post" action="{{ url_for('patrol.create') }}">
+    <input type="hidden" name="{{ CSRF_FIELD }}" value="{{ csrf_token() }}">
+    <label for="post">Đồn / trạm xuất phát <span class="en">Start post</span></label>
+    <select id="post" name="post" required>
+      {% for p in posts %}<option value="{{ p.id }}"{% if p.id == form.post %} selected{% endif %}>{{ p.name }}</option>{% endfor %}
+    </select>
+    <label for="plan_date">Ngày tuần tra <span class="en">Date</span></label>
+    <input type="date" id="plan_date" name="plan_date" value="{{ form.plan_date }}" required>
+    <label for="start_time">Giờ xuất phát <span class="en">Start time</span></label>
+    <input type="time" id="start_time" name="start_time" value="{{ form.start_time }}" required>
+    <label for="hours">Thời gian mỗi tổ (giờ) <span class="en">Hours per team</span></label>
+    <input type="number" id="hours" name="hours" min="0.5" max="{{ max_hours }}" step="0.5" value="{{ form.hours }}" required>
+    <label for="teams">Số tổ <span class="en">Teams</span></label>
+    <input type="number" id="teams" name="teams" min="1" max="{{ max_teams }}" step="1" value="{{ form.teams }}" required>
+    <label for="mode">Phương tiện <span class="en">Mode</span></label>
+    <select id="mode" name="mode">
+      {% for key, m in modes.items() %}<option value="{{ key }}"{% if key == form.mode %} selected{% endif %}>{{ m.label_vi }} / {{ m.label_en }} ({{ m.speed_kmh|round(1) }} km/h)</option>{% endfor %}
+    </select>
+    <label for="radius_km">Bán kính (km, để trống = địa bàn phụ trách) <span class="en">Radius, empty = area of responsibility</span></label>
+    <input type="number" id="radius_km" name="radius_km" min="1" max="100" step="1" value="{{ form.radius_km }}">
+    <label><input type="checkbox" name="randomise" value="1"{% if form.randomise %} checked{% endif %}> Chọn ngẫu nhiên theo mức rủi ro, bảo đảm số lần/tuần <span class="en">Risk-randomised with a weekly guarantee</span></label>
+    <label for="seed">Hạt giống (để trống = ngẫu nhiên, được lưu lại) <span class="en">Seed (empty = random, recorded)</span></label>
+    <input type="number" id="seed" name="seed" min="0" step="1" value="{{ form.seed }}">
+    <div><button class="primary" type="submit">Lập kế hoạch / Plan</button></div>
+  </form>
+</div>
+<h2>Kế hoạch gần đây <span class="en">Recent plans</span></h2>
+<div class="scroll"><table>
+  <tr><th>Ngày</th><th>Đồn</th><th>Tổ</th><th>Phương tiện</th><th>Giờ</th><th>Rủi ro bao phủ</th><th>Người lập</th><th></th></tr>
+  {% for p in plans %}
+  <tr><td>{{ p.plan_date }}</td><td>{{ p.post }}</td><td class="num">{{ p.teams }}</td><td>{{ modes[p.mode].label_vi if p.mode in modes else p.mode }}</td>
+      <td class="num">{{ p.hours }}</td><td class="num">{{ "%.1f"|format(p.risk_covered or 0) }} / {{ "%.1f"|format(p.risk_total or 0) }}</td>
+      <td>{{ p.created_by }}</td><td><a href="{{ url_for('patrol.show', plan_id=p.id) }}">xem</a></td></tr>
+  {% else %}<tr><td colspan="8">Chưa có kế hoạch nào.</td></tr>{% endfor %}
+</table></div>
+{% endblock %}"""
+
+_SHOW = """{% extends "base.html" %}
+{% block title %}Kế hoạch {{ plan.plan_id }}{% endblock %}
+{% block body %}
+<h1>Kế hoạch tuần tra {{ rep.post.name }} – {{ rep.plan_date }} <span class="en">{{ plan.plan_id }}</span></h1>
+<div class="card">
+  <p>{{ rep.n_teams }} tổ · {{ rep.mode_vi }} · xuất phát {{ rep.start_time }} · {{ rep.hours }} giờ ·
+     rủi ro bao phủ {{ "%.1f"|format(rep.risk_covered) }} / {{ "%.1f"|format(rep.risk_total) }}
+     ({{ "%.0f"|format(100 * rep.share_covered) }} %) · {{ rep.distance_km }} km · người lập {{ plan.created_by }}
+     {% if rep.randomised %}· ngẫu nhiên theo rủi ro, hạt giống {{ rep.seed }}{% endif %}</p>
+  <p><a href="{{ url_for('patrol.brief_view', plan_id=plan.plan_id) }}">Bản in (HTML) / Printable brief</a> ·
+     <a href="{{ url_for('patrol.gpx_download', plan_id=plan.plan_id) }}">GPX</a> ·
+     <a href="{{ url_for('patrol.geojson_download', plan_id=plan.plan_id) }}">GeoJSON</a> ·
+     <a href="{{ url_for('patrol.map_view', plan_id=plan.plan_id) }}">Bản đồ / Map</a> ·
+     <a href="{{ url_for('patrol.index') }}">Lập kế hoạch khác / New plan</a></p>
+  {% for w in rep.warnings %}<p class="warning">{{ w }}</p>{% endfor %}
+</div>
+{% for t in rep.teams %}
+<h2>Tổ {{ t.team }} <span class="en">Team {{ t.team }}</span>: {{ t.n_stops }} điểm, {{ t.distance_km }} km, về đồn {{ t.return_at or "—" }}</h2>
+<div class="scroll"><table>
+  <tr><th>TT</th><th>Giờ đến</th><th>Dừng (phút)</th><th>Mục tiêu</th><th>Rủi ro</th><th>Lý do</th></tr>
+  {% for s in stops if s.team == t.team %}
+  <tr><td class="num">{{ s.seq }}</td><td>{{ s.arrive_at }}</td><td class="num">{{ s.dwell_min }}</td>
+      <td>{{ s.name }}</td><td class="num">{{ "%.1f"|format(s.risk) }}</td><td>{{ s.reason_vi }}</td></tr>
+  {% endfor %}
+</table></div>
+{% endfor %}
+{% endblock %}"""
+
+
+def _posts():
+    posts = get_store().read("border_posts", columns=["name", "unit", "area_of_responsibility"])
+    return posts.sort_values("name")
+
+
+def _render_form(error: str | None = None, status: int = 200, form: dict | None = None):
+    posts = _posts()
+    defaults = {"post": "", "plan_date": date.today().isoformat(), "start_time": "07:00",
+                "hours": 6, "teams": 2, "mode": "foot", "radius_km": "", "randomise": False,
+                "seed": ""}
+    defaults.update(form or {})
+    try:
+        plans = patrol.list_plans(get_store(), limit=20).to_dict("records")
+    except StoreError:
+        plans = []
+    html = render_template_string(
+        _FORM, posts=posts.to_dict("records"), form=defaults, error=error, plans=plans,
+        modes=travel.MODES, max_teams=MAX_TEAMS, max_hours=MAX_HOURS)
+    return html, status
+
+
+@bp.get("/")
+@commander_required
+def index():
+    return _render_form()
+
+
+class _FormError(ValueError):
+    pass
+
+
+def _number(form, name: str, kind, label: str, lo: float, hi: float, required: bool = True):
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise _FormError(f"{label}: bắt buộc nhập / required")
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise _FormError(f"{label}: {raw!r} không phải là số / is not a number") from None
+    if not lo <= value <= hi:
+        raise _FormError(f"{label}: phải từ {lo:g} đến {hi:g} / must be {lo:g}–{hi:g}")
+    return value
+
+
+def _parse(form) -> dict:
+    out = {"post": (form.get("post") or "").strip(),
+           "plan_date": (form.get("plan_date") or "").strip() or date.today().isoformat(),
+           "start_time": (form.get("start_time") or "07:00").strip(),
+           "mode": (form.get("mode") or "foot").strip(),
+           "randomise": str(form.get("randomise", "")).lower() in ("1", "true", "on", "yes")}
+    if not out["post"]:
+        raise _FormError("Chọn đồn xuất phát / choose a post")
+    if out["mode"] not in travel.MODES:
+        raise _FormError(f"Phương tiện không hợp lệ / unknown mode {out['mode']!r}")
+    try:
+        out["plan_date"] = date.fromisoformat(out["plan_date"]).isoformat()
+    except ValueError:
+        raise _FormError(f"Ngày không hợp lệ / bad date {out['plan_date']!r}") from None
+    hours = _number(form, "hours", float, "Số giờ / hours", 0, MAX_HOURS)
+    if hours <= 0:
+        raise _FormError("Số giờ phải lớn hơn 0 / hours must be more than 0")
+    out["hours"] = hours
+    out["teams"] = _number(form, "teams", int, "Số tổ / teams", 1, MAX_TEAMS)
+    out["radius_km"] = _number(form, "radius_km", float, "Bán kính / radius (km)", 1, 100,
+                               required=False)
+    out["seed"] = _number(form, "seed", int, "Hạt giống / seed", 0, 2**31 - 1, required=False)
+    return out
+
+
+@bp.post("/")
+@commander_required
+def create():
+    form = request.get_json(silent=True) if request.is_json else request.form
+    form = {k: (str(v) if v is not None else "") for k, v in (form or {}).items()}
+    try:
+        args = _parse(form)
+    except _FormError as exc:
+        return _error(str(exc), form)
+    store = get_store()
+    try:
+        post = patrol.find_post(store.read("border_posts"), args["post"])
+        day = date.fromisoformat(args["plan_date"])
+        targets, communes = patrol.targets_from_store(store, post, plan_date=day,
+                                                      radius_km=args["radius_km"])
+        visits = (patrol.visits_this_week(store, post, day) if args["randomise"] else None)
+        plan = patrol.plan(
+            targets, post, budget_min=args["hours"] * 60, n_teams=args["teams"],
+            mode=args["mode"], plan_date=day, start_time=args["start_time"], communes=communes,
+            time_limit_s=float(current_app.config.get("PATROL_TIME_LIMIT_S", 10.0)),
+            randomise=args["randomise"], seed=args["seed"], visits_so_far=visits)
+        plan_id = patrol.save_plan(store, plan, user=_user())
+    except patrol.PatrolError as exc:
+        return _error(str(exc), form)
+    except StoreError as exc:
+        return _error(f"Không lưu được kế hoạch / the plan was not stored: {exc}", form, 503)
+    if wants_html():
+        return redirect(url_for("patrol.show", plan_id=plan_id), code=303)
+    return jsonify(id=plan_id, report=plan.report, links=_links(plan_id)), 201
+
+
+def _error(message: str, form: dict, status: int = 400):
+    if wants_html():
+        return _render_form(message, status, form)
+    code = "invalid_patrol_request" if status == 400 else "store_unavailable"
+    return jsonify(code=code, error=code, description=message, status=status), status
+
+
+def _links(plan_id: str) -> dict:
+    return {"self": url_for("patrol.show", plan_id=plan_id),
+            "brief": url_for("patrol.brief_view", plan_id=plan_id),
+            "gpx": url_for("patrol.gpx_download", plan_id=plan_id),
+            "geojson": url_for("patrol.geojson_download", plan_id=plan_id),
+            "map": url_for("patrol.map_view", plan_id=plan_id)}
+
+
+def _load(plan_id: str, what: str) -> patrol.PatrolPlan:
+    store = get_store()
+    try:
+        plan = patrol.load_plan(store, plan_id)
+    except patrol.PatrolError:
+        abort(404, description=f"no patrol plan {plan_id!r}")
+    store.audit(_user(), f"read:{what}", "patrol_plans", [plan_id], {"post": plan.post.name})
+    return plan
+
+
+@bp.get("/<plan_id>")
+@commander_required
+def show(plan_id: str):
+    plan = _load(plan_id, "plan")
+    if not wants_html():
+        stops = plan.stops.drop(columns=plan.stops.geometry.name).to_dict("records") \
+            if len(plan.stops) else []
+        body = {"id": plan_id, "created_by": plan.created_by, "report": plan.report,
+                "stops": stops, "links": _links(plan_id)}
+        return Response(json.dumps(body, ensure_ascii=False, default=str),
+                        mimetype="application/json")
+    stops = plan.stops.to_dict("records") if len(plan.stops) else []
+    return render_template_string(_SHOW, plan=plan, rep=plan.report, stops=stops)
+
+
+@bp.get("/<plan_id>/brief")
+@commander_required
+def brief_view(plan_id: str):
+    plan = _load(plan_id, "brief")
+    border = get_store().read("border_line")
+    html = brief.render_brief(plan, border=border, nonce=g.get("csp_nonce", ""))
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/<plan_id>.gpx")
+@commander_required
+def gpx_download(plan_id: str):
+    plan = _load(plan_id, "gpx")
+    return Response(gpx.plan_to_gpx(plan), mimetype="application/gpx+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{plan_id}.gpx"'})
+
+
+@bp.get("/<plan_id>.geojson")
+@commander_required
+def geojson_download(plan_id: str):
+    plan = _load(plan_id, "geojson")
+    return Response(json.dumps(patrol.plan_geojson(plan), ensure_ascii=False),
+                    mimetype="application/geo+json",
+                    headers={"Content-Disposition": f'attachment; filename="{plan_id}.geojson"'})
+
+
+@bp.get("/<plan_id>/map")
+@commander_required
+def map_view(plan_id: str):
+    try:
+        import folium
+
+        from .. import mapping
+    except ImportError:
+        abort(404, description="the map module is not installed")
+    plan = _load(plan_id, "map")
+    g.csp_relaxed = True  # folium writes inline scripts: what security.relaxed_csp sets
+    store = get_store()
+    frames = mapping.frames_from_store(store, current_role() or "commander",
+                                       layers=("communes", "border_line", "border_crossings",
+                                               "border_posts"))
+    # open the map on the communes the plan crosses (the map module's own way to zoom)
+    lons, lats = [plan.post.lon], [plan.post.lat]
+    for geom in list(plan.routes.geometry.dropna()) + list(plan.stops.geometry.dropna()):
+        x0, y0, x1, y1 = geom.bounds
+        lons += [x0, x1]
+        lats += [y0, y1]
+    box = shapely.box(min(lons), min(lats), max(lons), max(lats))
+    communes = frames.get("communes")
+    codes = () if communes is None else tuple(
+        communes.loc[communes.intersects(box), "code"].astype(str))
+    title = f"Tuần tra {plan.post.name} – {plan.report.get('plan_date', '')}"
+    m = mapping.build(frames, role=current_role() or "commander",
+                      options=mapping.MapOptions(communes=codes, title=title))
+    for r in (plan.routes.to_dict("records") if len(plan.routes) else []):
+        line = r.get("geometry")
+        if line is None or line.is_empty:
+            continue
+        colour = brief.TEAM_COLOURS[(int(r["team"]) - 1) % len(brief.TEAM_COLOURS)]
+        # control=False: the map's layer control is rendered before these groups exist
+        group = folium.FeatureGroup(name=f"Tổ {int(r['team'])}", control=False)
+        folium.PolyLine([(y, x) for x, y in line.coords], color=colour, weight=4,
+                        tooltip=f"Tổ {int(r['team'])}").add_to(group)
+        for s in plan.stops[plan.stops["team"] == r["team"]].to_dict("records"):
+            text = (f"<b>Tổ {int(s['team'])} – điểm {int(s['seq'])}: {escape(s['name'])}</b><br>"
+                    f"đến {escape(s['arrive_at'])}, dừng {float(s['dwell_min']):g} phút<br>"
+                    f"{escape(s.get('reason_vi') or '')}")
+            folium.CircleMarker((s["geometry"].y, s["geometry"].x), radius=7, color=colour,
+                                fill=True, fill_color="#ffffff", fill_opacity=1,
+                                popup=folium.Popup(text, max_width=320)).add_to(group)
+        group.add_to(m)
+    # a circle, not folium's default pin: its icon image would come from a CDN
+    folium.CircleMarker((plan.post.lat, plan.post.lon), radius=9, color="#111111", weight=3,
+                        fill=True, fill_color="#111111", fill_opacity=1,
+                        tooltip=str(escape(plan.post.name))).add_to(m)
+    return Response(mapping.render_html(m, standalone=True), mimetype="text/html")
