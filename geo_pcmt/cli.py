@@ -75,7 +75,33 @@ def demo(store_url):
     reports += derive(store)
     for rep in reports:
         click.echo(f"{rep.layer:22s} {rep.count_after:7d} rows")
-    click.echo("demo store ready; run `geo-pcmt serve` and open http://127.0.0.1:5000")
+    accounts = _demo_accounts(store_url or default_store_path())
+    click.echo("\ndemo accounts (passwords are new on every `geo-pcmt demo`; "
+               "tài khoản dùng thử):")
+    for username, role, password in accounts:
+        click.echo(f"  {role:10s} {username:16s} {password}")
+    click.echo("demo store ready; run `geo-pcmt serve`, open http://127.0.0.1:5000 and sign in")
+
+
+DEMO_ROLES = ("viewer", "analyst", "commander", "admin")
+
+
+def _demo_accounts(store_url) -> list[tuple[str, str, str]]:
+    """One demo account per role with a fresh random password (never a fixed one)."""
+    import secrets
+
+    from .users import UserStore, default_users_path
+    users = UserStore(default_users_path(store_url)).init()
+    out = []
+    for role in DEMO_ROLES:
+        username, password = f"demo_{role}", secrets.token_urlsafe(9)
+        if users.get(username) is None:
+            users.add(username, password, role, display_name=f"Demo {role}")
+        else:
+            users.set_password(username, password)
+            users.enable(username)
+        out.append((username, role, password))
+    return out
 
 
 def _print_report(report: ingest.ValidationReport, as_json: bool) -> None:

@@ -292,10 +292,15 @@ def test_app_redirects_home_to_the_map_and_serves_the_vendored_assets(store):
     client = create_app({"STORE": str(store.path), "TESTING": True}).test_client()
     home = client.get("/?lang=en")
     assert home.status_code == 302 and home.headers["Location"].endswith("/map?lang=en")
+    page = client.get("/map?lang=en")
+    assert page.status_code == 302 and "/login?next=/map" in page.headers["Location"]
+    # a closed network may let anonymous visitors see the viewer's public map
+    client = create_app({"STORE": str(store.path), "TESTING": True,
+                         "ANONYMOUS_ROLE": "viewer"}).test_client()
     page = client.get("/map?lang=en&layers=communes,border_line")
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
-    assert SECRET_NAME not in html  # anonymous readers are viewers
+    assert SECRET_NAME not in html  # anonymous readers are at most viewers
     assert _config(html)["lang"] == "en"
     assert "'unsafe-inline'" in page.headers.get("Content-Security-Policy", "'unsafe-inline'")
     for url in re.findall(r'<script src="([^"]+)"', html):

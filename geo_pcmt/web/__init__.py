@@ -1,45 +1,139 @@
-"""The Flask application factory: ``create_app(config)`` builds the web service."""
+"""The Flask application factory: ``create_app(config)`` builds the web service.
+
+Blueprints, registered in one place (:func:`create_app`):
+
+=========  =====================  ============================================================
+name       prefix                 what
+=========  =====================  ============================================================
+auth       /login /logout         session login, account page with API tokens
+           /account
+ogcapi     /api                   OGC API – Features (Core, GeoJSON, HTML, OpenAPI 3.0)
+exports    /export                ``<collection>.geojson|.gpkg|.csv|.xlsx`` with filters
+data       /upload /data          uploads with the validation report; deletes (admins)
+admin      /admin                 audit log (view, export), users (admins)
+public     /layers                the published boundary layers
+maps       / /map                 the interactive map, when ``geo_pcmt.web.maps`` exists;
+                                  otherwise ``/`` is a landing page with links
+patrol     /patrol                patrol plans (commanders), when ``geo_pcmt.web.patrol`` exists
+=========  =====================  ============================================================
+
+Security (headers, CSP, CSRF, JSON errors) is in :mod:`.security`; identification and
+roles in :mod:`.auth`; who may see what in :mod:`geo_pcmt.access`.
+"""
 from __future__ import annotations
 
+import importlib.util
 import os
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, jsonify
+from flask import Flask
 
 from ..paths import default_store_path
 from ..store import open_store
+
+DEFAULTS: dict[str, Any] = {
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,   # uploads (and any request body), bytes
+    "API_LIMIT_DEFAULT": 100,                 # features per page without ?limit
+    "API_LIMIT_MAX": 10_000,                  # larger ?limit values are served as this
+    "API_COUNT_CACHE_S": 5,                   # numberMatched reused this long per filter (0: off)
+    "LOGIN_MAX_FAILURES": 5,                  # per username and address, per window
+    "LOGIN_MAX_FAILURES_PER_IP": 30,          # per address, per window
+    "LOGIN_WINDOW_S": 15 * 60,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,           # set True behind TLS
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+    "CSP_IMG_SRC": ("'self'", "data:", "blob:"),
+    "TRUST_PROXY": 0,                         # number of reverse proxies in front (X-Forwarded-*)
+    "ANONYMOUS_ROLE": None,                   # None: anonymous sees reference layers only;
+                                              # "viewer": anonymous gets the viewer's aggregates
+    "JSON_SORT_KEYS": False,
+}
+
+
+def _secret_key(directory: Path) -> str:
+    """A key kept in ``directory/secret_key`` (0600) so sessions survive restarts and every
+    gunicorn worker signs with the same key; created atomically by the first one."""
+    path = directory / "secret_key"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)  # fails if another worker won the race: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app.
 
-    Configuration comes, later entries winning, from defaults, the file named by
+    Configuration comes, later entries winning, from :data:`DEFAULTS`, the file named by
     ``$GEO_PCMT_CONFIG`` (a Python file of UPPER_CASE settings), environment variables
-    prefixed ``GEO_PCMT_`` (e.g. ``GEO_PCMT_STORE``), and ``config``.
+    prefixed ``GEO_PCMT_`` (e.g. ``GEO_PCMT_STORE``, ``GEO_PCMT_SECRET_KEY``), and ``config``.
 
-    Settings: ``STORE`` (GeoPackage path or ``postgresql://`` URL), ``SECRET_KEY``,
-    ``MAX_CONTENT_LENGTH`` (upload limit, bytes).
+    Settings beyond :data:`DEFAULTS`: ``STORE`` (GeoPackage path or ``postgresql://`` URL),
+    ``USERS_DB`` (user file; default ``users.sqlite`` beside the store), ``SECRET_KEY``
+    (default: generated once into ``secret_key`` beside the user file), ``UPLOAD_DIR``
+    (pending uploads; default ``uploads/`` beside the user file), ``PASSWORD_HASH_METHOD``.
     """
+    from ..users import UserStore, default_users_path
+
     app = Flask(__name__)
-    app.config.update(STORE=str(default_store_path()), MAX_CONTENT_LENGTH=50 * 1024 * 1024,
-                      JSON_SORT_KEYS=False)
+    app.config.update(DEFAULTS)
+    app.config["STORE"] = str(default_store_path())
     if os.environ.get("GEO_PCMT_CONFIG"):
         app.config.from_envvar("GEO_PCMT_CONFIG")
     app.config.from_prefixed_env("GEO_PCMT")
     app.config.update(config or {})
+    if app.config["ANONYMOUS_ROLE"] not in (None, "viewer"):
+        raise ValueError("ANONYMOUS_ROLE must be None or 'viewer' (never more for anonymous "
+                         f"visitors), got {app.config['ANONYMOUS_ROLE']!r}")
+    if not app.config.get("USERS_DB"):
+        app.config["USERS_DB"] = str(default_users_path(app.config["STORE"]))
+    var_dir = Path(app.config["USERS_DB"]).resolve().parent
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(var_dir)
+    app.config.setdefault("UPLOAD_DIR", str(var_dir / "uploads"))
+    if app.config["TRUST_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = int(app.config["TRUST_PROXY"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
     app.extensions["geo_pcmt_store"] = open_store(app.config["STORE"])
+    app.extensions["geo_pcmt_users"] = UserStore(
+        app.config["USERS_DB"], hash_method=app.config.get("PASSWORD_HASH_METHOD")).init()
+    app.extensions["geo_pcmt_basic_cache"] = {}
+    # audit records of restricted reads are committed here while the answer is serialised
+    app.extensions["geo_pcmt_audit_pool"] = ThreadPoolExecutor(4, thread_name_prefix="audit")
 
-    from .public import bp as public_bp
-    app.register_blueprint(public_bp)
+    from . import admin, auth, data, exports, ogcapi, public, security
+    security.init_app(app)
+    # order matters: who is asking must be known before the CSRF check exempts Bearer calls
+    app.before_request(auth.load_identity)
+    app.before_request(security.check_csrf)
 
-    @app.errorhandler(404)
-    def not_found(err):
-        return jsonify(error="not_found", message=str(err.description)), 404
+    @app.context_processor
+    def _role():
+        return {"role": auth.current_role(), "has_map": "maps" in app.blueprints}
 
-    @app.errorhandler(500)
-    def server_error(err):
-        return jsonify(error="server_error", message="internal error; see the server log"), 500
-
+    for bp in (auth.bp, ogcapi.bp, exports.bp, data.bp, admin.bp, public.bp):
+        app.register_blueprint(bp)
+    # blueprints of other modules, when installed: the map owns "/", patrols need commanders
+    for name in ("maps", "patrol"):
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            app.register_blueprint(importlib.import_module(f"{__name__}.{name}").bp)
+    if "maps" not in app.blueprints:
+        app.add_url_rule("/", "landing", public.landing)
     return app
 
 

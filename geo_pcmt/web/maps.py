@@ -8,7 +8,7 @@ opening), ``year`` (commune classes shown), ``since`` (class changes counted sin
 ``/map/standalone`` downloads the same view as one HTML file that opens offline.
 
 The vendored JavaScript/CSS are served by Flask's own static route (``/static/vendor/…``,
-``geo_pcmt/web/static/vendor``). Without the auth module every reader is a viewer.
+``geo_pcmt/web/static/vendor``). Anonymous visitors are sent to the login page.
 """
 from __future__ import annotations
 
@@ -24,18 +24,14 @@ _BASE_LOADERS = {"communes": boundaries.communes, "province": boundaries.provinc
                  "border_line": boundaries.border_line, "lao_provinces": boundaries.lao_provinces}
 
 
-def _reader() -> tuple[str, str]:
-    """(role, name for the audit log) of this request; viewer when there is no auth."""
-    try:
-        from . import auth
-    except ImportError:
-        return "viewer", "anonymous"
-    try:
-        role = auth.current_role() or "viewer"
-        who = auth.actor() if hasattr(auth, "actor") else role
-    except RuntimeError:  # outside a request that went through auth.load_identity
-        return "viewer", "anonymous"
-    return role, who
+def _reader() -> tuple[str | None, str]:
+    """(role, name for the audit log) of this request.
+
+    Anonymous visitors get the configured ``ANONYMOUS_ROLE`` (default None: they are sent to
+    the login page); even suppressed per-commune counts need at least a viewer's login.
+    """
+    from . import auth
+    return auth.current_role(), auth.actor()
 
 
 def _relaxed(view):
@@ -66,6 +62,8 @@ def _build(standalone: bool):
     lang = request.args.get("lang", "vi")
     if lang not in ("vi", "en"):
         return jsonify(error="bad_request", message=f"lang={lang!r}: 'vi' or 'en'"), 400
+    if role is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     store = get_store()
     frames = map_frames(store, role)
     restricted = sorted(n for n in frames if n in access.INTELLIGENCE_LAYERS
@@ -96,7 +94,7 @@ def index():
 @bp.get("/map")
 @_relaxed
 def map_page():
-    """The interactive map for the signed-in role (viewer when anonymous)."""
+    """The interactive map for the signed-in role (anonymous visitors are asked to sign in)."""
     return _build(standalone=False)
 
 

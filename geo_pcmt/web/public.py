@@ -1,43 +1,47 @@
-"""Public pages of the foundation: the layer list and GeoJSON of public base layers."""
+"""Public pages: the landing page (when no map is installed) and the published layers.
+
+``/layers`` and ``/layers/<name>.geojson`` serve only what an anonymous visitor may read
+(:func:`geo_pcmt.access.readable_layers_for` with ``None``: the boundary and border
+layers); everything else goes through the OGC API and the exports, which check the role.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template_string
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from .. import access
 from ..export import iter_geojson
 from ..layers import LAYERS
+from ..openapi import collections_for
 from . import get_store
+from .auth import current_role
 
 bp = Blueprint("public", __name__)
 
-PUBLIC_BASE_LAYERS = tuple(n for n, l in LAYERS.items()
-                           if l.kind == "base" and l.confidentiality_default == "public")
 
-_INDEX = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
-<title>geo_pcmt — Bản đồ điểm nóng ma túy Nghệ An</title></head><body>
-<h1>geo_pcmt</h1><p>Lớp dữ liệu công khai / Public layers:</p><ul>
-{% for l in layers %}<li><a href="/layers/{{ l.name }}.geojson">{{ l.title_vi }}</a>
- ({{ l.title_en }}) — {{ counts[l.name] }}</li>{% endfor %}</ul></body></html>"""
+def public_layers() -> list[str]:
+    """The layers anyone may download, signed in or not."""
+    return access.readable_layers_for(None)
 
 
-@bp.get("/")
-def index():
-    store = get_store()
-    counts = {n: store.count(n) for n in PUBLIC_BASE_LAYERS}
-    return render_template_string(_INDEX, layers=[LAYERS[n] for n in PUBLIC_BASE_LAYERS],
-                                  counts=counts)
+def landing():
+    """A Vietnamese landing page with links (the map takes ``/`` when it is installed)."""
+    return render_template("landing.html", n_collections=len(collections_for(current_role())),
+                           api_url=request.host_url + "api")
 
 
 @bp.get("/layers")
 def layer_list():
+    """The published layers with their row counts and GeoJSON links."""
     store = get_store()
     return jsonify([{"name": n, "title_vi": LAYERS[n].title_vi, "title_en": LAYERS[n].title_en,
                      "count": store.count(n), "href": f"/layers/{n}.geojson"}
-                    for n in PUBLIC_BASE_LAYERS])
+                    for n in public_layers()])
 
 
 @bp.get("/layers/<name>.geojson")
 def layer_geojson(name: str):
-    if name not in PUBLIC_BASE_LAYERS:
-        abort(404, description=f"no public layer named {name!r}")
+    """One published layer as RFC 7946 GeoJSON."""
+    if name not in public_layers():
+        abort(404, description=f"no public layer named {name[:80]!r}")
     frame = get_store().read(name)
     return Response(iter_geojson(frame), mimetype="application/geo+json")

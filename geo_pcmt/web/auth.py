@@ -1,0 +1,294 @@
+"""Who is asking: session login for people, tokens for programs, roles for both.
+
+How a request is identified (:func:`load_identity`, run before every request):
+
+* ``Authorization: Bearer gpt_…`` — an API token (``geo-pcmt token create`` or the
+  account page). For scripts and for every write through the API.
+* ``Authorization: Basic …`` — username and password, or username and a token as the
+  password; for GIS clients (QGIS, ogr2ogr) that only speak Basic. **Reading only**: a
+  browser replays Basic credentials on cross-site form posts, so Basic cannot carry CSRF-
+  free writes. Failures count towards the login rate limit like form logins do.
+* the session cookie set by ``/login`` (with CSRF protection on every form).
+* nothing — an anonymous visitor: ``current_role()`` is ``None``. Anonymous visitors see
+  the published reference layers (boundaries, border line) and nothing derived from
+  records, not even the per-commune aggregates: those need at least a viewer login.
+  A deployment on a closed network may set ``ANONYMOUS_ROLE = "viewer"`` to give anonymous
+  visitors the viewer's public aggregates (never more); :func:`login_required` still asks
+  them to sign in.
+
+Other blueprints (the map, patrols) protect their views with :func:`login_required` and
+ask :func:`current_role` what to show; the access rules themselves are in
+:mod:`geo_pcmt.access`.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from functools import wraps
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, current_app, g, redirect, render_template, request, session,
+                   url_for)
+
+from .. import access
+from ..users import TOKEN_PREFIX, User, UserError, UserStore
+from . import get_store
+from .security import ApiError, rotate_csrf_token, wants_html
+
+bp = Blueprint("auth", __name__)
+
+SESSION_USER_KEY = "user"
+_BASIC_CACHE_S = 300  # a verified Basic password is trusted this long (scrypt costs ~0.1 s)
+
+
+def get_users(app=None) -> UserStore:
+    """The user store of the running app."""
+    return (app or current_app).extensions["geo_pcmt_users"]
+
+
+def current_user() -> User | None:
+    """The signed-in user of this request, or None."""
+    return g.get("user")
+
+
+def current_role() -> str | None:
+    """The role of this request's user (``viewer`` … ``admin``); for anonymous visitors the
+    configured ``ANONYMOUS_ROLE`` (default ``None``: reference layers only)."""
+    user = g.get("user")
+    return user.role if user is not None else current_app.config.get("ANONYMOUS_ROLE")
+
+
+def actor() -> str:
+    """How the audit log names whoever makes this request."""
+    user = g.get("user")
+    return user.username if user is not None else f"anonymous@{request.remote_addr}"
+
+
+def login_required(role: str | Callable = "viewer"):
+    """Decorator: the view needs a signed-in user with at least ``role``.
+
+    Anonymous browsers are sent to the login page (and back afterwards); API clients get
+    401 with a ``WWW-Authenticate`` challenge; users below ``role`` get 403.
+    Usable as ``@login_required`` or ``@login_required(role="commander")``.
+    """
+    if callable(role):  # used bare: @login_required
+        return login_required("viewer")(role)
+    access.role_rank(role)  # unknown role names fail at import time, not at request time
+
+    def deco(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                if request.method == "GET" and wants_html():
+                    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                raise ApiError(401, "login_required",
+                               "sign in first: session login, or Authorization: Bearer <token>",
+                               headers=_challenge())
+            if not access.at_least(user.role, role):
+                raise ApiError(403, "forbidden",
+                               f"this needs the {role} role; you are {user.role}")
+            return view(*args, **kwargs)
+        return wrapper
+    return deco
+
+
+def _challenge() -> dict:
+    return {"WWW-Authenticate": 'Bearer realm="geo_pcmt", Basic realm="geo_pcmt", charset="UTF-8"'}
+
+
+# --- identification ------------------------------------------------------------------------
+
+def _throttle_keys(username: str) -> tuple[str, str]:
+    ip = request.remote_addr or "?"
+    return f"user:{username.strip().lower()}|{ip}", f"ip:{ip}"
+
+
+def check_throttle(username: str) -> None:
+    """429 when this username from this address, or this address, failed too often."""
+    cfg = current_app.config
+    users = get_users()
+    window = cfg["LOGIN_WINDOW_S"]
+    pair, ip = _throttle_keys(username)
+    for key, limit in ((pair, cfg["LOGIN_MAX_FAILURES"]), (ip, cfg["LOGIN_MAX_FAILURES_PER_IP"])):
+        n, retry = users.recent_failures(key, window)
+        if n >= limit:
+            raise ApiError(429, "too_many_logins",
+                           f"too many failed logins; try again in {int(retry) + 1} s "
+                           f"(đăng nhập sai quá nhiều lần, thử lại sau {int(retry) + 1} giây)",
+                           headers={"Retry-After": str(int(retry) + 1)})
+
+
+def note_failure(username: str) -> None:
+    get_users().note_failure(*_throttle_keys(username))
+    get_store().audit(f"anonymous@{request.remote_addr}", "login_failed", None, [],
+                      {"username": username[:100], "method": g.get("auth_method") or "form"})
+
+
+def _basic_user(username: str, password: str) -> User | None:
+    users = get_users()
+    if password.startswith(TOKEN_PREFIX):
+        user = users.token_user(password)
+        return user if user is not None and user.username == username.strip().lower() else None
+    # Verified passwords are remembered briefly under a keyed hash so a GIS client's
+    # dozens of page requests do not each cost a scrypt; the user is re-read every time,
+    # so disabling a user takes effect at once.
+    cache: dict = current_app.extensions["geo_pcmt_basic_cache"]
+    key = hmac.new(current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
+                   else current_app.secret_key, f"{username}\0{password}".encode(),
+                   hashlib.sha256).hexdigest()
+    hit = cache.get(key)
+    if hit and hit[1] > time.monotonic():
+        user = users.get(hit[0])
+        return user if user is not None and user.active else None
+    user = users.authenticate(username, password)
+    if user is not None:
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = (user.username, time.monotonic() + _BASIC_CACHE_S)
+    return user
+
+
+def load_identity() -> None:
+    """``before_request``: set ``g.user`` and ``g.auth_method`` (bearer/basic/session/None)."""
+    g.user = None
+    g.auth_method = None
+    header = request.headers.get("Authorization")
+    if header:
+        scheme = header.split(" ", 1)[0].lower()
+        users = get_users()
+        if scheme == "bearer":
+            g.auth_method = "bearer"
+            token = header.split(" ", 1)[1].strip() if " " in header else ""
+            user = users.token_user(token)
+            if user is None:
+                raise ApiError(401, "invalid_token", "the API token is unknown, expired or "
+                               "revoked", headers=_challenge())
+            g.user = user
+            return
+        if scheme == "basic":
+            g.auth_method = "basic"
+            auth = request.authorization
+            if auth is None or not auth.username or auth.password is None:
+                raise ApiError(401, "invalid_credentials", "malformed Basic credentials",
+                               headers=_challenge())
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                raise ApiError(401, "basic_read_only",
+                               "HTTP Basic is accepted for reading only; use a Bearer token",
+                               headers=_challenge())
+            check_throttle(auth.username)
+            user = _basic_user(auth.username, auth.password)
+            if user is None:
+                note_failure(auth.username)
+                raise ApiError(401, "invalid_credentials", "wrong username or password",
+                               headers=_challenge())
+            g.user = user
+            return
+        raise ApiError(401, "unsupported_auth", f"unsupported Authorization scheme {scheme!r}; "
+                       "use Bearer or Basic", headers=_challenge())
+    username = session.get(SESSION_USER_KEY)
+    if username:
+        user = get_users().get(username)
+        if user is None or not user.active:
+            session.clear()
+            return
+        g.user = user
+        g.auth_method = "session"
+
+
+def start_session(user: User) -> None:
+    """Sign ``user`` in on this browser: fresh session, fresh CSRF token."""
+    session.clear()
+    session[SESSION_USER_KEY] = user.username
+    session.permanent = True
+    rotate_csrf_token()
+
+
+def _home() -> str:
+    return (request.script_root or "") + "/"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never an open redirect to another site."""
+    if not target:
+        return _home()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return _home()
+    return target
+
+
+# --- views -----------------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The login form; a wrong password costs one of the allowed failures."""
+    next_url = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("login.html", next=next_url, error=None, username="")
+    username = request.form.get("username", "").strip()[:100]
+    password = request.form.get("password", "")
+    check_throttle(username)
+    user = get_users().authenticate(username, password) if username and password else None
+    if user is None:
+        note_failure(username)
+        return render_template("login.html", next=next_url, username=username,
+                               error="Sai tên đăng nhập hoặc mật khẩu / Wrong username or "
+                                     "password"), 401
+    get_users().clear_failures(_throttle_keys(username)[0])
+    start_session(user)
+    get_store().audit(user.username, "login", None, [], {"ip": request.remote_addr})
+    return redirect(next_url)
+
+
+@bp.post("/logout")
+def logout():
+    """End the session (POST with CSRF, so another site cannot log a user out)."""
+    user = current_user()
+    session.clear()
+    if user is not None:
+        get_store().audit(user.username, "logout", None, [], {})
+    return redirect(_home())
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """The user's own page: role, API tokens (create, revoke)."""
+    user = current_user()
+    return render_template("account.html", user=user, new_token=None,
+                           tokens=get_users().list_tokens(user.username))
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    """Create an API token for the signed-in user; it is shown once."""
+    user = current_user()
+    label = request.form.get("label", "").strip()[:200]
+    days_text = request.form.get("days", "").strip()
+    try:
+        days = int(days_text) if days_text else 90
+        secret, info = get_users().create_token(user.username, label=label, days=days)
+    except (ValueError, UserError) as exc:
+        raise ApiError(400, "invalid_token_request", str(exc)) from None
+    get_store().audit(user.username, "token:create", None, [info.id], {"label": label,
+                                                                         "days": days})
+    return render_template("account.html", user=user, new_token=secret,
+                           tokens=get_users().list_tokens(user.username))
+
+
+@bp.post("/account/tokens/<token_id>/revoke")
+@login_required
+def revoke_token(token_id: str):
+    """Revoke one of the signed-in user's tokens."""
+    user = current_user()
+    try:
+        get_users().revoke_token(token_id, username=user.username)
+    except UserError:
+        raise ApiError(404, "not_found", "no such token") from None
+    get_store().audit(user.username, "token:revoke", None, [token_id], {})
+    return redirect(url_for("auth.account"))

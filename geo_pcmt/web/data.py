@@ -1,0 +1,242 @@
+"""Uploads with the row-level validation report, and deletes; admins only.
+
+``/upload`` (form) and ``POST /data/upload`` (API) take a file for a layer, run
+:func:`geo_pcmt.ingest.load` and return its report — every problem with row, field, value
+and reason — as a page or as JSON. Nothing is stored unless the file is clean, or the user
+confirms keeping the valid rows: on the form by pressing the confirm button under the
+report (the file waits server-side, for its uploader only, for an hour), through the API by
+sending ``keep_valid=true``. Uploads larger than ``MAX_CONTENT_LENGTH`` are refused with 413
+before they are read. Every upload is written to the audit log, whatever its outcome.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+
+from .. import access, ingest
+from ..layers import LAYERS
+from ..store import StoreError
+from . import get_store
+from .auth import current_role, current_user, login_required
+from .ogcapi import forget_counts
+from .security import ApiError, wants_html
+
+bp = Blueprint("data", __name__)
+
+EXTENSIONS = (".csv", ".xlsx", ".geojson", ".json", ".gpkg", ".kml")
+MODES = ("append", "upsert")  # replacing a whole layer stays a CLI operation
+PENDING_TTL_S = 3600
+MAX_PROBLEMS_RETURNED = 5000
+_PENDING_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def uploadable_layers() -> list[str]:
+    """Layers officers' files may go into: records and tables, not boundaries, analysis
+    results or the audit log."""
+    return [n for n, spec in LAYERS.items()
+            if spec.kind in ("record", "table") and n not in access.ADMIN_ONLY_LAYERS]
+
+
+def _require_upload_right() -> None:
+    if not access.can_upload(current_role()):
+        raise ApiError(403, "forbidden", "uploads need the admin role")
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # files wait here: owner only
+    return path
+
+
+def _sweep(directory: Path) -> None:
+    """Drop pending uploads nobody confirmed within the hour."""
+    cutoff = time.time() - PENDING_TTL_S
+    for p in directory.glob("*"):
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+        except OSError:
+            pass
+
+
+def _options(form) -> dict:
+    layer = form.get("layer", "")
+    if layer not in uploadable_layers():
+        raise ApiError(400, "invalid_layer", f"cannot upload into {layer[:80]!r}; one of: "
+                                             f"{', '.join(uploadable_layers())}")
+    mode = form.get("mode", "append")
+    if mode not in MODES:
+        raise ApiError(400, "invalid_parameter", "mode must be append or upsert")
+    crs = form.get("crs", "").strip() or None
+    if crs is not None and not re.fullmatch(r"EPSG:\d{4,6}", crs):
+        raise ApiError(400, "invalid_crs", "crs must look like EPSG:32648")
+    flag = lambda k: form.get(k, "").lower() in ("1", "true", "on", "yes")  # noqa: E731
+    return {"layer": layer, "mode": mode, "crs": crs, "fix_swapped": flag("fix_swapped"),
+            "repair": flag("repair"), "keep_valid": flag("keep_valid")}
+
+
+def _save(options: dict) -> dict:
+    """Keep the uploaded file under a random name; never use the client's name as a path."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(400, "missing_file", "send the file in the form field 'file'")
+    filename = os.path.basename(upload.filename.replace("\\", "/"))[:200]
+    suffix = Path(filename).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise ApiError(400, "unsupported_file_type",
+                       f"unsupported file type {suffix or '(none)'!r}; use "
+                       f"{', '.join(EXTENSIONS)}")
+    directory = _upload_dir()
+    _sweep(directory)
+    pid = secrets.token_hex(16)
+    path = directory / f"{pid}{suffix}"
+    upload.save(path)
+    meta = dict(options, id=pid, filename=filename, suffix=suffix, bytes=path.stat().st_size,
+                user=current_user().username)
+    (directory / f"{pid}.json").write_text(json.dumps(meta, ensure_ascii=False))
+    return meta
+
+
+def _pending(pid: str) -> dict:
+    if not _PENDING_RE.match(pid):
+        raise ApiError(404, "not_found", "no such pending upload")
+    meta_path = _upload_dir() / f"{pid}.json"
+    if not meta_path.exists():
+        raise ApiError(404, "not_found", "no such pending upload (expired after an hour?)")
+    meta = json.loads(meta_path.read_text())
+    if meta["user"] != current_user().username:
+        raise ApiError(404, "not_found", "no such pending upload")
+    return meta
+
+
+def _discard(meta: dict) -> None:
+    for p in (_upload_dir() / f"{meta['id']}{meta['suffix']}", _upload_dir() / f"{meta['id']}.json"):
+        p.unlink(missing_ok=True)
+
+
+def _run(meta: dict, keep_valid: bool):
+    """Validate (and store if allowed) the saved file; audit the outcome."""
+    store = get_store()
+    path = _upload_dir() / f"{meta['id']}{meta['suffix']}"
+    user = current_user().username
+    detail = {k: meta[k] for k in ("filename", "bytes", "mode", "fix_swapped", "repair", "crs")}
+    try:
+        report, written = ingest.load(
+            store, meta["layer"], path, keep_valid=keep_valid, fix_swapped=meta["fix_swapped"],
+            repair=meta["repair"], crs=meta["crs"], mode=meta["mode"], user=user,
+            source=f"upload:{meta['filename']}", max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    except ingest.IngestError as exc:
+        store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
+        _discard(meta)
+        raise ApiError(422, "unreadable_file", str(exc)) from None
+    except StoreError as exc:
+        store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
+        raise ApiError(409, "store_refused", f"{exc} (nothing was stored)") from None
+    if written is not None:
+        forget_counts()
+    ids = report.clean["id"].astype(str).tolist() if written is not None else []
+    store.audit(user, "upload", meta["layer"], ids,
+                dict(detail, stored=written is not None, keep_valid=keep_valid,
+                     rows_total=report.rows_total, rows_valid=report.rows_valid,
+                     errors=len(report.errors), warnings=len(report.warnings)))
+    if written is not None or report.rows_valid == 0:
+        _discard(meta)
+    return report, written
+
+
+def _report_json(report, written, meta) -> dict:
+    body = report.as_dict()
+    if len(body["problems"]) > MAX_PROBLEMS_RETURNED:
+        body["problems"] = body["problems"][:MAX_PROBLEMS_RETURNED]
+        body["problems_truncated"] = True
+    return {"file": meta["filename"], "report": body,
+            "stored": written.as_dict() if written is not None else None}
+
+
+def _form(error: str | None = None, status: int = 200):
+    return render_template("upload.html", layers=[LAYERS[n] for n in uploadable_layers()],
+                           modes=MODES, error=error), status
+
+
+@bp.get("/upload")
+@login_required
+def upload_form():
+    """The upload form."""
+    _require_upload_right()
+    return _form()
+
+
+@bp.post("/upload")
+@login_required
+def upload_page():
+    """Form upload: validate, store if clean, else show the report with a confirm button."""
+    _require_upload_right()
+    options = _options(request.form)
+    options["keep_valid"] = False  # on the form the user confirms after seeing the report
+    meta = _save(options)
+    report, written = _run(meta, keep_valid=False)
+    pending = meta["id"] if written is None and report.rows_valid > 0 else None
+    return render_template("upload_report.html", meta=meta, report=report, written=written,
+                           pending=pending, layer=LAYERS[meta["layer"]],
+                           problems=report.problems[:MAX_PROBLEMS_RETURNED]), \
+        200 if written is not None else 422
+
+
+@bp.post("/upload/<pid>/confirm")
+@login_required
+def upload_confirm(pid: str):
+    """Store the valid rows of a pending upload the user has seen the report of."""
+    _require_upload_right()
+    meta = _pending(pid)
+    report, written = _run(meta, keep_valid=True)
+    return render_template("upload_report.html", meta=meta, report=report, written=written,
+                           pending=None, layer=LAYERS[meta["layer"]],
+                           problems=report.problems[:MAX_PROBLEMS_RETURNED])
+
+
+@bp.post("/upload/<pid>/discard")
+@login_required
+def upload_discard(pid: str):
+    """Throw a pending upload away."""
+    _require_upload_right()
+    meta = _pending(pid)
+    _discard(meta)
+    get_store().audit(current_user().username, "upload:discard", meta["layer"], [],
+                      {"filename": meta["filename"]})
+    return redirect(url_for("data.upload_form"))
+
+
+@bp.post("/data/upload")
+@login_required
+def upload_api():
+    """API upload (multipart: ``file``, ``layer``, optional ``mode``, ``keep_valid``,
+    ``fix_swapped``, ``repair``, ``crs``) → JSON report; 201 stored, 422 not stored."""
+    _require_upload_right()
+    options = _options(request.form)
+    meta = _save(options)
+    report, written = _run(meta, keep_valid=options["keep_valid"])
+    _discard(meta)
+    return jsonify(_report_json(report, written, meta)), 201 if written is not None else 422
+
+
+@bp.delete("/data/<layer>/<path:fid>")
+@login_required
+def delete_record(layer: str, fid: str):
+    """Delete one record (admins; audited by the store with the id)."""
+    if not access.can_delete(current_role()):
+        raise ApiError(403, "forbidden", "deleting records needs the admin role")
+    if layer not in uploadable_layers():
+        raise ApiError(404, "not_found", f"no deletable layer {layer[:80]!r}")
+    n = get_store().delete(layer, [fid], user=current_user().username)
+    forget_counts()
+    if n == 0:
+        raise ApiError(404, "not_found", f"no record {fid[:80]!r} in {layer}")
+    if wants_html():
+        return redirect(url_for("ogcapi.items", cid=layer, f="html"))
+    return jsonify({"layer": layer, "deleted": n, "id": fid})

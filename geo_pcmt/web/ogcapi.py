@@ -1,0 +1,598 @@
+"""OGC API – Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) under ``/api``.
+
+Every layer the caller's role may read is a collection (:func:`geo_pcmt.openapi.collections_for`),
+plus, for signed-in users, the per-commune aggregates of the intelligence layers. Items take
+``bbox``, ``limit`` (default and maximum from the configuration; larger values are served
+as the maximum, as the standard asks), ``offset``, ``datetime`` (instants and intervals on the
+layer's time field) and one equality filter per visible property; unknown parameters are a
+400 so that a typo never silently returns everything. Collections and features a role may
+not read answer exactly as ones that do not exist (404), so their existence does not leak.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Callable
+from urllib.parse import urlencode
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+from .. import access
+from ..export import _clean, iter_geojson
+from ..layers import LAYERS
+from ..openapi import (CONFORMANCE, CRS84, Collection, build_openapi, collections_for,
+                       feature_schema)
+from . import get_store
+from .auth import actor, current_role
+from .security import ApiError
+
+bp = Blueprint("ogcapi", __name__, url_prefix="/api")
+
+CONTROL_PARAMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"})
+_CRS84_ALIASES = frozenset({CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326", "EPSG:4326",
+                            "OGC:CRS84", "CRS84"})
+_OPEN = ("", "..")
+
+
+# --- query parsing (shared with the exports) ------------------------------------------------
+
+@dataclass
+class Query:
+    """A parsed items/export query: what the store is asked for."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    where: dict = field(default_factory=dict)
+    limit: int | None = None
+    offset: int = 0
+
+    def describe(self) -> dict:
+        """JSON-able summary for the audit log."""
+        return {"bbox": self.bbox, "limit": self.limit, "offset": self.offset,
+                "where": {k: (f"{v.start}..{v.stop}" if isinstance(v, slice) else v)
+                          for k, v in self.where.items()}}
+
+
+def _bad(code: str, message: str) -> ApiError:
+    return ApiError(400, code, message)
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``minLon,minLat,maxLon,maxLat`` (or 6 numbers with heights) → a checked 4-tuple."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (4, 6):
+        raise _bad("invalid_bbox", f"bbox needs 4 numbers minLon,minLat,maxLon,maxLat "
+                                   f"(or 6 with heights), got {len(parts)} value(s)")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise _bad("invalid_bbox", "bbox values must be numbers, e.g. "
+                                   "bbox=104.0,19.2,104.5,19.6") from None
+    if not all(math.isfinite(n) for n in nums):
+        raise _bad("invalid_bbox", "bbox values must be finite numbers")
+    if len(nums) == 6:
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    minx, miny, maxx, maxy = nums
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
+            and -90 <= maxy <= 90):
+        raise _bad("invalid_bbox", "bbox is lon/lat in degrees: longitudes in [-180, 180], "
+                                   "latitudes in [-90, 90]")
+    if miny > maxy:
+        raise _bad("invalid_bbox", f"bbox minLat {miny} is north of maxLat {maxy}")
+    if minx > maxx:
+        raise _bad("invalid_bbox", f"bbox minLon {minx} is east of maxLon {maxx} (boxes across "
+                                   "the antimeridian are not supported)")
+    return (minx, miny, maxx, maxy)
+
+
+def _parse_instant(text: str) -> tuple[str, bool]:
+    """An RFC 3339 date or date-time → (normalised text, is_date_only)."""
+    t = text.strip()
+    try:
+        if len(t) == 10:
+            return date.fromisoformat(t).isoformat(), True
+        if "T" not in t.upper() or len(t) > 40:
+            raise ValueError
+        moment = datetime.fromisoformat(t.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise _bad("invalid_datetime", f"datetime {text[:60]!r} is not an RFC 3339 date "
+                   "(2024-05-01) or date-time (2024-05-01T08:00:00Z)") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds"), False
+
+
+def parse_datetime(text: str, c: Collection) -> slice:
+    """``datetime`` → an inclusive range on the collection's time field (stored as ISO text).
+
+    Date fields compare dates; date-time fields compare text, an upper bound covering the
+    whole of its last second (or day); ``period`` fields (``YYYY`` or ``YYYY-MM``) overlap
+    the interval when they start before its end and are not of an earlier year.
+    """
+    if c.time_field is None:
+        raise _bad("invalid_parameter", f"collection {c.id} has no time field; datetime does "
+                                        "not apply")
+    if text.count("/") > 1:
+        raise _bad("invalid_datetime", "datetime is one instant or start/end")
+    if "/" in text:
+        start_text, end_text = text.split("/")
+        if start_text in _OPEN and end_text in _OPEN:
+            return slice(None, None)
+    else:
+        start_text = end_text = text
+    lo = None if start_text in _OPEN else _parse_instant(start_text)
+    hi = None if end_text in _OPEN else _parse_instant(end_text)
+    if lo and hi and lo[0][:19] > hi[0][:19]:
+        raise _bad("invalid_datetime", f"datetime interval starts ({lo[0]}) after it ends "
+                                       f"({hi[0]})")
+    ftype = c.field(c.time_field).type
+    if ftype == "date":
+        return slice(lo[0][:10] if lo else None, hi[0][:10] if hi else None)
+    if ftype == "datetime":
+        return slice(lo[0] if lo else None, (hi[0] + "\uffff") if hi else None)
+    return slice(lo[0][:4] if lo else None, hi[0][:10] if hi else None)  # periods
+
+
+def parse_value(c: Collection, name: str, text: str):
+    """A property filter value typed as the field is (400 naming the field otherwise)."""
+    f = c.field(name)
+    try:
+        if f.type == "int":
+            value = int(text)
+            if not -2**63 <= value < 2**63:  # the stores keep 64-bit integers
+                raise ValueError
+            return value
+        if f.type == "float":
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+        if f.type == "bool":
+            low = text.strip().lower()
+            if low not in ("true", "false", "1", "0"):
+                raise ValueError
+            return low in ("true", "1")
+        if f.type == "date":
+            return date.fromisoformat(text.strip()).isoformat()
+        if f.type == "datetime":
+            return _parse_instant(text)[0]
+    except ValueError:
+        kinds = {"int": "a whole number", "float": "a number", "bool": "true or false",
+                 "date": "a date YYYY-MM-DD", "datetime": "an RFC 3339 date-time"}
+        raise _bad("invalid_parameter", f"property {name!r} needs {kinds[f.type]}, got "
+                                        f"{text[:60]!r}") from None
+    if len(text) > f.max_length:
+        raise _bad("invalid_parameter", f"property {name!r} longer than {f.max_length} "
+                                        "characters")
+    if f.allowed and text not in f.allowed:
+        raise _bad("invalid_parameter", f"property {name!r} must be one of "
+                                        f"{', '.join(f.allowed)}")
+    return text
+
+
+def _merge_rows(where: dict, rf: dict) -> dict:
+    """Add the role's row filter; a requested value outside it matches nothing."""
+    for column, allowed in rf.items():
+        if column in where:
+            wanted = where[column]
+            where[column] = [wanted] if wanted in allowed else []
+        else:
+            where[column] = list(allowed)
+    return where
+
+
+def parse_query(args, c: Collection, role: str | None, *, paged: bool = True,
+                extra_params: frozenset = frozenset()) -> Query:
+    """Turn query parameters into a :class:`Query` (400 with a clear message if malformed)."""
+    cfg = current_app.config
+    known = CONTROL_PARAMS | extra_params
+    unknown = [k for k in args if k not in known and k not in c.fields]
+    if unknown:
+        raise _bad("unknown_parameter",
+                   f"unknown parameter(s) {', '.join(sorted(unknown)[:5])!s} for collection "
+                   f"{c.id}; filters are: {', '.join(c.fields)}")
+    for param in ("crs", "bbox-crs"):
+        if param in args and args[param] not in _CRS84_ALIASES:
+            raise _bad("invalid_crs", f"{param} must be {CRS84} (lon/lat WGS 84)")
+    q = Query()
+    if "limit" in args:
+        try:
+            limit = int(args["limit"])
+        except ValueError:
+            raise _bad("invalid_limit", "limit must be a whole number ≥ 1") from None
+        if limit < 1:
+            raise _bad("invalid_limit", "limit must be ≥ 1")
+        q.limit = min(limit, cfg["API_LIMIT_MAX"])
+    elif paged:
+        q.limit = cfg["API_LIMIT_DEFAULT"]
+    if "offset" in args:
+        try:
+            q.offset = int(args["offset"])
+        except ValueError:
+            raise _bad("invalid_offset", "offset must be a whole number ≥ 0") from None
+        if q.offset < 0 or q.offset > 10**12:
+            raise _bad("invalid_offset", "offset must be ≥ 0")
+    if "bbox" in args:
+        if not c.layer.has_geometry:
+            raise _bad("invalid_bbox", f"collection {c.id} has no geometry; bbox does not apply")
+        q.bbox = parse_bbox(args["bbox"])
+    for name in c.fields:
+        if name in args:
+            q.where[name] = parse_value(c, name, args[name])
+    if "datetime" in args:
+        span = parse_datetime(args["datetime"], c)
+        tf = c.time_field
+        if tf in q.where:  # equality and interval on the same field: both must hold
+            v = q.where[tf]
+            inside = (span.start is None or v >= span.start) and (span.stop is None or
+                                                                  v <= span.stop)
+            q.where[tf] = v if inside else []
+        elif span.start is not None or span.stop is not None:
+            q.where[tf] = span
+    if not c.is_aggregate:
+        _merge_rows(q.where, access.row_filter_for(role, c.layer))
+    return q
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def find_collection(cid: str) -> Collection:
+    """The collection ``cid`` if the caller may read it; 404 otherwise (same for both)."""
+    c = collections_for(current_role()).get(cid)
+    if c is None:
+        raise ApiError(404, "not_found", f"no collection {cid[:80]!r}")
+    return c
+
+
+def aggregate_frame(store, c: Collection) -> gpd.GeoDataFrame:
+    """The per-commune counts of an aggregate collection (small counts suppressed)."""
+    source = c.source
+    records = store.read(source, columns=["commune_code"],
+                         where=access.aggregate_row_filter(source))
+    communes = store.read("communes", columns=["code", "name"])
+    out = access.commune_counts(pd.DataFrame(records[["commune_code"]]), communes)
+    out.insert(0, "id", out["code"].astype(str))
+    return out[["id", "code", "name", "count", "suppressed", "geometry"]]
+
+
+def filter_frame(frame: pd.DataFrame, q: Query) -> pd.DataFrame:
+    """Apply a query's filters to a frame in memory (the aggregates are computed, not stored)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for column, value in q.where.items():
+        col = frame[column]
+        if isinstance(value, list):
+            keep &= col.isin(value).fillna(False).to_numpy(dtype=bool)
+        elif isinstance(value, slice):
+            text = col.astype("string")
+            if value.start is not None:
+                keep &= (text >= value.start).fillna(False).to_numpy(dtype=bool)
+            if value.stop is not None:
+                keep &= (text <= value.stop).fillna(False).to_numpy(dtype=bool)
+        else:
+            keep &= (col == value).fillna(False).to_numpy(dtype=bool)
+    if q.bbox is not None:
+        keep &= shapely.intersects(frame.geometry.values, shapely.box(*q.bbox))
+    return frame[keep]
+
+
+def read_page(c: Collection, q: Query) -> tuple[pd.DataFrame, int]:
+    """``(features, numberMatched)`` for a query; only visible fields are read."""
+    store = get_store()
+    if c.is_aggregate:
+        frame = filter_frame(aggregate_frame(store, c), q)
+        stop = None if q.limit is None else q.offset + q.limit
+        return frame.iloc[q.offset:stop].reset_index(drop=True), len(frame)
+    frame = store.read(c.id, bbox=q.bbox, where=q.where, columns=list(c.fields),
+                       limit=q.limit, offset=q.offset)
+    if q.limit is not None and (len(frame) == q.limit or (q.offset > 0 and not len(frame))):
+        matched = count_matches(store, c, q)
+    else:  # the page ends before the limit: it holds the last match, no count needed
+        matched = q.offset + len(frame)
+    return frame, matched
+
+
+def count_matches(store, c: Collection, q: Query) -> int:
+    """``numberMatched``, remembered for ``API_COUNT_CACHE_S`` seconds per filter.
+
+    A client paging through a layer (QGIS, ogr2ogr) repeats the same filter with a new
+    offset on every page; counting 100k rows each time would cost more than the page.
+    The key holds the role's row filter, so a count never crosses roles. The price: after
+    a write by another worker the count can lag by up to that many seconds (writes in this
+    worker clear it at once, see :func:`forget_counts`).
+    """
+    ttl = current_app.config.get("API_COUNT_CACHE_S", 0)
+    if ttl <= 0:
+        return store.count(c.id, bbox=q.bbox, where=q.where)
+    key = (c.id, q.bbox, tuple(sorted((k, repr(v)) for k, v in q.where.items())))
+    cache = current_app.extensions.setdefault("geo_pcmt_counts", {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    n = store.count(c.id, bbox=q.bbox, where=q.where)
+    if len(cache) > 1024:
+        cache.clear()
+    cache[key] = (n, now + ttl)
+    return n
+
+
+def forget_counts() -> None:
+    """Drop remembered counts (after this worker wrote to the store)."""
+    current_app.extensions.get("geo_pcmt_counts", {}).clear()
+
+
+def audit_read(c: Collection, frame: pd.DataFrame, q: Query, action: str = "read",
+               extra: dict | None = None) -> Callable[[], None]:
+    """Record a read of restricted data (who, what, which ids, which filter).
+
+    The record is written on a helper thread while the caller serialises the answer (the
+    commit's fsync is the slowest step of a restricted read); the returned function waits
+    for it and re-raises its error, and must be called before any data is sent, so no
+    restricted row ever leaves without its audit record.
+    """
+    if c.is_aggregate or not access.is_restricted_read(c.layer, frame):
+        return lambda: None
+    ids = frame["id"].astype(str).tolist() if "id" in frame.columns else []
+    detail = {"role": current_role(), "query": q.describe(), "returned": len(frame),
+              **(extra or {})}
+    pool = current_app.extensions["geo_pcmt_audit_pool"]
+    future = pool.submit(get_store().audit, actor(), action, c.id, ids, detail)
+    return lambda: future.result(timeout=60)
+
+
+# --- responses ------------------------------------------------------------------------------
+
+def _format() -> str:
+    f = request.args.get("f")
+    if f is not None:
+        if f in ("json", "geojson"):
+            return "json"
+        if f == "html":
+            return "html"
+        raise _bad("invalid_parameter", "f must be json or html")
+    best = request.accept_mimetypes.best_match(["application/json", "application/geo+json",
+                                                "text/html"])
+    return "html" if best == "text/html" else "json"
+
+
+def _url(path: str = "", **params) -> str:
+    base = request.host_url.rstrip("/") + "/api" + path
+    clean = {k: v for k, v in params.items() if v is not None}
+    return base + ("?" + urlencode(clean) if clean else "")
+
+
+def _link(href: str, rel: str, type_: str, title: str = "") -> dict:
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    return out
+
+
+def _nominal_extent(c: Collection) -> list[float] | None:
+    """The extent to publish: a layer's own for reference data; the province's for record
+    layers, whose true extent could outline where restricted rows lie."""
+    store = get_store()
+    bounds = getattr(store, "bounds", None)
+    if bounds is None or not c.layer.has_geometry:
+        return None
+    if c.is_aggregate:
+        box = bounds("communes")
+    elif "confidentiality" in c.layer.field_names:
+        box = bounds("province")
+    else:
+        box = bounds(c.id)
+    return [round(v, 6) for v in box] if box else None
+
+
+def _collection_json(c: Collection) -> dict:
+    spec = c.layer
+    out = {
+        "id": c.id, "title": spec.title_vi,
+        "description": " ".join(t for t in (spec.title_en + ".", spec.description) if t).strip(),
+        "itemType": "feature", "crs": [CRS84], "storageCrs": CRS84,
+        "links": [
+            _link(_url(f"/collections/{c.id}", f="json"), "self", "application/json"),
+            _link(_url(f"/collections/{c.id}", f="html"), "alternate", "text/html"),
+            _link(_url(f"/collections/{c.id}/items", f="json"), "items", "application/geo+json",
+                  spec.title_en),
+            _link(_url(f"/collections/{c.id}/items", f="html"), "items", "text/html"),
+            _link(_url(f"/collections/{c.id}/schema"), "describedBy", "application/schema+json",
+                  "JSON Schema"),
+            _link(f"{request.host_url.rstrip('/')}/export/{c.id}.geojson", "enclosure",
+                  "application/geo+json", "download (GeoJSON)"),
+        ],
+    }
+    extent = _nominal_extent(c)
+    if extent:
+        out["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    return out
+
+
+def _html(template: str, **context):
+    return render_template(template, role=current_role(), **context)
+
+
+@bp.get("")
+@bp.get("/")
+def landing():
+    """Landing page: links to the API description, conformance and collections."""
+    fmt = _format()
+    doc = {
+        "title": "geo_pcmt — OGC API – Features",
+        "description": "Dữ liệu phòng chống ma túy tỉnh Nghệ An / Drug prevention and control "
+                       "data of Nghệ An province",
+        "links": [
+            _link(_url("", f="json"), "self", "application/json"),
+            _link(_url("", f="html"), "alternate", "text/html"),
+            _link(_url("/openapi", f="json"), "service-desc",
+                  "application/vnd.oai.openapi+json;version=3.0", "OpenAPI 3.0"),
+            _link(_url("/openapi", f="html"), "service-doc", "text/html", "API documentation"),
+            _link(_url("/conformance", f="json"), "conformance", "application/json"),
+            _link(_url("/collections", f="json"), "data", "application/json"),
+        ],
+    }
+    if fmt == "html":
+        return _html("ogc_landing.html", doc=doc)
+    return jsonify(doc)
+
+
+@bp.get("/conformance")
+def conformance():
+    """The conformance classes this server implements."""
+    doc = {"conformsTo": list(CONFORMANCE)}
+    if _format() == "html":
+        return _html("ogc_conformance.html", doc=doc)
+    return jsonify(doc)
+
+
+@bp.get("/collections")
+def collections():
+    """The collections the caller may read."""
+    fmt = _format()
+    cols = collections_for(current_role())
+    doc = {"links": [_link(_url("/collections", f="json"), "self", "application/json"),
+                     _link(_url("/collections", f="html"), "alternate", "text/html")],
+           "collections": [_collection_json(c) for c in cols.values()]}
+    if fmt == "html":
+        return _html("ogc_collections.html", doc=doc, cols=cols)
+    return jsonify(doc)
+
+
+@bp.get("/collections/<cid>")
+def collection(cid: str):
+    """One collection's metadata."""
+    fmt = _format()
+    c = find_collection(cid)
+    doc = _collection_json(c)
+    if fmt == "html":
+        return _html("ogc_collection.html", doc=doc, c=c, fields=[c.field(n) for n in c.fields])
+    return jsonify(doc)
+
+
+@bp.get("/collections/<cid>/schema")
+def schema(cid: str):
+    """JSON Schema of the collection's features (the fields this role may see)."""
+    c = find_collection(cid)
+    unknown = [k for k in request.args if k != "f"]
+    if unknown:
+        raise _bad("unknown_parameter", f"unknown parameter(s) {', '.join(unknown[:5])}")
+    body = feature_schema(c, _url(f"/collections/{cid}/schema"))
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/schema+json")
+
+
+def _rows_for_html(frame: pd.DataFrame, c: Collection) -> list[dict]:
+    cols = [n for n in c.fields if n in frame.columns]
+    geoms = frame.geometry.values if isinstance(frame, gpd.GeoDataFrame) else None
+    out = []
+    for i, rec in enumerate(frame[cols].to_dict("records")):
+        row = {k: _clean(v) for k, v in rec.items()}
+        g = geoms[i] if geoms is not None else None
+        row["_geometry"] = "" if g is None else (
+            f"{g.x:.6f}, {g.y:.6f}" if g.geom_type == "Point" else g.geom_type)
+        out.append(row)
+    return out
+
+
+@bp.get("/collections/<cid>/items")
+def items(cid: str):
+    """A page of features: GeoJSON FeatureCollection with paging links, or an HTML table."""
+    fmt = _format()
+    c = find_collection(cid)
+    role = current_role()
+    q = parse_query(request.args, c, role)
+    frame, matched = read_page(c, q)
+    audited = audit_read(c, frame, q)
+    args = {k: v for k, v in request.args.items() if k != "f"}
+    links = [_link(_url(f"/collections/{cid}/items", **args, f="json"), "self",
+                   "application/geo+json"),
+             _link(_url(f"/collections/{cid}/items", **args, f="html"), "alternate", "text/html"),
+             _link(_url(f"/collections/{cid}", f="json"), "collection", "application/json")]
+    if q.offset + len(frame) < matched and len(frame):
+        nxt = dict(args, offset=q.offset + len(frame), limit=q.limit)
+        links.append(_link(_url(f"/collections/{cid}/items", **nxt, f=fmt), "next",
+                           "application/geo+json" if fmt == "json" else "text/html"))
+    if q.offset > 0:
+        prv = dict(args, offset=max(0, q.offset - (q.limit or 0)), limit=q.limit)
+        links.append(_link(_url(f"/collections/{cid}/items", **prv, f=fmt), "prev",
+                           "application/geo+json" if fmt == "json" else "text/html"))
+    if fmt == "html":
+        page = _html("ogc_items.html", c=c, fields=[c.field(n) for n in c.fields],
+                     rows=_rows_for_html(frame, c), matched=matched, returned=len(frame),
+                     offset=q.offset, links=links)
+        audited()
+        return page
+    extra = {"numberMatched": int(matched), "numberReturned": len(frame),
+             "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+             "links": links}
+    body = "".join(iter_geojson(frame, extra=extra))
+    audited()
+    return Response(body, mimetype="application/geo+json")
+
+
+@bp.get("/collections/<cid>/items/<path:fid>")
+def item(cid: str, fid: str):
+    """One feature by id (404 also when the caller may not see it)."""
+    fmt = _format()
+    c = find_collection(cid)
+    unknown = [k for k in request.args if k not in ("f",)]
+    if unknown:
+        raise _bad("unknown_parameter", f"unknown parameter(s) {', '.join(unknown[:5])}")
+    q = Query(where={"id": fid})
+    if c.is_aggregate:
+        frame = filter_frame(aggregate_frame(get_store(), c), q)
+    else:
+        _merge_rows(q.where, access.row_filter_for(current_role(), c.layer))
+        frame = get_store().read(c.id, where=q.where, columns=list(c.fields), limit=1)
+    if not len(frame):
+        raise ApiError(404, "not_found", f"no feature {fid[:80]!r} in {cid}")
+    audit_read(c, frame, q)()
+    links = [_link(_url(f"/collections/{cid}/items/{fid}", f="json"), "self",
+                   "application/geo+json"),
+             _link(_url(f"/collections/{cid}/items/{fid}", f="html"), "alternate", "text/html"),
+             _link(_url(f"/collections/{cid}", f="json"), "collection", "application/json")]
+    if fmt == "html":
+        return _html("ogc_item.html", c=c, fields=[c.field(n) for n in c.fields],
+                     row=_rows_for_html(frame, c)[0], links=links)
+    feature = json.loads("".join(iter_geojson(frame)))["features"][0]
+    feature["links"] = links
+    return Response(json.dumps(feature, ensure_ascii=False), mimetype="application/geo+json")
+
+
+def openapi_document() -> dict:
+    """The OpenAPI document for the caller's role (cached per role and layer set)."""
+    cfg = current_app.config
+    server = request.host_url.rstrip("/") + "/api"
+    role = current_role()
+    key = (role, server, tuple(LAYERS), cfg["API_LIMIT_DEFAULT"], cfg["API_LIMIT_MAX"])
+    cache = current_app.extensions.setdefault("geo_pcmt_openapi", {})
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = json.dumps(build_openapi(role, server_url=server,
+                                              limit_default=cfg["API_LIMIT_DEFAULT"],
+                                              limit_max=cfg["API_LIMIT_MAX"]),
+                                ensure_ascii=False)
+    return json.loads(cache[key])
+
+
+@bp.get("/openapi")
+def openapi():
+    """The OpenAPI 3.0 document (JSON) or a readable list of its operations (HTML)."""
+    doc = openapi_document()
+    if _format() == "html":
+        ops = [(path, op.get("summary", "")) for path, item in doc["paths"].items()
+               for op in item.values()]
+        return _html("ogc_openapi.html", doc=doc, ops=ops)
+    return Response(json.dumps(doc, ensure_ascii=False),
+                    mimetype="application/vnd.oai.openapi+json;version=3.0")
+
+
+__all__ = ["bp", "Query", "parse_bbox", "parse_datetime", "parse_query", "find_collection",
+           "read_page", "aggregate_frame", "audit_read", "filter_frame", "count_matches",
+           "forget_counts"]

@@ -1,0 +1,197 @@
+"""Uploads: the row-level report, nothing stored half-way, confirm to keep valid rows,
+size limit, admins only, and every upload in the audit log."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from tests.test_ogcapi import XSS_IMG, bearer, login, make_app
+from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
+
+CLEAN = ("id,type,status,first_seen,name,lon,lat\n"
+         "U-1,diem_ban_le,active,2024-02-01,Điểm Huồi Khe,104.12,19.36\n"
+         "U-2,tu_diem_phuc_tap,watch,2024-02-03,Tụ điểm Keng Đu,104.14,19.37\n")
+ONE_BAD = ("id,type,status,first_seen,name,lon,lat\n"
+           "U-1,diem_ban_le,active,2024-02-01,Điểm A,104.12,19.36\n"
+           "U-2,diem_ban_le,sleeping,2024-02-01,Điểm B,104.13,19.36\n"
+           f"U-3,tu_diem_phuc_tap,watch,2024-02-03,{XSS_IMG.replace(chr(34), '')},104.14,19.37\n")
+
+
+@pytest.fixture
+def app(web_store, tmp_path):
+    return make_app(web_store, tmp_path)
+
+
+def store_of(app):
+    return app.extensions["geo_pcmt_store"]
+
+
+def api_upload(app, text: str, *, role="admin", name="points.csv", **form):
+    data = {"layer": "retail_points", "file": (io.BytesIO(text.encode()), name), **form}
+    return app.test_client().post("/data/upload", data=data, headers=bearer(app, role),
+                                  content_type="multipart/form-data")
+
+
+def stored_ids(app, prefix="U-") -> list[str]:
+    ids = store_of(app).read("retail_points", columns=["id"])["id"].tolist()
+    return sorted(i for i in ids if i.startswith(prefix))
+
+
+# --- API ---------------------------------------------------------------------------------
+
+def test_clean_file_is_stored_and_reported(app):
+    res = api_upload(app, CLEAN)
+    body = res.get_json()
+    assert res.status_code == 201 and body["report"]["ok"] is True
+    assert body["stored"]["inserted"] == 2 and stored_ids(app) == ["U-1", "U-2"]
+
+
+def test_a_file_with_one_bad_row_stores_nothing_and_names_row_field_value_reason(app):
+    res = api_upload(app, ONE_BAD)
+    body = res.get_json()
+    assert res.status_code == 422 and body["stored"] is None
+    error = [p for p in body["report"]["problems"] if p["severity"] == "error"]
+    assert error == [{"row": 2, "field": "status", "value": "sleeping", "severity": "error",
+                      "code": "not_allowed", "reason": error[0]["reason"]}]
+    assert "active, watch, cleared" in error[0]["reason"]
+    assert stored_ids(app) == []
+
+
+def test_keep_valid_stores_only_the_valid_rows(app):
+    res = api_upload(app, ONE_BAD, keep_valid="true")
+    assert res.status_code == 201 and res.get_json()["stored"]["inserted"] == 2
+    assert stored_ids(app) == ["U-1", "U-3"]
+
+
+def test_every_upload_is_in_the_audit_log_with_outcome_and_ids(app):
+    api_upload(app, ONE_BAD)
+    api_upload(app, CLEAN)
+    log = store_of(app).read("audit_log", where={"action": "upload"})
+    first, second = [json.loads(d) for d in log["detail"]]
+    assert (first["stored"], first["errors"], first["filename"]) == (False, 1, "points.csv")
+    assert second["stored"] is True and json.loads(log["ids"].iloc[1]) == ["U-1", "U-2"]
+    assert set(log["user"]) == {"admin_user"}
+    writes = store_of(app).read("audit_log", where={"action": "write:append",
+                                                    "layer": "retail_points"})
+    assert "admin_user" in writes["user"].tolist()
+
+
+def test_oversized_upload_is_refused_with_413_and_nothing_stored(web_store, tmp_path):
+    app = make_app(web_store, tmp_path, MAX_CONTENT_LENGTH=2_000)
+    res = api_upload(app, CLEAN + "".join(f"X-{i},diem_ban_le,active,2024-01-01,x,104.1,19.3\n"
+                                          for i in range(100)))
+    assert res.status_code == 413
+    body = res.get_json()
+    assert body["code"] == "too_large" and "MB" in body["description"]
+    assert stored_ids(app, "X-") == []
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst", "commander"])
+def test_only_admins_may_upload(app, role):
+    res = api_upload(app, CLEAN, role=role)
+    assert res.status_code == 403 and stored_ids(app) == []
+
+
+def test_anonymous_upload_is_refused(app):
+    res = app.test_client().post("/data/upload", data={"layer": "retail_points"})
+    assert res.status_code in (400, 401) and stored_ids(app) == []
+
+
+@pytest.mark.parametrize("form, name, code", [
+    ({"layer": "audit_log"}, "x.csv", "invalid_layer"),
+    ({"layer": "communes"}, "x.csv", "invalid_layer"),
+    ({"mode": "replace"}, "x.csv", "invalid_parameter"),
+    ({}, "points.exe", "unsupported_file_type"),
+    ({"crs": "EPSG:32648; DROP TABLE"}, "x.csv", "invalid_crs"),
+])
+def test_bad_upload_requests_get_a_4xx_naming_the_problem(app, form, name, code):
+    data = {"layer": "retail_points", **form, "file": (io.BytesIO(CLEAN.encode()), name)}
+    res = app.test_client().post("/data/upload", data=data, headers=bearer(app, "admin"),
+                                 content_type="multipart/form-data")
+    assert res.status_code == 400 and res.get_json()["code"] == code
+
+
+def test_upload_that_repeats_stored_ids_is_refused_whole(app):
+    assert api_upload(app, CLEAN).status_code == 201
+    res = api_upload(app, CLEAN)
+    assert res.status_code == 409 and "already stored" in res.get_json()["description"]
+    assert res.get_json()["code"] == "store_refused"
+
+
+# --- the form ----------------------------------------------------------------------------
+
+def _form_post(client, url, **data):
+    with client.session_transaction() as s:
+        data["csrf_token"] = s["csrf_token"]
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
+def test_form_shows_the_report_escaped_and_stores_valid_rows_only_after_confirmation(app):
+    client = app.test_client()
+    login(client, "admin_user")
+    page = _form_post(client, "/upload", layer="retail_points",
+                      file=(io.BytesIO(ONE_BAD.encode()), "điểm.csv"))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and stored_ids(app) == []
+    assert "sleeping" in html and "<img src=x" not in html and "&lt;img src=x" in html
+    confirm = html.split('action="/upload/')[1].split('"')[0]
+    assert confirm.endswith("/confirm")
+    done = _form_post(client, f"/upload/{confirm}")
+    assert done.status_code == 200 and stored_ids(app) == ["U-1", "U-3"]
+    assert _form_post(client, f"/upload/{confirm}").status_code == 404  # used up
+
+
+def test_pending_upload_belongs_to_its_uploader(app):
+    users = app.extensions["geo_pcmt_users"]
+    users.add("admin_two", "một-mật-khẩu-khác", "admin")
+    client = app.test_client()
+    login(client, "admin_user")
+    html = _form_post(client, "/upload", layer="retail_points",
+                      file=(io.BytesIO(ONE_BAD.encode()), "a.csv")).get_data(as_text=True)
+    confirm = html.split('action="/upload/')[1].split('"')[0]
+    intruder = app.test_client()
+    login(intruder, "admin_two", "một-mật-khẩu-khác")
+    assert _form_post(intruder, f"/upload/{confirm}").status_code == 404
+    assert stored_ids(app) == []
+
+
+def test_form_upload_without_csrf_token_is_refused(app):
+    client = app.test_client()
+    login(client, "admin_user")
+    res = client.post("/upload", data={"layer": "retail_points",
+                                       "file": (io.BytesIO(CLEAN.encode()), "a.csv")},
+                      content_type="multipart/form-data")
+    assert res.status_code == 400 and stored_ids(app) == []
+
+
+def test_upload_form_is_in_vietnamese_first(app):
+    client = app.test_client()
+    login(client, "admin_user")
+    html = client.get("/upload").get_data(as_text=True)
+    assert "Tải dữ liệu lên" in html and "Upload records" in html
+    assert html.index("Tải dữ liệu lên") < html.index("Upload records")
+
+
+# --- deletes -------------------------------------------------------------------------------
+
+def test_admin_deletes_a_record_and_the_delete_is_audited(app):
+    client = app.test_client()
+    assert client.delete("/data/retail_points/RP-01", headers=bearer(app, "analyst")
+                         ).status_code == 403
+    res = client.delete("/data/retail_points/RP-01", headers=bearer(app, "admin"))
+    assert res.status_code == 200 and res.get_json()["deleted"] == 1
+    assert "RP-01" not in store_of(app).read("retail_points")["id"].tolist()
+    log = store_of(app).read("audit_log", where={"action": "delete"})
+    assert json.loads(log["ids"].iloc[-1]) == ["RP-01"] and log["user"].iloc[-1] == "admin_user"
+    assert client.delete("/data/retail_points/RP-01", headers=bearer(app, "admin")
+                         ).status_code == 404
+
+
+def test_numbers_matched_reflect_an_upload_at_once(app):
+    url = "/api/collections/retail_points/items?limit=1"
+    before = app.test_client().get(url, headers=bearer(app, "admin")).get_json()["numberMatched"]
+    api_upload(app, CLEAN)
+    after = app.test_client().get(url, headers=bearer(app, "admin")).get_json()["numberMatched"]
+    assert (before, after) == (13, 15)
