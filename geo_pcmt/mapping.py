@@ -537,13 +537,18 @@ def _target(targets: pd.DataFrame | None, scope: str, year: int) -> tuple[float 
 def _areas_progress(areas: list[tuple[str, str, list[str]]], classes: Mapping[str, str],
                     since: Mapping[str, str], cleared_by_code: Mapping[str, int] | None,
                     plots_by_code: Mapping[str, tuple[int, float]] | None,
-                    target: float | None) -> list[dict]:
-    """Progress of groups of communes (a border segment, a post's area): one dict each."""
+                    target: float | None, labels: Mapping[str, str] | None = None) -> list[dict]:
+    """Progress of groups of communes (a border segment, a post's area): one dict each.
+
+    ``labels`` (commune → drug-free label in force) counts a commune holding Nghệ An's
+    "sạch về ma túy" label as such even when its computed class is shown on the map."""
+    labels = labels or {}
     out = []
     for key, name, codes in areas:
         n = len(codes)
         free = sum(classes.get(c) == "khong_ma_tuy" for c in codes)
-        sach = sum(classes.get(c) in ("khong_ma_tuy", "sach_ve_ma_tuy") for c in codes)
+        sach = sum(classes.get(c) in ("khong_ma_tuy", "sach_ve_ma_tuy")
+                   or labels.get(c) in ("khong_ma_tuy", "sach_ve_ma_tuy") for c in codes)
         ranked = [c for c in codes if classes.get(c) in STATUS_RANK and since.get(c) in STATUS_RANK]
         improved = sum(STATUS_RANK[classes[c]] < STATUS_RANK[since[c]] for c in ranked)
         worsened = sum(STATUS_RANK[classes[c]] > STATUS_RANK[since[c]] for c in ranked)
@@ -572,7 +577,9 @@ def progress_summary(communes: gpd.GeoDataFrame, by_year: Mapping[int, Mapping[s
                      retail_points: pd.DataFrame | None = None,
                      opium_plots: pd.DataFrame | None = None,
                      border_posts: pd.DataFrame | None = None,
-                     since_year: int | None = None) -> dict[int, dict]:
+                     since_year: int | None = None,
+                     labels_by_year: Mapping[int, Mapping[str, str]] | None = None,
+                     ) -> dict[int, dict]:
     """Headline numbers per year, province-wide, by border segment and by border post.
 
     A simple stand-in for :mod:`geo_pcmt.progress` (used when that module is absent): share of
@@ -612,6 +619,7 @@ def progress_summary(communes: gpd.GeoDataFrame, by_year: Mapping[int, Mapping[s
     for year in years:
         classes = by_year[year]
         since = by_year[since_year]
+        labels = (labels_by_year or {}).get(year, {})
         cleared_by_code = plots_by_code = None
         if cleared_year is not None:
             sel = retail_points[(cleared_year == year).to_numpy()]
@@ -625,7 +633,7 @@ def progress_summary(communes: gpd.GeoDataFrame, by_year: Mapping[int, Mapping[s
         border_target, _ = _target(targets, "border", year)
         province = _areas_progress([("province", "", codes)], classes, since, cleared_by_code,
                                    plots_by_code, prov_target if prov_target_year == year
-                                   else None)[0]
+                                   else None, labels)[0]
         province["classes"] = {c: sum(classes.get(k, "chua_danh_gia") == c for k in codes)
                                for c in STATUS_CLASSES}
         province["target"], province["target_year"] = prov_target, prov_target_year
@@ -636,20 +644,27 @@ def progress_summary(communes: gpd.GeoDataFrame, by_year: Mapping[int, Mapping[s
         out[year] = {
             **province, "since": since_year,
             "segments": _areas_progress(segments, classes, since, cleared_by_code,
-                                        plots_by_code, border_target),
+                                        plots_by_code, border_target, labels),
             "posts": _areas_progress(posts, classes, since, cleared_by_code, plots_by_code,
-                                     border_target),
+                                     border_target, labels),
         }
     return out
 
 
-def _progress(communes, by_year, frames, since_year, today: date) -> dict[int, dict]:
+def _progress(communes, by_year, frames, since_year, today: date,
+              details: Mapping[str, Mapping[str, dict]] | None = None) -> dict[int, dict]:
     """:func:`progress_summary`, with the province headline from :func:`geo_pcmt.progress.dashboard`
     (recognitions in force against the targets) when that module and the recognitions exist."""
+    labels_by_year: dict[int, dict[str, str]] = {}
+    for code, per_year in (details or {}).items():
+        for year, d in per_year.items():
+            if d.get("l"):
+                labels_by_year.setdefault(int(year), {})[code] = d["l"]
     out = progress_summary(communes, by_year, targets=frames.get("targets"),
                            retail_points=frames.get("retail_points"),
                            opium_plots=frames.get("opium_plots"),
-                           border_posts=frames.get("border_posts"), since_year=since_year)
+                           border_posts=frames.get("border_posts"), since_year=since_year,
+                           labels_by_year=labels_by_year)
     recognitions = frames.get("recognitions")
     try:  # written by the status engineer; the map works without it
         from .progress import dashboard
@@ -1077,7 +1092,7 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         list(names))
     years = sorted(by_year)
     today = generated_on or date.today()
-    progress = (_progress(communes, by_year, visible, opts.since_year, today)
+    progress = (_progress(communes, by_year, visible, opts.since_year, today, status_details)
                 if communes is not None and years else {})
 
     show = set(opts.layers) if opts.layers is not None else {o.key for o in OVERLAYS if o.show}

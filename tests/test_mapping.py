@@ -307,3 +307,16 @@ def test_app_redirects_home_to_the_map_and_serves_the_vendored_assets(store):
         assert client.get(url).status_code == 200, url
     assert client.get("/map?from=2024-13-99").status_code == 400
     assert client.get("/map/standalone").headers["Content-Disposition"].startswith("attachment")
+
+
+def test_sach_label_is_counted_even_when_the_commune_keeps_a_computed_class():
+    import geopandas as gpd
+    import shapely
+    communes = gpd.GeoDataFrame({"code": ["1", "2", "3"], "is_border": [True, True, False],
+                                 "lao_province": ["Hủa Phăn", "Hủa Phăn", None]},
+                                geometry=[shapely.box(0, 0, 1, 1)] * 3, crs=4326)
+    by_year = {2026: {"1": "loai_III", "2": "khong_ma_tuy", "3": "loai_II"}}
+    labels = {2026: {"1": "sach_ve_ma_tuy", "2": "khong_ma_tuy"}}
+    out = mapping.progress_summary(communes, by_year, labels_by_year=labels)[2026]
+    assert (out["free"], out["sach"]) == (1, 2)
+    assert out["segments"][0]["sach"] == 2
