@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -9,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
 from ..crs import STORAGE_CRS
 from ..layers import Layer
@@ -105,8 +107,9 @@ def rows(layer: Layer, frame: pd.DataFrame) -> tuple[list[str], list[list[Any]]]
     types = {f.name: f.type for f in layer.fields}
     out = []
     values = {c: frame[c].to_numpy(dtype=object) for c in cols}
+    labels = list(frame.index)  # indexing a pandas Index per cell costs more than _py itself
     for i in range(len(frame)):
-        out.append([_py(values[c][i], types[c], layer.name, c, frame.index[i]) for c in cols])
+        out.append([_py(values[c][i], types[c], layer.name, c, labels[i]) for c in cols])
     return cols, out
 
 
@@ -131,3 +134,180 @@ def typed(layer: Layer, data: dict[str, list], geometry=None) -> pd.DataFrame:
 
 
 PANDAS_DTYPES = _PANDAS_DTYPES
+
+
+# --- value checks and row preparation shared by the backends' write paths ------------------
+
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+_MULTI = {"MultiPolygon": ("Polygon", shapely.MultiPolygon),
+          "MultiLineString": ("LineString", shapely.MultiLineString)}
+
+
+def check_values(layer: Layer, cols: list[str], values: list[list[Any]], index: Any) -> None:
+    """Refuse values that no backend should keep, naming the row and field.
+
+    Text longer than the field's ``max_length`` (a 10 MB string is an attack, not a name),
+    text with NUL characters or lone surrogates (neither UTF-8 nor storable in PostgreSQL),
+    values outside a field's ``allowed`` set, numbers below its ``minimum`` and integers
+    beyond 64 bits. Checked column by column (fast), reported for the first offending row.
+
+    Raises
+    ------
+    StoreError
+        For the first row (then field, in schema order) holding such a value.
+    """
+    first: tuple[int, int, str] | None = None  # (row, column, problem)
+    for j, c in enumerate(cols):
+        f = layer.field(c)
+        column = [r[j] for r in values]
+        bad = _first_bad(f, column)
+        if bad is not None and (first is None or bad[0] < first[0]):
+            first = (bad[0], j, bad[1])
+    if first is not None:
+        n, j, problem = first
+        raise StoreError(f"layer {layer.name}: row {index[n]}, field {cols[j]!r}: {problem}")
+
+
+def _problem(f, v: Any) -> str | None:
+    """What is wrong with one (non-missing) value of field ``f``, or None."""
+    if isinstance(v, str):
+        if len(v) > f.max_length:
+            return f"text of {len(v)} characters, longer than {f.max_length}"
+        if "\x00" in v:
+            return "text contains a NUL character"
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text is not valid Unicode (lone surrogate)"
+        if f.allowed is not None and v not in f.allowed:
+            return f"{v[:40]!r} is not one of {', '.join(f.allowed)}"
+        return None
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int) and not _INT64_MIN <= v <= _INT64_MAX:
+        return "integer does not fit in 64 bits"
+    if f.minimum is not None and isinstance(v, (int, float)) and v < f.minimum:
+        return f"{v} is below the minimum {f.minimum:g}"
+    return None
+
+
+def _first_bad(f, column: list[Any]) -> tuple[int, str] | None:
+    """(row position, problem) of the first bad value in a column; cheap when all are good."""
+    present = [v for v in column if v is not None]
+    if not present:
+        return None
+    suspect = False
+    if f.type == "str":
+        suspect = (max(map(len, present)) > f.max_length
+                   or any("\x00" in v for v in present)
+                   or (f.allowed is not None and not set(present) <= set(f.allowed)))
+        if not suspect:
+            try:
+                "".join(present).encode("utf-8")
+            except UnicodeEncodeError:
+                suspect = True
+    elif f.type in ("int", "float"):
+        numbers = [v for v in present if not isinstance(v, bool)]
+        suspect = bool(numbers) and (
+            (f.minimum is not None and min(numbers) < f.minimum)
+            or (f.type == "int" and (min(numbers) < _INT64_MIN or max(numbers) > _INT64_MAX)))
+    if not suspect:
+        return None
+    for n, v in enumerate(column):
+        problem = None if v is None else _problem(f, v)
+        if problem:
+            return n, problem
+    return None
+
+
+def geometries(layer: Layer, frame: gpd.GeoDataFrame) -> np.ndarray:
+    """The frame's geometries as the layer stores them, after checking their coordinates.
+
+    Single parts are promoted to the layer's multi type (a Polygon in a MultiPolygon layer
+    becomes a one-part MultiPolygon), as the GeoPackage specification and PostGIS typed
+    columns require. Coordinates must be finite lon/lat degrees.
+
+    Raises
+    ------
+    StoreError
+        For NaN/infinite coordinates or coordinates outside [-180, 180] × [-90, 90].
+    """
+    geoms = np.asarray(frame.geometry.values, dtype=object).copy()
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    if present.any():
+        coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
+        bad = ~np.isfinite(coords).all(axis=1)
+        bad[~bad] = (np.abs(coords[~bad, 0]) > 180) | (np.abs(coords[~bad, 1]) > 90)
+        if bad.any():
+            i = np.flatnonzero(present)[owner[np.flatnonzero(bad)[0]]]
+            x, y = coords[np.flatnonzero(bad)[0]]
+            raise StoreError(f"layer {layer.name}: row {frame.index[i]}, field 'geometry': "
+                             f"coordinate ({x}, {y}) is not a finite lon/lat in degrees")
+    multi = _MULTI.get(layer.geometry_type)
+    if multi is not None:
+        single, make = multi
+        for i in np.flatnonzero(present):
+            if geoms[i].geom_type == single:
+                geoms[i] = make([geoms[i]]) if not geoms[i].is_empty else make()
+    return geoms
+
+
+@dataclass
+class PreparedRows:
+    """A frame turned into what a backend inserts: column names, rows, ids, geometries."""
+
+    cols: list[str]
+    values: list[list[Any]]
+    ids: list[str]
+    geometries: np.ndarray | None
+
+
+def prepare(layer: Layer, frame: pd.DataFrame, stamp: str | None = None, *,
+            keep_updated_at: bool = False) -> PreparedRows:
+    """Check ``frame`` against ``layer`` and turn it into rows ready to insert.
+
+    Sets ``updated_at`` to ``stamp`` (default now; with ``keep_updated_at`` only where the
+    frame has none, as a migration needs), ``created_at`` where missing and the layer's
+    default ``confidentiality`` where missing, then checks required values and every value
+    (:func:`check_values`) and the geometries (:func:`geometries`).
+
+    Raises
+    ------
+    StoreError
+        Naming the row and field of the first problem; nothing has been written.
+    """
+    check_frame(layer, frame)
+    cols, values = rows(layer, frame)
+    stamp = stamp or now_iso()
+    names = layer.field_names
+    for extra in ("created_at", "updated_at"):
+        if extra in names and extra not in cols:
+            cols.append(extra)
+            for r in values:
+                r.append(None)
+    if "updated_at" in cols:
+        i_upd, i_cre = cols.index("updated_at"), cols.index("created_at")
+        for r in values:
+            r[i_upd] = (r[i_upd] or stamp) if keep_updated_at else stamp
+            r[i_cre] = r[i_cre] or stamp
+    if "confidentiality" in names:
+        if "confidentiality" not in cols:
+            cols.append("confidentiality")
+            for r in values:
+                r.append(None)
+        i_conf = cols.index("confidentiality")
+        for r in values:
+            r[i_conf] = r[i_conf] or layer.confidentiality_default
+    missing = [f for f in layer.required_fields if f not in cols]
+    if missing:
+        raise StoreError(f"layer {layer.name}: required column(s) missing: {', '.join(missing)}")
+    for f in layer.required_fields:
+        i = cols.index(f)
+        for n, r in enumerate(values):
+            if r[i] is None:
+                raise StoreError(f"layer {layer.name}: row {frame.index[n]}, field {f!r}: "
+                                 "required value is missing")
+    check_values(layer, cols, values, frame.index)
+    geoms = geometries(layer, frame) if layer.has_geometry else None
+    i_id = cols.index("id")
+    return PreparedRows(cols, values, [str(r[i_id]) for r in values], geoms)

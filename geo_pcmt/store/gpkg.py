@@ -152,14 +152,18 @@ class GeoPackageStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:  # on a full disk SQLite has rolled back already
+                        conn.execute("ROLLBACK")
+                    raise
+                else:
+                    conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:  # disk full, I/O error, locked too long
+                raise StoreError(f"store {self.path}: {exc}; nothing was written") from None
 
     # --- schema -----------------------------------------------------------------------
 
@@ -372,10 +376,11 @@ class GeoPackageStore:
                 if r[i] is None:
                     raise StoreError(f"layer {spec.name}: row {frame.index[n]}, field {f!r}: "
                                      "required value is missing")
+        frames.check_values(spec, cols, values, frame.index)
         all_cols = list(cols)
         geom_blobs = None
         if spec.has_geometry:
-            geom_blobs = encode_geometries(np.asarray(frame.geometry.values, dtype=object))
+            geom_blobs = encode_geometries(frames.geometries(spec, frame))
         self._ensure(spec)
         ids = [str(r[cols.index("id")]) for r in values]
         with self._transaction() as conn:

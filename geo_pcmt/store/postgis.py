@@ -1,0 +1,592 @@
+"""PostGISStore: the scale-out store, one PostgreSQL database with PostGIS.
+
+The same interface as :class:`~geo_pcmt.store.gpkg.GeoPackageStore`, for deployments where
+many posts and districts write at once. Tables are built from the layer schemas in
+:mod:`geo_pcmt.layers` (SQLAlchemy + GeoAlchemy2): typed columns (``date``,
+``timestamptz``, ``bigint`` …), ``geometry(<type>, 4326)`` with a GiST index, a unique
+``id`` and an identity ``fid`` that keeps rows in the order they were written. Filters,
+bounding boxes and paging run in SQL with bound parameters; every write is one
+transaction (rows loaded with ``COPY``; ``INSERT … ON CONFLICT`` for upserts) that commits
+together with its audit record. Connections come from a pool (SQLAlchemy ``QueuePool``)
+that is rebuilt after a fork, so gunicorn workers never share a socket.
+
+Values go through the same checks as the GeoPackage backend (:mod:`.frames`), so both
+backends accept and refuse the same frames. One difference a user may notice: datetimes
+are stored as ``timestamptz`` and read back in UTC (``2022-01-01T22:41:00Z`` for
+``2022-01-02T05:41:00+07:00``), the same instant written differently.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, Iterator, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.engine import make_url
+
+from ..layers import LAYERS, Layer, get_layer
+from . import frames
+from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
+
+SRID = 4326
+GEOM = "geom"  # the geometry column of every spatial table
+_SA_TYPES = {"str": sa.Text, "int": sa.BigInteger, "float": lambda: sa.Float(precision=53),
+             "bool": sa.Boolean, "date": sa.Date, "datetime": lambda: sa.DateTime(timezone=True)}
+_PG_GEOMETRY = {"Point": "POINT", "LineString": "LINESTRING", "MultiPolygon": "MULTIPOLYGON",
+                "MultiLineString": "MULTILINESTRING", "Geometry": "GEOMETRY"}
+_INIT_LOCK = 7_310_201  # pg_advisory_xact_lock key: one init at a time across workers
+
+
+def _q(name: str) -> str:
+    """Quote an identifier (names come from the schema, but quote them anyway)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_for(layer: Layer, metadata: sa.MetaData) -> sa.Table:
+    """The SQLAlchemy table of a layer: typed columns, unique ``id``, GiST-indexed geometry."""
+    cols = [sa.Column("fid", sa.BigInteger, sa.Identity(always=False), primary_key=True)]
+    for f in layer.fields:
+        cols.append(sa.Column(f.name, _SA_TYPES[f.type](), nullable=not f.required,
+                              unique=f.name == "id", comment=f.label_en or None))
+    if layer.has_geometry:
+        cols.append(sa.Column(GEOM, Geometry(_PG_GEOMETRY[layer.geometry_type], srid=SRID,
+                                             spatial_index=True)))
+    return sa.Table(layer.name, metadata, *cols,
+                    comment=f"{layer.title_vi} — {layer.title_en}. {layer.description}".strip())
+
+
+def _url(url: str) -> sa.URL:
+    """``postgresql://`` or ``postgres://`` → the psycopg 3 driver URL."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1)
+                      if url.startswith("postgres://") else url)
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def _db_message(exc: Exception) -> str:
+    """The server's own words for a failed statement, without SQLAlchemy's wrapping."""
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag else None
+    return primary or str(orig).strip().splitlines()[0]
+
+
+def _as_text(col: sa.ColumnElement, ftype: str) -> sa.ColumnElement:
+    """Dates and datetimes as the ISO text the GeoPackage backend returns, formatted by the
+    server (much faster than in Python): ``2024-02-29``, ``2024-03-01T01:30:00Z`` (UTC, with
+    ``.ffffff`` only when there are fractions of a second)."""
+    if ftype == "date":
+        return sa.func.to_char(col, "YYYY-MM-DD").label(col.name)
+    if ftype == "datetime":
+        utc = sa.func.timezone("UTC", col)
+        fraction = sa.case((sa.func.to_char(utc, "US") != "000000",
+                            sa.func.to_char(utc, ".US")), else_="")
+        return (sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS') + fraction + "Z").label(col.name)
+    return col
+
+
+_TEXT_MAX = "\uffff"  # GeoPackage compares ISO text; "…T08:00:00\uffff" means "to the end of it"
+
+
+def _utc_columns(layer: Layer, cols: list[str], values: list[list[Any]]) -> None:
+    """Give naive datetimes an explicit UTC offset, in place, so the server's TimeZone
+    setting never shifts them (the same rule as :func:`_bind` for filters)."""
+    for i, c in enumerate(cols):
+        if c in layer.field_names and layer.field(c).type == "datetime":
+            for r in values:
+                v = r[i]
+                if v is None or v.endswith("Z") or (len(v) > 19 and v[-6] in "+-"
+                                                    and v[-3] == ":"):
+                    continue  # already explicit (the common case: skip parsing)
+                ts = pd.Timestamp(v)
+                r[i] = (ts.tz_localize("UTC") if ts.tzinfo is None else ts).isoformat()
+
+
+def _bind(layer: Layer, column: str, value: Any) -> Any:
+    """A ``where`` value as the column's Python type (so ``"2024-01-01"`` binds as a date).
+
+    Naive datetimes are UTC. A text bound ending in U+FFFF (how callers written for the
+    text-comparing GeoPackage say "through the end of this second, or day") binds as the
+    last microsecond of that second or day.
+    """
+    ftype = layer.field(column).type
+    through_end = ftype in ("date", "datetime") and isinstance(value, str) \
+        and value.endswith(_TEXT_MAX)
+    if through_end:
+        value = value.rstrip(_TEXT_MAX)
+    out = frames._py(value, ftype, layer.name, column, "where")
+    if ftype == "date" and out is not None:
+        return date.fromisoformat(out)
+    if ftype == "datetime" and out is not None:
+        ts = pd.Timestamp(out)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+        if through_end:
+            step = pd.Timedelta(days=1) if len(value.strip()) <= 10 else pd.Timedelta(seconds=1)
+            ts = ts + step - pd.Timedelta(microseconds=1)
+        return ts.to_pydatetime()
+    return out
+
+
+def _matchable(value: Any) -> bool:
+    """Whether a filter value could equal a stored value (PostgreSQL text holds no NUL)."""
+    if not isinstance(value, str):
+        return True
+    return "\x00" not in value and _encodable(value)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(value: Any) -> Any:
+    """A range bound PostgreSQL can take: text cut at a NUL, invalid characters dropped."""
+    if not isinstance(value, str):
+        return value
+    value = value.split("\x00", 1)[0]
+    return value if _encodable(value) else value.encode("utf-8", "ignore").decode("utf-8")
+
+
+class PostGISStore:
+    """Layers in a PostgreSQL/PostGIS database.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user:password@host:port/database`` (``postgres://`` and
+        ``postgresql+psycopg://`` work too).
+    pool_size, max_overflow : int
+        Connections kept open per process, and extra ones allowed under bursts.
+    connect_timeout_s : float
+        How long to wait for the server before a :class:`StoreError`.
+    schema : str, optional
+        PostgreSQL schema for the tables (default: the connection's ``search_path``).
+
+    Examples
+    --------
+    >>> store = PostGISStore("postgresql://pcmt@127.0.0.1/pcmt")
+    >>> store.init()
+    >>> store.count("communes", bbox=(104.0, 19.2, 104.4, 19.6))
+    6
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10,
+                 connect_timeout_s: float = 10.0, schema: str | None = None):
+        self.url = _url(url)
+        self.pool_size = pool_size
+        self.max_overflow = max_overflow
+        self.connect_timeout_s = connect_timeout_s
+        self.schema = schema
+        self.metadata = sa.MetaData(schema=schema)
+        self._tables: dict[str, sa.Table] = {}
+        self._known: set[str] = set()  # tables are created, never dropped: cache them
+        self._engine: sa.Engine | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def path(self) -> str:
+        """Where the data lives, for messages (password hidden)."""
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=True)
+
+    # --- connections ------------------------------------------------------------------
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The pooled engine of this process; a forked child (gunicorn worker) gets its own."""
+        with self._lock:
+            if self._engine is not None and self._pid != os.getpid():
+                self._engine.dispose(close=False)  # the parent's sockets are the parent's
+                self._engine = None
+            if self._engine is None:
+                self._engine = sa.create_engine(
+                    self.url, pool_size=self.pool_size, max_overflow=self.max_overflow,
+                    pool_pre_ping=True, pool_recycle=3600,
+                    connect_args={"connect_timeout": max(1, int(self.connect_timeout_s)),
+                                  "application_name": "geo_pcmt"})
+                self._pid = os.getpid()
+            return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection (the store reconnects on next use)."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except StoreError:
+            raise
+        except (sa.exc.DBAPIError, psycopg.Error) as exc:
+            raise StoreError(f"store {self.path}: {_db_message(exc)}") from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except StoreError:
+            raise
+        except (sa.exc.IntegrityError, psycopg.IntegrityError) as exc:
+            raise StoreError(f"store {self.path}: {_db_message(exc)}; nothing was written") \
+                from None
+        except (sa.exc.DBAPIError, psycopg.Error) as exc:
+            raise StoreError(f"store {self.path}: the write failed and was rolled back: "
+                             f"{_db_message(exc)}") from None
+
+    # --- schema -----------------------------------------------------------------------
+
+    def table(self, layer: str | Layer) -> sa.Table:
+        """The SQLAlchemy :class:`~sqlalchemy.Table` of a layer."""
+        spec = get_layer(layer) if isinstance(layer, str) else layer
+        if spec.name not in self._tables:
+            self._tables[spec.name] = table_for(spec, self.metadata)
+        return self._tables[spec.name]
+
+    def _existing_tables(self) -> set[str]:
+        with self._connect() as conn:
+            names = set(sa.inspect(conn).get_table_names(schema=self.schema))
+        self._known = names
+        return set(names)
+
+    def _has_table(self, name: str) -> bool:
+        return name in self._known or name in self._existing_tables()
+
+    def init(self, layers: Sequence[str] | None = None) -> None:
+        """Create PostGIS (if allowed) and every missing layer table (idempotent).
+
+        Columns added to a layer's schema since the table was made are added too, so an
+        existing database follows the schemas without a separate migration step.
+        """
+        names = list(layers or list(LAYERS))
+        with self._transaction() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _INIT_LOCK})
+            has_postgis = conn.execute(sa.text(
+                "SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first()
+            if not has_postgis:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                except sa.exc.DBAPIError as exc:
+                    raise StoreError(
+                        f"store {self.path}: the PostGIS extension is not installed and this "
+                        f"user may not create it ({_db_message(exc)}); ask the database "
+                        "administrator to run CREATE EXTENSION postgis") from None
+            inspector = sa.inspect(conn)
+            existing = set(inspector.get_table_names(schema=self.schema))
+            todo = [self.table(n) for n in names if n not in existing]
+            self.metadata.create_all(conn, tables=todo, checkfirst=True)
+            for name in names:
+                if name in existing:
+                    self._add_missing_columns(conn, inspector, get_layer(name))
+        self._known = existing | set(names)
+
+    def _add_missing_columns(self, conn: sa.Connection, inspector, layer: Layer) -> None:
+        have = {c["name"] for c in inspector.get_columns(layer.name, schema=self.schema)}
+        table = self.table(layer)
+        for f in layer.fields:
+            if f.name not in have:
+                col_type = table.c[f.name].type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {self._qt(layer.name)} ADD COLUMN "
+                                     f"{_q(f.name)} {col_type}"))
+
+    def _ensure(self, layer: Layer) -> None:
+        missing = [n for n in (layer.name, "audit_log") if not self._has_table(n)]
+        if missing:
+            self.init(missing)
+
+    def _qt(self, name: str) -> str:
+        return f"{_q(self.schema)}.{_q(name)}" if self.schema else _q(name)
+
+    # --- queries ----------------------------------------------------------------------
+
+    def _conditions(self, layer: Layer, bbox: BBox | None, where: Where | None) -> list:
+        table = self.table(layer)
+        conds = []
+        for column, value in (where or {}).items():
+            layer.field(column)  # KeyError for unknown columns: never interpolated
+            col = table.c[column]
+            if isinstance(value, slice):
+                if value.start is not None:
+                    conds.append(col >= _bind(layer, column, _storable(value.start)))
+                if value.stop is not None:
+                    conds.append(col <= _bind(layer, column, _storable(value.stop)))
+            elif isinstance(value, (list, tuple, set, frozenset)):
+                # text no row can hold (NUL, lone surrogates) matches nothing, as in SQLite
+                values = [_bind(layer, column, v) for v in value if _matchable(v)]
+                conds.append(col.in_(values) if values else sa.false())
+            elif value is None:
+                conds.append(col.is_(None))
+            elif not _matchable(value):
+                conds.append(sa.false())
+            else:
+                conds.append(col == _bind(layer, column, value))
+        if bbox is not None:
+            if not layer.has_geometry:
+                raise StoreError(f"layer {layer.name} has no geometry; bbox does not apply")
+            try:
+                minx, miny, maxx, maxy = (float(v) for v in bbox)
+            except (TypeError, ValueError):
+                raise StoreError(f"bbox must be four numbers, got {bbox!r}") from None
+            if not all(np.isfinite([minx, miny, maxx, maxy])):
+                raise StoreError(f"bbox must be finite numbers, got {bbox!r}")
+            env = sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)
+            geom = table.c[GEOM]
+            # && uses the GiST index; for points it is already the exact test.
+            conds.append(geom.op("&&")(env))
+            if layer.geometry_type != "Point":
+                conds.append(sa.func.ST_Intersects(geom, env))
+        return conds
+
+    def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
+             columns: Sequence[str] | None = None, limit: int | None = None,
+             offset: int = 0) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Rows of ``layer`` in the order they were written, filtered and paged in SQL.
+
+        Parameters
+        ----------
+        bbox : (minlon, minlat, maxlon, maxlat), optional
+            Keep features whose geometry intersects the box (GiST index, then exact test).
+        where : mapping, optional
+            ``{column: value}`` equality, ``{column: [v1, v2]}`` membership,
+            ``{column: slice(lo, hi)}`` inclusive range. Values are bound, never pasted.
+        columns : list of str, optional
+            Attribute columns to return (``id`` is always included).
+        limit, offset : int
+            Paging, applied after filtering.
+        """
+        spec = get_layer(layer)
+        if limit is not None and limit < 0 or offset < 0:
+            raise StoreError("limit and offset must be ≥ 0")
+        cols = list(columns) if columns is not None else spec.field_names
+        for c in cols:
+            spec.field(c)
+        if "id" not in cols:
+            cols.insert(0, "id")
+        if not self._has_table(spec.name):
+            return frames.empty_frame(spec, cols)
+        table = self.table(spec)
+        select = [_as_text(table.c[c], spec.field(c).type) for c in cols]
+        if spec.has_geometry:
+            select.append(sa.func.ST_AsBinary(table.c[GEOM]).label(GEOM))
+        query = sa.select(*select).where(*self._conditions(spec, bbox, where)) \
+            .order_by(table.c.fid)
+        if limit is not None:
+            query = query.limit(int(limit))
+        if offset:
+            query = query.offset(int(offset))
+        with self._connect() as conn:
+            records = conn.execute(query).all()
+        data = {c: [r[i] for r in records] for i, c in enumerate(cols)}
+        if spec.has_geometry:
+            wkb = np.asarray([None if r[-1] is None else bytes(r[-1]) for r in records],
+                             dtype=object)
+            return frames.typed(spec, data, shapely.from_wkb(wkb))
+        return frames.typed(spec, data)
+
+    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
+        """Number of rows matching the same filters as :meth:`read`."""
+        spec = get_layer(layer)
+        if not self._has_table(spec.name):
+            return 0
+        table = self.table(spec)
+        query = sa.select(sa.func.count()).select_from(table) \
+            .where(*self._conditions(spec, bbox, where))
+        with self._connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def bounds(self, layer: str) -> BBox | None:
+        """Extent of a layer, or None when it is empty or has no geometry."""
+        spec = get_layer(layer)
+        if not spec.has_geometry or not self._has_table(spec.name):
+            return None
+        g = self.table(spec).c[GEOM]
+        # exact extent (ST_Extent rounds to single precision)
+        query = sa.select(sa.func.min(sa.func.ST_XMin(g)), sa.func.min(sa.func.ST_YMin(g)),
+                          sa.func.max(sa.func.ST_XMax(g)), sa.func.max(sa.func.ST_YMax(g)))
+        with self._connect() as conn:
+            row = conn.execute(query).one()
+        return None if row[0] is None else tuple(float(v) for v in row)
+
+    def layers(self) -> list[LayerInfo]:
+        """Every stored layer with its count and extent."""
+        out = []
+        for name in sorted(self._existing_tables()):
+            if name not in LAYERS:
+                continue
+            spec = LAYERS[name]
+            out.append(LayerInfo(name, self.count(name), self.bounds(name), spec.geometry_type))
+        return out
+
+    # --- writes -----------------------------------------------------------------------
+
+    def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *,
+              mode: WriteMode = "append", user: str = "system",
+              keep_timestamps: bool = False) -> WriteReport:
+        """Write rows in one transaction: all of them or none.
+
+        ``append`` refuses ids that exist already; ``replace`` empties the layer first (in
+        the same transaction, so readers see the old rows until the new ones commit);
+        ``upsert`` inserts new ids and updates existing ones (keeping ``created_at``). The
+        write and its audit record commit together. ``keep_timestamps`` keeps the frame's
+        ``updated_at`` (for copying a store, :mod:`geo_pcmt.store.migrate`).
+        """
+        if mode not in ("append", "replace", "upsert"):
+            raise StoreError(f"unknown write mode {mode!r}; use append, replace or upsert")
+        spec = get_layer(layer)
+        if spec.name == "audit_log":
+            raise StoreError("the audit log is append-only and written by the store itself")
+        prepared = frames.prepare(spec, frame, keep_updated_at=keep_timestamps)
+        cols, values, ids = list(prepared.cols), prepared.values, prepared.ids
+        _utc_columns(spec, cols, values)
+        if prepared.geometries is not None:
+            cols.append(GEOM)
+            ewkb = _ewkb_hex(prepared.geometries)
+            values = [r + [g] for r, g in zip(values, ewkb)]
+        self._ensure(spec)
+        table = self._qt(spec.name)
+        collist = ", ".join(_q(c) for c in cols)
+        with self._transaction() as conn:
+            cur = conn.connection.driver_connection.cursor()
+            deleted = existing = 0
+            if mode == "replace":
+                deleted = cur.execute(f"DELETE FROM {table}").rowcount
+            elif ids:
+                existing = cur.execute(f"SELECT count(*) FROM {table} WHERE id = ANY(%s)",
+                                       (ids,)).fetchone()[0]
+                if mode == "append" and existing:
+                    raise StoreError(f"layer {spec.name}: {existing} id(s) already stored "
+                                     "(use upsert to update them)")
+            if mode == "upsert" and values:
+                # rows go to a scratch table first so that ON CONFLICT can apply to them
+                cur.execute(f"CREATE TEMP TABLE _incoming ON COMMIT DROP AS "
+                            f"SELECT {collist} FROM {table} WITH NO DATA")
+                cur.execute("ALTER TABLE _incoming ADD COLUMN _n integer")
+                _copy(cur, "_incoming", cols + ["_n"],
+                      (r + [n] for n, r in enumerate(values)))
+                keep = [c for c in cols if c not in ("id", "created_at")]
+                cur.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM _incoming "
+                            "ORDER BY _n ON CONFLICT (id) DO UPDATE SET "
+                            + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in keep))
+            elif values:
+                _copy(cur, table, cols, values)
+            count_after = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
+                                 count_after)
+            self._audit(cur, user, f"write:{mode}", spec.name, ids, report.as_dict())
+        return report
+
+    def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
+        """Delete rows by id in one transaction; returns how many were deleted."""
+        spec = get_layer(layer)
+        if spec.name == "audit_log":
+            raise StoreError("the audit log is append-only")
+        ids = [str(i) for i in ids]
+        if not ids or not self._has_table(spec.name):
+            return 0
+        self._ensure(spec)
+        with self._transaction() as conn:
+            cur = conn.connection.driver_connection.cursor()
+            n = cur.execute(f"DELETE FROM {self._qt(spec.name)} WHERE id = ANY(%s)",
+                            (ids,)).rowcount
+            self._audit(cur, user, "delete", spec.name, ids, {"deleted": n})
+        return n
+
+    def audit(self, user: str, action: str, layer: str | None = None,
+              ids: Sequence[str] = (), detail: dict | None = None) -> None:
+        """Append one audit record (reads of restricted layers, exports, logins …)."""
+        if not self._has_table("audit_log"):
+            self.init(["audit_log"])
+        with self._transaction() as conn:
+            self._audit(conn.connection.driver_connection.cursor(), user, action, layer, ids,
+                        detail or {})
+
+    def _audit(self, cur, user, action, layer, ids, detail) -> None:
+        ids = list(ids)
+        cur.execute(
+            f'INSERT INTO {self._qt("audit_log")} (id, "at", "user", action, layer, ids, detail) '
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
+             json.dumps(ids[:10_000], ensure_ascii=False),
+             json.dumps(detail, ensure_ascii=False, default=str)))
+
+    def import_audit(self, records: pd.DataFrame) -> int:
+        """Append audit records copied from another store, keeping their ids, times and
+        users; records whose id is already here are skipped. Returns how many were added.
+
+        Records are not held to the schema's text limits: a store writes up to 10,000 ids
+        into one record, longer than ``ids.max_length``, and the copy must be whole."""
+        spec = get_layer("audit_log")
+        frames.check_frame(spec, records)
+        cols, values = frames.rows(spec, records)
+        if not values:
+            return 0
+        _utc_columns(spec, cols, values)
+        self._ensure(spec)
+        table = self._qt("audit_log")
+        collist = ", ".join(_q(c) for c in cols)
+        with self._transaction() as conn:
+            cur = conn.connection.driver_connection.cursor()
+            cur.execute(f"CREATE TEMP TABLE _incoming ON COMMIT DROP AS "
+                        f"SELECT {collist} FROM {table} WITH NO DATA")
+            cur.execute("ALTER TABLE _incoming ADD COLUMN _n integer")
+            _copy(cur, "_incoming", cols + ["_n"], (r + [n] for n, r in enumerate(values)))
+            return cur.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM "
+                               "_incoming ORDER BY _n ON CONFLICT (id) DO NOTHING").rowcount
+
+    def check(self) -> str:
+        """Check every table can be read and its B-tree indexes are sound: ``"ok"`` or the
+        problems found (uses the ``amcheck`` extension when it may be created)."""
+        problems = []
+        with self._transaction() as conn:
+            try:
+                with conn.begin_nested():
+                    conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS amcheck"))
+                amcheck = True
+            except sa.exc.DBAPIError:
+                amcheck = False
+            for name in sorted(self._existing_tables() & set(LAYERS)):
+                try:
+                    with conn.begin_nested():
+                        conn.execute(sa.text(f"SELECT count(*) FROM {self._qt(name)}"))
+                        if amcheck:
+                            conn.execute(sa.text(
+                                "SELECT bt_index_check(i.indexrelid, true) FROM pg_index i "
+                                "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON "
+                                "a.oid = c.relam WHERE i.indrelid = CAST(:t AS regclass) "
+                                "AND a.amname = 'btree'"), {"t": self._qt(name)})
+                except sa.exc.DBAPIError as exc:
+                    problems.append(f"{name}: {_db_message(exc)}")
+        return "ok" if not problems else "; ".join(problems)
+
+
+def _ewkb_hex(geoms: np.ndarray) -> list[str | None]:
+    """Geometries as hex EWKB with SRID 4326, the text form ``COPY`` reads into ``geometry``."""
+    with_srid = shapely.set_srid(geoms, SRID)
+    return list(shapely.to_wkb(with_srid, hex=True, include_srid=True, flavor="extended"))
+
+
+def _copy(cur, table: str, cols: list[str], rows) -> None:
+    with cur.copy(f"COPY {table} ({', '.join(_q(c) for c in cols)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
