@@ -5,7 +5,7 @@ Provenance and licences: ``data/boundaries/PROVENANCE.md``.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,7 +28,18 @@ def _path(name: str, directory: Path | None) -> Path:
     return path
 
 
-@lru_cache(maxsize=4)
+def _cached(loader):
+    """Build a loader's frame once per folder and hand out copies (callers may modify them)."""
+    built = lru_cache(maxsize=8)(loader)
+
+    @wraps(loader)
+    def load(directory: Path | None = None):
+        return built(directory).copy()
+
+    load.cache_clear = built.cache_clear
+    return load
+
+
 def _read(name: str, directory: Path | None = None) -> gpd.GeoDataFrame:
     return gpd.read_file(_path(name, directory), engine="pyogrio")
 
@@ -40,6 +51,7 @@ def _multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     return gpd.GeoSeries(out, index=geoms.index, crs=geoms.crs)
 
 
+@_cached
 def border_line(directory: Path | None = None) -> gpd.GeoDataFrame:
     """The Viet Nam–Laos border along Nghệ An, one MultiLineString per Lao province segment."""
     raw = _read("vn_la_border_nghean.geojson", directory)
@@ -53,6 +65,7 @@ def border_line(directory: Path | None = None) -> gpd.GeoDataFrame:
     }, geometry=_multi(raw.geometry), crs=STORAGE_CRS)
 
 
+@_cached
 def communes(directory: Path | None = None) -> gpd.GeoDataFrame:
     """The 130 communes and wards valid from 1 July 2025, with border attributes."""
     raw = _read("nghean_communes_2025.geojson", directory)
@@ -82,6 +95,7 @@ def communes(directory: Path | None = None) -> gpd.GeoDataFrame:
     return out
 
 
+@_cached
 def province(directory: Path | None = None) -> gpd.GeoDataFrame:
     """The province outline of Nghệ An (dissolve of the 2025 communes)."""
     raw = _read("nghean_province.geojson", directory)
@@ -92,6 +106,7 @@ def province(directory: Path | None = None) -> gpd.GeoDataFrame:
     }, geometry=_multi(raw.geometry), crs=STORAGE_CRS)
 
 
+@_cached
 def lao_provinces(directory: Path | None = None) -> gpd.GeoDataFrame:
     """Houaphanh, Xieng Khouang and Bolikhamxay (Natural Earth 1:10m, coarse)."""
     raw = _read("la_provinces_adjacent.geojson", directory)
@@ -102,6 +117,7 @@ def lao_provinces(directory: Path | None = None) -> gpd.GeoDataFrame:
     }, geometry=_multi(raw.geometry), crs=STORAGE_CRS)
 
 
+@_cached
 def commune_lineage(directory: Path | None = None) -> pd.DataFrame:
     """The 412 → 130 crosswalk: one row per (old commune, new commune) pair."""
     raw = pd.read_csv(_path("nghean_crosswalk_pre2025_to_2025.csv", directory), dtype=str)
@@ -114,11 +130,13 @@ def commune_lineage(directory: Path | None = None) -> pd.DataFrame:
     })
 
 
+@_cached
 def pre2025_communes(directory: Path | None = None) -> pd.DataFrame:
     """The 412 communes valid until 30 June 2025 (names and codes only; no polygons)."""
     return pd.read_csv(_path("nghean_communes_pre2025.csv", directory), dtype=str)
 
 
+@_cached
 def border_gates(directory: Path | None = None) -> gpd.GeoDataFrame:
     """The five named border gates at their *approximate* (commune-level) positions."""
     raw = _read("border_gates_approx.geojson", directory)

@@ -48,7 +48,8 @@ def main() -> None:
 @main.command()
 @STORE_OPTION
 def init(store_url):
-    """Create an empty store with a table for every layer and load the real boundaries."""
+    """Create the store (or upgrade an older one: new tables and columns, data kept) and
+    load the real boundaries."""
     from .seed import load_boundaries
     store = _store(store_url)
     store.init()

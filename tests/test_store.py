@@ -77,3 +77,32 @@ def test_store_file_is_created_under_a_missing_folder(tmp_path):
     s.init(["communes"])
     s.write("communes", boundaries.communes().head(3))
     assert s.count("communes") == 3 and "communes" in [l.name for l in s.layers()]
+
+
+def test_bbox_on_points_is_exact_not_the_rtree_float32_envelope(store):
+    from tests.conftest import retail_frame
+    frame = retail_frame(3)
+    # 1e-6° (0.1 m) outside the box: inside the R-tree's rounded float32 bounds
+    frame.geometry = shapely.points([104.2, 104.2 - 1e-6, 104.2 + 1e-6], [19.4, 19.4, 19.4])
+    store.write("retail_points", frame)
+    box = (104.2, 19.3, 104.3, 19.5)
+    assert list(store.read("retail_points", bbox=box)["id"]) == ["RP-000000", "RP-000002"]
+    assert store.count("retail_points", bbox=box) == 2
+
+
+def test_init_upgrades_a_store_made_by_an_older_schema_and_keeps_its_rows(store):
+    import sqlite3 as sq
+    from tests.conftest import retail_frame
+    store.write("retail_points", retail_frame(3))
+    # an older version's table: drop a column the schema now has
+    with sq.connect(store.path) as conn:
+        conn.execute('ALTER TABLE retail_points DROP COLUMN case_ref')
+    fresh = GeoPackageStore(store.path)
+    fresh.init()
+    frame = retail_frame(1, start=10)
+    frame["case_ref"] = "VA-2026-001"
+    fresh.write("retail_points", frame)
+    back = fresh.read("retail_points")
+    assert len(back) == 4 and back["case_ref"].iloc[-1] == "VA-2026-001"
+    assert pyogrio.read_info(store.path, layer="retail_points")["features"] == 4
+    assert "case_ref" in pyogrio.read_info(store.path, layer="retail_points")["fields"]

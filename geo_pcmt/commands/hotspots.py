@@ -128,7 +128,8 @@ def hotspots_command(methods, date_from, date_to, layers, eps_m, suggest_eps, mi
             except sqlite3.Error as exc:
                 # e.g. a store created before a derived layer gained a column
                 raise StoreError(f"the store refused the hotspot layers ({exc}); a store made "
-                                 "by an older version may need `geo-pcmt init` on a new file") from exc
+                                 "by an older version needs `geo-pcmt init`, which adds the "
+                                 "new columns and keeps the data") from exc
 
             if not no_export:
                 step("export")

@@ -101,6 +101,13 @@ def _register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("ST_MaxY", 1, part(3), deterministic=True)
     conn.create_function("ST_IsEmpty", 1, lambda b: 1 if _envelope(b) is None else 0,
                          deterministic=True)
+    conn.create_function("gp_point_in_box", 5, _point_in_box, deterministic=True)
+
+
+def _point_in_box(blob, minx, miny, maxx, maxy) -> int:
+    """Exact test for a point: the R-tree keeps 32-bit float bounds, a little too wide."""
+    env = _envelope(blob)
+    return int(env is not None and minx <= env[0] <= maxx and miny <= env[2] <= maxy)
 
 
 def _q(name: str) -> str:
@@ -178,13 +185,33 @@ class GeoPackageStore:
         return name in self._known_tables or name in self._existing_tables()
 
     def init(self, layers: Sequence[str] | None = None) -> None:
-        """Create the file and every layer's table that does not exist yet (idempotent)."""
+        """Create the file and every layer's table that does not exist yet, and add the
+        columns a newer schema gained to tables that do (idempotent; data is kept)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         existing = self._existing_tables()
         for name in layers or list(LAYERS):
             if name not in existing:
                 self._create_table(get_layer(name))
                 existing.add(name)
+            else:
+                self._upgrade_table(get_layer(name))
+
+    _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "BOOLEAN",
+                  "date": "TEXT", "datetime": "TEXT"}
+
+    def _upgrade_table(self, layer: Layer) -> list[str]:
+        """Add schema columns missing from an existing table (a store made by an older
+        version); GDAL and QGIS see them at once. Returns the added column names."""
+        with self._transaction() as conn:
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({_q(layer.name)})")}
+            added = [f for f in layer.fields if f.name not in have]
+            for f in added:
+                conn.execute(f"ALTER TABLE {_q(layer.name)} ADD COLUMN {_q(f.name)} "
+                             f"{self._SQL_TYPES[f.type]}")
+            if "confidentiality" in layer.field_names:
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {_q('ix_' + layer.name + '_conf')} "
+                             f"ON {_q(layer.name)}(confidentiality)")
+        return [f.name for f in added]
 
     def _create_table(self, layer: Layer) -> None:
         empty = frames.empty_frame(layer)
@@ -196,6 +223,9 @@ class GeoPackageStore:
         with self._transaction() as conn:
             conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q('uq_' + layer.name + '_id')} "
                          f"ON {_q(layer.name)}(id)")
+            if "confidentiality" in layer.field_names:  # every role-filtered read uses it
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {_q('ix_' + layer.name + '_conf')} "
+                             f"ON {_q(layer.name)}(confidentiality)")
             conn.execute("UPDATE gpkg_contents SET identifier = ?, description = ? "
                          "WHERE table_name = ?",
                          (layer.title_vi, f"{layer.title_en}. {layer.description}".strip(),
@@ -246,6 +276,9 @@ class GeoPackageStore:
             clauses.append(f"fid IN (SELECT id FROM {_q('rtree_' + layer.name + '_' + geom)} "
                            "WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)")
             params.extend([maxx, minx, maxy, miny])
+            if layer.geometry_type == "Point":
+                clauses.append(f"gp_point_in_box({_q(geom)}, ?, ?, ?, ?)")
+                params.extend([minx, miny, maxx, maxy])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
