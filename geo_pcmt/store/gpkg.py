@@ -378,44 +378,11 @@ class GeoPackageStore:
         spec = get_layer(layer)
         if spec.name == "audit_log":
             raise StoreError("the audit log is append-only and written by the store itself")
-        frames.check_frame(spec, frame)
-        cols, values = frames.rows(spec, frame)
-        stamp = frames.now_iso()
-        for extra in ("created_at", "updated_at"):
-            if extra in spec.field_names and extra not in cols:
-                cols.append(extra)
-                for r in values:
-                    r.append(None)
-        if "updated_at" in cols:
-            i_upd = cols.index("updated_at")
-            i_cre = cols.index("created_at")
-            for r in values:
-                r[i_upd] = stamp
-                r[i_cre] = r[i_cre] or stamp
-        if "confidentiality" in spec.field_names:
-            if "confidentiality" not in cols:
-                cols.append("confidentiality")
-                for r in values:
-                    r.append(None)
-            i_conf = cols.index("confidentiality")
-            for r in values:
-                r[i_conf] = r[i_conf] or spec.confidentiality_default
-        missing = [f for f in spec.required_fields if f not in cols]
-        if missing:
-            raise StoreError(f"layer {spec.name}: required column(s) missing: {', '.join(missing)}")
-        for f in spec.required_fields:
-            i = cols.index(f)
-            for n, r in enumerate(values):
-                if r[i] is None:
-                    raise StoreError(f"layer {spec.name}: row {frame.index[n]}, field {f!r}: "
-                                     "required value is missing")
-        frames.check_values(spec, cols, values, frame.index)
+        prepared = frames.prepare(spec, frame)
+        cols, values, ids = prepared.cols, prepared.values, prepared.ids
         all_cols = list(cols)
-        geom_blobs = None
-        if spec.has_geometry:
-            geom_blobs = encode_geometries(frames.geometries(spec, frame))
+        geom_blobs = (encode_geometries(prepared.geometries) if spec.has_geometry else None)
         self._ensure(spec)
-        ids = [str(r[cols.index("id")]) for r in values]
         with self._transaction() as conn:
             geom = self._geom_column(conn, spec.name)
             if geom:
