@@ -38,6 +38,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _column_values(series: pd.Series) -> list:
+    """One column as JSON-ready Python values (None for missing), converted once per chunk."""
+    kind = series.dtype.kind
+    if kind in "iufb" and not series.isna().any():
+        values = series.to_numpy().tolist()  # numpy scalars → int/float/bool in one call
+        if kind == "f":
+            return [v if math.isfinite(v) else None for v in values]
+        return values
+    return [_clean(v) for v in series.to_numpy(dtype=object)]
+
+
 def rfc7946_geometries(geoms: np.ndarray, precision: int = DEFAULT_PRECISION) -> list[str | None]:
     """Geometries as RFC 7946 GeoJSON strings: right-hand rule, rounded coordinates."""
     geoms = np.asarray(geoms, dtype=object)
@@ -68,15 +79,14 @@ def iter_geojson(frame: pd.DataFrame, *, precision: int = DEFAULT_PRECISION,
         part = frame.iloc[start:start + chunk_size]
         geoms = (rfc7946_geometries(part.geometry.values, precision) if geom_name
                  else [None] * len(part))
-        records = part[props].to_dict("records")
+        columns = [_column_values(part[c]) for c in props]
         out = []
-        for rec, g in zip(records, geoms):
-            rec = {k: _clean(v) for k, v in rec.items()}
+        for k, g in enumerate(geoms):
+            rec = {c: col[k] for c, col in zip(props, columns)}
             fid = rec.get(id_column)
-            feature = ('{"type": "Feature", "id": ' + json.dumps(fid, ensure_ascii=False)
+            out.append('{"type": "Feature", "id": ' + json.dumps(fid, ensure_ascii=False)
                        + ', "geometry": ' + (g if g is not None else "null")
                        + ', "properties": ' + json.dumps(rec, ensure_ascii=False) + "}")
-            out.append(feature)
         if out:
             yield ("" if first else ", ") + ", ".join(out)
             first = False
