@@ -292,8 +292,8 @@ def test_gunicorn_workers_upload_and_read_concurrently_and_survive_a_killed_work
                                     data={"layer": "retail_points"}, timeout=60,
                                     files={"file": ("diem.csv", io.BytesIO(_upload_csv(start, n)))})
                 code = res.status_code
-            except requests.ConnectionError:  # the worker died under this request
-                code = -1
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                code = -1  # the worker died under this request
             with lock:
                 (acked if code == 201 else unacked).append(range(start, start + n))
                 upload_status.append(code)
@@ -306,8 +306,8 @@ def test_gunicorn_workers_upload_and_read_concurrently_and_survive_a_killed_work
             try:
                 code = requests.get(served.base + urls[i % 3], headers=served.headers,
                                     timeout=60).status_code
-            except requests.ConnectionError:
-                code = -1  # the killed worker's connection
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                code = -1  # the killed worker's connection, possibly mid-body
             with lock:
                 read_status.append(code)
             i += 1

@@ -62,3 +62,9 @@ class Store(Protocol):
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int: ...
 
     def layers(self) -> list[LayerInfo]: ...
+
+    def data_version(self, layer: str | None = None) -> int:
+        """A number that grows with every committed write or delete of data (audit records
+        leave it alone); equal numbers mean the data read is the same. With ``layer``, the
+        number of that layer only."""
+        ...

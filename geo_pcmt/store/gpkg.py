@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import struct
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,8 @@ _HEADER_NO_ENV = struct.pack("<2sBBi", b"GP", 0, 0b00000001, _SRS_ID)
 _HEADER_ENV = struct.pack("<2sBBi", b"GP", 0, 0b00000011, _SRS_ID)
 _HEADER_EMPTY = struct.pack("<2sBBi", b"GP", 0, 0b00010001, _SRS_ID)
 _ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}
+# one-row-per-key table beside the layers; ``data_version`` grows with every data write
+_META_DDL = "CREATE TABLE IF NOT EXISTS gp_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
 
 
 # --- GeoPackage geometry blobs (spec §2.1.3) -------------------------------------------
@@ -137,6 +140,10 @@ class GeoPackageStore:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self._known_tables: set[str] = set()  # tables are created, never dropped: cache them
+        self._audit_local = threading.local()  # one audit connection per thread (see audit)
+        self._audit_cv = threading.Condition()  # group commit of audit records (see audit)
+        self._audit_pending: list[_PendingAudit] = []
+        self._audit_committing = False
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
@@ -208,6 +215,8 @@ class GeoPackageStore:
             for f in added:
                 conn.execute(f"ALTER TABLE {_q(layer.name)} ADD COLUMN {_q(f.name)} "
                              f"{self._SQL_TYPES[f.type]}")
+            if added:  # features gain (empty) properties: what readers saw is out of date
+                _bump_data_version(conn, layer.name)
             if "confidentiality" in layer.field_names:
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {_q('ix_' + layer.name + '_conf')} "
                              f"ON {_q(layer.name)}(confidentiality)")
@@ -412,6 +421,7 @@ class GeoPackageStore:
             count_after = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
                                  count_after)
+            _bump_data_version(conn, spec.name)
             self._audit(conn, user, f"write:{mode}", spec.name, ids, report.as_dict())
         return report
 
@@ -428,25 +438,115 @@ class GeoPackageStore:
             for chunk in _chunks(ids, 500):
                 n += conn.execute(f"DELETE FROM {_q(spec.name)} WHERE id IN "
                                   f"({','.join('?' * len(chunk))})", chunk).rowcount
+            if n:
+                _bump_data_version(conn, spec.name)
             self._audit(conn, user, "delete", spec.name, ids, {"deleted": n})
         return n
 
+    def data_version(self, layer: str | None = None) -> int:
+        """A number that grows with every committed data write or delete (not with audit
+        records): two reads under the same number saw the same data. With ``layer``, the
+        number of that layer alone (other layers' writes leave it alone).
+
+        Read it *before* reading data to cache, so a cached answer is never older than
+        its number. Writes made outside this class (GDAL, QGIS editing the file) do not
+        change it.
+        """
+        if not self.path.exists():
+            return 0
+        # the thread's own connection: a new one would parse the whole schema each time
+        conn = self._audit_connection()
+        try:
+            row = conn.execute("SELECT value FROM gp_meta WHERE key = ?",
+                               (_version_key(layer),)).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # no gp_meta yet: nothing written since init
+                return 0
+            self._drop_audit_connection()
+            raise StoreError(f"store {self.path}: {exc}") from None
+        return 0 if row is None else int(row[0])
+
     def audit(self, user: str, action: str, layer: str | None = None,
               ids: Sequence[str] = (), detail: dict | None = None) -> None:
-        """Append one audit record (reads of restricted layers, exports, logins …)."""
+        """Append one audit record (reads of restricted layers, exports, logins …).
+
+        Committed (WAL, ``synchronous=FULL``) before this returns. Records that threads
+        of this process add while another commit is under way are committed together in
+        the next transaction (one fsync for all of them: restricted reads under load
+        would otherwise queue one fsync each); every caller still returns only once its
+        own record is committed, and gets the error if that commit failed. Each thread
+        keeps one connection for audit records, dropped after any error.
+        """
         if not self._has_table("audit_log"):
             self.init(["audit_log"])
-        with self._transaction() as conn:
-            self._audit(conn, user, action, layer, ids, detail or {})
+        mine = _PendingAudit(_audit_values(user, action, layer, ids, detail or {}))
+        with self._audit_cv:
+            self._audit_pending.append(mine)
+            while self._audit_committing and not mine.done:
+                self._audit_cv.wait()
+            if not mine.done:  # no commit under way: this thread commits what is queued
+                self._audit_committing = True
+                batch, self._audit_pending = self._audit_pending, []
+        if not mine.done:
+            error = None
+            try:
+                self._commit_audit([p.values for p in batch])
+            except BaseException as exc:  # handed to every caller in the batch
+                error = exc
+            with self._audit_cv:
+                for p in batch:
+                    p.done, p.error = True, error
+                self._audit_committing = False
+                self._audit_cv.notify_all()
+        if mine.error is not None:
+            if isinstance(mine.error, StoreError):
+                raise StoreError(str(mine.error)) from None
+            raise StoreError(f"store {self.path}: audit record not written: "
+                             f"{mine.error!r}") from None
+
+    def _commit_audit(self, rows: list[tuple]) -> None:
+        conn = self._audit_connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_AUDIT_INSERT, rows)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # disk full, I/O error, locked too long
+            self._drop_audit_connection()
+            raise StoreError(f"store {self.path}: {exc}; nothing was written") from None
+        except BaseException:
+            self._drop_audit_connection()
+            raise
+
+    def _audit_connection(self) -> sqlite3.Connection:
+        local = self._audit_local
+        conn = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            return conn
+        if not self.path.exists():
+            raise StoreError(f"store {self.path} does not exist; run `geo-pcmt init` first")
+        # check_same_thread stays on: the connection never leaves its thread
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        local.conn, local.pid = conn, os.getpid()
+        return conn  # also reads data_version: autocommit, so each read sees the last commit
+
+    def _drop_audit_connection(self) -> None:
+        conn = getattr(self._audit_local, "conn", None)
+        self._audit_local.conn = None
+        if conn is not None and self._audit_local.pid == os.getpid():
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
 
     def _audit(self, conn, user, action, layer, ids, detail) -> None:
-        ids = list(ids)
-        conn.execute(
-            'INSERT INTO audit_log (id, "at", "user", action, layer, ids, detail) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
-             json.dumps(ids[:10_000], ensure_ascii=False),
-             json.dumps(detail, ensure_ascii=False, default=str)))
+        conn.execute(_AUDIT_INSERT, _audit_values(user, action, layer, ids, detail))
 
     @staticmethod
     def _count_ids(conn, table: str, ids: list[str]) -> int:
@@ -460,6 +560,39 @@ class GeoPackageStore:
         """SQLite's integrity check of the whole file: ``"ok"`` when sound."""
         with self._connect() as conn:
             return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+_AUDIT_INSERT = ('INSERT INTO audit_log (id, "at", "user", action, layer, ids, detail) '
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def _audit_values(user, action, layer, ids, detail) -> tuple:
+    ids = list(ids)
+    return (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
+            json.dumps(ids[:10_000], ensure_ascii=False),
+            json.dumps(detail, ensure_ascii=False, default=str))
+
+
+class _PendingAudit:
+    """One audit record waiting for its group commit."""
+
+    __slots__ = ("values", "done", "error")
+
+    def __init__(self, values: tuple):
+        self.values, self.done, self.error = values, False, None
+
+
+def _version_key(layer: str | None) -> str:
+    return "data_version" if layer is None else f"data_version:{layer}"
+
+
+def _bump_data_version(conn: sqlite3.Connection, layer: str) -> None:
+    """Advance the store's and ``layer``'s data version inside the caller's write
+    transaction (they commit with it)."""
+    conn.execute(_META_DDL)
+    conn.executemany("INSERT INTO gp_meta (key, value) VALUES (?, 1) "
+                     "ON CONFLICT(key) DO UPDATE SET value = value + 1",
+                     [(_version_key(None),), (_version_key(layer),)])
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

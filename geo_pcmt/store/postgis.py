@@ -195,6 +195,7 @@ class PostGISStore:
         self._engine: sa.Engine | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._meta_ready = False  # gp_meta known to exist (made by init or _ensure_meta)
 
     def __repr__(self) -> str:
         return f"PostGISStore({self.url.render_as_string(hide_password=True)!r})"
@@ -296,12 +297,56 @@ class PostGISStore:
             existing = set(inspector.get_table_names(schema=self.schema))
             todo = [self.table(n) for n in names if n not in existing]
             self.metadata.create_all(conn, tables=todo, checkfirst=True)
-            for name in names:
-                if name in existing:
-                    self._add_missing_columns(conn, inspector, get_layer(name))
+            added = [name for name in names if name in existing
+                     and self._add_missing_columns(conn, inspector, get_layer(name))]
+            self._create_meta(conn.connection.driver_connection.cursor())
+            for name in added:  # features gain (empty) properties: readers are out of date
+                self._bump_data_version(conn.connection.driver_connection.cursor(), name)
         self._known = existing | set(names)
+        self._meta_ready = True
 
-    def _add_missing_columns(self, conn: sa.Connection, inspector, layer: Layer) -> None:
+    def _create_meta(self, cur) -> None:
+        """The one-row-per-key ``gp_meta`` table holding ``data_version`` (under the init
+        lock, so that concurrent workers never race to create it)."""
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {self._qt('gp_meta')} "
+                    "(key text PRIMARY KEY, value bigint NOT NULL)")
+        cur.execute(f"INSERT INTO {self._qt('gp_meta')} (key, value) VALUES "
+                    "('data_version', 0) ON CONFLICT (key) DO NOTHING")
+
+    def _ensure_meta(self) -> None:
+        if self._meta_ready:
+            return
+        with self._transaction() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _INIT_LOCK})
+            self._create_meta(conn.connection.driver_connection.cursor())
+        self._meta_ready = True
+
+    def _bump_data_version(self, cur, layer: str) -> None:
+        """Advance the store's and ``layer``'s data version inside the caller's transaction,
+        as its last change: the row locks serialise writers only from here to their commit."""
+        for key in (_version_key(None), _version_key(layer)):  # always in this order
+            cur.execute(f"INSERT INTO {self._qt('gp_meta')} AS m (key, value) VALUES (%s, 1) "
+                        "ON CONFLICT (key) DO UPDATE SET value = m.value + 1", (key,))
+
+    def data_version(self, layer: str | None = None) -> int:
+        """A number that grows with every committed data write or delete (not with audit
+        records): two reads under the same number saw the same data. With ``layer``, the
+        number of that layer alone (other layers' writes leave it alone).
+
+        Read it *before* reading data to cache, so a cached answer is never older than
+        its number. Statements run outside this class (psql, QGIS) do not change it.
+        """
+        with self._connect() as conn:
+            try:
+                with conn.begin():
+                    value = conn.execute(sa.text(
+                        f"SELECT value FROM {self._qt('gp_meta')} WHERE key = :k"),
+                        {"k": _version_key(layer)}).scalar()
+            except sa.exc.ProgrammingError:  # no gp_meta yet: nothing written since init
+                return 0
+        return int(value or 0)
+
+    def _add_missing_columns(self, conn: sa.Connection, inspector, layer: Layer) -> bool:
         have = {c["name"] for c in inspector.get_columns(layer.name, schema=self.schema)}
         table = self.table(layer)
         for f in layer.fields:
@@ -309,6 +354,7 @@ class PostGISStore:
                 col_type = table.c[f.name].type.compile(dialect=conn.dialect)
                 conn.execute(sa.text(f"ALTER TABLE {self._qt(layer.name)} ADD COLUMN "
                                      f"{_q(f.name)} {col_type}"))
+        return any(f.name not in have for f in layer.fields)
 
     def _ensure(self, layer: Layer) -> None:
         missing = [n for n in (layer.name, "audit_log") if not self._has_table(n)]
@@ -464,6 +510,7 @@ class PostGISStore:
             ewkb = _ewkb_hex(prepared.geometries)
             values = [r + [g] for r, g in zip(values, ewkb)]
         self._ensure(spec)
+        self._ensure_meta()
         table = self._qt(spec.name)
         collist = ", ".join(_q(c) for c in cols)
         with self._transaction() as conn:
@@ -493,6 +540,7 @@ class PostGISStore:
             count_after = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
                                  count_after)
+            self._bump_data_version(cur, spec.name)
             self._audit(cur, user, f"write:{mode}", spec.name, ids, report.as_dict())
         return report
 
@@ -505,10 +553,13 @@ class PostGISStore:
         if not ids or not self._has_table(spec.name):
             return 0
         self._ensure(spec)
+        self._ensure_meta()
         with self._transaction() as conn:
             cur = conn.connection.driver_connection.cursor()
             n = cur.execute(f"DELETE FROM {self._qt(spec.name)} WHERE id = ANY(%s)",
                             (ids,)).rowcount
+            if n:
+                self._bump_data_version(cur, spec.name)
             self._audit(cur, user, "delete", spec.name, ids, {"deleted": n})
         return n
 
@@ -578,6 +629,10 @@ class PostGISStore:
                 except sa.exc.DBAPIError as exc:
                     problems.append(f"{name}: {_db_message(exc)}")
         return "ok" if not problems else "; ".join(problems)
+
+
+def _version_key(layer: str | None) -> str:
+    return "data_version" if layer is None else f"data_version:{layer}"
 
 
 def _ewkb_hex(geoms: np.ndarray) -> list[str | None]:

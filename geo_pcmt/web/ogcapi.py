@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
@@ -309,7 +312,9 @@ def count_matches(store, c: Collection, q: Query) -> int:
     ttl = current_app.config.get("API_COUNT_CACHE_S", 0)
     if ttl <= 0:
         return store.count(c.id, bbox=q.bbox, where=q.where)
-    key = (c.id, q.bbox, tuple(sorted((k, repr(v)) for k, v in q.where.items())))
+    # the data version in the key: a count never outlives a write, even another worker's
+    key = (c.id, q.bbox, tuple(sorted((k, repr(v)) for k, v in q.where.items())),
+           _data_version(store, c.id))
     cache = current_app.extensions.setdefault("geo_pcmt_counts", {})
     now = time.monotonic()
     hit = cache.get(key)
@@ -336,14 +341,143 @@ def audit_read(c: Collection, frame: pd.DataFrame, q: Query, action: str = "read
     for it and re-raises its error, and must be called before any data is sent, so no
     restricted row ever leaves without its audit record.
     """
+    return _submit_audit(c, _audited_ids(c, frame), q, len(frame), action, extra)
+
+
+def _audited_ids(c: Collection, frame: pd.DataFrame) -> list[str] | None:
+    """The ids a read must record, or None when the read is not of restricted data."""
     if c.is_aggregate or not access.is_restricted_read(c.layer, frame):
+        return None
+    return frame["id"].astype(str).tolist() if "id" in frame.columns else []
+
+
+def _submit_audit(c: Collection, ids: list[str] | None, q: Query, returned: int,
+                  action: str = "read", extra: dict | None = None) -> Callable[[], None]:
+    if ids is None:
         return lambda: None
-    ids = frame["id"].astype(str).tolist() if "id" in frame.columns else []
-    detail = {"role": current_role(), "query": q.describe(), "returned": len(frame),
+    detail = {"role": current_role(), "query": q.describe(), "returned": returned,
               **(extra or {})}
     pool = current_app.extensions["geo_pcmt_audit_pool"]
     future = pool.submit(get_store().audit, actor(), action, c.id, ids, detail)
     return lambda: future.result(timeout=60)
+
+
+# --- answer cache ----------------------------------------------------------------------------
+
+# Layers whose content changes without the data version moving (audit appends): never cached.
+_UNVERSIONED = frozenset({"audit_log"})
+# Stands for ``timeStamp`` in a cached page, replaced by the time of each answer; random per
+# process so that no stored value can imitate it.
+_STAMP = ("@ts-" + secrets.token_hex(12)).encode()
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A serialised JSON answer and what serving it again must record."""
+
+    body: bytes
+    mimetype: str
+    audit_ids: list[str] | None = None  # None: not a restricted read
+    returned: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(i) + 8 for i in self.audit_ids or ()) + 200
+
+
+class AnswerCache:
+    """Serialised answers, least recently used dropped first, at most ``max_bytes`` in all.
+
+    Keys hold the role, the full URL and the store's data version, so an entry is used
+    only by callers of the same role asking the same thing of the same data; a write
+    (in any worker) moves the version and the old entries age out unused.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, CachedAnswer] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> CachedAnswer | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, answer: CachedAnswer) -> None:
+        size = answer.size
+        if size > self.max_bytes // 4:  # one huge page would flush everything else
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            self._entries[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= dropped.size
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _data_version(store, layer: str | None = None) -> int | None:
+    version = getattr(store, "data_version", None)
+    return None if version is None else version(layer)
+
+
+def _read_layers(c: Collection) -> tuple[str, ...]:
+    """The stored layers an items or item answer of ``c`` is made from."""
+    return (c.source, "communes") if c.is_aggregate else (c.id,)
+
+
+def _answer_cache() -> AnswerCache | None:
+    """This app's cache (``API_ANSWER_CACHE_BYTES``, default 64 MB per process; 0: off)."""
+    max_bytes = int(current_app.config.get("API_ANSWER_CACHE_BYTES", 64 * 2**20))
+    if max_bytes <= 0:
+        return None
+    cache = current_app.extensions.get("geo_pcmt_answer_cache")
+    if cache is None:  # setdefault: threads racing here end up sharing one
+        cache = current_app.extensions.setdefault("geo_pcmt_answer_cache",
+                                                  AnswerCache(max_bytes))
+    return cache
+
+
+def _cache_key(kind: str, c: Collection | None = None,
+               layers: tuple[str, ...] = ()) -> tuple | None:
+    """The key of this request's JSON answer, or None when it must not be cached.
+
+    ``layers``: the stored layers the answer is made from (none: any layer, the store's
+    own version). Called after the caller is authenticated and authorised, and before
+    the store is read: the version is taken first, so an entry is never older than it.
+    """
+    if (c is not None and c.id in _UNVERSIONED) or _answer_cache() is None:
+        return None
+    store = get_store()
+    versions = tuple(_data_version(store, name) for name in layers or (None,))
+    if None in versions:
+        return None
+    return (kind, current_role(), request.url, versions)
+
+
+def _stamped(body: bytes) -> bytes:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    return body.replace(_STAMP, now, 1)
+
+
+def _serve(c: Collection | None, q: Query | None, answer: CachedAnswer) -> Response:
+    """Answer from a cached body; a restricted read is audited again, before sending."""
+    if c is not None and answer.audit_ids is not None:
+        _submit_audit(c, answer.audit_ids, q, answer.returned)()
+    return Response(_stamped(answer.body), mimetype=answer.mimetype)
+
+
+def _keep(key: tuple | None, answer: CachedAnswer) -> None:
+    if key is not None:
+        _answer_cache().put(key, answer)
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -456,12 +590,18 @@ def collections():
     """The collections the caller may read."""
     fmt = _format()
     cols = collections_for(current_role())
+    key = _cache_key("collections") if fmt == "json" else None
+    hit = _answer_cache().get(key) if key is not None else None
+    if hit is not None:
+        return _serve(None, None, hit)
     doc = {"links": [_link(_url("/collections", f="json"), "self", "application/json"),
                      _link(_url("/collections", f="html"), "alternate", "text/html")],
            "collections": [_collection_json(c) for c in cols.values()]}
     if fmt == "html":
         return _html("ogc_collections.html", doc=doc, cols=cols)
-    return jsonify(doc)
+    answer = CachedAnswer(json.dumps(doc, ensure_ascii=False).encode(), "application/json")
+    _keep(key, answer)
+    return _serve(None, None, answer)
 
 
 @bp.get("/collections/<cid>")
@@ -469,10 +609,16 @@ def collection(cid: str):
     """One collection's metadata."""
     fmt = _format()
     c = find_collection(cid)
+    key = _cache_key("collection", c) if fmt == "json" else None
+    hit = _answer_cache().get(key) if key is not None else None
+    if hit is not None:
+        return _serve(None, None, hit)
     doc = _collection_json(c)
     if fmt == "html":
         return _html("ogc_collection.html", doc=doc, c=c, fields=[c.field(n) for n in c.fields])
-    return jsonify(doc)
+    answer = CachedAnswer(json.dumps(doc, ensure_ascii=False).encode(), "application/json")
+    _keep(key, answer)
+    return _serve(None, None, answer)
 
 
 @bp.get("/collections/<cid>/schema")
@@ -506,8 +652,13 @@ def items(cid: str):
     c = find_collection(cid)
     role = current_role()
     q = parse_query(request.args, c, role)
+    key = _cache_key("items", c, _read_layers(c)) if fmt == "json" else None
+    hit = _answer_cache().get(key) if key is not None else None
+    if hit is not None:
+        return _serve(c, q, hit)
     frame, matched = read_page(c, q)
-    audited = audit_read(c, frame, q)
+    ids = _audited_ids(c, frame)
+    audited = _submit_audit(c, ids, q, len(frame))
     args = {k: v for k, v in request.args.items() if k != "f"}
     links = [_link(_url(f"/collections/{cid}/items", **args, f="json"), "self",
                    "application/geo+json"),
@@ -528,11 +679,12 @@ def items(cid: str):
         audited()
         return page
     extra = {"numberMatched": int(matched), "numberReturned": len(frame),
-             "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "links": links}
-    body = "".join(iter_geojson(frame, extra=extra))
+             "timeStamp": _STAMP.decode(), "links": links}
+    answer = CachedAnswer("".join(iter_geojson(frame, extra=extra)).encode(),
+                          "application/geo+json", ids, len(frame))
     audited()
-    return Response(body, mimetype="application/geo+json")
+    _keep(key, answer)
+    return Response(_stamped(answer.body), mimetype=answer.mimetype)
 
 
 @bp.get("/collections/<cid>/items/<path:fid>")
@@ -544,14 +696,20 @@ def item(cid: str, fid: str):
     if unknown:
         raise _bad("unknown_parameter", f"unknown parameter(s) {', '.join(unknown[:5])}")
     q = Query(where={"id": fid})
+    if not c.is_aggregate:
+        _merge_rows(q.where, access.row_filter_for(current_role(), c.layer))
+    key = _cache_key("item", c, _read_layers(c)) if fmt == "json" else None
+    hit = _answer_cache().get(key) if key is not None else None
+    if hit is not None:
+        return _serve(c, q, hit)
     if c.is_aggregate:
         frame = filter_frame(aggregate_frame(get_store(), c), q)
     else:
-        _merge_rows(q.where, access.row_filter_for(current_role(), c.layer))
         frame = get_store().read(c.id, where=q.where, columns=list(c.fields), limit=1)
     if not len(frame):
         raise ApiError(404, "not_found", f"no feature {fid[:80]!r} in {cid}")
-    audit_read(c, frame, q)()
+    ids = _audited_ids(c, frame)
+    _submit_audit(c, ids, q, len(frame))()
     links = [_link(_url(f"/collections/{cid}/items/{fid}", f="json"), "self",
                    "application/geo+json"),
              _link(_url(f"/collections/{cid}/items/{fid}", f="html"), "alternate", "text/html"),
@@ -561,7 +719,10 @@ def item(cid: str, fid: str):
                      row=_rows_for_html(frame, c)[0], links=links)
     feature = json.loads("".join(iter_geojson(frame)))["features"][0]
     feature["links"] = links
-    return Response(json.dumps(feature, ensure_ascii=False), mimetype="application/geo+json")
+    answer = CachedAnswer(json.dumps(feature, ensure_ascii=False).encode(),
+                          "application/geo+json", ids, len(frame))
+    _keep(key, answer)
+    return Response(answer.body, mimetype=answer.mimetype)
 
 
 def openapi_document() -> dict:
@@ -595,4 +756,4 @@ def openapi():
 
 __all__ = ["bp", "Query", "parse_bbox", "parse_datetime", "parse_query", "find_collection",
            "read_page", "aggregate_frame", "audit_read", "filter_frame", "count_matches",
-           "forget_counts"]
+           "forget_counts", "AnswerCache", "CachedAnswer"]
