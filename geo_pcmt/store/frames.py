@@ -122,6 +122,20 @@ def empty_frame(layer: Layer, columns: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def read_columns(layer: Layer, columns, limit: int | None, offset: int) -> list[str]:
+    """Check a read's arguments (every backend's ``read``) and return the columns to select:
+    the requested ones (all by default), each known to the schema, with ``id`` first if
+    missing. ``KeyError`` for an unknown column, ``StoreError`` for negative paging."""
+    if limit is not None and limit < 0 or offset < 0:
+        raise StoreError("limit and offset must be ≥ 0")
+    cols = list(columns) if columns is not None else layer.field_names
+    for c in cols:
+        layer.field(c)
+    if "id" not in cols:
+        cols.insert(0, "id")
+    return cols
+
+
 def typed(layer: Layer, data: dict[str, list], geometry=None) -> pd.DataFrame:
     """Build a frame with the layer's dtypes from column lists."""
     frame = pd.DataFrame({c: pd.Series(v, dtype=_PANDAS_DTYPES[layer.field(c).type])

@@ -308,13 +308,7 @@ class GeoPackageStore:
             Paging, applied after filtering.
         """
         spec = get_layer(layer)
-        if limit is not None and limit < 0 or offset < 0:
-            raise StoreError("limit and offset must be ≥ 0")
-        cols = list(columns) if columns is not None else spec.field_names
-        for c in cols:
-            spec.field(c)
-        if "id" not in cols:
-            cols.insert(0, "id")
+        cols = frames.read_columns(spec, columns, limit, offset)
         if not self._has_table(spec.name):
             return frames.empty_frame(spec, cols)
         with self._connect() as conn:
