@@ -13,8 +13,13 @@ uploads done with their p50/p99, lost writes. Goal: p99 < 500 ms for reads, zero
 zero lost writes. Without ``wrk`` the readers fall back to Python threads (which measure
 the client as much as the server; numbers are marked).
 
+Readers sign in with an API token of ``--role`` (default analyst: the officers who read
+intelligence layers; every read of restricted rows is audited before it is answered);
+uploaders are admins (only admins may upload).
+
 Run:  .venv/bin/python benchmarks/load.py [--seconds 20] [--clients 100] [--uploaders 5]
-                                          [--workers 4] [--threads 4] [--backends gpkg postgis]
+                                          [--workers 4] [--threads 4] [--role analyst]
+                                          [--backends gpkg postgis]
 """
 from __future__ import annotations
 
@@ -157,6 +162,16 @@ def run_python_readers(base: str, headers: dict, paths: list[tuple[int, str, flo
             "client": "python threads (measures the client too)"}
 
 
+def reader_token(folder: Path, role: str) -> str:
+    """An API token of a user of ``role`` in the served app's user file."""
+    from geo_pcmt.users import UserStore
+    users = UserStore(folder / "users.sqlite", hash_method="pbkdf2:sha256:1000").init()
+    name = f"load_{role}"
+    if users.get(name) is None:
+        users.add(name, "Tải-thử 2025 mật khẩu dài", role)
+    return users.create_token(name, label="load")[0]
+
+
 def _csv(start: int, n: int) -> bytes:
     rows = ["id,type,status,first_seen,name,lon,lat"]
     for i in range(start, start + n):
@@ -210,6 +225,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     ap.add_argument("--backends", nargs="+", default=["gpkg", "postgis"])
+    ap.add_argument("--role", default="analyst", choices=["viewer", "analyst", "commander", "admin"],
+                    help="role of the reading clients")
     args = ap.parse_args()
     from tests.pg import PgServer, find_bindir
     pg = None
@@ -227,8 +244,10 @@ def main() -> None:
             folder.mkdir()
             url, store = build_store(kind, folder, pg)
             served = serve_app(url, folder, workers=args.workers, threads=args.threads)
+            read_token = reader_token(folder, args.role)
+            read_headers = {"Authorization": f"Bearer {read_token}"}
             try:
-                paths = probe(served.base, served.headers, store)
+                paths = probe(served.base, read_headers, store)
                 for round_no, clients in enumerate(args.clients):
                     before = store.count("retail_points")
                     up: dict = {}
@@ -237,10 +256,10 @@ def main() -> None:
                         args.rows_per_upload, round_no)))
                     t_up.start()
                     if shutil.which("wrk"):
-                        reads = run_wrk(served.base, served.token, paths, clients,
+                        reads = run_wrk(served.base, read_token, paths, clients,
                                         args.seconds, folder)
                     else:
-                        reads = run_python_readers(served.base, served.headers, paths,
+                        reads = run_python_readers(served.base, read_headers, paths,
                                                    clients, args.seconds)
                     t_up.join()
                     stored = set(store.read("retail_points", columns=["id"])["id"])
@@ -255,9 +274,9 @@ def main() -> None:
                 store.close()
         if pg is not None:
             pg.stop()
-    print(f"Load: reading clients + {args.uploaders} uploaders ({args.rows_per_upload} rows "
-          f"each), {args.seconds} s per round; gunicorn {args.workers} workers × "
-          f"{args.threads} threads; loopback")
+    print(f"Load: reading clients ({args.role}) + {args.uploaders} uploaders "
+          f"({args.rows_per_upload} rows each), {args.seconds} s per round; gunicorn "
+          f"{args.workers} workers × {args.threads} threads; loopback")
     head = (f"{'store':8} {'clients':>7} {'reads':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
             f"{'err':>4} {'sock':>4} {'t/o':>4}   {'uploads':>7} {'rows':>6} {'up p50':>7} {'up p99':>7} "
             f"{'err':>4} {'lost':>5} {'check':>6}")

@@ -27,7 +27,13 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True,
 
 
 def _store(url):
-    return open_store(url or default_store_path())
+    """The store for a command; closed when the command ends (a GeoPackage then holds all
+    its data in the one file, with no write-ahead log beside it)."""
+    store = open_store(url or default_store_path())
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(store.close)
+    return store
 
 
 def _fail(message: str, code: int) -> None:

@@ -8,6 +8,7 @@ parameter, a schema or an example.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import access
 from .layers import LAYERS, Field, Layer
@@ -59,6 +60,13 @@ class Collection:
 
 def collections_for(role: str | None) -> dict[str, Collection]:
     """Every collection ``role`` may read (``None`` = anonymous), in schema order."""
+    # built from the schemas and the role alone: once per role and set of registered
+    # layers (it ran on every request); a copy, since callers may change theirs
+    return dict(_collections_for(role, tuple(LAYERS)))
+
+
+@lru_cache(maxsize=32)
+def _collections_for(role: str | None, _layers: tuple[str, ...]) -> dict[str, Collection]:
     out: dict[str, Collection] = {}
     for name in access.readable_layers_for(role):
         spec = LAYERS[name]

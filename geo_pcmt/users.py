@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -149,9 +150,25 @@ class UserStore:
         self.path = Path(path)
         self.hash_method = hash_method
         self._dummy_hash: str | None = None
+        self._local = threading.local()  # a reading connection per thread (every request)
 
     def __repr__(self) -> str:
         return f"UserStore({str(self.path)!r})"
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's own connection for the lookups every request makes (autocommit:
+        each sees the last commit); opening one per request parsed the schema each time."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._local.conn, self._local.pid = conn, os.getpid()
+        try:
+            yield conn
+        except BaseException:
+            self._local.conn = None
+            conn.close()
+            raise
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -209,7 +226,7 @@ class UserStore:
 
     def get(self, username: str) -> User | None:
         """The user named ``username`` (active or not), or None."""
-        with self._connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(f"SELECT {self._USER_COLS} FROM users WHERE username = ?",
                                (username.strip().lower(),)).fetchone()
         return self._user(row) if row else None
@@ -330,19 +347,23 @@ class UserStore:
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             return None
         now = _now()
-        with self._connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(
-                f"SELECT t.id, {', '.join('u.' + c for c in self._USER_COLS.split(', '))} "
+                f"SELECT t.id, t.last_used_at, "
+                f"{', '.join('u.' + c for c in self._USER_COLS.split(', '))} "
                 "FROM tokens t JOIN users u ON u.username = t.username "
                 "WHERE t.token_hash = ? AND t.revoked_at IS NULL "
                 "AND (t.expires_at IS NULL OR t.expires_at > ?)",
                 (_sha256(secret), now)).fetchone()
-            if row is None:
-                return None
-            # last use to the minute: enough for an admin, and spares a write per request
-            conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ? AND "
-                         "(last_used_at IS NULL OR substr(last_used_at, 1, 16) < substr(?, 1, 16))",
-                         (now, row[0], now))
+        if row is None:
+            return None
+        # last use to the minute: enough for an admin, and spares a write per request
+        if row[1] is None or row[1][:16] < now[:16]:
+            with self._connect() as conn:
+                conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ? AND "
+                             "(last_used_at IS NULL OR substr(last_used_at, 1, 16) < "
+                             "substr(?, 1, 16))", (now, row[0], now))
+        row = (row[0],) + tuple(row[2:])
         user = self._user(row[1:])
         return user if user.active else None
 

@@ -61,8 +61,7 @@ def _gpkg_template(boundaries: bool) -> Path:
         store.init()
         if boundaries:
             load_boundaries(store)
-        with sqlite3.connect(store.path) as conn:  # fold the WAL into the file before copying
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.close()  # the last connection folds the WAL into the file before copying
         _GPKG_TEMPLATES[boundaries] = store.path
     return _GPKG_TEMPLATES[boundaries]
 
@@ -84,9 +83,8 @@ def make_store(kind: str, tmp_path: Path, *, boundaries: bool):
 
 
 def _close(store) -> None:
-    close = getattr(store, "close", None)
-    if close:
-        close()
+    store.close()
+    if getattr(store, "url", None) is not None:  # PostGIS
         # the database itself goes with the server; drop it now to keep the cluster small
         server = shared_server()
         server.drop_database(store.url.database)

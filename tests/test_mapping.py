@@ -309,6 +309,29 @@ def test_app_redirects_home_to_the_map_and_serves_the_vendored_assets(store):
     assert client.get("/map/standalone").headers["Content-Disposition"].startswith("attachment")
 
 
+def test_a_repeated_map_is_kept_audited_every_time_and_rebuilt_after_a_write(store, tmp_path):
+    from tests.test_ogcapi import bearer, make_app
+    store.write("retail_points", _points(), mode="append")
+    app = make_app(store, tmp_path)
+    client, auth = app.test_client(), bearer(app, "analyst")
+    first = client.get("/map?lang=vi", headers=auth)
+    second = client.get("/map?lang=vi", headers=auth)
+    assert first.status_code == second.status_code == 200
+    assert _config(first.get_data(as_text=True)) == _config(second.get_data(as_text=True))
+    assert SECRET_NAME in first.get_data(as_text=True)
+    # the kept page still leaves its trace: one audit record per restricted read
+    assert store.read("audit_log", where={"action": "read_map"}).shape[0] == 2
+    late = _points(1)
+    late["id"] = "RP-LATE"
+    late["name"] = "Điểm mới ghi sau"
+    store.write("retail_points", late, mode="append")
+    third = client.get("/map?lang=vi", headers=auth).get_data(as_text=True)
+    assert "RP-LATE" in _config(third)["data"]["retail_points"]["id"]
+    # another role never gets the analyst's page
+    viewer = client.get("/map?lang=vi", headers=bearer(app, "viewer")).get_data(as_text=True)
+    assert SECRET_NAME not in viewer
+
+
 def test_sach_label_is_counted_even_when_the_commune_keeps_a_computed_class():
     import geopandas as gpd
     import shapely

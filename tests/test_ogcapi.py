@@ -84,6 +84,7 @@ def web_template(tmp_path_factory) -> Path:
     load_boundaries(store)
     for name, frame in web_frames().items():
         store.write(name, frame, mode="replace", user="fixture")
+    store.close()  # the whole store in the one file before it is copied
     return path
 
 

@@ -588,6 +588,7 @@ def patrol_template(tmp_path_factory, communes):
     cr = crossings()
     cr["source"] = "test"
     s.write("border_crossings", cr, mode="replace")
+    s.close()  # the whole store in the one file before it is copied
     return path
 
 

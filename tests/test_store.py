@@ -90,6 +90,35 @@ def test_bbox_on_points_is_exact_not_the_rtree_float32_envelope(store):
     assert store.count("retail_points", bbox=box) == 2
 
 
+def test_pages_and_counts_of_points_in_a_box_match_an_exact_test_at_the_edges(empty_store):
+    # many points well inside, and points on, just inside and just outside every edge
+    # (closer than the R-tree's float32 rounding): pages and counts must be exact
+    import numpy as np
+    from tests.conftest import retail_frame
+    box = (104.2, 19.3, 104.3, 19.5)
+    rng = np.random.default_rng(7)
+    xs = list(rng.uniform(104.15, 104.35, 400))
+    ys = list(rng.uniform(19.25, 19.55, 400))
+    for d in (-1e-6, -1e-7, 0.0, 1e-7, 1e-6):
+        for x, y in ((104.2 + d, 19.4), (104.3 + d, 19.4), (104.25, 19.3 + d), (104.25, 19.5 + d),
+                     (104.2 + d, 19.3 + d), (104.3 + d, 19.5 + d)):
+            xs.append(x)
+            ys.append(y)
+    frame = retail_frame(len(xs))
+    frame.geometry = shapely.points(xs, ys)
+    frame["confidentiality"] = np.where(np.arange(len(xs)) % 3 == 0, "secret", "restricted")
+    empty_store.write("retail_points", frame)
+    inside = shapely.intersects(frame.geometry.values, shapely.box(*box))
+    for where in (None, {"confidentiality": ["restricted"]}):
+        keep = inside & (frame["confidentiality"].to_numpy() == "restricted" if where else True)
+        truth = list(frame["id"][keep])
+        assert empty_store.count("retail_points", bbox=box, where=where) == len(truth)
+        pages = [empty_store.read("retail_points", bbox=box, where=where, limit=37,
+                                  offset=o)["id"].tolist() for o in range(0, len(truth) + 37, 37)]
+        assert sum(pages, []) == truth  # every page in stored order, none twice, none lost
+        assert empty_store.read("retail_points", bbox=box, where=where)["id"].tolist() == truth
+
+
 def test_init_upgrades_a_store_made_by_an_older_schema_and_keeps_its_rows(store):
     import sqlite3 as sq
     from tests.conftest import retail_frame

@@ -60,8 +60,9 @@ def migrate_store(source, target, layers, replace, chunk_rows, user, as_json):
             click.echo(f"  {layer}: {done}/{total}", err=True)
 
     try:
-        report = migrate(open_store(src), open_store(dst), layers=list(layers) or None,
-                         replace=replace, chunk_rows=chunk_rows, user=user, progress=progress)
+        with open_store(src) as source, open_store(dst) as target:
+            report = migrate(source, target, layers=list(layers) or None, replace=replace,
+                             chunk_rows=chunk_rows, user=user, progress=progress)
     except StoreError as exc:
         _fail(str(exc), EXIT_STORE)
     if as_json:

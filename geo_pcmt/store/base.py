@@ -68,3 +68,7 @@ class Store(Protocol):
         leave it alone); equal numbers mean the data read is the same. With ``layer``, the
         number of that layer only."""
         ...
+
+    def close(self) -> None:
+        """Let go of the connections this process holds; the store reconnects on next use."""
+        ...

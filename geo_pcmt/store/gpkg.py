@@ -113,6 +113,17 @@ def _point_in_box(blob, minx, miny, maxx, maxy) -> int:
     return int(env is not None and minx <= env[0] <= maxx and miny <= env[2] <= maxy)
 
 
+# R-tree conditions on (minx, miny, maxx, maxy) of a query box: bounds touching it, and
+# bounds lying within it (parameters from _box_params)
+_TOUCHES = "minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"
+_WITHIN = "minx >= ? AND maxx <= ? AND miny >= ? AND maxy <= ?"
+
+
+def _box_params(bbox: BBox, *, within: bool = False) -> list[float]:
+    minx, miny, maxx, maxy = map(float, bbox)
+    return [minx, maxx, miny, maxy] if within else [maxx, minx, maxy, miny]
+
+
 def _q(name: str) -> str:
     """Quote an identifier (names come from the schema, but quote them anyway)."""
     return '"' + name.replace('"', '""') + '"'
@@ -140,7 +151,11 @@ class GeoPackageStore:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self._known_tables: set[str] = set()  # tables are created, never dropped: cache them
-        self._audit_local = threading.local()  # one audit connection per thread (see audit)
+        self._geom_columns: dict[str, str | None] = {}
+        self._local = threading.local()  # one connection per thread: reads, audit
+        self._open: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection), for close()
+        self._open_lock = threading.Lock()
+        self._generation = 0  # close() moves it: threads then open new connections
         self._audit_cv = threading.Condition()  # group commit of audit records (see audit)
         self._audit_pending: list[_PendingAudit] = []
         self._audit_committing = False
@@ -164,6 +179,19 @@ class GeoPackageStore:
             conn.close()
 
     @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's own connection, for reads (autocommit: each statement sees the
+        last commit). Opening a connection costs a schema parse on its first statement,
+        which cost more than a whole page of a bbox read; a connection that failed is
+        dropped, the next read opens a new one."""
+        conn = self._thread_connection()
+        try:
+            yield conn
+        except BaseException:
+            self._drop_thread_connection()
+            raise
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._connect() as conn:
             try:
@@ -184,7 +212,7 @@ class GeoPackageStore:
     def _existing_tables(self) -> set[str]:
         if not self.path.exists():
             return set()
-        with self._connect() as conn:
+        with self._reading() as conn:
             self._known_tables = {r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents")}
         return set(self._known_tables)
 
@@ -229,6 +257,9 @@ class GeoPackageStore:
             kwargs["geometry_type"] = _GDAL_GEOMETRY[layer.geometry_type]
         pyogrio.write_dataframe(empty, self.path, layer=layer.name, driver="GPKG",
                                 append=self.path.exists(), **kwargs)
+        # GDAL rewrote parts of the file behind the connections kept open: open new ones
+        with self._open_lock:
+            self._generation += 1
         with self._transaction() as conn:
             conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q('uq_' + layer.name + '_id')} "
                          f"ON {_q(layer.name)}(id)")
@@ -246,8 +277,12 @@ class GeoPackageStore:
             self.init(missing)
 
     def _geom_column(self, conn: sqlite3.Connection, layer: str) -> str | None:
+        if layer in self._geom_columns:  # fixed once the table exists
+            return self._geom_columns[layer]
         row = conn.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
                            (layer,)).fetchone()
+        if layer in self._known_tables:
+            self._geom_columns[layer] = row[0] if row else None
         return row[0] if row else None
 
     # --- queries ----------------------------------------------------------------------
@@ -281,14 +316,30 @@ class GeoPackageStore:
             geom = self._geom_column(conn, layer.name)
             if geom is None:
                 raise StoreError(f"layer {layer.name} has no geometry; bbox does not apply")
-            minx, miny, maxx, maxy = map(float, bbox)
-            clauses.append(f"fid IN (SELECT id FROM {_q('rtree_' + layer.name + '_' + geom)} "
-                           "WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)")
-            params.extend([maxx, minx, maxy, miny])
+            rtree = _q("rtree_" + layer.name + "_" + geom)
+            clauses.append(f"fid IN (SELECT id FROM {rtree} WHERE {_TOUCHES})")
+            params.extend(_box_params(bbox))
             if layer.geometry_type == "Point":
-                clauses.append(f"gp_point_in_box({_q(geom)}, ?, ?, ?, ?)")
-                params.extend([minx, miny, maxx, maxy])
+                # The R-tree keeps float32 bounds rounded outwards: a point whose bounds lie
+                # inside the box is inside, one whose bounds do not touch it is outside.
+                # Only the few on the rim (bounds across an edge) need the exact test.
+                clauses.append(f"(fid NOT IN (SELECT id FROM {rtree} WHERE {_TOUCHES} "
+                               f"AND NOT ({_WITHIN})) OR gp_point_in_box({_q(geom)}, ?, ?, ?, ?))")
+                params.extend([*_box_params(bbox), *_box_params(bbox, within=True),
+                               *map(float, bbox)])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _ids_in_box(self, conn, layer: Layer, bbox: BBox) -> tuple[str, list]:
+        """SQL selecting the fids of the points in the box from the R-tree, and its
+        parameters: no row is read except the few on the rim, which get the exact test."""
+        geom = self._geom_column(conn, layer.name)
+        rtree = _q("rtree_" + layer.name + "_" + geom)
+        rim_inside = (f"SELECT fid FROM {_q(layer.name)} WHERE fid IN (SELECT id FROM {rtree} "
+                      f"WHERE {_TOUCHES} AND NOT ({_WITHIN})) "
+                      f"AND gp_point_in_box({_q(geom)}, ?, ?, ?, ?)")
+        sql = f"SELECT id FROM {rtree} WHERE {_TOUCHES} AND ({_WITHIN} OR id IN ({rim_inside}))"
+        return sql, [*_box_params(bbox), *_box_params(bbox, within=True), *_box_params(bbox),
+                     *_box_params(bbox, within=True), *map(float, bbox)]
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
@@ -311,13 +362,21 @@ class GeoPackageStore:
         cols = frames.read_columns(spec, columns, limit, offset)
         if not self._has_table(spec.name):
             return frames.empty_frame(spec, cols)
-        with self._connect() as conn:
+        with self._reading() as conn:
             geom = self._geom_column(conn, spec.name)
             sql_where, params = self._where_sql(spec, conn, bbox, where)
             select = ", ".join(_q(c) for c in cols) + (f", {_q(geom)}" if geom else "")
             refine = bbox is not None and spec.geometry_type != "Point"
             sql = f"SELECT {select} FROM {_q(spec.name)}{sql_where} ORDER BY fid"
-            if not refine and (limit is not None or offset):
+            if (bbox is not None and not where and spec.geometry_type == "Point"
+                    and (limit is not None or offset)):
+                # a page of points in a box: page the fids in the R-tree, read only those
+                # rows (filtering the table first read every row in the box)
+                ids, params = self._ids_in_box(conn, spec, bbox)
+                sql = (f"SELECT {select} FROM {_q(spec.name)} WHERE fid IN "
+                       f"({ids} ORDER BY id LIMIT ? OFFSET ?) ORDER BY fid")
+                params += [-1 if limit is None else int(limit), int(offset)]
+            elif not refine and (limit is not None or offset):
                 sql += " LIMIT ? OFFSET ?"
                 params += [-1 if limit is None else int(limit), int(offset)]
             records = conn.execute(sql, params).fetchall()
@@ -340,7 +399,10 @@ class GeoPackageStore:
             return 0
         if bbox is not None and spec.geometry_type != "Point":
             return len(self.read(layer, bbox=bbox, where=where, columns=["id"]))
-        with self._connect() as conn:
+        with self._reading() as conn:
+            if bbox is not None and not where:  # points (see above): the R-tree alone
+                ids, params = self._ids_in_box(conn, spec, bbox)
+                return conn.execute(f"SELECT count(*) FROM ({ids})", params).fetchone()[0]
             sql_where, params = self._where_sql(spec, conn, bbox, where)
             return conn.execute(f"SELECT count(*) FROM {_q(spec.name)}{sql_where}",
                                 params).fetchone()[0]
@@ -350,7 +412,7 @@ class GeoPackageStore:
         spec = get_layer(layer)
         if not spec.has_geometry or not self._has_table(spec.name):
             return None
-        with self._connect() as conn:
+        with self._reading() as conn:
             geom = self._geom_column(conn, spec.name)
             row = conn.execute(f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "
                                f"{_q('rtree_' + spec.name + '_' + geom)}").fetchone()
@@ -449,14 +511,14 @@ class GeoPackageStore:
         if not self.path.exists():
             return 0
         # the thread's own connection: a new one would parse the whole schema each time
-        conn = self._audit_connection()
+        conn = self._thread_connection()
         try:
             row = conn.execute("SELECT value FROM gp_meta WHERE key = ?",
                                (_version_key(layer),)).fetchone()
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):  # no gp_meta yet: nothing written since init
                 return 0
-            self._drop_audit_connection()
+            self._drop_thread_connection()
             raise StoreError(f"store {self.path}: {exc}") from None
         return 0 if row is None else int(row[0])
 
@@ -499,7 +561,7 @@ class GeoPackageStore:
                              f"{mine.error!r}") from None
 
     def _commit_audit(self, rows: list[tuple]) -> None:
-        conn = self._audit_connection()
+        conn = self._thread_connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -510,34 +572,62 @@ class GeoPackageStore:
                 raise
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # disk full, I/O error, locked too long
-            self._drop_audit_connection()
+            self._drop_thread_connection()
             raise StoreError(f"store {self.path}: {exc}; nothing was written") from None
         except BaseException:
-            self._drop_audit_connection()
+            self._drop_thread_connection()
             raise
 
-    def _audit_connection(self) -> sqlite3.Connection:
-        local = self._audit_local
+    def _thread_connection(self) -> sqlite3.Connection:
+        local = self._local
         conn = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
-            return conn
+        if conn is not None:
+            if local.key == (os.getpid(), self._generation):
+                return conn
+            self._drop_thread_connection()  # from before a close() or a schema change
         if not self.path.exists():
             raise StoreError(f"store {self.path} does not exist; run `geo-pcmt init` first")
-        # check_same_thread stays on: the connection never leaves its thread
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        # used by its own thread only; check_same_thread is off so that close() can close it
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
+                               check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        local.conn, local.pid = conn, os.getpid()
+        _register_functions(conn)
+        local.conn, local.key = conn, (os.getpid(), self._generation)
+        with self._open_lock:
+            self._open.append((os.getpid(), conn))
         return conn  # also reads data_version: autocommit, so each read sees the last commit
 
-    def _drop_audit_connection(self) -> None:
-        conn = getattr(self._audit_local, "conn", None)
-        self._audit_local.conn = None
-        if conn is not None and self._audit_local.pid == os.getpid():
+    def _drop_thread_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None and self._local.key[0] == os.getpid():
+            with self._open_lock:
+                self._open = [(p, c) for p, c in self._open if c is not conn]
             try:
                 conn.close()
             except sqlite3.Error:
                 pass
+
+    def close(self) -> None:
+        """Close the connections this process keeps (one per thread that used the store);
+        the last one to close folds the write-ahead log back into the file. The store
+        reconnects on next use. Call it when no other thread is using the store."""
+        with self._open_lock:
+            mine = [c for p, c in self._open if p == os.getpid()]
+            self._open = []
+            self._generation += 1
+        for conn in mine:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    def __enter__(self) -> "GeoPackageStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _audit(self, conn, user, action, layer, ids, detail) -> None:
         conn.execute(_AUDIT_INSERT, _audit_values(user, action, layer, ids, detail))

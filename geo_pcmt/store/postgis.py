@@ -230,6 +230,12 @@ class PostGISStore:
                 self._engine.dispose()
                 self._engine = None
 
+    def __enter__(self) -> "PostGISStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
         try:

@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "ANONYMOUS_ROLE": None,                   # None: anonymous sees reference layers only;
                                               # "viewer": anonymous gets the viewer's aggregates
     "JSON_SORT_KEYS": False,
+    # "WARM_UP": build the shipped boundaries at start-up (default: unless TESTING)
 }
 
 
@@ -134,7 +135,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.register_blueprint(importlib.import_module(f"{__name__}.{name}").bp)
     if "maps" not in app.blueprints:
         app.add_url_rule("/", "landing", public.landing)
+    if app.config.get("WARM_UP", not app.testing):
+        _warm_up()
     return app
+
+
+def _warm_up() -> None:
+    """Build the shipped boundaries now, not in the first requests that need them (each
+    gunicorn worker forked from a ``--preload`` master then shares them)."""
+    from .. import boundaries
+    for load in (boundaries.communes, boundaries.province, boundaries.border_line,
+                 boundaries.lao_provinces):
+        try:
+            load()
+        except FileNotFoundError:  # a deployment without the shipped files still serves
+            pass
 
 
 def get_store(app: Flask | None = None):

@@ -12,11 +12,13 @@ The vendored JavaScript/CSS are served by Flask's own static route (``/static/ve
 """
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 
 from .. import access, boundaries, mapping
+from .ogcapi import CachedAnswer, remembered
 
 bp = Blueprint("maps", __name__)
 
@@ -65,19 +67,27 @@ def _build(standalone: bool):
     if role is None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     store = get_store()
-    frames = map_frames(store, role)
-    restricted = sorted(n for n in frames if n in access.INTELLIGENCE_LAYERS
-                        and access.can_read_layer(role, n))
+    # the restricted layers this map shows (the ones frames_from_store reads with rows)
+    present = {info.name for info in store.layers() if info.count}
+    restricted = sorted(n for n in mapping.MAP_LAYERS if n in present
+                        and n in access.INTELLIGENCE_LAYERS and access.can_read_layer(role, n))
     if restricted:  # every read of restricted layers is audited
         store.audit(who, "read_map", None, [], {"layers": restricted, "role": role,
                                                 "query": request.query_string.decode()[:500],
                                                 "standalone": standalone})
     static_base = url_for("static", filename="vendor").rstrip("/") \
         if current_app.has_static_folder else mapping.DEFAULT_BASE_URL
-    m = mapping.build(frames, role=role, lang=lang,
-                      options=mapping.with_base_url(options, static_base))
-    page = mapping.render_html(m, standalone=standalone, base_url=static_base)
-    resp = Response(page, mimetype="text/html")
+
+    def render() -> CachedAnswer:
+        m = mapping.build(map_frames(store, role), role=role, lang=lang,
+                          options=mapping.with_base_url(options, static_base))
+        page = mapping.render_html(m, standalone=standalone, base_url=static_base)
+        return CachedAnswer(page.encode(), "text/html")
+
+    # the page is a function of the role, the URL, the day and the stored data: building
+    # it takes seconds, so it is kept until any layer changes (reads are audited above)
+    page = remembered(f"map:{date.today().isoformat()}", (), render)
+    resp = Response(page.body, mimetype="text/html")
     resp.headers["Cache-Control"] = "no-store" if restricted else "private, max-age=60"
     if standalone:
         resp.headers["Content-Disposition"] = 'attachment; filename="ban-do-diem-nong.html"'

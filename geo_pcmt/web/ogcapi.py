@@ -10,6 +10,7 @@ not read answer exactly as ones that do not exist (404), so their existence does
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import secrets
@@ -18,6 +19,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from functools import cached_property
 from typing import Callable
 from urllib.parse import urlencode
 
@@ -384,6 +386,11 @@ class CachedAnswer:
     def size(self) -> int:
         return len(self.body) + sum(len(i) + 8 for i in self.audit_ids or ()) + 200
 
+    @cached_property
+    def etag(self) -> str:
+        """A strong validator of the body (hashed once per cached answer)."""
+        return hashlib.blake2b(self.body, digest_size=12).hexdigest()
+
 
 class AnswerCache:
     """Serialised answers, least recently used dropped first, at most ``max_bytes`` in all.
@@ -478,6 +485,22 @@ def _serve(c: Collection | None, q: Query | None, answer: CachedAnswer) -> Respo
 def _keep(key: tuple | None, answer: CachedAnswer) -> None:
     if key is not None:
         _answer_cache().put(key, answer)
+
+
+def remembered(kind: str, layers: tuple[str, ...],
+               build: Callable[[], CachedAnswer]) -> CachedAnswer:
+    """The answer to this request (same role, same URL) built from ``layers`` as it was
+    last built, or ``build()`` kept for the next caller while those layers do not change.
+
+    For answers that need no audit (published layers, pages made from aggregates): a
+    restricted read goes through the items route, which re-audits every hit.
+    """
+    key = _cache_key(kind, None, layers)
+    hit = _answer_cache().get(key) if key is not None else None
+    if hit is None:
+        hit = build()
+        _keep(key, hit)
+    return hit
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -756,4 +779,4 @@ def openapi():
 
 __all__ = ["bp", "Query", "parse_bbox", "parse_datetime", "parse_query", "find_collection",
            "read_page", "aggregate_frame", "audit_read", "filter_frame", "count_matches",
-           "forget_counts", "AnswerCache", "CachedAnswer"]
+           "forget_counts", "AnswerCache", "CachedAnswer", "remembered"]

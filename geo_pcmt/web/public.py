@@ -14,6 +14,7 @@ from ..layers import LAYERS
 from ..openapi import collections_for
 from . import get_store
 from .auth import current_role
+from .ogcapi import CachedAnswer, remembered
 
 bp = Blueprint("public", __name__)
 
@@ -40,8 +41,15 @@ def layer_list():
 
 @bp.get("/layers/<name>.geojson")
 def layer_geojson(name: str):
-    """One published layer as RFC 7946 GeoJSON."""
+    """One published layer as RFC 7946 GeoJSON, with an ETag (``If-None-Match`` → 304).
+
+    The body is kept per data version of the layer (the communes are 1.7 MB and took
+    ~50 ms to serialise on every request); a write to the layer moves the version.
+    """
     if name not in public_layers():
         abort(404, description=f"no public layer named {name[:80]!r}")
-    frame = get_store().read(name)
-    return Response(iter_geojson(frame), mimetype="application/geo+json")
+    answer = remembered("public_layer", (name,), lambda: CachedAnswer(
+        "".join(iter_geojson(get_store().read(name))).encode(), "application/geo+json"))
+    resp = Response(answer.body, mimetype=answer.mimetype)
+    resp.set_etag(answer.etag)
+    return resp.make_conditional(request)
