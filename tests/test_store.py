@@ -119,6 +119,55 @@ def test_pages_and_counts_of_points_in_a_box_match_an_exact_test_at_the_edges(em
         assert empty_store.read("retail_points", bbox=box, where=where)["id"].tolist() == truth
 
 
+def test_the_spatial_index_after_append_upsert_and_replace_is_what_gdal_expects(empty_store):
+    # writes fill the R-tree themselves (not through its per-row triggers): the index must
+    # hold every non-empty geometry once, with bounds around it, and the triggers must be
+    # back for editors such as QGIS
+    import sqlite3 as sq
+    from contextlib import closing
+    import pyogrio
+    from tests.conftest import retail_frame
+    store = empty_store
+    a = retail_frame(50)
+    store.write("retail_points", a)
+    b = retail_frame(30, start=40)  # 10 updates, 20 new
+    b.geometry = shapely.points(104.30 + b.index * 1e-3, 19.45)
+    store.write("retail_points", b, mode="upsert")
+    stored = store.read("retail_points")
+    with closing(sq.connect(store.path)) as conn:
+        rtree = dict((r[0], r[1:]) for r in conn.execute(
+            "SELECT id, minx, maxx, miny, maxy FROM rtree_retail_points_geom"))
+        fids = dict(conn.execute("SELECT id, fid FROM retail_points"))
+        triggers = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_retail%'")}
+    assert len(triggers) == 7
+    assert sorted(rtree) == sorted(fids.values()) and len(stored) == 70
+    for rid, g in zip(stored["id"], stored.geometry):
+        minx, maxx, miny, maxy = rtree[fids[rid]]
+        assert minx <= g.x <= maxx and miny <= g.y <= maxy and maxx - minx < 1e-4
+    box = (104.295, 19.44, 104.40, 19.46)
+    truth = sorted(stored["id"][shapely.intersects(stored.geometry.values, shapely.box(*box))])
+    assert len(truth) == 30
+
+    def gdal_bbox(box):
+        # GDAL links its own SQLite: two SQLite libraries must not hold the same file open
+        # in one process (their POSIX locks clash), so the store lets go of it first
+        store.close()
+        return sorted(pyogrio.read_dataframe(store.path, layer="retail_points", bbox=box)["id"])
+
+    assert gdal_bbox(box) == truth
+    # replace: the old entries go, the new ones are indexed
+    store.write("retail_points", retail_frame(5, start=900), mode="replace")
+    assert gdal_bbox(box) == []
+    assert len(store.read("retail_points", bbox=(104.0, 19.0, 104.5, 19.8))) == 5
+    # an edit made through the triggers (as QGIS would) still updates the index
+    with closing(sq.connect(store.path, isolation_level=None)) as conn:
+        from geo_pcmt.store.gpkg import _register_functions
+        _register_functions(conn)
+        conn.execute("DELETE FROM retail_points WHERE id = 'RP-000900'")
+    assert len(store.read("retail_points", bbox=(104.0, 19.0, 104.5, 19.8))) == 4
+
+
 def test_init_upgrades_a_store_made_by_an_older_schema_and_keeps_its_rows(store):
     import sqlite3 as sq
     from tests.conftest import retail_frame

@@ -255,11 +255,12 @@ class GeoPackageStore:
         kwargs = {}
         if layer.has_geometry:
             kwargs["geometry_type"] = _GDAL_GEOMETRY[layer.geometry_type]
+        # GDAL links its own SQLite library; two libraries holding one file open in one
+        # process break each other's POSIX locks, so let go of ours while GDAL writes
+        # (threads reconnect on their next use; tables are made at init, rarely later)
+        self.close()
         pyogrio.write_dataframe(empty, self.path, layer=layer.name, driver="GPKG",
                                 append=self.path.exists(), **kwargs)
-        # GDAL rewrote parts of the file behind the connections kept open: open new ones
-        with self._open_lock:
-            self._generation += 1
         with self._transaction() as conn:
             conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q('uq_' + layer.name + '_id')} "
                          f"ON {_q(layer.name)}(id)")
@@ -453,6 +454,13 @@ class GeoPackageStore:
             if geom:
                 all_cols.append(geom)
                 values = [r + [g] for r, g in zip(values, geom_blobs)]
+                # the GeoPackage R-tree triggers call Python for every row (five times);
+                # under load each call waits for the GIL while this transaction holds the
+                # write lock. Like GDAL's bulk mode, take them out for this transaction
+                # and fill the index from bounds computed at once (the same entries).
+                triggers = self._rtree_triggers(conn, spec.name, geom)
+                for name, _ in triggers:
+                    conn.execute(f"DROP TRIGGER {_q(name)}")
             table = _q(spec.name)
             deleted = 0
             existing = 0
@@ -474,12 +482,46 @@ class GeoPackageStore:
                 conn.executemany(sql, values)
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"layer {spec.name}: {exc}") from None
+            if geom:
+                self._index_rows(conn, spec.name, geom, ids, prepared.geometries,
+                                 emptied=mode == "replace")
+                for _, sql in triggers:
+                    conn.execute(sql)
             count_after = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
                                  count_after)
             _bump_data_version(conn, spec.name)
             self._audit(conn, user, f"write:{mode}", spec.name, ids, report.as_dict())
         return report
+
+    @staticmethod
+    def _rtree_triggers(conn, table: str, geom: str) -> list[tuple[str, str]]:
+        """(name, CREATE statement) of the triggers that keep the layer's R-tree."""
+        prefix = f"rtree_{table}_{geom}_"
+        return [(n, sql) for n, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+            (table,)) if n.startswith(prefix)]
+
+    @staticmethod
+    def _index_rows(conn, table: str, geom: str, ids: list[str], geometries: np.ndarray,
+                    *, emptied: bool) -> None:
+        """Put the written rows in the R-tree as the triggers would: bounds of non-empty
+        geometries (SQLite rounds them outwards to float32), none for empty or missing."""
+        rtree = _q(f"rtree_{table}_{geom}")
+        if emptied:
+            conn.execute(f"DELETE FROM {rtree}")
+        fids: dict[str, int] = {}
+        for chunk in _chunks(ids, 500):
+            fids.update(conn.execute(f"SELECT id, fid FROM {_q(table)} WHERE id IN "
+                                     f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        bounds = shapely.bounds(geometries)
+        present = ~np.isnan(bounds[:, 0])
+        conn.executemany(f"INSERT OR REPLACE INTO {rtree} VALUES (?, ?, ?, ?, ?)",
+                         [(fids[i], b[0], b[2], b[1], b[3])
+                          for i, b, ok in zip(ids, bounds.tolist(), present) if ok])
+        if not emptied and not present.all():
+            conn.executemany(f"DELETE FROM {rtree} WHERE id = ?",
+                             [(fids[i],) for i, ok in zip(ids, present) if not ok])
 
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
         """Delete rows by id in one transaction; returns how many were deleted."""
