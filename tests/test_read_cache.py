@@ -224,3 +224,32 @@ def test_audit_records_from_many_threads_at_once_are_all_committed(data_store):
         list(pool.map(read, range(40)))
     audited = _reads_audited(data_store, "cases")[before:]
     assert sorted(i[0] for i in audited) == sorted(f"C-{k:02d}" for k in range(40))
+
+
+def test_many_callers_of_one_missing_answer_build_it_once_and_share_it():
+    import threading
+    import time as _time
+    from geo_pcmt.web.ogcapi import AnswerCache, CachedAnswer
+    cache = AnswerCache(1 << 20)
+    builds, got = [], []
+
+    def caller():
+        hit, claimed = cache.get_or_claim(("items", "k"))
+        if claimed:
+            builds.append(1)
+            _time.sleep(0.2)  # a slow page: the others must wait, not build it too
+            answer = CachedAnswer(b'{"features": []}', "application/geo+json")
+            cache.put(("items", "k"), answer)
+            hit = answer
+        got.append(hit)
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1 and len(got) == 8 and all(h is got[0] for h in got)
+    # a builder that fails releases its claim: the next caller builds instead of waiting
+    assert cache.get_or_claim(("items", "other")) == (None, True)
+    cache.release(("items", "other"))
+    assert cache.get_or_claim(("items", "other"), wait_s=5) == (None, True)

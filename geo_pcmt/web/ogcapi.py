@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from .. import access
 from ..export import _clean, iter_geojson
@@ -405,6 +405,7 @@ class AnswerCache:
         self._entries: OrderedDict[tuple, CachedAnswer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._building: dict[tuple, threading.Event] = {}
 
     def get(self, key: tuple) -> CachedAnswer | None:
         with self._lock:
@@ -413,7 +414,37 @@ class AnswerCache:
                 self._entries.move_to_end(key)
             return hit
 
+    def get_or_claim(self, key: tuple, wait_s: float = 30.0) -> tuple[CachedAnswer | None, bool]:
+        """``(answer, False)`` when kept; else ``(None, True)``: the caller builds it and
+        must :meth:`put` or :meth:`release` the key. While one caller builds, others asking
+        for the same key wait for its answer instead of building it again (after a write,
+        every thread asking for the same page used to read and serialise it at once)."""
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit, False
+            building = self._building.get(key)
+            if building is None:
+                self._building[key] = threading.Event()
+                return None, True
+        building.wait(wait_s)
+        return self.get(key), False  # None if the builder failed: build, unshared
+
+    def release(self, key: tuple) -> None:
+        """End a claim (after :meth:`put`, or when building failed); idempotent."""
+        with self._lock:
+            building = self._building.pop(key, None)
+        if building is not None:
+            building.set()
+
     def put(self, key: tuple, answer: CachedAnswer) -> None:
+        try:
+            self._put(key, answer)
+        finally:
+            self.release(key)
+
+    def _put(self, key: tuple, answer: CachedAnswer) -> None:
         size = answer.size
         if size > self.max_bytes // 4:  # one huge page would flush everything else
             return
@@ -482,9 +513,29 @@ def _serve(c: Collection | None, q: Query | None, answer: CachedAnswer) -> Respo
     return Response(_stamped(answer.body), mimetype=answer.mimetype)
 
 
+def _lookup(key: tuple | None) -> CachedAnswer | None:
+    """The kept answer for ``key``; None when the caller is to build it (and keep it with
+    :func:`_keep`; a claim left open by an error is released when the request ends)."""
+    if key is None:
+        return None
+    hit, claimed = _answer_cache().get_or_claim(key)
+    if claimed:
+        g.setdefault("answer_claims", []).append(key)
+    return hit
+
+
 def _keep(key: tuple | None, answer: CachedAnswer) -> None:
     if key is not None:
         _answer_cache().put(key, answer)
+
+
+@bp.teardown_app_request
+def _release_claims(_exc=None) -> None:
+    claims = g.pop("answer_claims", None)
+    if claims:
+        cache = _answer_cache()
+        for key in claims:
+            cache.release(key)
 
 
 def remembered(kind: str, layers: tuple[str, ...],
@@ -496,7 +547,7 @@ def remembered(kind: str, layers: tuple[str, ...],
     restricted read goes through the items route, which re-audits every hit.
     """
     key = _cache_key(kind, None, layers)
-    hit = _answer_cache().get(key) if key is not None else None
+    hit = _lookup(key)
     if hit is None:
         hit = build()
         _keep(key, hit)
@@ -614,7 +665,7 @@ def collections():
     fmt = _format()
     cols = collections_for(current_role())
     key = _cache_key("collections") if fmt == "json" else None
-    hit = _answer_cache().get(key) if key is not None else None
+    hit = _lookup(key)
     if hit is not None:
         return _serve(None, None, hit)
     doc = {"links": [_link(_url("/collections", f="json"), "self", "application/json"),
@@ -633,7 +684,7 @@ def collection(cid: str):
     fmt = _format()
     c = find_collection(cid)
     key = _cache_key("collection", c) if fmt == "json" else None
-    hit = _answer_cache().get(key) if key is not None else None
+    hit = _lookup(key)
     if hit is not None:
         return _serve(None, None, hit)
     doc = _collection_json(c)
@@ -676,7 +727,7 @@ def items(cid: str):
     role = current_role()
     q = parse_query(request.args, c, role)
     key = _cache_key("items", c, _read_layers(c)) if fmt == "json" else None
-    hit = _answer_cache().get(key) if key is not None else None
+    hit = _lookup(key)
     if hit is not None:
         return _serve(c, q, hit)
     frame, matched = read_page(c, q)
@@ -722,7 +773,7 @@ def item(cid: str, fid: str):
     if not c.is_aggregate:
         _merge_rows(q.where, access.row_filter_for(current_role(), c.layer))
     key = _cache_key("item", c, _read_layers(c)) if fmt == "json" else None
-    hit = _answer_cache().get(key) if key is not None else None
+    hit = _lookup(key)
     if hit is not None:
         return _serve(c, q, hit)
     if c.is_aggregate:
