@@ -13,6 +13,7 @@ import time
 import warnings
 
 import pyogrio
+import pytest
 import shapely
 
 from geo_pcmt import boundaries
@@ -166,6 +167,29 @@ def test_the_spatial_index_after_append_upsert_and_replace_is_what_gdal_expects(
         _register_functions(conn)
         conn.execute("DELETE FROM retail_points WHERE id = 'RP-000900'")
     assert len(store.read("retail_points", bbox=(104.0, 19.0, 104.5, 19.8))) == 4
+
+
+def test_a_writer_waits_its_turn_and_gives_a_clear_error_when_it_never_comes(empty_store):
+    # another process holding the write turn: a writer waits, then reports the store busy,
+    # and nothing of its rows is stored; once the turn is free it writes
+    import fcntl
+    import threading
+    import time
+    from tests.conftest import retail_frame
+    from geo_pcmt.store.base import StoreError
+    store = GeoPackageStore(empty_store.path, busy_timeout_s=0.3)
+    holder = open(f"{store.path}.lock", "a+b")
+    fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+    t0 = time.monotonic()
+    with pytest.raises(StoreError, match="busy.*nothing was written"):
+        store.write("retail_points", retail_frame(3))
+    assert time.monotonic() - t0 >= 0.3
+    assert store.count("retail_points") == 0
+    threading.Timer(0.2, fcntl.flock, (holder.fileno(), fcntl.LOCK_UN)).start()
+    patient = GeoPackageStore(empty_store.path, busy_timeout_s=10)
+    patient.write("retail_points", retail_frame(3))  # waits for the turn, then writes
+    assert patient.count("retail_points") == 3
+    holder.close()
 
 
 def test_init_upgrades_a_store_made_by_an_older_schema_and_keeps_its_rows(store):

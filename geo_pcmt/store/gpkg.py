@@ -8,11 +8,13 @@ is killed half-way, and the audit record of a write commits with the write itsel
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
 import struct
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,6 +158,9 @@ class GeoPackageStore:
         self._open: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection), for close()
         self._open_lock = threading.Lock()
         self._generation = 0  # close() moves it: threads then open new connections
+        self._writer_lock = threading.Lock()  # see _one_writer
+        self._writer_file = None
+        self._writer_pid = os.getpid()
         self._audit_cv = threading.Condition()  # group commit of audit records (see audit)
         self._audit_pending: list[_PendingAudit] = []
         self._audit_committing = False
@@ -192,8 +197,55 @@ class GeoPackageStore:
             raise
 
     @contextmanager
+    def _one_writer(self) -> Iterator[None]:
+        """Wait for the store's write turn: one writer at a time across this process's
+        threads (a lock) and across processes (``flock`` on ``<store>.lock``).
+
+        SQLite lets a second writer find the file locked and retry after sleeps that grow
+        to 100 ms, so under load the write lock sat free while writers slept and newcomers
+        went first; every audited read waited behind that. Taking turns here first, a writer
+        reaches ``BEGIN IMMEDIATE`` when the file is free. Editors that do not take the turn
+        (GDAL, QGIS) are still kept out by SQLite's own locking.
+        """
+        deadline = time.monotonic() + self.busy_timeout_s
+        if self._writer_pid != os.getpid():  # a fork copied the parent's lock and file
+            self._writer_lock, self._writer_file, self._writer_pid = \
+                threading.Lock(), None, os.getpid()
+        if not self._writer_lock.acquire(timeout=self.busy_timeout_s):
+            raise StoreError(f"store {self.path}: busy for {self.busy_timeout_s:.0f} s; "
+                             "nothing was written")
+        try:
+            fd = self._writer_fd()
+            while fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:  # another process writes: look again shortly
+                    if time.monotonic() > deadline:
+                        raise StoreError(f"store {self.path}: busy for "
+                                         f"{self.busy_timeout_s:.0f} s; nothing was written")
+                    time.sleep(0.0005)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._writer_lock.release()
+
+    def _writer_fd(self) -> int | None:
+        """This process's descriptor of ``<store>.lock`` (None if it cannot be made, e.g.
+        on a full disk: SQLite's locking alone then keeps writers apart)."""
+        if self._writer_file is None:
+            try:
+                self._writer_file = open(self.path.with_name(self.path.name + ".lock"), "a+b")
+            except OSError:
+                return None
+        return self._writer_file.fileno()
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
+        with self._one_writer(), self._connect() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -454,13 +506,10 @@ class GeoPackageStore:
             if geom:
                 all_cols.append(geom)
                 values = [r + [g] for r, g in zip(values, geom_blobs)]
-                # the GeoPackage R-tree triggers call Python for every row (five times);
-                # under load each call waits for the GIL while this transaction holds the
-                # write lock. Like GDAL's bulk mode, take them out for this transaction
-                # and fill the index from bounds computed at once (the same entries).
-                triggers = self._rtree_triggers(conn, spec.name, geom)
-                for name, _ in triggers:
-                    conn.execute(f"DROP TRIGGER {_q(name)}")
+                # (the R-tree is kept by the GeoPackage triggers, which call Python per row;
+                # dropping them for the transaction and filling the index at once made
+                # every write a schema change, and every reader re-parse the schema: under
+                # load reads got slower than the triggers cost, see docs/store.md)
             table = _q(spec.name)
             deleted = 0
             existing = 0
@@ -482,46 +531,12 @@ class GeoPackageStore:
                 conn.executemany(sql, values)
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"layer {spec.name}: {exc}") from None
-            if geom:
-                self._index_rows(conn, spec.name, geom, ids, prepared.geometries,
-                                 emptied=mode == "replace")
-                for _, sql in triggers:
-                    conn.execute(sql)
             count_after = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
                                  count_after)
             _bump_data_version(conn, spec.name)
             self._audit(conn, user, f"write:{mode}", spec.name, ids, report.as_dict())
         return report
-
-    @staticmethod
-    def _rtree_triggers(conn, table: str, geom: str) -> list[tuple[str, str]]:
-        """(name, CREATE statement) of the triggers that keep the layer's R-tree."""
-        prefix = f"rtree_{table}_{geom}_"
-        return [(n, sql) for n, sql in conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
-            (table,)) if n.startswith(prefix)]
-
-    @staticmethod
-    def _index_rows(conn, table: str, geom: str, ids: list[str], geometries: np.ndarray,
-                    *, emptied: bool) -> None:
-        """Put the written rows in the R-tree as the triggers would: bounds of non-empty
-        geometries (SQLite rounds them outwards to float32), none for empty or missing."""
-        rtree = _q(f"rtree_{table}_{geom}")
-        if emptied:
-            conn.execute(f"DELETE FROM {rtree}")
-        fids: dict[str, int] = {}
-        for chunk in _chunks(ids, 500):
-            fids.update(conn.execute(f"SELECT id, fid FROM {_q(table)} WHERE id IN "
-                                     f"({','.join('?' * len(chunk))})", chunk).fetchall())
-        bounds = shapely.bounds(geometries)
-        present = ~np.isnan(bounds[:, 0])
-        conn.executemany(f"INSERT OR REPLACE INTO {rtree} VALUES (?, ?, ?, ?, ?)",
-                         [(fids[i], b[0], b[2], b[1], b[3])
-                          for i, b, ok in zip(ids, bounds.tolist(), present) if ok])
-        if not emptied and not present.all():
-            conn.executemany(f"DELETE FROM {rtree} WHERE id = ?",
-                             [(fids[i],) for i, ok in zip(ids, present) if not ok])
 
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
         """Delete rows by id in one transaction; returns how many were deleted."""
@@ -605,14 +620,15 @@ class GeoPackageStore:
     def _commit_audit(self, rows: list[tuple]) -> None:
         conn = self._thread_connection()
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(_AUDIT_INSERT, rows)
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            with self._one_writer():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(_AUDIT_INSERT, rows)
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # disk full, I/O error, locked too long
             self._drop_thread_connection()
             raise StoreError(f"store {self.path}: {exc}; nothing was written") from None
