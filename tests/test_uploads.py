@@ -195,3 +195,32 @@ def test_numbers_matched_reflect_an_upload_at_once(app):
     api_upload(app, CLEAN)
     after = app.test_client().get(url, headers=bearer(app, "admin")).get_json()["numberMatched"]
     assert (before, after) == (13, 15)
+
+
+def test_uploads_validated_in_helper_processes_answer_exactly_as_in_the_request(
+        web_store, tmp_path, monkeypatch):
+    # the server's default outside tests: ingest in a nice-d helper process
+    from geo_pcmt import ingest
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("ingest ran in the server process")
+
+    monkeypatch.setattr(ingest, "load", not_here)  # (the spawned helper has its own)
+    pooled = make_app(web_store, tmp_path, INGEST_PROCESSES=1)
+    pool = pooled.extensions["geo_pcmt_ingest_pool"]
+    try:
+        bad = api_upload(pooled, ONE_BAD)
+        assert bad.status_code == 422 and bad.get_json()["stored"] is None
+        errors = [p for p in bad.get_json()["report"]["problems"] if p["severity"] == "error"]
+        assert [(p["row"], p["field"], p["value"]) for p in errors] == [(2, "status", "sleeping")]
+        ok = api_upload(pooled, CLEAN)
+        assert ok.status_code == 201 and ok.get_json()["stored"]["inserted"] == 2
+        assert stored_ids(pooled) == ["U-1", "U-2"]  # written by the helper, read here
+        again = api_upload(pooled, CLEAN)
+        assert again.status_code == 409 and again.get_json()["code"] == "store_refused"
+        broken = api_upload(pooled, "\x00\x01 not a table", name="x.xlsx")
+        assert broken.status_code == 422 and broken.get_json()["code"] == "unreadable_file"
+        log = store_of(pooled).read("audit_log", where={"action": "upload"})
+        assert [json.loads(d)["stored"] for d in log["detail"]] == [False, True, False, False]
+    finally:
+        pool.shutdown()

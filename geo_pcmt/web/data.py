@@ -126,11 +126,16 @@ def _run(meta: dict, keep_valid: bool):
     path = _upload_dir() / f"{meta['id']}{meta['suffix']}"
     user = current_user().username
     detail = {k: meta[k] for k in ("filename", "bytes", "mode", "fix_swapped", "repair", "crs")}
+    options = dict(keep_valid=keep_valid, fix_swapped=meta["fix_swapped"], repair=meta["repair"],
+                   crs=meta["crs"], mode=meta["mode"], user=user,
+                   source=f"upload:{meta['filename']}",
+                   max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    pool = current_app.extensions.get("geo_pcmt_ingest_pool")
     try:
-        report, written = ingest.load(
-            store, meta["layer"], path, keep_valid=keep_valid, fix_swapped=meta["fix_swapped"],
-            repair=meta["repair"], crs=meta["crs"], mode=meta["mode"], user=user,
-            source=f"upload:{meta['filename']}", max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        if pool is not None:  # helper processes at a lower priority (INGEST_PROCESSES)
+            report, written = pool.load(meta["layer"], path, **options)
+        else:
+            report, written = ingest.load(store, meta["layer"], path, **options)
     except ingest.IngestError as exc:
         store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
         _discard(meta)
