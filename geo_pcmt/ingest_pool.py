@@ -1,18 +1,19 @@
-"""Run uploads' ingest (read, validate, store) in helper processes at a lower CPU priority.
+"""Check uploaded files (read and validate) in helper processes at a lower CPU priority.
 
 Validating a file is CPU work measured in tens of milliseconds per upload; in the web
 server's own threads it competes, under one GIL, with every reader's request. The service
 hands it to a small pool of helper processes started with ``spawn`` and ``nice``-d (10 by
-default), so that readers get the cores first and uploads use what is left. The upload
-request still waits for the write to commit: a 201 means stored, as before.
+default), so that readers get the cores first and checks use what is left.
 
-Each helper opens the store from its URL once and keeps it (its own connections; writers
-of a GeoPackage take turns across processes, see :meth:`GeoPackageStore._one_writer`).
+The helpers only check: the server process stores the clean rows itself, at its normal
+priority. A nice-d helper holding the store's write lock would be starved of CPU by the
+very readers waiting for that lock (their audit records), a priority inversion measured
+under load. The upload request still waits for the commit: a 201 means stored.
 
 Examples
 --------
->>> pool = IngestPool("var/geo_pcmt.gpkg", processes=1, nice=10)
->>> report, written = pool.load("retail_points", "upload.csv", user="admin")
+>>> pool = CheckPool(processes=1, nice=10)
+>>> report = pool.check_file("retail_points", "upload.csv")
 """
 from __future__ import annotations
 
@@ -22,12 +23,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
 
 from . import ingest
-
-_STORES: dict[str, Any] = {}  # in a helper: the store of each URL it was given
-
 
 def _start_helper(nice: int) -> None:
     """In a new helper: lower its priority, build the boundaries it validates against."""
@@ -41,31 +38,25 @@ def _start_helper(nice: int) -> None:
         pass
 
 
-def _load_in_helper(store_url: str, layer: str, path: str, options: dict):
-    from .store import open_store
-    store = _STORES.get(store_url)
-    if store is None:
-        store = _STORES[store_url] = open_store(store_url)
-    return ingest.load(store, layer, path, **options)
+def _check_in_helper(layer: str, path: str, options: dict) -> ingest.ValidationReport:
+    return ingest.check_file(layer, path, **options)  # looked up in the helper
 
 
-class IngestPool:
-    """:func:`geo_pcmt.ingest.load` in helper processes (started on first use, per process).
+class CheckPool:
+    """:func:`geo_pcmt.ingest.check_file` in helper processes (started on first use, in
+    each server process).
 
     Parameters
     ----------
-    store_url : str
-        The store the helpers write to (GeoPackage path or ``postgresql://`` URL).
     processes : int
         Helper processes; uploads beyond that wait their turn.
     nice : int
         How much lower than the server the helpers run (``os.nice``; 0: the same).
     """
 
-    def __init__(self, store_url: str, *, processes: int = 1, nice: int = 10):
+    def __init__(self, *, processes: int = 1, nice: int = 10):
         if processes < 1:
-            raise ValueError("an ingest pool needs at least one process")
-        self.store_url = str(store_url)
+            raise ValueError("a check pool needs at least one process")
         self.processes = processes
         self.nice = nice
         self._executor: ProcessPoolExecutor | None = None
@@ -86,17 +77,15 @@ class IngestPool:
         """Start the helpers now (they take a few seconds to import) without waiting."""
         self._pool().submit(os.getpid)
 
-    def load(self, layer: str, path: str | Path, **options):
-        """:func:`geo_pcmt.ingest.load` on the pool's store; same result, same errors."""
+    def check_file(self, layer: str, path: str | Path, **options) -> ingest.ValidationReport:
+        """:func:`geo_pcmt.ingest.check_file` in a helper; same report, same errors."""
         try:
-            return self._pool().submit(_load_in_helper, self.store_url, layer, str(path),
-                                       options).result()
+            return self._pool().submit(_check_in_helper, layer, str(path), options).result()
         except BrokenProcessPool:  # a helper died (killed, out of memory): start afresh
             with self._lock:
                 self._executor = None
-            from .store import StoreError
-            raise StoreError("the upload helper stopped before it finished; nothing was "
-                             "acknowledged, send the file again") from None
+            raise ingest.IngestError("the helper checking the file stopped before it "
+                                     "finished (killed, or out of memory)") from None
 
     def shutdown(self) -> None:
         """Stop the helpers of this process (waiting for the uploads under way)."""

@@ -205,9 +205,9 @@ def test_uploads_validated_in_helper_processes_answer_exactly_as_in_the_request(
     def not_here(*args, **kwargs):
         raise AssertionError("ingest ran in the server process")
 
-    monkeypatch.setattr(ingest, "load", not_here)  # (the spawned helper has its own)
+    monkeypatch.setattr(ingest, "check_file", not_here)  # (the spawned helper has its own)
     pooled = make_app(web_store, tmp_path, INGEST_PROCESSES=1)
-    pool = pooled.extensions["geo_pcmt_ingest_pool"]
+    pool = pooled.extensions["geo_pcmt_check_pool"]
     try:
         bad = api_upload(pooled, ONE_BAD)
         assert bad.status_code == 422 and bad.get_json()["stored"] is None

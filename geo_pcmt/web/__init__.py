@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
                                               # "viewer": anonymous gets the viewer's aggregates
     "JSON_SORT_KEYS": False,
     # "WARM_UP": build the shipped boundaries at start-up (default: unless TESTING)
-    # "INGEST_PROCESSES": helper processes that validate and store uploads at a lower CPU
+    # "INGEST_PROCESSES": helper processes that read and validate uploads at a lower CPU
     # priority, so readers get the cores first (default 1; 0 with TESTING: in the request)
     "INGEST_NICE": 10,                        # how much lower the helpers run (os.nice)
 }
@@ -142,10 +142,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         _warm_up()
     processes = int(app.config.get("INGEST_PROCESSES", 0 if app.testing else 1))
     if processes > 0:
-        from ..ingest_pool import IngestPool
-        pool = IngestPool(app.config["STORE"], processes=processes,
-                          nice=int(app.config["INGEST_NICE"]))
-        app.extensions["geo_pcmt_ingest_pool"] = pool
+        from ..ingest_pool import CheckPool
+        pool = CheckPool(processes=processes, nice=int(app.config["INGEST_NICE"]))
+        app.extensions["geo_pcmt_check_pool"] = pool
         started = set()
 
         @app.before_request

@@ -126,16 +126,17 @@ def _run(meta: dict, keep_valid: bool):
     path = _upload_dir() / f"{meta['id']}{meta['suffix']}"
     user = current_user().username
     detail = {k: meta[k] for k in ("filename", "bytes", "mode", "fix_swapped", "repair", "crs")}
-    options = dict(keep_valid=keep_valid, fix_swapped=meta["fix_swapped"], repair=meta["repair"],
-                   crs=meta["crs"], mode=meta["mode"], user=user,
+    options = dict(fix_swapped=meta["fix_swapped"], repair=meta["repair"], crs=meta["crs"],
                    source=f"upload:{meta['filename']}",
                    max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
-    pool = current_app.extensions.get("geo_pcmt_ingest_pool")
+    # checked in a helper process at a lower priority when configured (INGEST_PROCESSES),
+    # stored here: see geo_pcmt.ingest_pool
+    pool = current_app.extensions.get("geo_pcmt_check_pool")
+    check = pool.check_file if pool is not None else ingest.check_file
     try:
-        if pool is not None:  # helper processes at a lower priority (INGEST_PROCESSES)
-            report, written = pool.load(meta["layer"], path, **options)
-        else:
-            report, written = ingest.load(store, meta["layer"], path, **options)
+        report = check(meta["layer"], path, **options)
+        written = ingest.store_checked(store, report, keep_valid=keep_valid, mode=meta["mode"],
+                                       user=user)
     except ingest.IngestError as exc:
         store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
         _discard(meta)
