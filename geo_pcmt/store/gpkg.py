@@ -154,6 +154,7 @@ class GeoPackageStore:
         self.busy_timeout_s = busy_timeout_s
         self._known_tables: set[str] = set()  # tables are created, never dropped: cache them
         self._geom_columns: dict[str, str | None] = {}
+        self._column_indexes: dict[tuple[str, str], str | None] = {}
         self._local = threading.local()  # one connection per thread: reads, audit
         self._open: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection), for close()
         self._open_lock = threading.Lock()
@@ -341,11 +342,11 @@ class GeoPackageStore:
     # --- queries ----------------------------------------------------------------------
 
     def _where_sql(self, layer: Layer, conn, bbox: BBox | None,
-                   where: Where | None) -> tuple[str, list]:
+                   where: Where | None, alias: str = "") -> tuple[str, list]:
         clauses, params = [], []
         for column, value in (where or {}).items():
             layer.field(column)  # KeyError for unknown columns: never interpolated
-            col = _q(column)
+            col = alias + _q(column)
             if isinstance(value, slice):
                 if value.start is not None:
                     clauses.append(f"{col} >= ?")
@@ -394,6 +395,74 @@ class GeoPackageStore:
         return sql, [*_box_params(bbox), *_box_params(bbox, within=True), *_box_params(bbox),
                      *_box_params(bbox, within=True), *map(float, bbox)]
 
+    def _count_points_in_box(self, conn, layer: Layer, bbox: BBox) -> int:
+        """Points in the box: R-tree bounds within it, plus those on the rim that pass the
+        exact test (no other row is read)."""
+        geom = self._geom_column(conn, layer.name)
+        rtree = _q("rtree_" + layer.name + "_" + geom)
+        inside = conn.execute(f"SELECT count(*) FROM {rtree} WHERE {_WITHIN}",
+                              _box_params(bbox, within=True)).fetchone()[0]
+        rim = conn.execute(
+            f"SELECT count(*) FROM {_q(layer.name)} WHERE fid IN (SELECT id FROM {rtree} "
+            f"WHERE {_TOUCHES} AND NOT ({_WITHIN})) AND gp_point_in_box({_q(geom)}, ?, ?, ?, ?)",
+            [*_box_params(bbox), *_box_params(bbox, within=True), *map(float, bbox)]
+        ).fetchone()[0]
+        return inside + rim
+
+    def _count_excluded_in_box(self, conn, layer: Layer, bbox: BBox,
+                               where: Where) -> int | None:
+        """Points in the box that a one-column list filter (a role's clearance,
+        ``{"confidentiality": [...]}``) leaves out, read from that column's index; None
+        when the filter has another shape or the column no index.
+
+        Counting what the filter keeps read every row in the box (45 ms for 33 000
+        points); what it leaves out is usually few rows, found from the index.
+        """
+        if len(where) != 1:
+            return None
+        (column, values), = where.items()
+        if not isinstance(values, (list, tuple, set, frozenset)) or not values:
+            return None
+        layer.field(column)  # KeyError for unknown columns: never interpolated
+        index = self._column_index(conn, layer.name, column)
+        if index is None:
+            return None
+        geom = self._geom_column(conn, layer.name)
+        rtree = _q("rtree_" + layer.name + "_" + geom)
+        values = list(values)
+        sql = (f"SELECT count(*) FROM {_q(layer.name)} t INDEXED BY {_q(index)} "
+               f"CROSS JOIN {rtree} r ON r.id = t.fid "
+               f"WHERE (t.{_q(column)} IS NULL OR t.{_q(column)} NOT IN "
+               f"({','.join('?' * len(values))})) "
+               f"AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? "
+               f"AND ((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
+               f"OR gp_point_in_box(t.{_q(geom)}, ?, ?, ?, ?))")
+        return conn.execute(sql, [*values, *_box_params(bbox), *_box_params(bbox, within=True),
+                                  *map(float, bbox)]).fetchone()[0]
+
+    def _dense_in_box(self, conn, layer: Layer, bbox: BBox, wanted: int) -> bool:
+        """Whether walking the table in stored order finds ``wanted`` rows in the box
+        sooner than listing every id in the box would (rows spread evenly: about
+        ``wanted × rows / in_box`` rows walked, against ``in_box`` ids listed)."""
+        rtree = _q("rtree_" + layer.name + "_" + self._geom_column(conn, layer.name))
+        in_box = conn.execute(f"SELECT count(*) FROM {rtree} WHERE {_WITHIN}",
+                              _box_params(bbox, within=True)).fetchone()[0]
+        rows = conn.execute(f"SELECT max(fid) FROM {_q(layer.name)}").fetchone()[0] or 0
+        return in_box > 0 and wanted * rows < in_box * in_box
+
+    def _column_index(self, conn, table: str, column: str) -> str | None:
+        """The name of an index on ``table(column)`` alone (cached), or None."""
+        key = (table, column)
+        if key not in self._column_indexes:
+            found = None
+            for _, name, *_ in conn.execute(f"PRAGMA index_list({_q(table)})").fetchall():
+                cols = [r[2] for r in conn.execute(f"PRAGMA index_info({_q(name)})")]
+                if cols == [column]:
+                    found = name
+                    break
+            self._column_indexes[key] = found
+        return self._column_indexes[key]
+
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
              offset: int = 0) -> gpd.GeoDataFrame | pd.DataFrame:
@@ -429,6 +498,22 @@ class GeoPackageStore:
                 sql = (f"SELECT {select} FROM {_q(spec.name)} WHERE fid IN "
                        f"({ids} ORDER BY id LIMIT ? OFFSET ?) ORDER BY fid")
                 params += [-1 if limit is None else int(limit), int(offset)]
+            elif (bbox is not None and spec.geometry_type == "Point" and limit is not None
+                    and self._dense_in_box(conn, spec, bbox, limit + offset)):
+                # a page of points in a box holding a large share of the layer, with other
+                # filters: walk the table in stored order, look each row up in the R-tree
+                # by id, stop at the page's end (listing the box's ids first cost more)
+                filters, params = self._where_sql(spec, conn, None, where, alias="t.")
+                rtree = _q("rtree_" + spec.name + "_" + geom)
+                tcols = ", ".join("t." + _q(c) for c in cols) + f", t.{_q(geom)}"
+                sql = (f"SELECT {tcols} FROM {_q(spec.name)} t NOT INDEXED CROSS JOIN {rtree} r "
+                       f"ON r.id = t.fid{filters or ' WHERE 1'} "
+                       f"AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? "
+                       f"AND ((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
+                       f"OR gp_point_in_box(t.{_q(geom)}, ?, ?, ?, ?)) "
+                       f"ORDER BY t.fid LIMIT ? OFFSET ?")
+                params += [*_box_params(bbox), *_box_params(bbox, within=True),
+                           *map(float, bbox), int(limit), int(offset)]
             elif not refine and (limit is not None or offset):
                 sql += " LIMIT ? OFFSET ?"
                 params += [-1 if limit is None else int(limit), int(offset)]
@@ -453,9 +538,13 @@ class GeoPackageStore:
         if bbox is not None and spec.geometry_type != "Point":
             return len(self.read(layer, bbox=bbox, where=where, columns=["id"]))
         with self._reading() as conn:
-            if bbox is not None and not where:  # points (see above): the R-tree alone
-                ids, params = self._ids_in_box(conn, spec, bbox)
-                return conn.execute(f"SELECT count(*) FROM ({ids})", params).fetchone()[0]
+            if bbox is not None:  # points (see above): from the R-tree
+                n = self._count_points_in_box(conn, spec, bbox)
+                if not where:
+                    return n
+                excluded = self._count_excluded_in_box(conn, spec, bbox, where)
+                if excluded is not None:
+                    return n - excluded
             sql_where, params = self._where_sql(spec, conn, bbox, where)
             return conn.execute(f"SELECT count(*) FROM {_q(spec.name)}{sql_where}",
                                 params).fetchone()[0]
