@@ -343,11 +343,12 @@ class PostGISStore:
         its number. Statements run outside this class (psql, QGIS) do not change it.
         """
         with self._connect() as conn:
+            # one statement, no BEGIN/COMMIT round trips: a committed value either way
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             try:
-                with conn.begin():
-                    value = conn.execute(sa.text(
-                        f"SELECT value FROM {self._qt('gp_meta')} WHERE key = :k"),
-                        {"k": _version_key(layer)}).scalar()
+                value = conn.execute(sa.text(
+                    f"SELECT value FROM {self._qt('gp_meta')} WHERE key = :k"),
+                    {"k": _version_key(layer)}).scalar()
             except sa.exc.ProgrammingError:  # no gp_meta yet: nothing written since init
                 return 0
         return int(value or 0)

@@ -463,8 +463,15 @@ class AnswerCache:
 
 
 def _data_version(store, layer: str | None = None) -> int | None:
+    """The store's data version of ``layer``, read once per request (a request keys its
+    answers and counts with one set of versions; PostGIS pays a round trip per read)."""
     version = getattr(store, "data_version", None)
-    return None if version is None else version(layer)
+    if version is None:
+        return None
+    seen = g.setdefault("data_versions", {})
+    if layer not in seen:
+        seen[layer] = version(layer)
+    return seen[layer]
 
 
 def _read_layers(c: Collection) -> tuple[str, ...]:
