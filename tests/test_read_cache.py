@@ -154,6 +154,21 @@ def test_an_upload_through_the_web_shows_on_the_next_read(app, data_store, tmp_p
     assert "RP-77" in ids_of(get(app, ITEMS))
 
 
+def test_the_collections_extents_follow_writes_to_the_layers_they_come_from(app, data_store):
+    def extent(cid):
+        doc = get(app, "/api/collections").get_json()
+        return {c["id"]: c.get("extent") for c in doc["collections"]}[cid]
+
+    before = extent("communes")
+    far = data_store.read("communes", limit=1)
+    far["geometry"] = [shapely.MultiPolygon([shapely.box(105.9, 20.1, 106.0, 20.2)])]
+    data_store.write("communes", far, mode="upsert")  # a commune drawn further north-east
+    after = extent("communes")
+    assert after != before
+    assert after["spatial"]["bbox"][0][2:] == pytest.approx([106.0, 20.2], abs=1e-5)
+    assert extent("retail_points_per_commune") == after  # counts take the communes' extent
+
+
 # --- roles -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", [

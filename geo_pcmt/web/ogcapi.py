@@ -491,7 +491,7 @@ def _answer_cache() -> AnswerCache | None:
     return cache
 
 
-def _cache_key(kind: str, c: Collection | None = None,
+def _cache_key(kind: str | tuple, c: Collection | None = None,
                layers: tuple[str, ...] = ()) -> tuple | None:
     """The key of this request's JSON answer, or None when it must not be cached.
 
@@ -589,20 +589,36 @@ def _link(href: str, rel: str, type_: str, title: str = "") -> dict:
     return out
 
 
-def _nominal_extent(c: Collection) -> list[float] | None:
-    """The extent to publish: a layer's own for reference data; the province's for record
-    layers, whose true extent could outline where restricted rows lie."""
-    store = get_store()
-    bounds = getattr(store, "bounds", None)
-    if bounds is None or not c.layer.has_geometry:
+def _extent_layer(c: Collection) -> str | None:
+    """The layer whose extent a collection publishes: its own for reference data; the
+    province's for record layers, whose true extent could outline where restricted rows
+    lie; the communes' for per-commune counts."""
+    if not c.layer.has_geometry:
         return None
     if c.is_aggregate:
-        box = bounds("communes")
-    elif "confidentiality" in c.layer.field_names:
-        box = bounds("province")
-    else:
-        box = bounds(c.id)
-    return [round(v, 6) for v in box] if box else None
+        return "communes"
+    return "province" if "confidentiality" in c.layer.field_names else c.id
+
+
+def _nominal_extent(c: Collection) -> list[float] | None:
+    """The published extent of ``c`` (see :func:`_extent_layer`), kept per data version."""
+    store = get_store()
+    layer = _extent_layer(c)
+    if layer is None or getattr(store, "bounds", None) is None:
+        return None
+    key = (id(store), layer, _data_version(store, layer))
+    extents = current_app.extensions.setdefault("geo_pcmt_extents", {})
+    if key not in extents:
+        if len(extents) > 256:
+            extents.clear()
+        box = store.bounds(layer)
+        extents[key] = [round(v, 6) for v in box] if box else None
+    return extents[key]
+
+
+def _extent_layers(cols) -> tuple[str, ...]:
+    """The layers the extents in a collections document come from."""
+    return tuple(sorted({n for n in map(_extent_layer, cols) if n is not None}))
 
 
 def _collection_json(c: Collection) -> dict:
@@ -671,7 +687,10 @@ def collections():
     """The collections the caller may read."""
     fmt = _format()
     cols = collections_for(current_role())
-    key = _cache_key("collections") if fmt == "json" else None
+    # the document changes with the schemas (role, registered layers: in the URL's role and
+    # the collection list) and the extents; a record upload moves neither
+    key = _cache_key(("collections", tuple(cols)), None, _extent_layers(cols.values())) \
+        if fmt == "json" else None
     hit = _lookup(key)
     if hit is not None:
         return _serve(None, None, hit)
