@@ -28,6 +28,7 @@ import shapely
 
 from ..layers import LAYERS, Layer, get_layer
 from . import frames
+from .group_commit import GroupCommit
 from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
 
 _SRS_ID = 4326
@@ -162,9 +163,7 @@ class GeoPackageStore:
         self._writer_lock = threading.Lock()  # see _one_writer
         self._writer_file = None
         self._writer_pid = os.getpid()
-        self._audit_cv = threading.Condition()  # group commit of audit records (see audit)
-        self._audit_pending: list[_PendingAudit] = []
-        self._audit_committing = False
+        self._audit_group = GroupCommit(self._commit_audit)  # see audit
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
@@ -681,30 +680,12 @@ class GeoPackageStore:
         """
         if not self._has_table("audit_log"):
             self.init(["audit_log"])
-        mine = _PendingAudit(_audit_values(user, action, layer, ids, detail or {}))
-        with self._audit_cv:
-            self._audit_pending.append(mine)
-            while self._audit_committing and not mine.done:
-                self._audit_cv.wait()
-            if not mine.done:  # no commit under way: this thread commits what is queued
-                self._audit_committing = True
-                batch, self._audit_pending = self._audit_pending, []
-        if not mine.done:
-            error = None
-            try:
-                self._commit_audit([p.values for p in batch])
-            except BaseException as exc:  # handed to every caller in the batch
-                error = exc
-            with self._audit_cv:
-                for p in batch:
-                    p.done, p.error = True, error
-                self._audit_committing = False
-                self._audit_cv.notify_all()
-        if mine.error is not None:
-            if isinstance(mine.error, StoreError):
-                raise StoreError(str(mine.error)) from None
-            raise StoreError(f"store {self.path}: audit record not written: "
-                             f"{mine.error!r}") from None
+        try:
+            self._audit_group.submit(_audit_values(user, action, layer, ids, detail or {}))
+        except StoreError as exc:
+            raise StoreError(str(exc)) from None
+        except Exception as exc:
+            raise StoreError(f"store {self.path}: audit record not written: {exc!r}") from None
 
     def _commit_audit(self, rows: list[tuple]) -> None:
         conn = self._thread_connection()
@@ -802,15 +783,6 @@ def _audit_values(user, action, layer, ids, detail) -> tuple:
     return (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
             json.dumps(ids[:10_000], ensure_ascii=False),
             json.dumps(detail, ensure_ascii=False, default=str))
-
-
-class _PendingAudit:
-    """One audit record waiting for its group commit."""
-
-    __slots__ = ("values", "done", "error")
-
-    def __init__(self, values: tuple):
-        self.values, self.done, self.error = values, False, None
 
 
 def _version_key(layer: str | None) -> str:

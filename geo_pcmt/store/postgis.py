@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 
 from ..layers import LAYERS, Layer, get_layer
 from . import frames
+from .group_commit import GroupCommit
 from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
 
 SRID = 4326
@@ -195,6 +196,7 @@ class PostGISStore:
         self._engine: sa.Engine | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._audit_group = GroupCommit(self._commit_audit)  # see audit
         self._meta_ready = False  # gp_meta known to exist (made by init or _ensure_meta)
 
     def __repr__(self) -> str:
@@ -566,21 +568,32 @@ class PostGISStore:
 
     def audit(self, user: str, action: str, layer: str | None = None,
               ids: Sequence[str] = (), detail: dict | None = None) -> None:
-        """Append one audit record (reads of restricted layers, exports, logins …)."""
+        """Append one audit record (reads of restricted layers, exports, logins …).
+
+        Committed before this returns. Records that threads of this process add while
+        another commit is under way go in the next transaction together (see
+        :mod:`geo_pcmt.store.group_commit`); each caller gets its batch's error.
+        """
         if not self._has_table("audit_log"):
             self.init(["audit_log"])
+        self._audit_group.submit(self._audit_values(user, action, layer, ids, detail or {}))
+
+    def _commit_audit(self, rows: list[tuple]) -> None:
         with self._transaction() as conn:
-            self._audit(conn.connection.driver_connection.cursor(), user, action, layer, ids,
-                        detail or {})
+            conn.connection.driver_connection.cursor().executemany(self._audit_sql(), rows)
+
+    def _audit_sql(self) -> str:
+        return (f'INSERT INTO {self._qt("audit_log")} (id, "at", "user", action, layer, ids, '
+                "detail) VALUES (%s, %s, %s, %s, %s, %s, %s)")
+
+    @staticmethod
+    def _audit_values(user, action, layer, ids, detail) -> tuple:
+        return (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
+                json.dumps(list(ids)[:10_000], ensure_ascii=False),
+                json.dumps(detail, ensure_ascii=False, default=str))
 
     def _audit(self, cur, user, action, layer, ids, detail) -> None:
-        ids = list(ids)
-        cur.execute(
-            f'INSERT INTO {self._qt("audit_log")} (id, "at", "user", action, layer, ids, detail) '
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
-             json.dumps(ids[:10_000], ensure_ascii=False),
-             json.dumps(detail, ensure_ascii=False, default=str)))
+        cur.execute(self._audit_sql(), self._audit_values(user, action, layer, ids, detail))
 
     def import_audit(self, records: pd.DataFrame) -> int:
         """Append audit records copied from another store, keeping their ids, times and
