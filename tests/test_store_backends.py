@@ -524,3 +524,22 @@ def test_naive_datetimes_are_utc_whatever_the_server_time_zone(pg_store):
     assert pg_store.read("retail_points")["created_at"].iloc[0] == "2024-03-01T08:30:00Z"
     assert pg_store.count("retail_points",
                           where={"created_at": "2024-03-01T08:30:00"}) == 1
+
+
+def test_a_pooled_connection_whose_server_process_died_is_replaced_unnoticed(pg_store,
+                                                                             monkeypatch):
+    # the pool checks a connection only when it sat idle (here: at once); a dead one is
+    # replaced and the caller never sees the error
+    import sqlalchemy as sa
+    from geo_pcmt.store import postgis
+    monkeypatch.setattr(postgis, "IDLE_PING_S", 0.0)
+    pg_store.close()  # the next engine takes the setting
+    assert pg_store.count("communes") == 130
+    import psycopg
+    dsn = pg_store.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:  # outside the store's pool
+        killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE application_name = 'geo_pcmt'").fetchall()
+    assert killed and all(r[0] for r in killed)  # the pooled connection(s) are dead now
+    for _ in range(3):  # every pooled connection may be a dead one: all are replaced
+        assert pg_store.count("communes") == 130

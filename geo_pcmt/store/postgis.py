@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import date
@@ -160,6 +161,35 @@ def _storable(value: Any) -> Any:
     return value if _encodable(value) else value.encode("utf-8", "ignore").decode("utf-8")
 
 
+IDLE_PING_S = 10.0  # a pooled connection idle this long is checked before use
+
+
+def _ping_when_idle(engine: sa.Engine, idle_s: float) -> None:
+    """Check a pooled connection before use only if it sat idle ``idle_s`` or longer.
+
+    SQLAlchemy's ``pool_pre_ping`` sends a query on every checkout: under load, one more
+    round trip to a server process per store call, most of a cached read's cost. A
+    connection used moments ago is alive; one that sat idle (the server may have restarted
+    or a firewall dropped it) is pinged, and replaced if dead (the pool then tries again).
+    """
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            if not dbapi_conn.autocommit:
+                dbapi_conn.rollback()
+        except psycopg.Error:
+            raise sa.exc.DisconnectionError("pooled connection is gone") from None
+
+
 class PostGISStore:
     """Layers in a PostgreSQL/PostGIS database.
 
@@ -219,9 +249,10 @@ class PostGISStore:
             if self._engine is None:
                 self._engine = sa.create_engine(
                     self.url, pool_size=self.pool_size, max_overflow=self.max_overflow,
-                    pool_pre_ping=True, pool_recycle=3600,
+                    pool_recycle=3600,
                     connect_args={"connect_timeout": max(1, int(self.connect_timeout_s)),
                                   "application_name": "geo_pcmt"})
+                _ping_when_idle(self._engine, IDLE_PING_S)
                 self._pid = os.getpid()
             return self._engine
 
