@@ -18,7 +18,7 @@ intelligence layers; every read of restricted rows is audited before it is answe
 uploaders are admins (only admins may upload).
 
 Run:  .venv/bin/python benchmarks/load.py [--seconds 20] [--clients 100] [--uploaders 5]
-                                          [--workers 2] [--threads 8] [--role analyst]
+                                          [--workers 1] [--threads 8] [--role analyst]
                                           [--backends gpkg postgis]
 """
 from __future__ import annotations
@@ -222,7 +222,7 @@ def main() -> None:
                     help="reading clients; one round per value")
     ap.add_argument("--uploaders", type=int, default=5)
     ap.add_argument("--rows-per-upload", type=int, default=200)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=8, help="gthread threads per worker")
     ap.add_argument("--backends", nargs="+", default=["gpkg", "postgis"])
     ap.add_argument("--role", default="analyst", choices=["viewer", "analyst", "commander", "admin"],

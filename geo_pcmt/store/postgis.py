@@ -610,8 +610,15 @@ class PostGISStore:
         self._audit_group.submit(self._audit_values(user, action, layer, ids, detail or {}))
 
     def _commit_audit(self, rows: list[tuple]) -> None:
-        with self._transaction() as conn:
-            conn.connection.driver_connection.cursor().executemany(self._audit_sql(), rows)
+        # one statement (atomic on its own): one round trip and one commit for the batch
+        one = "(%s, %s, %s, %s, %s, %s, %s)"
+        sql = self._audit_sql().replace(f"VALUES {one}", "VALUES " + ", ".join([one] * len(rows)))
+        try:
+            with self._connect() as conn:
+                raw = conn.execution_options(isolation_level="AUTOCOMMIT").connection
+                raw.driver_connection.execute(sql, [v for row in rows for v in row])
+        except StoreError as exc:
+            raise StoreError(f"{exc}; nothing was written") from None
 
     def _audit_sql(self) -> str:
         return (f'INSERT INTO {self._qt("audit_log")} (id, "at", "user", action, layer, ids, '
