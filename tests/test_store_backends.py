@@ -543,3 +543,27 @@ def test_a_pooled_connection_whose_server_process_died_is_replaced_unnoticed(pg_
     assert killed and all(r[0] for r in killed)  # the pooled connection(s) are dead now
     for _ in range(3):  # every pooled connection may be a dead one: all are replaced
         assert pg_store.count("communes") == 130
+
+
+def test_postgis_refreshes_the_planner_statistics_after_a_large_share_of_a_layer_changed(
+        pg_store):
+    import time
+    import sqlalchemy as sa
+
+    def analyzed_by_the_store(wait_s: float) -> bool:
+        # last_analyze is set by an ANALYZE statement (autovacuum sets last_autoanalyze);
+        # the statistics views lag a little, so look again for a while
+        deadline = time.monotonic() + wait_s
+        while True:
+            with pg_store.engine.connect() as conn:
+                done = conn.execute(sa.text(
+                    "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                    "WHERE relname = 'retail_points'")).scalar()
+            if done or time.monotonic() > deadline:
+                return bool(done)
+            time.sleep(0.2)
+
+    pg_store.write("retail_points", retail_frame(100))  # small: left to autovacuum
+    assert not analyzed_by_the_store(1.5)
+    pg_store.write("retail_points", retail_frame(600, start=1000))  # most of the table
+    assert analyzed_by_the_store(5)
