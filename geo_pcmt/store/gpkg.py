@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import sqlite3
 import struct
@@ -426,17 +427,24 @@ class GeoPackageStore:
         index = self._column_index(conn, layer.name, column)
         if index is None:
             return None
+        if not all(isinstance(v, str) for v in values):
+            return None
         geom = self._geom_column(conn, layer.name)
         rtree = _q("rtree_" + layer.name + "_" + geom)
-        values = list(values)
+        # "not one of the values" as ranges of the index between them (text sorts the same
+        # in Python and in SQLite's binary collation), so only the rows left out are read
+        kept = sorted(set(values))
+        col = f"t.{_q(column)}"
+        gaps = [f"{col} < ?", f"{col} > ?"] + [f"({col} > ? AND {col} < ?)"] * (len(kept) - 1)
+        gap_params = [kept[0], kept[-1]] + [v for pair in zip(kept, kept[1:]) for v in pair]
         sql = (f"SELECT count(*) FROM {_q(layer.name)} t INDEXED BY {_q(index)} "
                f"CROSS JOIN {rtree} r ON r.id = t.fid "
-               f"WHERE (t.{_q(column)} IS NULL OR t.{_q(column)} NOT IN "
-               f"({','.join('?' * len(values))})) "
+               f"WHERE ({col} IS NULL OR {' OR '.join(gaps)}) "
                f"AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? "
                f"AND ((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
                f"OR gp_point_in_box(t.{_q(geom)}, ?, ?, ?, ?))")
-        return conn.execute(sql, [*values, *_box_params(bbox), *_box_params(bbox, within=True),
+        return conn.execute(sql, [*gap_params, *_box_params(bbox),
+                                  *_box_params(bbox, within=True),
                                   *map(float, bbox)]).fetchone()[0]
 
     def _dense_in_box(self, conn, layer: Layer, bbox: BBox, wanted: int) -> bool:
@@ -444,10 +452,11 @@ class GeoPackageStore:
         sooner than listing every id in the box would (rows spread evenly: about
         ``wanted × rows / in_box`` rows walked, against ``in_box`` ids listed)."""
         rtree = _q("rtree_" + layer.name + "_" + self._geom_column(conn, layer.name))
-        in_box = conn.execute(f"SELECT count(*) FROM {rtree} WHERE {_WITHIN}",
-                              _box_params(bbox, within=True)).fetchone()[0]
         rows = conn.execute(f"SELECT max(fid) FROM {_q(layer.name)}").fetchone()[0] or 0
-        return in_box > 0 and wanted * rows < in_box * in_box
+        enough = math.isqrt(wanted * rows) + 1  # dense once in_box² > wanted × rows
+        in_box = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {rtree} WHERE {_WITHIN} "
+                              "LIMIT ?)", [*_box_params(bbox, within=True), enough]).fetchone()[0]
+        return in_box >= enough
 
     def _column_index(self, conn, table: str, column: str) -> str | None:
         """The name of an index on ``table(column)`` alone (cached), or None."""
@@ -489,19 +498,11 @@ class GeoPackageStore:
             select = ", ".join(_q(c) for c in cols) + (f", {_q(geom)}" if geom else "")
             refine = bbox is not None and spec.geometry_type != "Point"
             sql = f"SELECT {select} FROM {_q(spec.name)}{sql_where} ORDER BY fid"
-            if (bbox is not None and not where and spec.geometry_type == "Point"
-                    and (limit is not None or offset)):
-                # a page of points in a box: page the fids in the R-tree, read only those
-                # rows (filtering the table first read every row in the box)
-                ids, params = self._ids_in_box(conn, spec, bbox)
-                sql = (f"SELECT {select} FROM {_q(spec.name)} WHERE fid IN "
-                       f"({ids} ORDER BY id LIMIT ? OFFSET ?) ORDER BY fid")
-                params += [-1 if limit is None else int(limit), int(offset)]
-            elif (bbox is not None and spec.geometry_type == "Point" and limit is not None
+            if (bbox is not None and spec.geometry_type == "Point" and limit is not None
                     and self._dense_in_box(conn, spec, bbox, limit + offset)):
-                # a page of points in a box holding a large share of the layer, with other
-                # filters: walk the table in stored order, look each row up in the R-tree
-                # by id, stop at the page's end (listing the box's ids first cost more)
+                # a page of points in a box holding a large share of the layer: walk the
+                # table in stored order, look each row up in the R-tree by id, stop at the
+                # page's end (listing and sorting the box's ids first cost more)
                 filters, params = self._where_sql(spec, conn, None, where, alias="t.")
                 rtree = _q("rtree_" + spec.name + "_" + geom)
                 tcols = ", ".join("t." + _q(c) for c in cols) + f", t.{_q(geom)}"
@@ -513,6 +514,14 @@ class GeoPackageStore:
                        f"ORDER BY t.fid LIMIT ? OFFSET ?")
                 params += [*_box_params(bbox), *_box_params(bbox, within=True),
                            *map(float, bbox), int(limit), int(offset)]
+            elif (bbox is not None and not where and spec.geometry_type == "Point"
+                    and (limit is not None or offset)):
+                # a page of points in a box: page the fids in the R-tree, read only those
+                # rows (filtering the table first read every row in the box)
+                ids, params = self._ids_in_box(conn, spec, bbox)
+                sql = (f"SELECT {select} FROM {_q(spec.name)} WHERE fid IN "
+                       f"({ids} ORDER BY id LIMIT ? OFFSET ?) ORDER BY fid")
+                params += [-1 if limit is None else int(limit), int(offset)]
             elif not refine and (limit is not None or offset):
                 sql += " LIMIT ? OFFSET ?"
                 params += [-1 if limit is None else int(limit), int(offset)]
