@@ -105,6 +105,15 @@ def test_a_layer_version_moves_only_with_writes_to_that_layer(data_store):
     assert data_store.data_version("retail_points") > points
 
 
+def test_all_data_versions_read_at_once_agree_with_each_one_read_alone(data_store):
+    from tests.conftest import retail_frame
+    data_store.write("retail_points", retail_frame(2, start=700_000))
+    every = data_store.data_versions()
+    assert every[None] == data_store.data_version() > 0
+    for layer in ("retail_points", "cases", "communes", "opium_plots"):
+        assert every.get(layer, 0) == data_store.data_version(layer)
+
+
 def test_deleting_ids_that_are_not_there_keeps_the_data_version(data_store):
     v0 = data_store.data_version()
     assert data_store.delete("retail_points", ["KHÔNG-CÓ"]) == 0

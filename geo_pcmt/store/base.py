@@ -15,6 +15,22 @@ BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat (EPSG
 Where = Mapping[str, Any]
 
 
+def version_key(layer: str | None) -> str:
+    """The ``gp_meta`` key of a layer's data version (None: the whole store's)."""
+    return "data_version" if layer is None else f"data_version:{layer}"
+
+
+def versions_from_rows(rows) -> dict[str | None, int]:
+    """``{layer or None: version}`` from ``(key, value)`` rows of ``gp_meta``."""
+    out: dict[str | None, int] = {}
+    for key, value in rows:
+        if key == "data_version":
+            out[None] = int(value)
+        elif key.startswith("data_version:"):
+            out[key.split(":", 1)[1]] = int(value)
+    return out
+
+
 class StoreError(Exception):
     """A store operation that was refused; nothing was written."""
 
@@ -67,6 +83,12 @@ class Store(Protocol):
         """A number that grows with every committed write or delete of data (audit records
         leave it alone); equal numbers mean the data read is the same. With ``layer``, the
         number of that layer only."""
+        ...
+
+    def data_versions(self) -> dict[str | None, int]:
+        """Every data version at once, ``{layer: n}`` with ``None`` for the whole store
+        (layers never written are absent: their version is 0). One query: a web request
+        reads its versions with it."""
         ...
 
     def close(self) -> None:

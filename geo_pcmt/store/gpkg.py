@@ -31,6 +31,7 @@ from ..layers import LAYERS, Layer, get_layer
 from . import frames
 from .group_commit import GroupCommit
 from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
+from .base import version_key as _version_key, versions_from_rows
 
 _SRS_ID = 4326
 _GDAL_GEOMETRY = {"Point": "Point", "MultiPolygon": "MultiPolygon", "LineString": "LineString",
@@ -766,6 +767,21 @@ class GeoPackageStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def data_versions(self) -> dict[str | None, int]:
+        """Every data version at once (see :meth:`data_version`)."""
+        if not self.path.exists():
+            return {}
+        conn = self._thread_connection()
+        try:
+            rows = conn.execute("SELECT key, value FROM gp_meta WHERE key = 'data_version' "
+                                "OR key LIKE 'data_version:%'").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return {}
+            self._drop_thread_connection()
+            raise StoreError(f"store {self.path}: {exc}") from None
+        return versions_from_rows(rows)
+
     def _audit(self, conn, user, action, layer, ids, detail) -> None:
         conn.execute(_AUDIT_INSERT, _audit_values(user, action, layer, ids, detail))
 
@@ -792,10 +808,6 @@ def _audit_values(user, action, layer, ids, detail) -> tuple:
     return (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
             json.dumps(ids[:10_000], ensure_ascii=False),
             json.dumps(detail, ensure_ascii=False, default=str))
-
-
-def _version_key(layer: str | None) -> str:
-    return "data_version" if layer is None else f"data_version:{layer}"
 
 
 def _bump_data_version(conn: sqlite3.Connection, layer: str) -> None:

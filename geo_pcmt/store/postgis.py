@@ -39,6 +39,7 @@ from ..layers import LAYERS, Layer, get_layer
 from . import frames
 from .group_commit import GroupCommit
 from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
+from .base import version_key as _version_key, versions_from_rows
 
 SRID = 4326
 GEOM = "geom"  # the geometry column of every spatial table
@@ -387,6 +388,18 @@ class PostGISStore:
                 return 0
         return int(value or 0)
 
+    def data_versions(self) -> dict[str | None, int]:
+        """Every data version at once, in one statement (see :meth:`data_version`)."""
+        with self._connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                rows = conn.execute(sa.text(
+                    f"SELECT key, value FROM {self._qt('gp_meta')} "
+                    "WHERE key = 'data_version' OR key LIKE 'data_version:%'")).all()
+            except sa.exc.ProgrammingError:  # no gp_meta yet: nothing written since init
+                return {}
+        return versions_from_rows(rows)
+
     def _add_missing_columns(self, conn: sa.Connection, inspector, layer: Layer) -> bool:
         have = {c["name"] for c in inspector.get_columns(layer.name, schema=self.schema)}
         table = self.table(layer)
@@ -705,10 +718,6 @@ class PostGISStore:
                 except sa.exc.DBAPIError as exc:
                     problems.append(f"{name}: {_db_message(exc)}")
         return "ok" if not problems else "; ".join(problems)
-
-
-def _version_key(layer: str | None) -> str:
-    return "data_version" if layer is None else f"data_version:{layer}"
 
 
 def _ewkb_hex(geoms: np.ndarray) -> list[str | None]:

@@ -465,13 +465,12 @@ class AnswerCache:
 def _data_version(store, layer: str | None = None) -> int | None:
     """The store's data version of ``layer``, read once per request (a request keys its
     answers and counts with one set of versions; PostGIS pays a round trip per read)."""
-    version = getattr(store, "data_version", None)
-    if version is None:
+    versions = getattr(store, "data_versions", None)
+    if versions is None:
         return None
-    seen = g.setdefault("data_versions", {})
-    if layer not in seen:
-        seen[layer] = version(layer)
-    return seen[layer]
+    if "data_versions" not in g:
+        g.data_versions = versions()  # all of them, in one query
+    return g.data_versions.get(layer, 0)
 
 
 def _read_layers(c: Collection) -> tuple[str, ...]:
