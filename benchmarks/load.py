@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import re
 import shutil
 import statistics
@@ -106,7 +107,7 @@ def run_wrk(base: str, token: str, paths: list[tuple[int, str, float]], clients:
     weighted = [p for w, p, _ in paths for _ in range(w)]
     script = folder / "reads.lua"
     script.write_text(_LUA % (", ".join(f'"{p}"' for p in weighted), token))
-    threads = min(4, clients)
+    threads = min(os.cpu_count() or 2, clients)  # wrk: one thread per core
     res = subprocess.run(["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s",
                           "--timeout", "10s", "--latency", "-s", str(script), base],
                          capture_output=True, text=True, timeout=seconds + 60)
