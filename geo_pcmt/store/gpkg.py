@@ -129,6 +129,18 @@ def _box_params(bbox: BBox, *, within: bool = False) -> list[float]:
     return [minx, maxx, miny, maxy] if within else [maxx, minx, maxy, miny]
 
 
+def _in_box_joined(geom: str) -> str:
+    """Exact "point in the box" for a point table ``t`` joined to its R-tree ``r`` by id:
+    bounds within the box, or touching it and passing the exact test (the rim)."""
+    return (f"r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? "
+            f"AND ((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
+            f"OR gp_point_in_box(t.{_q(geom)}, ?, ?, ?, ?))")
+
+
+def _in_box_joined_params(bbox: BBox) -> list[float]:
+    return [*_box_params(bbox), *_box_params(bbox, within=True), *map(float, bbox)]
+
+
 def _q(name: str) -> str:
     """Quote an identifier (names come from the schema, but quote them anyway)."""
     return '"' + name.replace('"', '""') + '"'
@@ -387,28 +399,29 @@ class GeoPackageStore:
     def _ids_in_box(self, conn, layer: Layer, bbox: BBox) -> tuple[str, list]:
         """SQL selecting the fids of the points in the box from the R-tree, and its
         parameters: no row is read except the few on the rim, which get the exact test."""
+        rtree = _q("rtree_" + layer.name + "_" + self._geom_column(conn, layer.name))
+        rim, rim_params = self._rim_inside(conn, layer, bbox)
+        sql = f"SELECT id FROM {rtree} WHERE {_TOUCHES} AND ({_WITHIN} OR id IN ({rim}))"
+        return sql, [*_box_params(bbox), *_box_params(bbox, within=True), *rim_params]
+
+    def _rim_inside(self, conn, layer: Layer, bbox: BBox) -> tuple[str, list]:
+        """SQL selecting the fids of the points on the box's rim (R-tree bounds across an
+        edge) that are inside it by the exact test, and its parameters."""
         geom = self._geom_column(conn, layer.name)
         rtree = _q("rtree_" + layer.name + "_" + geom)
-        rim_inside = (f"SELECT fid FROM {_q(layer.name)} WHERE fid IN (SELECT id FROM {rtree} "
-                      f"WHERE {_TOUCHES} AND NOT ({_WITHIN})) "
-                      f"AND gp_point_in_box({_q(geom)}, ?, ?, ?, ?)")
-        sql = f"SELECT id FROM {rtree} WHERE {_TOUCHES} AND ({_WITHIN} OR id IN ({rim_inside}))"
-        return sql, [*_box_params(bbox), *_box_params(bbox, within=True), *_box_params(bbox),
-                     *_box_params(bbox, within=True), *map(float, bbox)]
+        return (f"SELECT fid FROM {_q(layer.name)} WHERE fid IN (SELECT id FROM {rtree} "
+                f"WHERE {_TOUCHES} AND NOT ({_WITHIN})) "
+                f"AND gp_point_in_box({_q(geom)}, ?, ?, ?, ?)",
+                [*_box_params(bbox), *_box_params(bbox, within=True), *map(float, bbox)])
 
     def _count_points_in_box(self, conn, layer: Layer, bbox: BBox) -> int:
         """Points in the box: R-tree bounds within it, plus those on the rim that pass the
         exact test (no other row is read)."""
-        geom = self._geom_column(conn, layer.name)
-        rtree = _q("rtree_" + layer.name + "_" + geom)
+        rtree = _q("rtree_" + layer.name + "_" + self._geom_column(conn, layer.name))
         inside = conn.execute(f"SELECT count(*) FROM {rtree} WHERE {_WITHIN}",
                               _box_params(bbox, within=True)).fetchone()[0]
-        rim = conn.execute(
-            f"SELECT count(*) FROM {_q(layer.name)} WHERE fid IN (SELECT id FROM {rtree} "
-            f"WHERE {_TOUCHES} AND NOT ({_WITHIN})) AND gp_point_in_box({_q(geom)}, ?, ?, ?, ?)",
-            [*_box_params(bbox), *_box_params(bbox, within=True), *map(float, bbox)]
-        ).fetchone()[0]
-        return inside + rim
+        rim, params = self._rim_inside(conn, layer, bbox)
+        return inside + conn.execute(f"SELECT count(*) FROM ({rim})", params).fetchone()[0]
 
     def _count_excluded_in_box(self, conn, layer: Layer, bbox: BBox,
                                where: Where) -> int | None:
@@ -440,13 +453,8 @@ class GeoPackageStore:
         gap_params = [kept[0], kept[-1]] + [v for pair in zip(kept, kept[1:]) for v in pair]
         sql = (f"SELECT count(*) FROM {_q(layer.name)} t INDEXED BY {_q(index)} "
                f"CROSS JOIN {rtree} r ON r.id = t.fid "
-               f"WHERE ({col} IS NULL OR {' OR '.join(gaps)}) "
-               f"AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? "
-               f"AND ((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
-               f"OR gp_point_in_box(t.{_q(geom)}, ?, ?, ?, ?))")
-        return conn.execute(sql, [*gap_params, *_box_params(bbox),
-                                  *_box_params(bbox, within=True),
-                                  *map(float, bbox)]).fetchone()[0]
+               f"WHERE ({col} IS NULL OR {' OR '.join(gaps)}) AND {_in_box_joined(geom)}")
+        return conn.execute(sql, [*gap_params, *_in_box_joined_params(bbox)]).fetchone()[0]
 
     def _dense_in_box(self, conn, layer: Layer, bbox: BBox, wanted: int) -> bool:
         """Whether walking the table in stored order finds ``wanted`` rows in the box
@@ -508,13 +516,9 @@ class GeoPackageStore:
                 rtree = _q("rtree_" + spec.name + "_" + geom)
                 tcols = ", ".join("t." + _q(c) for c in cols) + f", t.{_q(geom)}"
                 sql = (f"SELECT {tcols} FROM {_q(spec.name)} t NOT INDEXED CROSS JOIN {rtree} r "
-                       f"ON r.id = t.fid{filters or ' WHERE 1'} "
-                       f"AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? "
-                       f"AND ((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
-                       f"OR gp_point_in_box(t.{_q(geom)}, ?, ?, ?, ?)) "
+                       f"ON r.id = t.fid{filters or ' WHERE 1'} AND {_in_box_joined(geom)} "
                        f"ORDER BY t.fid LIMIT ? OFFSET ?")
-                params += [*_box_params(bbox), *_box_params(bbox, within=True),
-                           *map(float, bbox), int(limit), int(offset)]
+                params += [*_in_box_joined_params(bbox), int(limit), int(offset)]
             elif (bbox is not None and not where and spec.geometry_type == "Point"
                     and (limit is not None or offset)):
                 # a page of points in a box: page the fids in the R-tree, read only those
