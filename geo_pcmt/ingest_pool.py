@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -27,15 +28,27 @@ from pathlib import Path
 from . import ingest
 
 def _start_helper(nice: int) -> None:
-    """In a new helper: lower its priority, build the boundaries it validates against."""
+    """In a new helper: lower its priority, leave with the server process, build the
+    boundaries it validates against."""
     if nice:
         os.nice(nice)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="exit-with-parent").start()
     from . import boundaries
     try:
         boundaries.communes()
         boundaries.province()
     except FileNotFoundError:  # no shipped boundaries: validation reports that per row
         pass
+
+
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """End this helper once the server process that started it is gone (a gunicorn worker
+    stopped or killed): its pool can no longer hand it work, and it would linger."""
+    while True:
+        time.sleep(every_s)
+        if os.getppid() != parent:
+            os._exit(0)
 
 
 def _check_in_helper(layer: str, path: str, options: dict) -> ingest.ValidationReport:

@@ -224,3 +224,24 @@ def test_uploads_validated_in_helper_processes_answer_exactly_as_in_the_request(
         assert [json.loads(d)["stored"] for d in log["detail"]] == [False, True, False, False]
     finally:
         pool.shutdown()
+
+
+def test_upload_helpers_leave_when_their_server_process_is_gone(tmp_path):
+    # a gunicorn worker stopped or killed must not leave its helper processes behind
+    import os
+    import subprocess
+    import sys
+    import time
+    script = (
+        "import os, sys\n"
+        "from geo_pcmt.ingest_pool import CheckPool\n"
+        "pool = CheckPool(processes=1, nice=0)\n"
+        "print(pool._pool().submit(os.getpid).result(timeout=120), flush=True)\n"
+        "os._exit(0)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=180, cwd=os.path.dirname(os.path.dirname(__file__)))
+    helper = int(out.stdout.split()[-1])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{helper}"):
+        time.sleep(0.2)
+    assert not os.path.exists(f"/proc/{helper}"), "the helper outlived its server process"
