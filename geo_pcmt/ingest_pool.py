@@ -27,12 +27,14 @@ from pathlib import Path
 
 from . import ingest
 
-def _start_helper(nice: int) -> None:
+def _start_helper(nice: int, server_pid: int) -> None:
     """In a new helper: lower its priority, leave with the server process, build the
     boundaries it validates against."""
     if nice:
         os.nice(nice)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+    # the server's pid comes from the server: if it died before this helper got this far,
+    # getppid() here is already another process's, and the helper leaves at once
+    threading.Thread(target=_exit_with_parent, args=(server_pid,), daemon=True,
                      name="exit-with-parent").start()
     from . import boundaries
     try:
@@ -46,9 +48,9 @@ def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
     """End this helper once the server process that started it is gone (a gunicorn worker
     stopped or killed): its pool can no longer hand it work, and it would linger."""
     while True:
-        time.sleep(every_s)
         if os.getppid() != parent:
             os._exit(0)
+        time.sleep(every_s)
 
 
 def _check_in_helper(layer: str, path: str, options: dict) -> ingest.ValidationReport:
@@ -82,7 +84,7 @@ class CheckPool:
             if self._executor is None or self._pid != os.getpid():
                 self._executor = ProcessPoolExecutor(
                     self.processes, mp_context=mp.get_context("spawn"),
-                    initializer=_start_helper, initargs=(self.nice,))
+                    initializer=_start_helper, initargs=(self.nice, os.getpid()))
                 self._pid = os.getpid()
             return self._executor
 
