@@ -535,6 +535,8 @@ def test_a_pooled_connection_whose_server_process_died_is_replaced_unnoticed(pg_
     monkeypatch.setattr(postgis, "IDLE_PING_S", 0.0)
     pg_store.close()  # the next engine takes the setting
     assert pg_store.count("communes") == 130
+    versions = pg_store.data_versions()  # one-statement reads have a pool of their own
+    assert versions
     import psycopg
     dsn = pg_store.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as admin:  # outside the store's pool
@@ -543,6 +545,27 @@ def test_a_pooled_connection_whose_server_process_died_is_replaced_unnoticed(pg_
     assert killed and all(r[0] for r in killed)  # the pooled connection(s) are dead now
     for _ in range(3):  # every pooled connection may be a dead one: all are replaced
         assert pg_store.count("communes") == 130
+        assert pg_store.data_versions() == versions
+
+
+def test_a_connection_that_dies_while_in_use_gives_a_clear_error_once_and_is_not_reused(
+        pg_store, monkeypatch):
+    # no idle check (a busy server): the statement that meets the dead connection fails
+    # with the server's reason, and the connection is thrown away, not handed out again
+    import psycopg
+    from geo_pcmt.store import postgis
+    monkeypatch.setattr(postgis, "IDLE_PING_S", 3600.0)
+    pg_store.close()
+    versions = pg_store.data_versions()
+    dsn = pg_store.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE application_name = 'geo_pcmt'")
+    with pytest.raises(StoreError, match="terminat|closed|connection"):
+        pg_store.data_versions()
+    assert pg_store.data_versions() == versions
+    pg_store.audit("tester", "read", "communes")  # the audit batches take that pool too
+    assert pg_store.count("audit_log", where={"user": "tester"}) == 1
 
 
 def test_postgis_refreshes_the_planner_statistics_after_a_large_share_of_a_layer_changed(
@@ -567,3 +590,114 @@ def test_postgis_refreshes_the_planner_statistics_after_a_large_share_of_a_layer
     assert not analyzed_by_the_store(1.5)
     pg_store.write("retail_points", retail_frame(600, start=1000))  # most of the table
     assert analyzed_by_the_store(5)
+
+
+# --- PostGIS counts that follow appends ---------------------------------------------------
+
+_BOX = (104.170, 19.410, 104.175, 19.4105)
+
+
+def _true_count(store, layer: str, bbox=None, levels=None) -> int:
+    """Counted by the server from scratch, outside the store."""
+    import psycopg
+    dsn = store.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    sql, args = f"SELECT count(*) FROM {layer} WHERE true", []
+    if bbox is not None:
+        sql += " AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+        args += list(bbox)
+    if levels is not None:
+        sql += " AND confidentiality = ANY(%s)"
+        args.append(list(levels))
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql, args).fetchone()[0]
+
+
+def test_postgis_counts_follow_appends_and_recount_after_any_other_change(pg_store,
+                                                                         monkeypatch):
+    # a filter's count is taken once, then followed through appends; updates, deletes and
+    # replaces count again; every answer equals the server's own count from scratch
+    incremental = []
+    original = type(pg_store)._count_query
+
+    def spy(self, spec, conds, since=None, upto=None):
+        incremental.append(since is not None)
+        return original(self, spec, conds, since=since, upto=upto)
+
+    monkeypatch.setattr(type(pg_store), "_count_query", spy)
+    rng = np.random.default_rng(7)
+    filters = [dict(), dict(bbox=_BOX), dict(where={"confidentiality": ["public", "restricted"]}),
+               dict(bbox=_BOX, where={"confidentiality": ["restricted"]})]
+
+    def check(report=None):
+        for f in filters:
+            levels = (f.get("where") or {}).get("confidentiality")
+            assert pg_store.count("retail_points", **f) == _true_count(
+                pg_store, "retail_points", f.get("bbox"), levels), f
+        if report is not None:
+            assert report.count_after == _true_count(pg_store, "retail_points")
+
+    def frame(n, start):
+        f = retail_frame(n, start=start)
+        f["confidentiality"] = rng.choice(["public", "restricted", "secret"], n)
+        return f
+
+    check()
+    start = 0
+    for step in range(12):
+        incremental.clear()
+        if step in (4, 9):  # update some rows: moves them and changes their level
+            f = frame(30, start - 60)
+            f["geometry"] = shapely.points(104.171 + rng.random(30) * 1e-3, 19.4102)
+            report = pg_store.write("retail_points", f, mode="upsert")
+            assert report.updated == 30
+        elif step == 6:
+            pg_store.delete("retail_points", [f"RP-{i:06d}" for i in range(start - 20, start)])
+            report = None
+        elif step == 10:
+            report = pg_store.write("retail_points", frame(150, 0), mode="replace")
+            start = 150
+        else:
+            mode = "upsert" if step % 2 else "append"
+            report = pg_store.write("retail_points", frame(70, start), mode=mode)
+            assert report.inserted == 70 and report.updated == 0
+            start += 70
+        check(report)
+        if step in (1, 2, 3, 5, 7):  # plain appends after a counted state: followed, not recounted
+            assert incremental and all(incremental), step
+
+
+def test_postgis_counts_stay_exact_when_concurrent_writers_draw_interleaved_ids(pg_store,
+                                                                               monkeypatch):
+    # writer A draws ids, waits while writer B draws later ids and commits, then A draws
+    # more ids and commits: A's id range holds B's rows, which must not count twice
+    import threading
+    from geo_pcmt.store import postgis
+    pg_store.write("retail_points", retail_frame(10, start=0))
+    assert pg_store.count("retail_points", bbox=_BOX) == _true_count(pg_store, "retail_points",
+                                                                      _BOX)
+    a_paused, b_done = threading.Event(), threading.Event()
+    copy = postgis._copy
+
+    def copy_in_two(cur, table, cols, rows):
+        rows = list(rows)
+        if threading.current_thread().name != "A" or len(rows) < 2:
+            return copy(cur, table, cols, rows)
+        copy(cur, table, cols, rows[: len(rows) // 2])
+        a_paused.set()
+        assert b_done.wait(30)
+        copy(cur, table, cols, rows[len(rows) // 2:])
+
+    monkeypatch.setattr(postgis, "_copy", copy_in_two)
+    other = postgis.PostGISStore(pg_store.url.render_as_string(hide_password=False))
+    a = threading.Thread(name="A", target=pg_store.write,
+                         args=("retail_points", retail_frame(40, start=100)))
+    a.start()
+    assert a_paused.wait(30)
+    other.write("retail_points", retail_frame(25, start=200))  # another process, same server
+    assert pg_store.count("retail_points", bbox=_BOX) == 35  # A has not committed yet
+    b_done.set()
+    a.join(30)
+    other.close()
+    assert pg_store.count("retail_points", bbox=_BOX) == _true_count(
+        pg_store, "retail_points", _BOX) == 75
+    assert pg_store.count("retail_points") == 75

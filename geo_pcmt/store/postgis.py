@@ -48,6 +48,9 @@ _SA_TYPES = {"str": sa.Text, "int": sa.BigInteger, "float": lambda: sa.Float(pre
 _PG_GEOMETRY = {"Point": "POINT", "LineString": "LINESTRING", "MultiPolygon": "MULTIPOLYGON",
                 "MultiLineString": "MULTILINESTRING", "Geometry": "GEOMETRY"}
 _INIT_LOCK = 7_310_201  # pg_advisory_xact_lock key: one init at a time across workers
+APPENDS_KEPT = 256  # versions of each layer whose appended rows are remembered (gp_appends)
+COUNTS_KEPT = 512  # counts each process remembers (see PostGISStore.count)
+_XID_MOD = 4_294_967_296  # txid_current() is epoch-extended; a row's xmin is its low 32 bits
 
 
 def _q(name: str) -> str:
@@ -66,6 +69,12 @@ def table_for(layer: Layer, metadata: sa.MetaData) -> sa.Table:
                                              spatial_index=True)))
     return sa.Table(layer.name, metadata, *cols,
                     comment=f"{layer.title_vi} — {layer.title_en}. {layer.description}".strip())
+
+
+def _where_key(where: Where | None) -> tuple:
+    """A hashable, order-free form of a filter, for remembering counts."""
+    return tuple(sorted((k, repr(sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v))
+                        for k, v in (where or {}).items()))
 
 
 def _url(url: str) -> sa.URL:
@@ -225,11 +234,14 @@ class PostGISStore:
         self._tables: dict[str, sa.Table] = {}
         self._known: set[str] = set()  # tables are created, never dropped: cache them
         self._engine: sa.Engine | None = None
+        self._single: sa.Engine | None = None  # see _engines
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._audit_group = GroupCommit(self._commit_audit)  # see audit
         self._unanalyzed: dict[str, int] = {}  # rows changed per table since ANALYZE
         self._meta_ready = False  # gp_meta known to exist (made by init or _ensure_meta)
+        self._counts: dict[tuple, tuple[int, int]] = {}  # see count: key → (rows, version)
+        self._sequences: dict[str, str] = {}  # table → its fid sequence
 
     def __repr__(self) -> str:
         return f"PostGISStore({self.url.render_as_string(hide_password=True)!r})"
@@ -244,26 +256,44 @@ class PostGISStore:
     @property
     def engine(self) -> sa.Engine:
         """The pooled engine of this process; a forked child (gunicorn worker) gets its own."""
+        return self._engines()[0]
+
+    def _engines(self) -> tuple[sa.Engine, sa.Engine]:
+        """(transactions, single statements): two pools of this process.
+
+        The second pool's connections are in autocommit mode for good, so a one-statement
+        read or append (data versions, audit batches, ANALYZE) costs one round trip and no
+        per-checkout switching of modes or rollback on return: a third of the CPU time of
+        the same statement through the first pool, and it runs on every request.
+        """
         with self._lock:
             if self._engine is not None and self._pid != os.getpid():
-                self._engine.dispose(close=False)  # the parent's sockets are the parent's
-                self._engine = None
+                for engine in (self._engine, self._single):
+                    engine.dispose(close=False)  # the parent's sockets are the parent's
+                self._engine = self._single = None
             if self._engine is None:
-                self._engine = sa.create_engine(
-                    self.url, pool_size=self.pool_size, max_overflow=self.max_overflow,
-                    pool_recycle=3600,
-                    connect_args={"connect_timeout": max(1, int(self.connect_timeout_s)),
-                                  "application_name": "geo_pcmt"})
-                _ping_when_idle(self._engine, IDLE_PING_S)
+                self._engine = self._make_engine()
+                self._single = self._make_engine(isolation_level="AUTOCOMMIT",
+                                                 pool_reset_on_return=None)
                 self._pid = os.getpid()
-            return self._engine
+            return self._engine, self._single
+
+    def _make_engine(self, **options) -> sa.Engine:
+        engine = sa.create_engine(
+            self.url, pool_size=self.pool_size, max_overflow=self.max_overflow,
+            pool_recycle=3600,
+            connect_args={"connect_timeout": max(1, int(self.connect_timeout_s)),
+                          "application_name": "geo_pcmt"}, **options)
+        _ping_when_idle(engine, IDLE_PING_S)
+        return engine
 
     def close(self) -> None:
         """Close every pooled connection (the store reconnects on next use)."""
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()
-                self._engine = None
+                self._single.dispose()
+                self._engine = self._single = None
 
     def __enter__(self) -> "PostGISStore":
         return self
@@ -277,6 +307,25 @@ class PostGISStore:
             with self.engine.connect() as conn:
                 yield conn
         except StoreError:
+            raise
+        except (sa.exc.DBAPIError, psycopg.Error) as exc:
+            raise StoreError(f"store {self.path}: {_db_message(exc)}") from None
+
+    def _one_statement(self, sql: str, params: Sequence | None = None) -> list[tuple]:
+        """Run one statement outside any transaction (committed on its own when it writes);
+        its rows, or ``[]`` when it returns none."""
+        try:
+            raw = self._engines()[1].raw_connection()
+            try:
+                cur = raw.driver_connection.execute(sql, params)
+                return cur.fetchall() if cur.description else []
+            except psycopg.Error:
+                if raw.driver_connection.broken:  # never hand a dead connection out again
+                    raw.invalidate()
+                raise
+            finally:
+                raw.close()
+        except psycopg.errors.UndefinedTable:
             raise
         except (sa.exc.DBAPIError, psycopg.Error) as exc:
             raise StoreError(f"store {self.path}: {_db_message(exc)}") from None
@@ -353,6 +402,10 @@ class PostGISStore:
                     "(key text PRIMARY KEY, value bigint NOT NULL)")
         cur.execute(f"INSERT INTO {self._qt('gp_meta')} (key, value) VALUES "
                     "('data_version', 0) ON CONFLICT (key) DO NOTHING")
+        # which rows each append added, so that counts can follow appends (see count)
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {self._qt('gp_appends')} "
+                    "(layer text, version bigint, xid bigint NOT NULL, min_fid bigint NOT NULL, "
+                    "max_fid bigint NOT NULL, PRIMARY KEY (layer, version))")
 
     def _ensure_meta(self) -> None:
         if self._meta_ready:
@@ -362,12 +415,17 @@ class PostGISStore:
             self._create_meta(conn.connection.driver_connection.cursor())
         self._meta_ready = True
 
-    def _bump_data_version(self, cur, layer: str) -> None:
+    def _bump_data_version(self, cur, layer: str) -> int:
         """Advance the store's and ``layer``'s data version inside the caller's transaction,
-        as its last change: the row locks serialise writers only from here to their commit."""
+        as its last change: the row locks serialise writers only from here to their commit.
+        Returns the layer's new version. Once this returns, every earlier version of the
+        layer is committed (its writer held the row lock until then)."""
         for key in (_version_key(None), _version_key(layer)):  # always in this order
-            cur.execute(f"INSERT INTO {self._qt('gp_meta')} AS m (key, value) VALUES (%s, 1) "
-                        "ON CONFLICT (key) DO UPDATE SET value = m.value + 1", (key,))
+            version = cur.execute(
+                f"INSERT INTO {self._qt('gp_meta')} AS m (key, value) VALUES (%s, 1) "
+                "ON CONFLICT (key) DO UPDATE SET value = m.value + 1 RETURNING value",
+                (key,)).fetchone()[0]
+        return int(version)
 
     def data_version(self, layer: str | None = None) -> int:
         """A number that grows with every committed data write or delete (not with audit
@@ -377,27 +435,21 @@ class PostGISStore:
         Read it *before* reading data to cache, so a cached answer is never older than
         its number. Statements run outside this class (psql, QGIS) do not change it.
         """
-        with self._connect() as conn:
-            # one statement, no BEGIN/COMMIT round trips: a committed value either way
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            try:
-                value = conn.execute(sa.text(
-                    f"SELECT value FROM {self._qt('gp_meta')} WHERE key = :k"),
-                    {"k": _version_key(layer)}).scalar()
-            except sa.exc.ProgrammingError:  # no gp_meta yet: nothing written since init
-                return 0
-        return int(value or 0)
+        try:
+            rows = self._one_statement(
+                f"SELECT value FROM {self._qt('gp_meta')} WHERE key = %s", (_version_key(layer),))
+        except psycopg.errors.UndefinedTable:  # no gp_meta yet: nothing written since init
+            return 0
+        return int(rows[0][0]) if rows else 0
 
     def data_versions(self) -> dict[str | None, int]:
         """Every data version at once, in one statement (see :meth:`data_version`)."""
-        with self._connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            try:
-                rows = conn.execute(sa.text(
-                    f"SELECT key, value FROM {self._qt('gp_meta')} "
-                    "WHERE key = 'data_version' OR key LIKE 'data_version:%'")).all()
-            except sa.exc.ProgrammingError:  # no gp_meta yet: nothing written since init
-                return {}
+        try:
+            rows = self._one_statement(
+                f"SELECT key, value FROM {self._qt('gp_meta')} "
+                "WHERE key = 'data_version' OR key LIKE 'data_version:%'")
+        except psycopg.errors.UndefinedTable:  # no gp_meta yet: nothing written since init
+            return {}
         return versions_from_rows(rows)
 
     def _add_missing_columns(self, conn: sa.Connection, inspector, layer: Layer) -> bool:
@@ -499,15 +551,85 @@ class PostGISStore:
         return frames.typed(spec, data)
 
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
-        """Number of rows matching the same filters as :meth:`read`."""
+        """Number of rows matching the same filters as :meth:`read`.
+
+        Counts follow appends: the process remembers the last count of each filter with
+        the layer's data version it was taken at, and when every write since only added
+        rows, it counts just those rows (found by ``fid`` range and inserting transaction,
+        see :meth:`_count_query`) instead of every row in the box again. At 150 000 points
+        in a box that is about 1 ms instead of 45 ms of server time, after each upload.
+        Any other change (update, delete, replace, new columns) counts in full again.
+        """
         spec = get_layer(layer)
         if not self._has_table(spec.name):
             return 0
-        table = self.table(spec)
-        query = sa.select(sa.func.count()).select_from(table) \
-            .where(*self._conditions(spec, bbox, where))
+        conds = self._conditions(spec, bbox, where)
+        if spec.name == "audit_log":  # audit records move no data version: always counted
+            with self._connect() as conn:
+                return int(conn.execute(sa.select(sa.func.count())
+                                        .select_from(self.table(spec)).where(*conds)).scalar_one())
+        key = (spec.name, bbox, _where_key(where))
         with self._connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            n, version = self._counted(conn, spec, conds, self._counts.get(key))
+        self._remember_count(key, n, version)
+        return n
+
+    def _counted(self, conn: sa.Connection, spec: Layer, conds: list,
+                 known: tuple[int, int] | None) -> tuple[int, int | None]:
+        """``(rows matching conds, the layer version they were counted at)``: ``known`` (an
+        earlier ``(rows, version)``) plus the matching rows appended since when every write
+        since only appended, else counted in full."""
+        if known is not None:
+            try:
+                now, appends, added = conn.execute(
+                    self._count_query(spec, conds, since=known[1])).one()
+            except sa.exc.ProgrammingError:  # a store made before gp_appends existed
+                conn.rollback()
+            else:
+                if now is not None and now >= known[1] and appends == now - known[1]:
+                    return known[0] + int(added), int(now)
+        now, n = conn.execute(self._count_query(spec, conds)).one()
+        return int(n), (None if now is None else int(now))
+
+    def _count_query(self, spec: Layer, conds: list, since: int | None = None,
+                     upto: int | None = None) -> sa.Select:
+        """One statement (so one snapshot): the layer's data version, and then either the
+        count of rows matching ``conds`` (``since`` None), or the number of appends recorded
+        after version ``since`` (up to ``upto`` or the current version) and how many of
+        their rows match: rows in the appends' ``fid`` range written by their transactions
+        (``xmin``), so rows of other writers that drew ids in between are not counted."""
+        table = self.table(spec)
+        meta = sa.table("gp_meta", sa.column("key"), sa.column("value"), schema=self.schema)
+        now = sa.select(meta.c.value).where(meta.c.key == _version_key(spec.name)) \
+            .scalar_subquery()
+        if since is None:
+            return sa.select(now, sa.select(sa.func.count()).select_from(table).where(*conds)
+                             .scalar_subquery())
+        log = sa.table("gp_appends", sa.column("layer"), sa.column("version"),
+                       sa.column("xid"), sa.column("min_fid"), sa.column("max_fid"),
+                       schema=self.schema)
+        upper = now if upto is None else sa.literal(int(upto))
+        appends = sa.select(log.c.xid, log.c.min_fid, log.c.max_fid) \
+            .where(log.c.layer == spec.name, log.c.version > since, log.c.version <= upper) \
+            .cte("appends")
+        xmin = sa.literal_column(f"{_q(spec.name)}.xmin::text::bigint")
+        added = sa.select(sa.func.count()).select_from(table).where(
+            *conds,
+            table.c.fid.between(sa.select(sa.func.min(appends.c.min_fid)).scalar_subquery(),
+                                sa.select(sa.func.max(appends.c.max_fid)).scalar_subquery()),
+            xmin.in_(sa.select(appends.c.xid)))
+        return sa.select(now, sa.select(sa.func.count()).select_from(appends).scalar_subquery(),
+                         added.scalar_subquery())
+
+    def _remember_count(self, key: tuple, n: int, version: int | None) -> None:
+        if version is None:  # the layer was never written through a store: nothing to follow
+            return
+        with self._lock:
+            if len(self._counts) >= COUNTS_KEPT and key not in self._counts:
+                self._counts.clear()
+            old = self._counts.get(key)
+            if old is None or old[1] <= version:
+                self._counts[key] = (n, version)
 
     def bounds(self, layer: str) -> BBox | None:
         """Extent of a layer, or None when it is empty or has no geometry."""
@@ -572,6 +694,8 @@ class PostGISStore:
                 if mode == "append" and existing:
                     raise StoreError(f"layer {spec.name}: {existing} id(s) already stored "
                                      "(use upsert to update them)")
+            fids = None  # (first, last) fid of the rows added, when the write only added rows
+            inserted, updated = len(ids) - existing, existing
             if mode == "upsert" and values:
                 # rows go to a scratch table first so that ON CONFLICT can apply to them
                 cur.execute(f"CREATE TEMP TABLE _incoming ON COMMIT DROP AS "
@@ -580,19 +704,58 @@ class PostGISStore:
                 _copy(cur, "_incoming", cols + ["_n"],
                       (r + [n] for n, r in enumerate(values)))
                 keep = [c for c in cols if c not in ("id", "created_at")]
-                cur.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM _incoming "
-                            "ORDER BY _n ON CONFLICT (id) DO UPDATE SET "
-                            + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in keep))
+                # xmax = 0: a row this statement inserted (an updated row carries a lock)
+                inserted, updated, first, last = cur.execute(
+                    f"WITH done AS (INSERT INTO {table} ({collist}) SELECT {collist} FROM "
+                    "_incoming ORDER BY _n ON CONFLICT (id) DO UPDATE SET "
+                    + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in keep)
+                    + " RETURNING fid, xmax = 0 AS new) SELECT count(*) FILTER (WHERE new), "
+                    "count(*) FILTER (WHERE NOT new), min(fid), max(fid) FROM done").fetchone()
+                fids = (first, last) if inserted and not updated else None
             elif values:
+                sequence = self._fid_sequence(cur, spec.name)
+                first = cur.execute(f"SELECT last_value FROM {sequence}").fetchone()[0]
                 _copy(cur, table, cols, values)
-            count_after = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
+                last = cur.execute("SELECT currval(%s)", (sequence,)).fetchone()[0]
+                fids = None if mode == "replace" else (first, last)
+            version = self._bump_data_version(cur, spec.name)
+            if fids is not None:
+                log = self._qt("gp_appends")
+                cur.execute(f"INSERT INTO {log} (layer, version, xid, min_fid, max_fid) VALUES "
+                            f"(%s, %s, txid_current() %% {_XID_MOD}, %s, %s)",
+                            (spec.name, version, *fids))
+                if version % 64 == 0:
+                    cur.execute(f"DELETE FROM {log} WHERE layer = %s AND version <= %s",
+                                (spec.name, version - APPENDS_KEPT))
+            count_after = self._count_after(conn, spec, version, mode, inserted, deleted)
+            report = WriteReport(spec.name, mode, int(inserted), int(updated), deleted,
                                  count_after)
-            self._bump_data_version(cur, spec.name)
             self._audit(cur, user, f"write:{mode}", spec.name, ids, report.as_dict())
+        self._remember_count((spec.name, None, ()), count_after, version)
         self._keep_statistics(spec.name, report.inserted + report.updated + report.deleted,
                               report.count_after)
         return report
+
+    def _count_after(self, conn: sa.Connection, spec: Layer, version: int, mode: str,
+                     inserted: int, deleted: int) -> int:
+        """Rows in the layer once this write (holding ``version``) commits: the count at
+        the version before, followed through its appends (see :meth:`count`), plus this
+        write's own change; counted in full when that is not known."""
+        known = self._counts.get((spec.name, None, ()))
+        if mode != "replace" and known is not None and known[1] <= version - 1:
+            # every earlier version is committed and visible now (see _bump_data_version)
+            _, appends, added = conn.execute(
+                self._count_query(spec, [], since=known[1], upto=version - 1)).one()
+            if appends == version - 1 - known[1]:
+                return known[0] + int(added) + int(inserted) - deleted
+        return int(conn.execute(sa.select(sa.func.count()).select_from(self.table(spec)))
+                   .scalar_one())
+
+    def _fid_sequence(self, cur, table: str) -> str:
+        if table not in self._sequences:
+            self._sequences[table] = cur.execute(
+                "SELECT pg_get_serial_sequence(%s, 'fid')", (self._qt(table),)).fetchone()[0]
+        return self._sequences[table]
 
     def _keep_statistics(self, table: str, changed: int, rows: int) -> None:
         """ANALYZE a table once a fifth of it changed since (this process's writes).
@@ -609,10 +772,8 @@ class PostGISStore:
             self._unanalyzed[table] = 0 if due else pending
         if due:
             try:
-                with self._connect() as conn:
-                    conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                        sa.text(f"ANALYZE {self._qt(table)}"))
-            except StoreError:
+                self._one_statement(f"ANALYZE {self._qt(table)}")
+            except (StoreError, psycopg.errors.UndefinedTable):
                 pass
 
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
@@ -651,10 +812,8 @@ class PostGISStore:
         one = "(%s, %s, %s, %s, %s, %s, %s)"
         sql = self._audit_sql().replace(f"VALUES {one}", "VALUES " + ", ".join([one] * len(rows)))
         try:
-            with self._connect() as conn:
-                raw = conn.execution_options(isolation_level="AUTOCOMMIT").connection
-                raw.driver_connection.execute(sql, [v for row in rows for v in row])
-        except StoreError as exc:
+            self._one_statement(sql, [v for row in rows for v in row])
+        except (StoreError, psycopg.errors.UndefinedTable) as exc:
             raise StoreError(f"{exc}; nothing was written") from None
 
     def _audit_sql(self) -> str:
