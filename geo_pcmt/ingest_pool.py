@@ -5,10 +5,14 @@ server's own threads it competes, under one GIL, with every reader's request. Th
 hands it to a small pool of helper processes started with ``spawn`` and ``nice``-d (10 by
 default), so that readers get the cores first and checks use what is left.
 
-The helpers only check: the server process stores the clean rows itself, at its normal
-priority. A nice-d helper holding the store's write lock would be starved of CPU by the
-very readers waiting for that lock (their audit records), a priority inversion measured
-under load. The upload request still waits for the commit: a 201 means stored.
+What the helpers may do depends on the store. With a GeoPackage they only check, and the
+server process stores the clean rows itself, at its normal priority: a SQLite write holds
+the whole file, and a nice-d helper holding it would be starved of CPU by the very readers
+waiting for it (their audit records), a priority inversion measured under load. With
+PostGIS a write holds only its own rows (and, from its last statement to its commit, the
+layer's version row), so readers and their audit records go on beside it, and the helper
+stores the rows too (:meth:`CheckPool.load_file`): the server process is left with reading.
+Either way the upload request waits for the commit: a 201 means stored.
 
 Examples
 --------
@@ -57,6 +61,19 @@ def _check_in_helper(layer: str, path: str, options: dict) -> ingest.ValidationR
     return ingest.check_file(layer, path, **options)  # looked up in the helper
 
 
+_STORES: dict = {}  # in a helper: the stores it writes to, by URL (kept: pooled connections)
+
+
+def _load_in_helper(layer: str, path: str, options: dict, store_url: str,
+                    store_options: dict) -> tuple:
+    from .store import open_store
+    report = ingest.check_file(layer, path, **options)
+    store = _STORES.get(store_url)
+    if store is None:
+        store = _STORES[store_url] = open_store(store_url)
+    return report, ingest.store_checked(store, report, **store_options)
+
+
 class CheckPool:
     """:func:`geo_pcmt.ingest.check_file` in helper processes (started on first use, in
     each server process).
@@ -94,8 +111,22 @@ class CheckPool:
 
     def check_file(self, layer: str, path: str | Path, **options) -> ingest.ValidationReport:
         """:func:`geo_pcmt.ingest.check_file` in a helper; same report, same errors."""
+        return self._call(_check_in_helper, layer, str(path), options)
+
+    def load_file(self, layer: str, path: str | Path, store_url: str, *,
+                  keep_valid: bool = False, mode: str = "append", user: str = "system",
+                  **options) -> tuple:
+        """:func:`geo_pcmt.ingest.check_file` then :func:`geo_pcmt.ingest.store_checked`
+        into the store at ``store_url``, both in a helper: ``(report, write report or
+        None)``, and the same errors (:class:`~geo_pcmt.ingest.IngestError`,
+        :class:`~geo_pcmt.store.StoreError`). Only for stores whose writes do not hold
+        the whole store (``writes_hold_the_store`` False, PostGIS)."""
+        return self._call(_load_in_helper, layer, str(path), options, store_url,
+                          dict(keep_valid=keep_valid, mode=mode, user=user))
+
+    def _call(self, fn, *args):
         try:
-            return self._pool().submit(_check_in_helper, layer, str(path), options).result()
+            return self._pool().submit(fn, *args).result()
         except BrokenProcessPool:  # a helper died (killed, out of memory): start afresh
             with self._lock:
                 self._executor = None

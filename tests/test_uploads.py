@@ -9,6 +9,7 @@ import pytest
 
 from tests.test_ogcapi import XSS_IMG, bearer, login, make_app
 from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
+from tests.backends import pg_server, pg_templates  # noqa: F401  (fixtures)
 
 CLEAN = ("id,type,status,first_seen,name,lon,lat\n"
          "U-1,diem_ban_le,active,2024-02-01,Điểm Huồi Khe,104.12,19.36\n"
@@ -197,16 +198,31 @@ def test_numbers_matched_reflect_an_upload_at_once(app):
     assert (before, after) == (13, 15)
 
 
+@pytest.mark.parametrize("kind", ["gpkg", "postgis"])
 def test_uploads_validated_in_helper_processes_answer_exactly_as_in_the_request(
-        web_store, tmp_path, monkeypatch):
-    # the server's default outside tests: ingest in a nice-d helper process
+        kind, web_store, tmp_path, monkeypatch, request):
+    # the server's default outside tests: files checked in a nice-d helper process; with
+    # PostGIS the helper stores the rows too, with a GeoPackage the server does
     from geo_pcmt import ingest
+    stored_here = []
 
     def not_here(*args, **kwargs):
         raise AssertionError("ingest ran in the server process")
 
+    def store_here(*args, **kwargs):
+        stored_here.append(True)
+        return store_checked(*args, **kwargs)
+
+    store_checked = ingest.store_checked
     monkeypatch.setattr(ingest, "check_file", not_here)  # (the spawned helper has its own)
-    pooled = make_app(web_store, tmp_path, INGEST_PROCESSES=1)
+    monkeypatch.setattr(ingest, "store_checked", store_here)
+    if kind == "postgis":
+        from tests.backends import make_store
+        request.getfixturevalue("pg_templates")  # skips loudly without the server binaries
+        store = make_store("postgis", tmp_path, boundaries=True)
+    else:
+        store = web_store
+    pooled = make_app(store, tmp_path, INGEST_PROCESSES=1)
     pool = pooled.extensions["geo_pcmt_check_pool"]
     try:
         bad = api_upload(pooled, ONE_BAD)
@@ -222,6 +238,9 @@ def test_uploads_validated_in_helper_processes_answer_exactly_as_in_the_request(
         assert broken.status_code == 422 and broken.get_json()["code"] == "unreadable_file"
         log = store_of(pooled).read("audit_log", where={"action": "upload"})
         assert [json.loads(d)["stored"] for d in log["detail"]] == [False, True, False, False]
+        writes = store_of(pooled).read("audit_log", where={"action": "write:append"})
+        assert writes["user"].tolist()[-1:] == ["admin_user"]  # the uploader, not the helper
+        assert bool(stored_here) == (kind == "gpkg")
     finally:
         pool.shutdown()
 

@@ -64,6 +64,12 @@ class LayerInfo:
 class Store(Protocol):
     """What every backend offers. The web layer and the CLI only talk to this."""
 
+    #: True when a write holds the whole store, audit appends included, until it commits
+    #: (SQLite: one writer per file); False when readers' audit records and other writers'
+    #: rows go on beside it (PostgreSQL). Where True, a write must not run in a process
+    #: that may be starved of CPU (see :mod:`geo_pcmt.ingest_pool`).
+    writes_hold_the_store: bool
+
     def init(self) -> None: ...
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,

@@ -164,6 +164,8 @@ class GeoPackageStore:
     130
     """
 
+    writes_hold_the_store = True  # one SQLite writer per file, audit records included
+
     def __init__(self, path: str | os.PathLike, *, busy_timeout_s: float = 30.0):
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s

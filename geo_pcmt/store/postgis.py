@@ -223,6 +223,8 @@ class PostGISStore:
     6
     """
 
+    writes_hold_the_store = False  # row locks: readers and their audit records go on
+
     def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10,
                  connect_timeout_s: float = 10.0, schema: str | None = None):
         self.url = _url(url)

@@ -130,13 +130,17 @@ def _run(meta: dict, keep_valid: bool):
                    source=f"upload:{meta['filename']}",
                    max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
     # checked in a helper process at a lower priority when configured (INGEST_PROCESSES),
-    # stored here: see geo_pcmt.ingest_pool
+    # and stored there too unless a write holds the whole store: see geo_pcmt.ingest_pool
     pool = current_app.extensions.get("geo_pcmt_check_pool")
-    check = pool.check_file if pool is not None else ingest.check_file
+    stored = dict(keep_valid=keep_valid, mode=meta["mode"], user=user)
     try:
-        report = check(meta["layer"], path, **options)
-        written = ingest.store_checked(store, report, keep_valid=keep_valid, mode=meta["mode"],
-                                       user=user)
+        if pool is not None and not store.writes_hold_the_store:
+            report, written = pool.load_file(meta["layer"], path, current_app.config["STORE"],
+                                             **stored, **options)
+        else:
+            check = pool.check_file if pool is not None else ingest.check_file
+            report = check(meta["layer"], path, **options)
+            written = ingest.store_checked(store, report, **stored)
     except ingest.IngestError as exc:
         store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
         _discard(meta)
