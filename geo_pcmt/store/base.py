@@ -1,6 +1,7 @@
 """The store interface shared by every backend (GeoPackage now, PostGIS for scale-out)."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Protocol, Sequence
 
@@ -18,6 +19,41 @@ Where = Mapping[str, Any]
 def version_key(layer: str | None) -> str:
     """The ``gp_meta`` key of a layer's data version (None: the whole store's)."""
     return "data_version" if layer is None else f"data_version:{layer}"
+
+
+def rewrite_key(layer: str) -> str:
+    """The ``gp_meta`` key holding the layer's data version at its last change that was
+    not a plain append (update, delete, replace, new columns): counts taken at a later
+    version can follow appends (GeoPackage; PostGIS logs appends in ``gp_appends``)."""
+    return f"rewritten:{layer}"
+
+
+def filter_key(where) -> tuple:
+    """A hashable, order-free form of a ``where`` filter, for remembering counts."""
+    return tuple(sorted((k, repr(sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v))
+                        for k, v in (where or {}).items()))
+
+
+class CountMemo:
+    """Counts a process remembers, each as ``(rows, layer version, …)`` (the rest is what
+    the backend needs to follow appends from there); bounded, thread-safe."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._counts: dict[tuple, tuple] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple | None:
+        return self._counts.get(key)
+
+    def put(self, key: tuple, entry: tuple) -> None:
+        """Remember ``entry`` unless one of a later version is there already."""
+        with self._lock:
+            if len(self._counts) >= self.size and key not in self._counts:
+                self._counts.clear()
+            old = self._counts.get(key)
+            if old is None or old[1] <= entry[1]:
+                self._counts[key] = entry
 
 
 def versions_from_rows(rows) -> dict[str | None, int]:

@@ -31,7 +31,8 @@ from ..layers import LAYERS, Layer, get_layer
 from . import frames
 from .group_commit import GroupCommit
 from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
-from .base import version_key as _version_key, versions_from_rows
+from .base import CountMemo, filter_key, versions_from_rows
+from .base import rewrite_key as _rewrite_key, version_key as _version_key
 
 _SRS_ID = 4326
 _GDAL_GEOMETRY = {"Point": "Point", "MultiPolygon": "MultiPolygon", "LineString": "LineString",
@@ -180,6 +181,7 @@ class GeoPackageStore:
         self._writer_file = None
         self._writer_pid = os.getpid()
         self._audit_group = GroupCommit(self._commit_audit)  # see audit
+        self._counts = CountMemo()  # see count: key → (rows, version, last fid)
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
@@ -546,23 +548,82 @@ class GeoPackageStore:
         return frames.typed(spec, data)
 
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
-        """Number of rows matching the same filters as :meth:`read`."""
+        """Number of rows matching the same filters as :meth:`read`.
+
+        Counts follow appends: the process remembers the last count of each filter with
+        the layer's data version and last ``fid`` at the time, and while every write since
+        only appended (new rows get ever larger fids, one writer at a time), it counts
+        only the rows after that ``fid``. Any other change counts in full again.
+        """
         spec = get_layer(layer)
         if not self._has_table(spec.name):
             return 0
         if bbox is not None and spec.geometry_type != "Point":
             return len(self.read(layer, bbox=bbox, where=where, columns=["id"]))
         with self._reading() as conn:
-            if bbox is not None:  # points (see above): from the R-tree
-                n = self._count_points_in_box(conn, spec, bbox)
-                if not where:
-                    return n
-                excluded = self._count_excluded_in_box(conn, spec, bbox, where)
-                if excluded is not None:
-                    return n - excluded
-            sql_where, params = self._where_sql(spec, conn, bbox, where)
-            return conn.execute(f"SELECT count(*) FROM {_q(spec.name)}{sql_where}",
-                                params).fetchone()[0]
+            if spec.name == "audit_log":  # audit records move no data version
+                return self._count_all(conn, spec, bbox, where)
+            key = (spec.name, bbox, filter_key(where))
+            conn.execute("BEGIN")  # one snapshot for the version, the last fid and the count
+            try:
+                n, version, last = self._counted(conn, spec, bbox, where, self._counts.get(key))
+            finally:
+                conn.execute("COMMIT")
+        self._counts.put(key, (n, version, last))
+        return n
+
+    def _counted(self, conn, spec: Layer, bbox: BBox | None, where: Where | None,
+                 known: tuple | None) -> tuple[int, int, int]:
+        """``(rows matching, layer version, last fid)`` in the connection's snapshot: from
+        ``known`` plus the rows after its last fid when only appends came since, else
+        counted in full."""
+        version, rewritten = self._layer_versions(conn, spec.name)
+        last = conn.execute(f"SELECT max(fid) FROM {_q(spec.name)}").fetchone()[0] or 0
+        if known is not None and rewritten <= known[1] <= version and known[2] <= last:
+            return known[0] + self._count_after_fid(conn, spec, bbox, where, known[2]), \
+                version, last
+        return self._count_all(conn, spec, bbox, where), version, last
+
+    @staticmethod
+    def _layer_versions(conn, layer: str) -> tuple[int, int]:
+        """(the layer's data version, its version at its last change other than an append)."""
+        try:
+            rows = dict(conn.execute("SELECT key, value FROM gp_meta WHERE key IN (?, ?)",
+                                     (_version_key(layer), _rewrite_key(layer))).fetchall())
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            rows = {}
+        version = int(rows.get(_version_key(layer), 0))
+        # a store from before rewrites were recorded: its past counts as one, up to now
+        return version, int(rows.get(_rewrite_key(layer), 0))
+
+    def _count_after_fid(self, conn, spec: Layer, bbox: BBox | None, where: Where | None,
+                         after: int) -> int:
+        """Rows matching with ``fid > after``: a walk of the table's tail by ``fid``, each
+        point looked up in the R-tree by id for the box."""
+        sql_where, params = self._where_sql(spec, conn, None, where, alias="t.")
+        conds = [sql_where[len(" WHERE "):]] if sql_where else []
+        sql = f"SELECT count(*) FROM {_q(spec.name)} t"
+        if bbox is not None:
+            geom = self._geom_column(conn, spec.name)
+            sql += f" CROSS JOIN {_q('rtree_' + spec.name + '_' + geom)} r ON r.id = t.fid"
+            conds.append(_in_box_joined(geom))
+            params = [*params, *_in_box_joined_params(bbox)]
+        sql += " WHERE t.fid > ?" + "".join(f" AND {c}" for c in conds)
+        return conn.execute(sql, [after, *params]).fetchone()[0]
+
+    def _count_all(self, conn, spec: Layer, bbox: BBox | None, where: Where | None) -> int:
+        if bbox is not None:  # points (see count): from the R-tree
+            n = self._count_points_in_box(conn, spec, bbox)
+            if not where:
+                return n
+            excluded = self._count_excluded_in_box(conn, spec, bbox, where)
+            if excluded is not None:
+                return n - excluded
+        sql_where, params = self._where_sql(spec, conn, bbox, where)
+        return conn.execute(f"SELECT count(*) FROM {_q(spec.name)}{sql_where}",
+                            params).fetchone()[0]
 
     def bounds(self, layer: str) -> BBox | None:
         """Extent of a layer from its spatial index, or None when empty."""
@@ -635,11 +696,17 @@ class GeoPackageStore:
                 conn.executemany(sql, values)
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"layer {spec.name}: {exc}") from None
-            count_after = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            appended = mode == "append" or (mode == "upsert" and not existing)
+            # rows after this write: the count remembered at an earlier version followed
+            # through its appends and this one (see count), or counted in full
+            count_after, version, last = self._counted(
+                conn, spec, None, None,
+                self._counts.get((spec.name, None, ())) if appended else None)
             report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
                                  count_after)
-            _bump_data_version(conn, spec.name)
+            version = _bump_data_version(conn, spec.name, appended=appended)
             self._audit(conn, user, f"write:{mode}", spec.name, ids, report.as_dict())
+        self._counts.put((spec.name, None, ()), (count_after, version, last))
         return report
 
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
@@ -656,7 +723,7 @@ class GeoPackageStore:
                 n += conn.execute(f"DELETE FROM {_q(spec.name)} WHERE id IN "
                                   f"({','.join('?' * len(chunk))})", chunk).rowcount
             if n:
-                _bump_data_version(conn, spec.name)
+                _bump_data_version(conn, spec.name, appended=False)
             self._audit(conn, user, "delete", spec.name, ids, {"deleted": n})
         return n
 
@@ -816,13 +883,22 @@ def _audit_values(user, action, layer, ids, detail) -> tuple:
             json.dumps(detail, ensure_ascii=False, default=str))
 
 
-def _bump_data_version(conn: sqlite3.Connection, layer: str) -> None:
+def _bump_data_version(conn: sqlite3.Connection, layer: str, *, appended: bool = False) -> int:
     """Advance the store's and ``layer``'s data version inside the caller's write
-    transaction (they commit with it)."""
+    transaction (they commit with it); returns the layer's new version. A change that is
+    not only new rows (``appended`` False) is recorded as the layer's last rewrite, so
+    that counts taken before it are counted again (see ``GeoPackageStore.count``)."""
     conn.execute(_META_DDL)
     conn.executemany("INSERT INTO gp_meta (key, value) VALUES (?, 1) "
                      "ON CONFLICT(key) DO UPDATE SET value = value + 1",
                      [(_version_key(None),), (_version_key(layer),)])
+    version = conn.execute("SELECT value FROM gp_meta WHERE key = ?",
+                           (_version_key(layer),)).fetchone()[0]
+    if not appended:
+        conn.execute("INSERT INTO gp_meta (key, value) VALUES (?, ?) "
+                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                     (_rewrite_key(layer), version))
+    return int(version)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -39,7 +39,8 @@ from ..layers import LAYERS, Layer, get_layer
 from . import frames
 from .group_commit import GroupCommit
 from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
-from .base import version_key as _version_key, versions_from_rows
+from .base import CountMemo, filter_key, versions_from_rows
+from .base import version_key as _version_key
 
 SRID = 4326
 GEOM = "geom"  # the geometry column of every spatial table
@@ -69,12 +70,6 @@ def table_for(layer: Layer, metadata: sa.MetaData) -> sa.Table:
                                              spatial_index=True)))
     return sa.Table(layer.name, metadata, *cols,
                     comment=f"{layer.title_vi} — {layer.title_en}. {layer.description}".strip())
-
-
-def _where_key(where: Where | None) -> tuple:
-    """A hashable, order-free form of a filter, for remembering counts."""
-    return tuple(sorted((k, repr(sorted(v, key=repr) if isinstance(v, (set, frozenset)) else v))
-                        for k, v in (where or {}).items()))
 
 
 def _url(url: str) -> sa.URL:
@@ -242,7 +237,7 @@ class PostGISStore:
         self._audit_group = GroupCommit(self._commit_audit)  # see audit
         self._unanalyzed: dict[str, int] = {}  # rows changed per table since ANALYZE
         self._meta_ready = False  # gp_meta known to exist (made by init or _ensure_meta)
-        self._counts: dict[tuple, tuple[int, int]] = {}  # see count: key → (rows, version)
+        self._counts = CountMemo(COUNTS_KEPT)  # see count: key → (rows, version)
         self._sequences: dict[str, str] = {}  # table → its fid sequence
 
     def __repr__(self) -> str:
@@ -570,7 +565,7 @@ class PostGISStore:
             with self._connect() as conn:
                 return int(conn.execute(sa.select(sa.func.count())
                                         .select_from(self.table(spec)).where(*conds)).scalar_one())
-        key = (spec.name, bbox, _where_key(where))
+        key = (spec.name, bbox, filter_key(where))
         with self._connect() as conn:
             n, version = self._counted(conn, spec, conds, self._counts.get(key))
         self._remember_count(key, n, version)
@@ -624,14 +619,8 @@ class PostGISStore:
                          added.scalar_subquery())
 
     def _remember_count(self, key: tuple, n: int, version: int | None) -> None:
-        if version is None:  # the layer was never written through a store: nothing to follow
-            return
-        with self._lock:
-            if len(self._counts) >= COUNTS_KEPT and key not in self._counts:
-                self._counts.clear()
-            old = self._counts.get(key)
-            if old is None or old[1] <= version:
-                self._counts[key] = (n, version)
+        if version is not None:  # None: never written through a store, nothing to follow
+            self._counts.put(key, (n, version))
 
     def bounds(self, layer: str) -> BBox | None:
         """Extent of a layer, or None when it is empty or has no geometry."""
