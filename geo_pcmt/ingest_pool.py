@@ -64,14 +64,41 @@ def _check_in_helper(layer: str, path: str, options: dict) -> ingest.ValidationR
 _STORES: dict = {}  # in a helper: the stores it writes to, by URL (kept: pooled connections)
 
 
-def _load_in_helper(layer: str, path: str, options: dict, store_url: str,
-                    store_options: dict) -> tuple:
+def _store(store_url: str):
     from .store import open_store
-    report = ingest.check_file(layer, path, **options)
     store = _STORES.get(store_url)
     if store is None:
         store = _STORES[store_url] = open_store(store_url)
-    return report, ingest.store_checked(store, report, **store_options)
+    return store
+
+
+def _load_in_helper(layer: str, path: str, options: dict, store_url: str,
+                    store_options: dict) -> tuple:
+    report = ingest.check_file(layer, path, **options)
+    return report, ingest.store_checked(_store(store_url), report, **store_options)
+
+
+def _start_writer(server_pid: int) -> None:
+    """In the new writer: leave with the server process (normal priority: see module)."""
+    threading.Thread(target=_exit_with_parent, args=(server_pid,), daemon=True,
+                     name="exit-with-parent").start()
+
+
+def _write_in_helper(store_url: str, layer: str, frame, mode: str, user: str):
+    return _store(store_url).write(layer, frame, mode=mode, user=user)
+
+
+class HelperWriter:
+    """A store's ``write``, run in the pool's writer process (:meth:`CheckPool.writer`):
+    the same write report, the same errors."""
+
+    def __init__(self, pool: "CheckPool", store_url: str):
+        self.pool = pool
+        self.store_url = store_url
+
+    def write(self, layer: str, frame, *, mode: str = "append", user: str = "system"):
+        return self.pool._call(self.pool._writer_pool(), _write_in_helper, self.store_url,
+                               layer, frame, mode, user)
 
 
 class CheckPool:
@@ -91,8 +118,10 @@ class CheckPool:
             raise ValueError("a check pool needs at least one process")
         self.processes = processes
         self.nice = nice
-        self._executor: ProcessPoolExecutor | None = None
+        self._executor: ProcessPoolExecutor | None = None  # checkers (nice-d)
         self._pid: int | None = None
+        self._writer: ProcessPoolExecutor | None = None  # one writer (normal priority)
+        self._writer_pid: int | None = None
         self._lock = threading.Lock()
 
     def _pool(self) -> ProcessPoolExecutor:
@@ -105,13 +134,16 @@ class CheckPool:
                 self._pid = os.getpid()
             return self._executor
 
-    def start(self) -> None:
-        """Start the helpers now (they take a few seconds to import) without waiting."""
+    def start(self, *, writer: bool = False) -> None:
+        """Start the helpers (and the writer, with ``writer``) now, without waiting: they
+        take a few seconds to import."""
         self._pool().submit(os.getpid)
+        if writer:
+            self._writer_pool().submit(os.getpid)
 
     def check_file(self, layer: str, path: str | Path, **options) -> ingest.ValidationReport:
         """:func:`geo_pcmt.ingest.check_file` in a helper; same report, same errors."""
-        return self._call(_check_in_helper, layer, str(path), options)
+        return self._call(None, _check_in_helper, layer, str(path), options)
 
     def load_file(self, layer: str, path: str | Path, store_url: str, *,
                   keep_valid: bool = False, mode: str = "append", user: str = "system",
@@ -121,21 +153,42 @@ class CheckPool:
         None)``, and the same errors (:class:`~geo_pcmt.ingest.IngestError`,
         :class:`~geo_pcmt.store.StoreError`). Only for stores whose writes do not hold
         the whole store (``writes_hold_the_store`` False, PostGIS)."""
-        return self._call(_load_in_helper, layer, str(path), options, store_url,
+        return self._call(None, _load_in_helper, layer, str(path), options, store_url,
                           dict(keep_valid=keep_valid, mode=mode, user=user))
 
-    def _call(self, fn, *args):
+    def writer(self, store_url: str) -> HelperWriter:
+        """Something with the store's ``write`` that writes in this pool's writer process
+        (one per server process, at the server's own priority; for stores whose writes
+        hold the whole store, see the module)."""
+        return HelperWriter(self, store_url)
+
+    def _writer_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._writer is None or self._writer_pid != os.getpid():
+                self._writer = ProcessPoolExecutor(
+                    1, mp_context=mp.get_context("spawn"),
+                    initializer=_start_writer, initargs=(os.getpid(),))
+                self._writer_pid = os.getpid()
+            return self._writer
+
+    def _call(self, executor: ProcessPoolExecutor | None, fn, *args):
+        executor = executor or self._pool()
         try:
-            return self._pool().submit(fn, *args).result()
+            return executor.submit(fn, *args).result()
         except BrokenProcessPool:  # a helper died (killed, out of memory): start afresh
             with self._lock:
-                self._executor = None
-            raise ingest.IngestError("the helper checking the file stopped before it "
-                                     "finished (killed, or out of memory)") from None
+                if executor is self._executor:
+                    self._executor = None
+                if executor is self._writer:
+                    self._writer = None
+            raise ingest.IngestError("the helper process handling the file stopped before "
+                                     "it finished (killed, or out of memory)") from None
 
     def shutdown(self) -> None:
         """Stop the helpers of this process (waiting for the uploads under way)."""
         with self._lock:
             if self._executor is not None and self._pid == os.getpid():
                 self._executor.shutdown(wait=True)
-            self._executor = None
+            if self._writer is not None and self._writer_pid == os.getpid():
+                self._writer.shutdown(wait=True)
+            self._executor = self._writer = None

@@ -160,7 +160,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             # in each server process, on its first request (not in a --preload master)
             if os.getpid() not in started:
                 started.add(os.getpid())
-                pool.start()
+                pool.start(writer=get_store().writes_hold_the_store)
     return app
 
 

@@ -139,8 +139,9 @@ def _run(meta: dict, keep_valid: bool):
                                              **stored, **options)
         else:
             check = pool.check_file if pool is not None else ingest.check_file
+            writer = pool.writer(current_app.config["STORE"]) if pool is not None else store
             report = check(meta["layer"], path, **options)
-            written = ingest.store_checked(store, report, **stored)
+            written = ingest.store_checked(writer, report, **stored)
     except ingest.IngestError as exc:
         store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
         _discard(meta)
