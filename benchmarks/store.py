@@ -34,8 +34,10 @@ sys.path.insert(0, str(REPO))
 
 from geo_pcmt import boundaries  # noqa: E402
 from geo_pcmt.store import GeoPackageStore  # noqa: E402
+from geo_pcmt.store.base import CountMemo  # noqa: E402
 
 BBOX = (104.60, 19.00, 104.75, 19.12)  # a box of ~1 % of the province around Con Cuông
+WIDE = (103.8, 18.5, 105.0, 20.0)  # the western half: a district map zoomed out
 
 
 def points(n: int, seed: int = 11) -> gpd.GeoDataFrame:
@@ -50,6 +52,49 @@ def points(n: int, seed: int = 11) -> gpd.GeoDataFrame:
         "address": [f"Bản {i % 500}, xã Mường Xén" for i in range(n)],
         "first_seen": "2024-03-01", "status": "active",
     }, geometry=shapely.points(x, y), crs="EPSG:4326")
+
+
+def extra_batches(repeat: int, n: int = 200, first: int = 0) -> list[gpd.GeoDataFrame]:
+    """Small uploads appended between counts (ids that the big frame does not use)."""
+    out = []
+    for k in range(first, first + repeat):
+        f = points(n, seed=100 + k)
+        f["id"] = [f"RX-{k:03d}-{i:05d}" for i in range(n)]
+        out.append(f)
+    return out
+
+
+def from_scratch(store, fn):
+    """``fn`` timed as a first count: the counts the store remembers are forgotten first
+    (otherwise a count repeated at the same data version is only followed, see
+    ``Store.count``)."""
+    def run():
+        store._counts = CountMemo()
+        return fn()
+    return run
+
+
+def followed(store, batches, append_raw, count, count_raw) -> dict:
+    """Best times of a count right after a 200-row append: the store following its
+    remembered count through the append, the store counting from scratch, and the raw
+    tool (which always counts again); with the counts they gave last. The first read after
+    a write pays for the pages the write made stale, so the store's two ways take turns
+    being first (each on its own append)."""
+    count()  # remembered at this version
+    best = {"follow": float("inf"), "scratch": float("inf"), "raw": float("inf")}
+    got = {}
+    for k, batch in enumerate(batches):
+        store.write("retail_points", batch)
+        append_raw(batch)
+        mine = ("follow", count) if k % 2 == 0 else ("scratch", from_scratch(store, count))
+        for way, fn in (mine, ("raw", count_raw)):
+            t = time.perf_counter()
+            got[way] = fn()
+            best[way] = min(best[way], time.perf_counter() - t)
+        assert got[mine[0]] == got["raw"], got
+        count()  # remembered again, at the new version
+    return {"count_follow": best["follow"], "count_follow_raw": best["raw"],
+            "count_follow_scratch": best["scratch"]}
 
 
 def timed(fn, repeat: int = 1):
@@ -71,9 +116,10 @@ def bench_gpkg(frame: gpd.GeoDataFrame, folder: Path, repeat: int) -> dict:
     raw_path = folder / "raw.gpkg"
     out["write_raw"] = timed(lambda: pyogrio.write_dataframe(frame, raw_path, layer="retail_points",
                                                              driver="GPKG"))[0]
-    out["count"], n = timed(lambda: store.count("retail_points"), repeat)
+    out["count"], n = timed(from_scratch(store, lambda: store.count("retail_points")), repeat)
     out["count_raw"], n_raw = timed(lambda: _sqlite_count(raw_path), repeat)
-    out["count_bbox"], nb = timed(lambda: store.count("retail_points", bbox=BBOX), repeat)
+    out["count_bbox"], nb = timed(
+        from_scratch(store, lambda: store.count("retail_points", bbox=BBOX)), repeat)
     out["count_bbox_raw"], nb_raw = timed(lambda: _sqlite_count(raw_path, BBOX), repeat)
     out["read_bbox"], got = timed(lambda: store.read("retail_points", bbox=BBOX), repeat)
     out["read_bbox_raw"], got_raw = timed(
@@ -81,6 +127,18 @@ def bench_gpkg(frame: gpd.GeoDataFrame, folder: Path, repeat: int) -> dict:
     assert n == n_raw == len(frame) and nb == nb_raw == len(got) == len(got_raw), \
         (n, n_raw, nb, nb_raw, len(got), len(got_raw))
     out["bbox_rows"] = len(got)
+    out["count_wide"], nw = timed(
+        from_scratch(store, lambda: store.count("retail_points", bbox=WIDE)), repeat)
+    out["count_wide_raw"], nw_raw = timed(lambda: _sqlite_count(raw_path, WIDE), repeat)
+    assert nw == nw_raw, (nw, nw_raw)
+    out["wide_rows"] = nw
+    append = (lambda b: pyogrio.write_dataframe(b, raw_path, layer="retail_points",
+                                                driver="GPKG", append=True))
+    for suffix, box, k in (("", BBOX, 0), ("_wide", WIDE, 1)):
+        got = followed(store, extra_batches(2 * repeat, first=k * 2 * repeat), append,
+                       lambda: store.count("retail_points", bbox=box),
+                       lambda: _sqlite_count(raw_path, box))
+        out.update({key + suffix: v for key, v in got.items()})
     return out
 
 
@@ -137,6 +195,15 @@ def bench_postgis(frame: gpd.GeoDataFrame, url: str, repeat: int) -> dict:
             return conn.execute(f"SELECT count(*) FROM raw_points WHERE geom && {env}",
                                 bbox).fetchone()[0]
 
+        def raw_append(batch):
+            ewkb = shapely.to_wkb(shapely.set_srid(batch.geometry.values, 4326), hex=True,
+                                  include_srid=True)
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy("COPY raw_points (id, source, type, name, address, first_seen, "
+                              "status, geom) FROM STDIN") as cp:
+                    for row, g in zip(batch[cols].to_numpy(dtype=object), ewkb):
+                        cp.write_row([*row, g])
+
         def raw_read():
             rows = conn.execute(f"SELECT {', '.join(cols)}, ST_AsBinary(geom) FROM raw_points "
                                 f"WHERE geom && {env} ORDER BY fid", BBOX).fetchall()
@@ -144,14 +211,25 @@ def bench_postgis(frame: gpd.GeoDataFrame, url: str, repeat: int) -> dict:
             return gpd.GeoDataFrame(df, geometry=shapely.from_wkb([r[-1] for r in rows]),
                                     crs="EPSG:4326")
 
-        out["count"], n = timed(lambda: store.count("retail_points"), repeat)
+        out["count"], n = timed(from_scratch(store, lambda: store.count("retail_points")),
+                                repeat)
         out["count_raw"], n_raw = timed(raw_count, repeat)
-        out["count_bbox"], nb = timed(lambda: store.count("retail_points", bbox=BBOX), repeat)
+        out["count_bbox"], nb = timed(
+            from_scratch(store, lambda: store.count("retail_points", bbox=BBOX)), repeat)
         out["count_bbox_raw"], nb_raw = timed(lambda: raw_count(BBOX), repeat)
         out["read_bbox"], got = timed(lambda: store.read("retail_points", bbox=BBOX), repeat)
         out["read_bbox_raw"], got_raw = timed(raw_read, repeat)
+        assert n == n_raw == len(frame) and nb == nb_raw == len(got) == len(got_raw)
+        out["count_wide"], nw = timed(
+            from_scratch(store, lambda: store.count("retail_points", bbox=WIDE)), repeat)
+        out["count_wide_raw"], nw_raw = timed(lambda: raw_count(WIDE), repeat)
+        assert nw == nw_raw, (nw, nw_raw)
+        for suffix, box, k in (("", BBOX, 0), ("_wide", WIDE, 1)):
+            got = followed(store, extra_batches(2 * repeat, first=k * 2 * repeat), raw_append,
+                           lambda: store.count("retail_points", bbox=box),
+                           lambda: raw_count(box))
+            out.update({key + suffix: v for key, v in got.items()})
     store.close()
-    assert n == n_raw == len(frame) and nb == nb_raw == len(got) == len(got_raw)
     out["bbox_rows"] = len(got)
     return out
 
@@ -187,7 +265,10 @@ def main() -> None:
             ("count all", "count", "count_raw", "SQLite", "SQL"),
             (f"count in bbox ({g['bbox_rows']:,})", "count_bbox", "count_bbox_raw", "R-tree", "SQL"),
             (f"read bbox ({g['bbox_rows']:,} rows)", "read_bbox", "read_bbox_raw", "pyogrio",
-             "psycopg")]
+             "psycopg"),
+            ("count in bbox, +200 rows", "count_follow", "count_follow_raw", "R-tree", "SQL"),
+            (f"count in wide box ({g['wide_rows']:,})", "count_wide", "count_wide_raw", "", ""),
+            ("count in wide box, +200", "count_follow_wide", "count_follow_raw_wide", "", "")]
     print(f"Stores vs raw tools, {args.rows:,} points (seconds; reads best of {args.repeat})")
     head = (f"{'operation':26} {'GeoPackageStore':>15} {'raw GPKG':>10} {'ratio':>6}   "
             f"{'PostGISStore':>12} {'raw PG':>9} {'ratio':>6}   {'PG/GPKG':>7}")
@@ -201,6 +282,13 @@ def main() -> None:
     print("raw GPKG = pyogrio.write_dataframe / SQLite count / R-tree count / "
           "pyogrio.read_dataframe(bbox); raw PG = psycopg COPY / SQL count / && count / "
           "SELECT + shapely.from_wkb")
+    print("counts are first counts (nothing remembered), except '+200 rows': the same count "
+          "again right after a 200-row upload, which the stores follow from the count they "
+          "remember (Store.count) while the raw tools count again")
+    for suffix, what in (("", "bbox"), ("_wide", "wide box")):
+        print(f"count in {what} after a 200-row upload, counted from scratch by the store: "
+              f"GeoPackageStore {g['count_follow_scratch' + suffix]:.4f} s"
+              + (f", PostGISStore {p['count_follow_scratch' + suffix]:.4f} s" if p else ""))
     write_rate = args.rows / g["write"]
     print(f"GeoPackageStore writes {write_rate:,.0f} rows/s"
           + (f"; PostGISStore {args.rows / p['write']:,.0f} rows/s" if p else ""))

@@ -130,6 +130,19 @@ def _box_params(bbox: BBox, *, within: bool = False) -> list[float]:
     return [minx, maxx, miny, maxy] if within else [maxx, minx, maxy, miny]
 
 
+def _rim_ids(rtree: str, bbox: BBox) -> tuple[str, list[float]]:
+    """SQL selecting the ids of R-tree entries on the box's rim (touching it, not within
+    it), and its parameters: the entries crossing each edge, as four narrow R-tree searches
+    (``TOUCHES AND NOT WITHIN`` in one search tests every entry touching the box, 10 ms
+    at 50 000 points, as each side of NOT is no constraint the R-tree can search on)."""
+    x0, y0, x1, y1 = map(float, bbox)
+    crossing = [("minx < ? AND maxx >= ?", [x0, x0]), ("maxx > ? AND minx <= ?", [x1, x1]),
+                ("miny < ? AND maxy >= ?", [y0, y0]), ("maxy > ? AND miny <= ?", [y1, y1])]
+    sql = " UNION ".join(f"SELECT id FROM {rtree} WHERE {edge} AND {_TOUCHES}"
+                         for edge, _ in crossing)
+    return sql, [v for _, edge_params in crossing for v in (*edge_params, *_box_params(bbox))]
+
+
 def _in_box_joined(geom: str) -> str:
     """Exact "point in the box" for a point table ``t`` joined to its R-tree ``r`` by id:
     bounds within the box, or touching it and passing the exact test (the rim)."""
@@ -394,10 +407,9 @@ class GeoPackageStore:
                 # The R-tree keeps float32 bounds rounded outwards: a point whose bounds lie
                 # inside the box is inside, one whose bounds do not touch it is outside.
                 # Only the few on the rim (bounds across an edge) need the exact test.
-                clauses.append(f"(fid NOT IN (SELECT id FROM {rtree} WHERE {_TOUCHES} "
-                               f"AND NOT ({_WITHIN})) OR gp_point_in_box({_q(geom)}, ?, ?, ?, ?))")
-                params.extend([*_box_params(bbox), *_box_params(bbox, within=True),
-                               *map(float, bbox)])
+                rim, rim_params = _rim_ids(rtree, bbox)
+                clauses.append(f"(fid NOT IN ({rim}) OR gp_point_in_box({_q(geom)}, ?, ?, ?, ?))")
+                params.extend([*rim_params, *map(float, bbox)])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def _ids_in_box(self, conn, layer: Layer, bbox: BBox) -> tuple[str, list]:
@@ -413,10 +425,9 @@ class GeoPackageStore:
         edge) that are inside it by the exact test, and its parameters."""
         geom = self._geom_column(conn, layer.name)
         rtree = _q("rtree_" + layer.name + "_" + geom)
-        return (f"SELECT fid FROM {_q(layer.name)} WHERE fid IN (SELECT id FROM {rtree} "
-                f"WHERE {_TOUCHES} AND NOT ({_WITHIN})) "
-                f"AND gp_point_in_box({_q(geom)}, ?, ?, ?, ?)",
-                [*_box_params(bbox), *_box_params(bbox, within=True), *map(float, bbox)])
+        rim, rim_params = _rim_ids(rtree, bbox)
+        return (f"SELECT fid FROM {_q(layer.name)} WHERE fid IN ({rim}) "
+                f"AND gp_point_in_box({_q(geom)}, ?, ?, ?, ?)", [*rim_params, *map(float, bbox)])
 
     def _count_points_in_box(self, conn, layer: Layer, bbox: BBox) -> int:
         """Points in the box: R-tree bounds within it, plus those on the rim that pass the
@@ -579,7 +590,10 @@ class GeoPackageStore:
         counted in full."""
         version, rewritten = self._layer_versions(conn, spec.name)
         last = conn.execute(f"SELECT max(fid) FROM {_q(spec.name)}").fetchone()[0] or 0
-        if known is not None and rewritten <= known[1] <= version and known[2] <= last:
+        # following costs a lookup per appended row, counting all a fraction of that per
+        # counted row (R-tree): follow while the tail is no longer than the count
+        if known is not None and rewritten <= known[1] <= version and known[2] <= last \
+                and last - known[2] <= known[0]:
             return known[0] + self._count_after_fid(conn, spec, bbox, where, known[2]), \
                 version, last
         return self._count_all(conn, spec, bbox, where), version, last
