@@ -250,11 +250,14 @@ def test_upload_helpers_leave_when_their_server_process_is_gone(tmp_path):
         "from geo_pcmt.ingest_pool import CheckPool\n"
         "pool = CheckPool(processes=1, nice=0)\n"
         "print(pool._pool().submit(os.getpid).result(timeout=120), flush=True)\n"
+        "print(pool._writer_pool().submit(os.getpid).result(timeout=120), flush=True)\n"
         "os._exit(0)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=180, cwd=os.path.dirname(os.path.dirname(__file__)))
-    helper = int(out.stdout.split()[-1])
+    helpers = [int(line) for line in out.stdout.split()[-2:]]  # the checker, the writer
+    assert len(set(helpers)) == 2
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{helper}"):
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{h}") for h in helpers):
         time.sleep(0.2)
-    assert not os.path.exists(f"/proc/{helper}"), "the helper outlived its server process"
+    assert not any(os.path.exists(f"/proc/{h}") for h in helpers), \
+        "a helper outlived its server process"
