@@ -95,6 +95,11 @@ def _write_in_helper(store_url: str, layer: str, frame, mode: str, user: str):
     return _store(store_url).write(layer, frame, mode=mode, user=user)
 
 
+class HelperStopped(RuntimeError):
+    """The process storing an upload's rows stopped before it confirmed the write: the
+    transaction was committed whole or not at all, and nobody can tell which from here."""
+
+
 class HelperWriter:
     """A store's ``write``, run in the pool's writer process (:meth:`CheckPool.writer`):
     the same write report, the same errors."""
@@ -105,7 +110,7 @@ class HelperWriter:
 
     def write(self, layer: str, frame, *, mode: str = "append", user: str = "system"):
         return self.pool._call(self.pool._writer_pool(), _write_in_helper, self.store_url,
-                               layer, frame, mode, user)
+                               layer, frame, mode, user, writes=True)
 
 
 class CheckPool:
@@ -161,7 +166,7 @@ class CheckPool:
         :class:`~geo_pcmt.store.StoreError`). Only for stores whose writes do not hold
         the whole store (``writes_hold_the_store`` False, PostGIS)."""
         return self._call(None, _load_in_helper, layer, str(path), options, store_url,
-                          dict(keep_valid=keep_valid, mode=mode, user=user))
+                          dict(keep_valid=keep_valid, mode=mode, user=user), writes=True)
 
     def writer(self, store_url: str) -> HelperWriter:
         """Something with the store's ``write`` that writes in this pool's writer process
@@ -178,16 +183,25 @@ class CheckPool:
                 self._writer_pid = os.getpid()
             return self._writer
 
-    def _call(self, executor: ProcessPoolExecutor | None, fn, *args):
+    def _call(self, executor: ProcessPoolExecutor | None, fn, *args, writes: bool = False):
+        """``fn(*args)`` in a process of ``executor`` (default: the checkers). A process that
+        dies (killed, out of memory) is replaced for the next call; this one raises
+        :class:`~geo_pcmt.ingest.IngestError` when ``fn`` only reads, and
+        :class:`HelperStopped` when it ``writes`` (the outcome of its write is unknown)."""
         executor = executor or self._pool()
         try:
             return executor.submit(fn, *args).result()
-        except BrokenProcessPool:  # a helper died (killed, out of memory): start afresh
+        except BrokenProcessPool:
             with self._lock:
                 if executor is self._executor:
                     self._executor = None
                 if executor is self._writer:
                     self._writer = None
+            if writes:
+                raise HelperStopped(
+                    "the process storing the rows stopped before it confirmed the write "
+                    "(killed, or out of memory): the write was committed whole or not at "
+                    "all; look the ids up before sending the file again") from None
             raise ingest.IngestError("the helper process handling the file stopped before "
                                      "it finished (killed, or out of memory)") from None
 

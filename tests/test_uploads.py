@@ -261,3 +261,40 @@ def test_upload_helpers_leave_when_their_server_process_is_gone(tmp_path):
         time.sleep(0.2)
     assert not any(os.path.exists(f"/proc/{h}") for h in helpers), \
         "a helper outlived its server process"
+
+
+def test_a_writer_process_that_dies_is_reported_as_unconfirmed_and_replaced(web_store,
+                                                                            tmp_path):
+    # the writer killed (out of memory, kill -9) mid-write: the caller hears that the
+    # outcome is unknown, not that the file was unreadable, and the next write works
+    import os
+    from geo_pcmt.ingest_pool import CheckPool, HelperStopped
+    from tests.conftest import retail_frame
+    pool = CheckPool(processes=1, nice=0)
+    try:
+        with pytest.raises(HelperStopped, match="committed whole or not at all"):
+            pool._call(pool._writer_pool(), os._exit, 9, writes=True)
+        report = pool.writer(str(web_store.path)).write("retail_points",
+                                                        retail_frame(3, start=900_000))
+        assert report.inserted == 3
+        assert web_store.count("retail_points", where={"id": "RP-900001"}) == 1
+    finally:
+        pool.shutdown()
+
+
+def test_an_upload_whose_writer_died_answers_503_and_audits_an_unknown_outcome(
+        web_store, tmp_path, monkeypatch):
+    from geo_pcmt.ingest_pool import HelperStopped, HelperWriter
+
+    def died(self, *args, **kwargs):
+        raise HelperStopped("the process storing the rows stopped before it confirmed")
+
+    monkeypatch.setattr(HelperWriter, "write", died)
+    pooled = make_app(web_store, tmp_path, INGEST_PROCESSES=1)
+    try:
+        res = api_upload(pooled, CLEAN)
+        assert res.status_code == 503 and res.get_json()["code"] == "write_unconfirmed"
+        log = store_of(pooled).read("audit_log", where={"action": "upload"})
+        assert json.loads(log["detail"].iloc[-1])["stored"] == "unknown"
+    finally:
+        pooled.extensions["geo_pcmt_check_pool"].shutdown()

@@ -20,6 +20,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from .. import access, ingest
+from ..ingest_pool import HelperStopped
 from ..layers import LAYERS
 from ..store import StoreError
 from . import get_store
@@ -129,8 +130,9 @@ def _run(meta: dict, keep_valid: bool):
     options = dict(fix_swapped=meta["fix_swapped"], repair=meta["repair"], crs=meta["crs"],
                    source=f"upload:{meta['filename']}",
                    max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
-    # checked in a helper process at a lower priority when configured (INGEST_PROCESSES),
-    # and stored there too unless a write holds the whole store: see geo_pcmt.ingest_pool
+    # when configured (INGEST_PROCESSES): checked in a helper process at a lower priority,
+    # stored outside this process (PostGIS: by that helper; GeoPackage: by a writer process
+    # at normal priority, as its write holds the whole file): see geo_pcmt.ingest_pool
     pool = current_app.extensions.get("geo_pcmt_check_pool")
     stored = dict(keep_valid=keep_valid, mode=meta["mode"], user=user)
     try:
@@ -149,6 +151,10 @@ def _run(meta: dict, keep_valid: bool):
     except StoreError as exc:
         store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
         raise ApiError(409, "store_refused", f"{exc} (nothing was stored)") from None
+    except HelperStopped as exc:  # the file is kept (an hour) for a look at what it holds
+        store.audit(user, "upload", meta["layer"], [],
+                    dict(detail, stored="unknown", error=str(exc)))
+        raise ApiError(503, "write_unconfirmed", str(exc)) from None
     if written is not None:
         forget_counts()
     ids = report.clean["id"].astype(str).tolist() if written is not None else []
