@@ -736,3 +736,22 @@ def test_postgis_counts_stay_exact_when_concurrent_writers_draw_interleaved_ids(
     assert pg_store.count("retail_points", bbox=_BOX) == _true_count(
         pg_store, "retail_points", _BOX) == 75
     assert pg_store.count("retail_points") == 75
+
+
+def test_counts_work_on_a_store_made_before_the_version_tables_existed(any_store):
+    # an older database: no gp_meta (nor gp_appends); counts are right, and follow appends
+    # once writes have made the tables again
+    store = any_store
+    store.write("retail_points", retail_frame(30))
+    store.close()
+    execute_sql(store, "DROP TABLE gp_meta" + ("; DROP TABLE gp_appends"
+                                               if backend(store) == "postgis" else ""))
+    store = type(store)(store.path if backend(store) == "gpkg"
+                        else store.url.render_as_string(hide_password=False))
+    try:
+        assert store.count("retail_points", bbox=_BOX) == _true_count(store, "retail_points", _BOX)
+        store.write("retail_points", retail_frame(20, start=100))
+        assert store.count("retail_points") == 50
+        assert store.count("retail_points", bbox=_BOX) == _true_count(store, "retail_points", _BOX)
+    finally:
+        store.close()

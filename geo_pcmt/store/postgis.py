@@ -585,7 +585,12 @@ class PostGISStore:
             else:
                 if now is not None and now >= known[1] and appends == now - known[1]:
                     return known[0] + int(added), int(now)
-        now, n = conn.execute(self._count_query(spec, conds)).one()
+        try:
+            now, n = conn.execute(self._count_query(spec, conds)).one()
+        except sa.exc.ProgrammingError:  # no gp_meta (a database made before it existed)
+            conn.rollback()
+            n, now = conn.execute(sa.select(sa.func.count()).select_from(self.table(spec))
+                                  .where(*conds)).scalar_one(), None
         return int(n), (None if now is None else int(now))
 
     def _count_query(self, spec: Layer, conds: list, since: int | None = None,
