@@ -755,3 +755,25 @@ def test_counts_work_on_a_store_made_before_the_version_tables_existed(any_store
         assert store.count("retail_points", bbox=_BOX) == _true_count(store, "retail_points", _BOX)
     finally:
         store.close()
+
+
+def test_postgis_counts_stay_exact_when_the_id_sequence_hands_out_blocks(pg_store):
+    # an administrator gave the fid sequence a cache: a session may then write ids below
+    # ones already drawn by others, so appends are not followed but counted again
+    from geo_pcmt.store import postgis
+    execute_sql(pg_store, "ALTER SEQUENCE retail_points_fid_seq CACHE 50")
+    pg_store.close()
+    first = postgis.PostGISStore(pg_store.url.render_as_string(hide_password=False))
+    second = postgis.PostGISStore(pg_store.url.render_as_string(hide_password=False))
+    try:
+        first.write("retail_points", retail_frame(5, start=0))     # first caches ids 1-50
+        second.write("retail_points", retail_frame(5, start=100))  # second caches 51-100
+        assert first.count("retail_points", bbox=_BOX) == 10
+        first.write("retail_points", retail_frame(5, start=200))   # ids 6-10: below 51-55
+        assert second.count("retail_points", bbox=_BOX) == 15
+        second.write("retail_points", retail_frame(5, start=300))
+        assert first.count("retail_points", bbox=_BOX) == 20 == _true_count(
+            first, "retail_points", _BOX)
+    finally:
+        first.close()
+        second.close()

@@ -238,7 +238,7 @@ class PostGISStore:
         self._unanalyzed: dict[str, int] = {}  # rows changed per table since ANALYZE
         self._meta_ready = False  # gp_meta known to exist (made by init or _ensure_meta)
         self._counts = CountMemo(COUNTS_KEPT)  # see count: key → (rows, version)
-        self._sequences: dict[str, str] = {}  # table → its fid sequence
+        self._sequences: dict[str, tuple[str, bool]] = {}  # see _fid_sequence
 
     def __repr__(self) -> str:
         return f"PostGISStore({self.url.render_as_string(hide_password=True)!r})"
@@ -709,11 +709,11 @@ class PostGISStore:
                     "count(*) FILTER (WHERE NOT new), min(fid), max(fid) FROM done").fetchone()
                 fids = (first, last) if inserted and not updated else None
             elif values:
-                sequence = self._fid_sequence(cur, spec.name)
+                sequence, one_at_a_time = self._fid_sequence(cur, spec.name)
                 first = cur.execute(f"SELECT last_value FROM {sequence}").fetchone()[0]
                 _copy(cur, table, cols, values)
                 last = cur.execute("SELECT currval(%s)", (sequence,)).fetchone()[0]
-                fids = None if mode == "replace" else (first, last)
+                fids = (first, last) if mode != "replace" and one_at_a_time else None
             version = self._bump_data_version(cur, spec.name)
             if fids is not None:
                 log = self._qt("gp_appends")
@@ -747,10 +747,15 @@ class PostGISStore:
         return int(conn.execute(sa.select(sa.func.count()).select_from(self.table(spec)))
                    .scalar_one())
 
-    def _fid_sequence(self, cur, table: str) -> str:
+    def _fid_sequence(self, cur, table: str) -> tuple[str, bool]:
+        """The table's ``fid`` sequence, and whether it hands out one value at a time (the
+        default): only then is every id this session draws above the sequence's last value
+        read before, which :meth:`write` takes as the first ``fid`` of an append."""
         if table not in self._sequences:
             self._sequences[table] = cur.execute(
-                "SELECT pg_get_serial_sequence(%s, 'fid')", (self._qt(table),)).fetchone()[0]
+                "SELECT s.seqrelid::regclass::text, s.seqcache = 1 FROM pg_sequence s "
+                "WHERE s.seqrelid = pg_get_serial_sequence(%s, 'fid')::regclass",
+                (self._qt(table),)).fetchone()
         return self._sequences[table]
 
     def _keep_statistics(self, table: str, changed: int, rows: int) -> None:
