@@ -114,6 +114,13 @@ def backend(store) -> str:
     return "gpkg" if isinstance(store, GeoPackageStore) else "postgis"
 
 
+def store_url(store) -> str:
+    """What the app's ``STORE`` setting needs to open ``store`` again (password kept)."""
+    if backend(store) == "gpkg":
+        return str(store.path)
+    return store.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def execute_sql(store, statement: str) -> None:
     """Run one SQL statement directly in the store's database (test set-up only)."""
     if backend(store) == "gpkg":

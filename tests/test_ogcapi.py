@@ -96,9 +96,11 @@ def web_store(web_template, tmp_path) -> GeoPackageStore:
     return GeoPackageStore(path)
 
 
-def make_app(store: GeoPackageStore, tmp_path: Path, **config):
-    """The app on ``store`` with one user per role (``<role>_user``) and a token each."""
-    app = create_app({"STORE": str(store.path), "TESTING": True,
+def make_app(store, tmp_path: Path, **config):
+    """The app on ``store`` (its own store object, as a gunicorn worker has; either
+    backend) with one user per role (``<role>_user``) and a token each."""
+    from .backends import store_url
+    app = create_app({"STORE": store_url(store), "TESTING": True,
                       "USERS_DB": str(tmp_path / "users.sqlite"),
                       "PASSWORD_HASH_METHOD": FAST_HASH, **config})
     users = app.extensions["geo_pcmt_users"]

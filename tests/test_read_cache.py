@@ -14,32 +14,11 @@ import pytest
 import shapely
 import geopandas as gpd
 
-from geo_pcmt.web import create_app
 
 from .backends import any_store, backend, pg_server, pg_templates  # noqa: F401
-from .test_ogcapi import FAST_HASH, PASSWORD, ROLES, bearer, web_frames
+from .test_ogcapi import ROLES, bearer, make_app, web_frames
 
 ITEMS = "/api/collections/retail_points/items?limit=50"
-
-
-def _store_url(store) -> str:
-    if backend(store) == "gpkg":
-        return str(store.path)
-    return store.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _app(store, tmp_path, **config):
-    """The app on ``store`` (its own store object, as a gunicorn worker has) with one user
-    and token per role."""
-    app = create_app({"STORE": _store_url(store), "TESTING": True,
-                      "USERS_DB": str(tmp_path / "users.sqlite"),
-                      "PASSWORD_HASH_METHOD": FAST_HASH, **config})
-    users = app.extensions["geo_pcmt_users"]
-    app.config["TEST_TOKENS"] = {}
-    for role in ROLES:
-        users.add(f"{role}_user", PASSWORD, role, display_name=f"Người dùng {role}")
-        app.config["TEST_TOKENS"][role] = users.create_token(f"{role}_user")[0]
-    return app
 
 
 @pytest.fixture
@@ -51,7 +30,7 @@ def data_store(any_store):
 
 @pytest.fixture
 def app(data_store, tmp_path):
-    return _app(data_store, tmp_path)
+    return make_app(data_store, tmp_path)
 
 
 def get(app, url, role="analyst"):
@@ -190,8 +169,8 @@ def test_the_collections_extents_follow_writes_to_the_layers_they_come_from(app,
 def test_a_role_never_gets_an_answer_cached_for_another_role(data_store, tmp_path, url):
     """Every role asks after every higher role has been answered; each must get exactly
     what it gets from an app without a cache."""
-    cached = _app(data_store, tmp_path / "cached")
-    plain = _app(data_store, tmp_path / "plain", API_ANSWER_CACHE_BYTES=0)
+    cached = make_app(data_store, tmp_path / "cached")
+    plain = make_app(data_store, tmp_path / "plain", API_ANSWER_CACHE_BYTES=0)
     answers = {}
     for role in reversed(ROLES):  # admin first, viewer last
         got, want = get(cached, url, role), get(plain, url, role)
