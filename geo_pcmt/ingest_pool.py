@@ -18,7 +18,7 @@ the upload request waits for the commit (a 201 means stored):
   for it (a priority inversion measured under load). In the server process it held the file
   while each of its R-tree trigger callbacks (five per row) waited for the server's GIL.
   In a process of its own it does neither: the load test's 10-reader round went from
-  97 to 140 req/s (p99 297 to 149 ms).
+  97 to 167 req/s (p99 297 to 121 ms).
 
 Examples
 --------
@@ -45,8 +45,7 @@ def _start_helper(nice: int, server_pid: int) -> None:
         os.nice(nice)
     # the server's pid comes from the server: if it died before this helper got this far,
     # getppid() here is already another process's, and the helper leaves at once
-    threading.Thread(target=_exit_with_parent, args=(server_pid,), daemon=True,
-                     name="exit-with-parent").start()
+    _leave_with(server_pid)
     from . import boundaries
     try:
         boundaries.communes()
@@ -87,6 +86,11 @@ def _load_in_helper(layer: str, path: str, options: dict, store_url: str,
 
 def _start_writer(server_pid: int) -> None:
     """In the new writer: leave with the server process (normal priority: see module)."""
+    _leave_with(server_pid)
+
+
+def _leave_with(server_pid: int) -> None:
+    """End this process once ``server_pid`` is gone (see :func:`_exit_with_parent`)."""
     threading.Thread(target=_exit_with_parent, args=(server_pid,), daemon=True,
                      name="exit-with-parent").start()
 
