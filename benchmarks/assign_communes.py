@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_pcmt import boundaries, ingest
-from geo_pcmt.spatial import assign_communes
+from geo_pcmt.ingest import boundaries
+from geo_pcmt import ingest
+from geo_pcmt.ingest.spatial import assign_communes
 
 
 def _points(n: int, rng: np.random.Generator, communes: gpd.GeoDataFrame) -> np.ndarray:

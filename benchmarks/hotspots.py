@@ -4,10 +4,10 @@
    FDR + classes, against ``esda.G_Local(star=True, permutations=0)`` and
    ``permutations=999`` on the same binary contiguity weights (weights are built once, outside
    the timings); the analytical z must agree to 1e-6. geo_pcmt with 999 permutations too.
-2. DBSCAN on 100k / 300k / 1M points (EPSG:32648): ``geo_pcmt.clusters.dbscan`` against
+2. DBSCAN on 100k / 300k / 1M points (EPSG:32648): ``geo_pcmt.analysis.clusters.dbscan`` against
    ``sklearn.cluster.DBSCAN().fit`` on the coordinate array; each case
    runs in a fresh process so its peak RSS is its own; labels must match.
-3. HDBSCAN on 50k / 200k points: ``geo_pcmt.clusters.hdbscan`` with the scikit-learn engine
+3. HDBSCAN on 50k / 200k points: ``geo_pcmt.analysis.clusters.hdbscan`` with the scikit-learn engine
    (50k; 200k only with ``--full``: its minimum spanning tree is O(n²), ~4–5 min) and with
    the ``hdbscan`` package engine (Borůvka KD-tree), when installed.
 
@@ -82,13 +82,13 @@ def _one(case: str, n: int, eps_m: float, min_samples: int, repeat: int = 1) -> 
             xy = shapely.get_coordinates(frame.geometry.values)
             return DBSCAN(eps=eps_m, min_samples=min_samples).fit(xy).labels_
     elif case == "dbscan-geo_pcmt":
-        from geo_pcmt.clusters import dbscan
+        from geo_pcmt.analysis.clusters import dbscan
 
         def call():
             return dbscan(frame, eps_m=eps_m, min_samples=min_samples,
                           weight_column=None)["cluster"].to_numpy()
     elif case.startswith("hdbscan-"):
-        from geo_pcmt.clusters import hdbscan
+        from geo_pcmt.analysis.clusters import hdbscan
 
         def call():
             return hdbscan(frame, min_cluster_size=min_samples, weight_column=None,
@@ -115,7 +115,7 @@ def _interleaved_dbscan(n: int, eps_m: float, min_samples: int, rounds: int) -> 
     import shapely
     from sklearn.cluster import DBSCAN
 
-    from geo_pcmt.clusters import dbscan
+    from geo_pcmt.analysis.clusters import dbscan
 
     frame = gpd.GeoDataFrame(geometry=shapely.points(_points_xy(n)), crs=32648)
     best = {"sklearn": float("inf"), "geo_pcmt": float("inf")}
@@ -144,7 +144,9 @@ def bench_gistar(cell_sizes: list[float], repeat: int) -> list[dict]:
     import libpysal
     import shapely
 
-    from geo_pcmt import boundaries, gistar, grid
+    from geo_pcmt.ingest import boundaries
+    from geo_pcmt.analysis import gistar
+    from geo_pcmt.analysis import grid
 
     province = boundaries.province()
     pts = gpd.GeoDataFrame(geometry=shapely.points(_points_xy(50_000)), crs=32648)

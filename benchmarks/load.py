@@ -58,7 +58,7 @@ CANDIDATE_READS = [
 
 def build_store(kind: str, folder: Path, pg_server) -> tuple[str, object]:
     """A store with the boundaries and the sample; returns (url, store)."""
-    from geo_pcmt.seed import load_boundaries, load_sample
+    from geo_pcmt.runs.seed import load_boundaries, load_sample
     from geo_pcmt.store import open_store
     if kind == "gpkg":
         url = str(folder / "load.gpkg")

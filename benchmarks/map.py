@@ -28,7 +28,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo_pcmt import boundaries, mapping, vendor  # noqa: E402
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.outputs import map as mapping
+from geo_pcmt.outputs.map import vendor  # noqa: E402
 
 STATUSES = np.array(["active", "watch", "cleared", "re-emerged"])
 TYPES = np.array(["diem_ban_le", "dia_diem_to_chuc_chua_chap", "tu_diem_phuc_tap"])

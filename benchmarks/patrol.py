@@ -28,7 +28,8 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo_pcmt import routing, travel  # noqa: E402
+from geo_pcmt.analysis.patrol import routing
+from geo_pcmt.analysis.patrol import travel  # noqa: E402
 
 POST_LONLAT = (104.1193, 19.4803)  # Đồn BP CKQT Nậm Cắn
 RISK_LEVELS = np.array([1.0, 3.0, 4.5, 6.0, 7.0, 8.0, 9.0, 10.0])

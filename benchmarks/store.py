@@ -32,7 +32,7 @@ import shapely
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from geo_pcmt import boundaries  # noqa: E402
+from geo_pcmt.ingest import boundaries  # noqa: E402
 from geo_pcmt.store import GeoPackageStore  # noqa: E402
 from geo_pcmt.store.base import CountMemo  # noqa: E402
 

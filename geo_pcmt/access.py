@@ -17,7 +17,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from .layers import CONFIDENTIALITY_LEVELS, LAYERS, Layer, get_layer
+from geo_pcmt.layers import CONFIDENTIALITY_LEVELS, LAYERS, Layer, get_layer
 
 ROLES: tuple[str, ...] = ("viewer", "analyst", "commander", "admin")
 CLEARANCE = {"viewer": "public", "analyst": "restricted", "commander": "restricted",
@@ -170,7 +170,7 @@ def public_aggregates() -> dict[str, Layer]:
     One for every intelligence record layer with points and a ``commune_code``. They are
     the viewer's view of restricted records: counts, small ones suppressed, no rows.
     """
-    from .layers import Field
+    from geo_pcmt.layers import Field
     out: dict[str, Layer] = {}
     for name, spec in LAYERS.items():
         if (name in INTELLIGENCE_LAYERS and spec.kind == "record" and spec.has_geometry
@@ -242,3 +242,68 @@ def can_manage_users(role: str | None) -> bool:
 def can_view_audit(role: str | None) -> bool:
     """The audit log is for admins."""
     return role is not None and at_least(role, "admin")
+
+
+# --- the one role-scoped reader --------------------------------------------------------------
+# Every output (API, exports, map, patrol, reports, runs) reads record layers through
+# :func:`read`; nothing downstream re-implements the role rules.
+
+class AccessDenied(PermissionError):
+    """``role`` may not read ``layer`` (or one of the fields it asked for)."""
+
+
+def _merge_where(where: dict | None, scope: dict) -> dict | None:
+    """``where`` with the role's row scope added (intersecting a confidentiality list)."""
+    out = dict(where or {})
+    for key, allowed in scope.items():
+        if key in out:
+            asked = out[key]
+            asked = list(asked) if isinstance(asked, (list, tuple, set, frozenset)) else [asked]
+            out[key] = [v for v in asked if v in allowed]
+        else:
+            out[key] = list(allowed)
+    return out or None
+
+
+def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
+         columns=None, limit: int | None = None, offset: int = 0):
+    """Read ``layer`` from ``store`` as ``role`` may see it: rows and fields.
+
+    Parameters
+    ----------
+    store : Store
+        Any backend.
+    layer : str
+        A layer name from :data:`geo_pcmt.layers.LAYERS`.
+    role : str or None
+        ``viewer`` … ``admin``; ``None`` for an anonymous visitor.
+    bbox, where, limit, offset
+        Passed to :meth:`Store.read` after the role's row scope is added to ``where``.
+    columns : list of str, optional
+        Fields wanted; default every field the role may see. Asking for a field the role
+        may not see raises :class:`AccessDenied` (the same as an unknown field would).
+
+    Returns
+    -------
+    GeoDataFrame or DataFrame
+        Only rows within the role's clearance, only fields the role may see.
+
+    Raises
+    ------
+    AccessDenied
+        If the role may not read the layer at all, or asked for a hidden field.
+    """
+    if not can_read_layer_for(role, layer):
+        raise AccessDenied(f"layer {layer!r} is not readable by role {role or 'anonymous'!r}")
+    visible = visible_fields(role, layer)
+    if columns is None:
+        columns = visible
+    else:
+        hidden = [c for c in columns if c not in visible]
+        if hidden:
+            raise AccessDenied(f"field(s) {', '.join(map(repr, hidden))} of layer {layer!r} "
+                               f"are not readable by role {role or 'anonymous'!r}")
+        columns = list(columns)
+    scope = row_filter_for(role, layer)
+    return store.read(layer, bbox=bbox, where=_merge_where(where, scope), columns=columns,
+                      limit=limit, offset=offset)

@@ -1,7 +1,7 @@
 """The layer schemas of geo_pcmt, defined once, as data.
 
 The same definitions drive ingest validation (:mod:`geo_pcmt.ingest`), the store's tables
-(:mod:`geo_pcmt.store`), the export field lists (:mod:`geo_pcmt.export`) and, later, the
+(:mod:`geo_pcmt.store`), the export field lists (:mod:`geo_pcmt.outputs.export`) and, later, the
 OpenAPI document. A layer is a :class:`Layer`; a column is a :class:`Field`.
 
 Every *record* layer carries the common columns ``id``, ``source``, ``confidentiality``,
@@ -9,6 +9,7 @@ Every *record* layer carries the common columns ``id``, ``source``, ``confidenti
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -355,6 +356,27 @@ def get_layer(name: str) -> Layer:
         return LAYERS[name]
     except KeyError:
         raise KeyError(f"unknown layer {name!r}; known layers: {', '.join(sorted(LAYERS))}") from None
+
+
+_AREA_SEPARATORS = re.compile(r"[;,\s]+")
+
+
+def area_codes(value: object) -> tuple[str, ...]:
+    """The commune codes listed in a post's ``area_of_responsibility``, in order, once each.
+
+    The one parser of that field: codes are separated by ``;`` (as stored), ``,`` or white
+    space; empty and missing values give an empty tuple.
+
+    Examples
+    --------
+    >>> area_codes("16681; 16684,16687 16690;16681")
+    ('16681', '16684', '16687', '16690')
+    >>> area_codes(None)
+    ()
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return ()
+    return tuple(dict.fromkeys(c for c in _AREA_SEPARATORS.split(str(value)) if c))
 
 
 def register_derived(layer: Layer) -> Layer:

@@ -12,5 +12,9 @@ SAMPLE_DIR = DATA_DIR / "sample"
 
 
 def default_store_path() -> Path:
-    """The GeoPackage used when none is given: ``$GEO_PCMT_STORE`` or ``var/geo_pcmt.gpkg``."""
-    return Path(os.environ.get("GEO_PCMT_STORE", REPO_DIR / "var" / "geo_pcmt.gpkg"))
+    """The GeoPackage used when none is given.
+
+    ``$GEO_PCMT_STORE`` if set, else ``var/geo_pcmt.gpkg`` under the folder the command runs
+    in (never inside the installed package, and not shared by every folder and user).
+    """
+    return Path(os.environ.get("GEO_PCMT_STORE") or Path.cwd() / "var" / "geo_pcmt.gpkg")

@@ -33,7 +33,7 @@ from typing import Iterator
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .access import ROLES
+from geo_pcmt.access import ROLES
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "gpt_"
@@ -119,7 +119,7 @@ def default_users_path(store_url: str | os.PathLike | None = None) -> Path:
     else ``var/users.sqlite``."""
     if os.environ.get("GEO_PCMT_USERS"):
         return Path(os.environ["GEO_PCMT_USERS"])
-    from .paths import REPO_DIR, default_store_path
+    from geo_pcmt.paths import REPO_DIR, default_store_path
     target = str(store_url) if store_url else str(default_store_path())
     if "://" in target:
         return REPO_DIR / "var" / "users.sqlite"

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import folium  # noqa: E402
 
-from geo_pcmt.vendor import PACKAGES, TRANSIENT, VENDOR_DIR, missing_files  # noqa: E402
+from geo_pcmt.outputs.map.vendor import PACKAGES, TRANSIENT, VENDOR_DIR, missing_files  # noqa: E402
 
 MIT_AWESOME_MARKERS = """Copyright (C) 2013 L. Voogdt
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from geo_pcmt.seed import load_boundaries
+from geo_pcmt.runs.seed import load_boundaries
 from geo_pcmt.store import GeoPackageStore
 
 from .pg import PgServer, pg_server, shared_server  # noqa: F401  (pg_server is a fixture)

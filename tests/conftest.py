@@ -5,8 +5,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo_pcmt import boundaries
-from geo_pcmt.seed import load_boundaries
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.runs.seed import load_boundaries
 from geo_pcmt.store import GeoPackageStore
 
 

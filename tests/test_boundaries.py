@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shapely
 
-from geo_pcmt import boundaries
+from geo_pcmt.ingest import boundaries
 
 
 def test_130_communes_119_xa_11_phuong_valid_coverage(communes):

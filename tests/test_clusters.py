@@ -11,7 +11,9 @@ import shapely
 from sklearn.cluster import DBSCAN
 from sklearn.neighbors import KernelDensity
 
-from geo_pcmt import boundaries, clusters, density
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.analysis import clusters
+from geo_pcmt.analysis import density
 
 # planted cluster centres in EPSG:32648: near Nậm Cắn gate, in Quế Phong, near Vinh
 CENTRES = [(411_000.0, 2_153_400.0), (470_000.0, 2_110_000.0), (590_000.0, 2_075_000.0)]

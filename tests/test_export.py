@@ -9,8 +9,8 @@ import pyogrio
 import shapely
 from geojson_pydantic import FeatureCollection
 
-from geo_pcmt import boundaries
-from geo_pcmt.export import export_layer, to_geojson
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.outputs.export import export_layer, to_geojson
 
 
 def _rings(geom):

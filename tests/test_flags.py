@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import shapely
 
-from geo_pcmt import flags, grid
-from geo_pcmt.flags import FlagRules, complex_hotspots, format_number
+from geo_pcmt.analysis import flags
+from geo_pcmt.analysis import grid
+from geo_pcmt.analysis.flags import FlagRules, complex_hotspots, format_number
 
 CX, CY = 470_000.0, 2_180_000.0  # metric centre of the test cluster (inland Nghệ An)
 AS_OF = "2026-03-31"

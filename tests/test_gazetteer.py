@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_pcmt import boundaries
-from geo_pcmt.gazetteer import Gazetteer, geocode_frame, normalize
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.ingest.gazetteer import Gazetteer, geocode_frame, normalize
 
 # Expected codes were read from data/boundaries/nghean_crosswalk_pre2025_to_2025.csv
 # (old_commune_code → new_commune_code) and nghean_communes_2025.geojson (commune_code),

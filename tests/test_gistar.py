@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import shapely
 
-from geo_pcmt import boundaries, grid, gistar
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.analysis import grid
+from geo_pcmt.analysis import gistar
 
 warnings.filterwarnings("ignore", message=".*island.*")
 warnings.filterwarnings("ignore", message=".*not fully connected.*")

@@ -5,7 +5,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from geo_pcmt import gpx, patrol
+from geo_pcmt.outputs import gpx
+from geo_pcmt.analysis import patrol
 from tests.test_patrol import post, ring
 
 NS = {"g": gpx.GPX_NS}

@@ -10,9 +10,9 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geo_pcmt import hotspots
+from geo_pcmt.runs import hotspots
 from geo_pcmt.cli import main
-from geo_pcmt.seed import load_boundaries
+from geo_pcmt.runs.seed import load_boundaries
 from geo_pcmt.store import GeoPackageStore
 
 NAM_CAN = (411_000.0, 2_153_400.0)  # metric point in Xã Nậm Cắn, ~6 km from the gate

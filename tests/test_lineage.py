@@ -7,9 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo_pcmt import boundaries
-from geo_pcmt.lineage import (old_code_rows, period_bounds, reaggregate, reaggregate_assessments,
-                              reaggregate_recognitions)
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.analysis.lineage import (
+    old_code_rows,
+    period_bounds,
+    reaggregate,
+    reaggregate_assessments,
+    reaggregate_recognitions,
+)
 
 # A small crosswalk with known answers: new N1 = A + B; new N2 = C + half of S; new N3 = D +
 # the other half of S (S was split between N2 and N3). N1 keeps A's code, as real merges do.

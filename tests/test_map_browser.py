@@ -23,8 +23,9 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo_pcmt import boundaries, mapping
-from geo_pcmt.seed import read_sample
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.outputs import map as mapping
+from geo_pcmt.runs.seed import read_sample
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "maps" / "screenshots"
@@ -286,7 +287,7 @@ def browser():
 def test_map_page_opens_offline_with_layers_popups_and_no_errors(map_frames, browser, tmp_path):
     from flask import Flask
 
-    from geo_pcmt.vendor import VENDOR_DIR
+    from geo_pcmt.outputs.map.vendor import VENDOR_DIR
     m = mapping.build(map_frames, role="analyst")
     page = mapping.render_html(m)
     app = Flask(__name__, static_folder=str(VENDOR_DIR.parent), static_url_path="/static")

@@ -14,7 +14,9 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geo_pcmt import boundaries, mapping, vendor
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.outputs import map as mapping
+from geo_pcmt.outputs.map import vendor
 from geo_pcmt.cli import main
 from tests.conftest import retail_frame
 

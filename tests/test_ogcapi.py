@@ -16,7 +16,7 @@ import shapely
 
 from geo_pcmt import access
 from geo_pcmt.layers import LAYERS, Field, Layer, register_derived
-from geo_pcmt.seed import load_boundaries
+from geo_pcmt.runs.seed import load_boundaries
 from geo_pcmt.store import GeoPackageStore
 from geo_pcmt.web import create_app
 

@@ -16,11 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
-from geo_pcmt import access, patrol, travel
-from geo_pcmt.brief import render_brief
+from geo_pcmt import access
+from geo_pcmt.analysis import patrol
+from geo_pcmt.analysis.patrol import travel
+from geo_pcmt.outputs.brief import render_brief
 from geo_pcmt.cli import main
 from geo_pcmt.crs import METRIC_CRS
-from geo_pcmt.patrol import PatrolError, Post
+from geo_pcmt.analysis.patrol import PatrolError, Post
 from geo_pcmt.store import GeoPackageStore
 
 POST_XY = (104.1193, 19.4803)  # Đồn BP CKQT Nậm Cắn (sample position)

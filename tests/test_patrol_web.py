@@ -11,7 +11,7 @@ from flask import Flask
 
 pytest.importorskip("geo_pcmt.web.auth", reason="the auth module (login_required) is not built yet")
 
-from geo_pcmt import gpx  # noqa: E402
+from geo_pcmt.outputs import gpx  # noqa: E402
 from tests.test_ogcapi import bearer, csrf_of, login, make_app  # noqa: E402
 from tests.test_ogcapi import web_store, web_template  # noqa: E402,F401  (fixtures)
 from tests.test_patrol import crossings, posts_frame  # noqa: E402
@@ -129,7 +129,7 @@ def test_without_the_auth_module_every_patrol_view_is_forbidden(monkeypatch, web
 
 
 def test_the_map_view_draws_each_team_on_the_interactive_map(app):
-    pytest.importorskip("geo_pcmt.mapping")
+    pytest.importorskip("geo_pcmt.outputs.map")
     plan_id = _plan(app)
     res = app.test_client().get(f"/patrol/{plan_id}/map", headers=bearer(app, "commander"))
     assert res.status_code == 200 and res.mimetype == "text/html"

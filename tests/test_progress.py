@@ -11,8 +11,9 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geo_pcmt import boundaries, progress
-from geo_pcmt.charts import border_strip_chart
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.analysis import progress
+from geo_pcmt.outputs.charts import border_strip_chart
 from geo_pcmt.cli import main
 from geo_pcmt.crs import METRIC_CRS
 from geo_pcmt.paths import SAMPLE_DIR
@@ -274,9 +275,9 @@ def test_border_layer_round_trips_through_the_store(small_summary, store):
 def sample_run(communes, base_layers):
     if not (SAMPLE_DIR / "cases.geojson").exists():
         pytest.skip("sample data not generated")
-    from geo_pcmt.rules import load_rule_sets
-    from geo_pcmt.seed import read_sample
-    from geo_pcmt.status import classify_history, commune_status
+    from geo_pcmt.analysis.rules import load_rule_sets
+    from geo_pcmt.runs.seed import read_sample
+    from geo_pcmt.analysis.status import classify_history, commune_status
     s = read_sample()
     st = commune_status(communes, classify_history(s["commune_assessments"], load_rule_sets()),
                         s["recognitions"], today=TODAY)

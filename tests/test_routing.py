@@ -6,8 +6,14 @@ import itertools
 import numpy as np
 import pytest
 
-from geo_pcmt import routing
-from geo_pcmt.routing import RoutingError, RoutingProblem, check, solve, solve_greedy
+from geo_pcmt.analysis.patrol import routing
+from geo_pcmt.analysis.patrol.routing import (
+    RoutingError,
+    RoutingProblem,
+    check,
+    solve,
+    solve_greedy,
+)
 
 needs_ortools = pytest.mark.skipif(not routing.ortools_available(), reason="OR-Tools not installed")
 

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from geo_pcmt.rules import (RULES_DIR, RuleSetError, find_rule_set, load_rule_set, load_rule_sets,
-                            parse_rule_set, rule_set_for)
-from geo_pcmt.rules.expr import ExprError, evaluate, parse
+from geo_pcmt.analysis.rules import (
+    RULES_DIR,
+    RuleSetError,
+    find_rule_set,
+    load_rule_set,
+    load_rule_sets,
+    parse_rule_set,
+    rule_set_for,
+)
+from geo_pcmt.analysis.rules.expr import ExprError, evaluate, parse
 
 
 @pytest.fixture(scope="module")

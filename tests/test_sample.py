@@ -9,7 +9,8 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from geo_pcmt import boundaries, sample
+from geo_pcmt.ingest import boundaries
+from tools import sample
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.paths import SAMPLE_DIR
 

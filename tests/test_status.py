@@ -8,12 +8,21 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from geo_pcmt import boundaries
+from geo_pcmt.ingest import boundaries
 from geo_pcmt.cli import main
-from geo_pcmt.rules import find_rule_set, load_rule_sets
-from geo_pcmt.status import (classify, classify_history, commune_status, recognise,
-                             recognitions_on, revoke, status_layer, store_assessments,
-                             validate_assessments, validate_recognitions)
+from geo_pcmt.analysis.rules import find_rule_set, load_rule_sets
+from geo_pcmt.analysis.status import (
+    classify,
+    classify_history,
+    commune_status,
+    recognise,
+    recognitions_on,
+    revoke,
+    status_layer,
+    store_assessments,
+    validate_assessments,
+    validate_recognitions,
+)
 
 TODAY = date(2026, 11, 25)
 COLUMNS = ["id", "source", "commune_code", "period", "population", "addicts_with_records",

@@ -16,7 +16,7 @@ import pyogrio
 import pytest
 import shapely
 
-from geo_pcmt import boundaries
+from geo_pcmt.ingest import boundaries
 from geo_pcmt.store import GeoPackageStore
 
 from .conftest import retail_frame

@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 from geo_pcmt.layers import LAYERS
-from geo_pcmt.seed import read_sample
+from geo_pcmt.runs.seed import read_sample
 from geo_pcmt.store import StoreError, open_store
 
 from .backends import (any_empty_store, any_store, backend, execute_sql,  # noqa: F401

@@ -8,7 +8,8 @@ import pytest
 import shapely
 from scipy import stats
 
-from geo_pcmt import grid, trends
+from geo_pcmt.analysis import grid
+from geo_pcmt.analysis import trends
 
 T = 24
 SIZE_M = 2000.0

@@ -268,7 +268,7 @@ def test_a_writer_process_that_dies_is_reported_as_unconfirmed_and_replaced(web_
     # the writer killed (out of memory, kill -9) mid-write: the caller hears that the
     # outcome is unknown, not that the file was unreadable, and the next write works
     import os
-    from geo_pcmt.ingest_pool import CheckPool, HelperStopped
+    from geo_pcmt.ingest.pool import CheckPool, HelperStopped
     from tests.conftest import retail_frame
     pool = CheckPool(processes=1, nice=0)
     try:
@@ -284,7 +284,7 @@ def test_a_writer_process_that_dies_is_reported_as_unconfirmed_and_replaced(web_
 
 def test_an_upload_whose_writer_died_answers_503_and_audits_an_unknown_outcome(
         web_store, tmp_path, monkeypatch):
-    from geo_pcmt.ingest_pool import HelperStopped, HelperWriter
+    from geo_pcmt.ingest.pool import HelperStopped, HelperWriter
 
     def died(self, *args, **kwargs):
         raise HelperStopped("the process storing the rows stopped before it confirmed")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 
-from .base import BBox, LayerInfo, Store, StoreError, Where, WriteMode, WriteReport
-from .gpkg import GeoPackageStore
+from geo_pcmt.store.base import BBox, LayerInfo, Store, StoreError, Where, WriteMode, WriteReport
+from geo_pcmt.store.gpkg import GeoPackageStore
 
 __all__ = ["BBox", "GeoPackageStore", "LayerInfo", "Store", "StoreError", "Where", "WriteMode",
            "WriteReport", "open_store"]
@@ -13,11 +13,11 @@ __all__ = ["BBox", "GeoPackageStore", "LayerInfo", "Store", "StoreError", "Where
 def open_store(url: str | os.PathLike | None = None) -> Store:
     """The store named by ``url``: a ``.gpkg`` path (default ``var/geo_pcmt.gpkg``) or a
     ``postgresql://`` URL once the PostGIS backend is installed."""
-    from ..paths import default_store_path
+    from geo_pcmt.paths import default_store_path
     target = str(url) if url else str(default_store_path())
     if target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         try:
-            from .postgis import PostGISStore
+            from geo_pcmt.store.postgis import PostGISStore
         except ImportError as exc:
             raise StoreError(f"PostGIS backend unavailable: {exc}") from None
         return PostGISStore(target)

@@ -103,7 +103,7 @@ class Store(Protocol):
     #: True when a write holds the whole store, audit appends included, until it commits
     #: (SQLite: one writer per file); False when readers' audit records and other writers'
     #: rows go on beside it (PostgreSQL). Where True, a write must not run in a process
-    #: that may be starved of CPU (see :mod:`geo_pcmt.ingest_pool`).
+    #: that may be starved of CPU (see :mod:`geo_pcmt.ingest.pool`).
     writes_hold_the_store: bool
 
     def init(self) -> None: ...

@@ -12,9 +12,9 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ..crs import STORAGE_CRS
-from ..layers import Layer
-from .base import StoreError
+from geo_pcmt.crs import STORAGE_CRS
+from geo_pcmt.layers import Layer
+from geo_pcmt.store.base import StoreError
 
 _PANDAS_DTYPES = {"str": object, "date": object, "datetime": object, "int": "Int64",
                   "float": "float64", "bool": "boolean"}

@@ -27,12 +27,12 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ..layers import LAYERS, Layer, get_layer
-from . import frames
-from .group_commit import GroupCommit
-from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
-from .base import CountMemo, filter_key, versions_from_rows
-from .base import rewrite_key as _rewrite_key, version_key as _version_key
+from geo_pcmt.layers import LAYERS, Layer, get_layer
+from geo_pcmt.store import frames
+from geo_pcmt.store.group_commit import GroupCommit
+from geo_pcmt.store.base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
+from geo_pcmt.store.base import CountMemo, filter_key, versions_from_rows
+from geo_pcmt.store.base import rewrite_key as _rewrite_key, version_key as _version_key
 
 _SRS_ID = 4326
 _GDAL_GEOMETRY = {"Point": "Point", "MultiPolygon": "MultiPolygon", "LineString": "LineString",

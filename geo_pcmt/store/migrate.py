@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from ..layers import LAYERS
-from .base import Store, StoreError
+from geo_pcmt.layers import LAYERS
+from geo_pcmt.store.base import Store, StoreError
 
 
 @dataclass
@@ -64,11 +64,11 @@ def _append_audit(target: Store, records) -> None:
     if hasattr(target, "import_audit"):
         target.import_audit(records)
         return
-    from .gpkg import GeoPackageStore
+    from geo_pcmt.store.gpkg import GeoPackageStore
     if not isinstance(target, GeoPackageStore):
         raise StoreError(f"cannot copy the audit log into {target!r}")
-    from . import frames
-    from ..layers import get_layer
+    from geo_pcmt.store import frames
+    from geo_pcmt.layers import get_layer
     spec = get_layer("audit_log")
     cols, values = frames.rows(spec, records)
     target.init(["audit_log"])

@@ -35,12 +35,12 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.engine import make_url
 
-from ..layers import LAYERS, Layer, get_layer
-from . import frames
-from .group_commit import GroupCommit
-from .base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
-from .base import CountMemo, filter_key, versions_from_rows
-from .base import version_key as _version_key
+from geo_pcmt.layers import LAYERS, Layer, get_layer
+from geo_pcmt.store import frames
+from geo_pcmt.store.group_commit import GroupCommit
+from geo_pcmt.store.base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
+from geo_pcmt.store.base import CountMemo, filter_key, versions_from_rows
+from geo_pcmt.store.base import version_key as _version_key
 
 SRID = 4326
 GEOM = "geom"  # the geometry column of every spatial table

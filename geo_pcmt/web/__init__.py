@@ -33,8 +33,8 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from ..paths import default_store_path
-from ..store import open_store
+from geo_pcmt.paths import default_store_path
+from geo_pcmt.store import open_store
 
 DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,   # uploads (and any request body), bytes
@@ -93,7 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (default: generated once into ``secret_key`` beside the user file), ``UPLOAD_DIR``
     (pending uploads; default ``uploads/`` beside the user file), ``PASSWORD_HASH_METHOD``.
     """
-    from ..users import UserStore, default_users_path
+    from geo_pcmt.users import UserStore, default_users_path
 
     app = Flask(__name__)
     app.config.update(DEFAULTS)
@@ -123,7 +123,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # audit records of restricted reads are committed here while the answer is serialised
     app.extensions["geo_pcmt_audit_pool"] = ThreadPoolExecutor(4, thread_name_prefix="audit")
 
-    from . import admin, auth, data, exports, ogcapi, public, security
+    from geo_pcmt.web import admin
+    from geo_pcmt.web import auth
+    from geo_pcmt.web import data
+    from geo_pcmt.web import exports
+    from geo_pcmt.web import ogcapi
+    from geo_pcmt.web import public
+    from geo_pcmt.web import security
     security.init_app(app)
     # order matters: who is asking must be known before the CSRF check exempts Bearer calls
     app.before_request(auth.load_identity)
@@ -150,7 +156,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sys.setswitchinterval(float(interval))
     processes = int(app.config.get("INGEST_PROCESSES", 0 if app.testing else 1))
     if processes > 0:
-        from ..ingest_pool import CheckPool
+        from geo_pcmt.ingest.pool import CheckPool
         pool = CheckPool(processes=processes, nice=int(app.config["INGEST_NICE"]))
         app.extensions["geo_pcmt_check_pool"] = pool
         started = set()
@@ -167,7 +173,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _warm_up() -> None:
     """Build the shipped boundaries now, not in the first requests that need them (each
     gunicorn worker forked from a ``--preload`` master then shares them)."""
-    from .. import boundaries
+    from geo_pcmt.ingest import boundaries
     for load in (boundaries.communes, boundaries.province, boundaries.border_line,
                  boundaries.lao_provinces):
         try:

@@ -14,12 +14,12 @@ from typing import Iterator
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from .. import access
-from ..access import ROLES
-from ..users import UserError
-from . import get_store
-from .auth import current_role, current_user, get_users, login_required
-from .security import ApiError, wants_html
+from geo_pcmt import access
+from geo_pcmt.access import ROLES
+from geo_pcmt.users import UserError
+from geo_pcmt.web import get_store
+from geo_pcmt.web.auth import current_role, current_user, get_users, login_required
+from geo_pcmt.web.security import ApiError, wants_html
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

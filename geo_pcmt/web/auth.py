@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, current_app, g, redirect, render_template, request, session,
                    url_for)
 
-from .. import access
-from ..users import TOKEN_PREFIX, User, UserError, UserStore
-from . import get_store
-from .security import ApiError, rotate_csrf_token, wants_html
+from geo_pcmt import access
+from geo_pcmt.users import TOKEN_PREFIX, User, UserError, UserStore
+from geo_pcmt.web import get_store
+from geo_pcmt.web.security import ApiError, rotate_csrf_token, wants_html
 
 bp = Blueprint("auth", __name__)
 

@@ -19,14 +19,15 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
-from .. import access, ingest
-from ..ingest_pool import HelperStopped
-from ..layers import LAYERS
-from ..store import StoreError
-from . import get_store
-from .auth import current_role, current_user, login_required
-from .ogcapi import forget_counts
-from .security import ApiError, wants_html
+from geo_pcmt import access
+from geo_pcmt import ingest
+from geo_pcmt.ingest.pool import HelperStopped
+from geo_pcmt.layers import LAYERS
+from geo_pcmt.store import StoreError
+from geo_pcmt.web import get_store
+from geo_pcmt.web.auth import current_role, current_user, login_required
+from geo_pcmt.web.ogcapi import forget_counts
+from geo_pcmt.web.security import ApiError, wants_html
 
 bp = Blueprint("data", __name__)
 

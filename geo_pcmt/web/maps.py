@@ -17,8 +17,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 
-from .. import access, boundaries, mapping
-from .ogcapi import CachedAnswer, remembered
+from geo_pcmt import access
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.outputs import map as mapping
+from geo_pcmt.web.ogcapi import CachedAnswer, remembered
 
 bp = Blueprint("maps", __name__)
 
@@ -32,14 +34,14 @@ def _reader() -> tuple[str | None, str]:
     Anonymous visitors get the configured ``ANONYMOUS_ROLE`` (default None: they are sent to
     the login page); even suppressed per-commune counts need at least a viewer's login.
     """
-    from . import auth
+    from geo_pcmt.web import auth
     return auth.current_role(), auth.actor()
 
 
 def _relaxed(view):
     # folium writes inline <script>; the app's CSP allows it on this blueprint only
     try:
-        from .security import relaxed_csp
+        from geo_pcmt.web.security import relaxed_csp
     except ImportError:
         return view
     return relaxed_csp(view)
@@ -55,7 +57,7 @@ def map_frames(store, role: str) -> dict:
 
 
 def _build(standalone: bool):
-    from . import get_store
+    from geo_pcmt.web import get_store
     role, who = _reader()
     try:
         options = mapping.MapOptions.from_query(request.args)

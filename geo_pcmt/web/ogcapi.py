@@ -1,6 +1,6 @@
 """OGC API – Features Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) under ``/api``.
 
-Every layer the caller's role may read is a collection (:func:`geo_pcmt.openapi.collections_for`),
+Every layer the caller's role may read is a collection (:func:`geo_pcmt.web.openapi.collections_for`),
 plus, for signed-in users, the per-commune aggregates of the intelligence layers. Items take
 ``bbox``, ``limit`` (default and maximum from the configuration; larger values are served
 as the maximum, as the standard asks), ``offset``, ``datetime`` (instants and intervals on the
@@ -29,14 +29,20 @@ import pandas as pd
 import shapely
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
-from .. import access
-from ..export import _clean, iter_geojson
-from ..layers import LAYERS
-from ..openapi import (CONFORMANCE, CRS84, Collection, build_openapi, collections_for,
-                       feature_schema)
-from . import get_store
-from .auth import actor, current_role
-from .security import ApiError
+from geo_pcmt import access
+from geo_pcmt.outputs.export import _clean, iter_geojson
+from geo_pcmt.layers import LAYERS
+from geo_pcmt.web.openapi import (
+    CONFORMANCE,
+    CRS84,
+    Collection,
+    build_openapi,
+    collections_for,
+    feature_schema,
+)
+from geo_pcmt.web import get_store
+from geo_pcmt.web.auth import actor, current_role
+from geo_pcmt.web.security import ApiError
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/api")
 

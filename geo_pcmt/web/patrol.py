@@ -27,17 +27,20 @@ from flask import (Blueprint, Response, abort, current_app, g, jsonify, redirect
 import shapely
 from markupsafe import escape
 
-from .. import brief, gpx, patrol, travel
-from ..store import StoreError
-from . import get_store
+from geo_pcmt.outputs import brief
+from geo_pcmt.outputs import gpx
+from geo_pcmt.analysis import patrol
+from geo_pcmt.analysis.patrol import travel
+from geo_pcmt.store import StoreError
+from geo_pcmt.web import get_store
 
 try:  # the auth blueprint is built separately; without it nothing here may open
-    from .auth import actor, current_role, login_required
+    from geo_pcmt.web.auth import actor, current_role, login_required
 except ImportError:  # pragma: no cover - only while the auth module is absent
     actor = current_role = login_required = None
 
 try:
-    from .security import wants_html
+    from geo_pcmt.web.security import wants_html
 except ImportError:  # pragma: no cover
     def wants_html() -> bool:
         best = request.accept_mimetypes.best_match(["application/json", "text/html"])
@@ -310,7 +313,7 @@ def map_view(plan_id: str):
     try:
         import folium
 
-        from .. import mapping
+        from geo_pcmt.outputs import map as mapping
     except ImportError:
         abort(404, description="the map module is not installed")
     plan = _load(plan_id, "map")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from .. import access
-from ..export import iter_geojson
-from ..layers import LAYERS
-from ..openapi import collections_for
-from . import get_store
-from .auth import current_role
-from .ogcapi import CachedAnswer, remembered
+from geo_pcmt import access
+from geo_pcmt.outputs.export import iter_geojson
+from geo_pcmt.layers import LAYERS
+from geo_pcmt.web.openapi import collections_for
+from geo_pcmt.web import get_store
+from geo_pcmt.web.auth import current_role
+from geo_pcmt.web.ogcapi import CachedAnswer, remembered
 
 bp = Blueprint("public", __name__)
 

@@ -1,0 +1,559 @@
+"""Density clusters (DBSCAN, HDBSCAN) of drug-activity points and one polygon per cluster.
+
+Points from any mix of layers (retail points — điểm bán lẻ, tụ điểm —, opium plots, cases …)
+are first brought to one frame by :func:`combine_points` (layer, type, active/cleared, dates,
+per-layer weight), then labelled by :func:`dbscan` or :func:`hdbscan` in EPSG:32648 metres,
+then summarised by :func:`cluster_polygons` into the ``hotspot_clusters`` layer shape.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from typing import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sklearn.cluster import DBSCAN, HDBSCAN
+from sklearn.neighbors import NearestNeighbors
+
+from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.analysis.grid import metric_xy
+
+# What each record layer contributes: the column giving its type, its start/end dates and
+# how its status maps to active / cleared. Layers not listed still cluster (type = layer).
+LAYER_FIELDS: dict[str, dict[str, str | None]] = {
+    "retail_points": {"type": "type", "start": "first_seen", "end": "last_activity",
+                      "cleared": "cleared_on"},
+    "opium_plots": {"type": None, "start": "detected_on", "end": "eradicated_on",
+                    "cleared": "eradicated_on"},
+    "cases": {"type": "kind", "start": "date", "end": "date", "cleared": None},
+    "border_crossings": {"type": "kind", "start": None, "end": None, "cleared": None},
+}
+DEFAULT_LAYER_WEIGHTS: dict[str, float] = {"retail_points": 1.0, "opium_plots": 1.0, "cases": 1.0}
+
+POINT_COLUMNS = ("layer", "ref", "type", "state", "re_emerged", "date_start", "date_end",
+                 "present_until", "area_m2", "weight", "x_m", "y_m")
+
+
+def _date_text(values: pd.Series) -> pd.Series:
+    out = pd.to_datetime(values, errors="coerce")
+    return out.dt.strftime("%Y-%m-%d").where(out.notna(), None)
+
+
+def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
+                   layer_weights: Mapping[str, float] | None = None) -> gpd.GeoDataFrame:
+    """One frame of activity points from several layers, ready to cluster.
+
+    Parameters
+    ----------
+    layers : mapping layer name → GeoDataFrame (as read from the store)
+    layer_weights : mapping layer name → weight, optional
+        Weight of one record of that layer in the density (default 1 for every layer).
+        With DBSCAN a point of weight ≥ ``min_samples`` is a core point on its own.
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4326 with columns ``layer``, ``ref`` (record id), ``type``
+    (retail type, case kind, ``opium_plot`` …), ``state`` (``active`` / ``watch`` /
+    ``cleared`` / ``event``), ``re_emerged`` (bool), ``date_start``, ``date_end`` (ISO
+    dates), ``present_until`` (last day the record counts as present over time: the
+    clearing date of a cleared retail point, None — still present — for other retail
+    points, the record's own date for cases and plot detections), ``area_m2`` (opium plots), ``weight``, ``x_m``, ``y_m`` (EPSG:32648) and point
+    geometry (polygons are represented by a point on their surface).
+
+    Examples
+    --------
+    >>> pts = combine_points({"retail_points": store.read("retail_points"),
+    ...                       "cases": store.read("cases")}, layer_weights={"cases": 0.5})
+    """
+    weights = dict(layer_weights or {})
+    parts = []
+    for name, frame in layers.items():
+        if frame is None or len(frame) == 0:
+            continue
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise TypeError(f"layer {name}: a GeoDataFrame with geometry is needed")
+        weight = float(weights.get(name, 1.0))
+        if not weight > 0:
+            raise ValueError(f"layer {name}: weight must be > 0, got {weight!r}")
+        spec = LAYER_FIELDS.get(name, {"type": None, "start": None, "end": None, "cleared": None})
+        x, y = metric_xy(frame)
+        n = len(frame)
+
+        def col(key, default=None):
+            c = spec.get(key)
+            if c and c in frame.columns:
+                return frame[c].reset_index(drop=True)
+            return pd.Series([default] * n, dtype=object)
+
+        if name == "opium_plots":
+            kind = pd.Series(["opium_plot"] * n, dtype=object)
+        else:
+            kind = col("type", name).fillna(name).astype(str)
+        status = frame["status"].reset_index(drop=True) if "status" in frame.columns \
+            else pd.Series([None] * n, dtype=object)
+        cleared_on = _date_text(col("cleared"))
+        if name == "retail_points":
+            state = status.map({"active": "active", "re-emerged": "active", "watch": "watch",
+                                "cleared": "cleared"}).fillna("active")
+            re_emerged = (status == "re-emerged").to_numpy()
+        elif name == "opium_plots":
+            state = pd.Series(np.where(cleared_on.notna(), "cleared", "active"), dtype=object)
+            re_emerged = np.zeros(n, dtype=bool)
+        else:
+            state = pd.Series(["event"] * n, dtype=object)
+            re_emerged = np.zeros(n, dtype=bool)
+        start = _date_text(col("start"))
+        end = _date_text(col("end"))
+        end = end.where(end.notna(), start)
+        if name == "retail_points":
+            # a retail point is a place that stays until it is cleared (a re-emerged one is
+            # back, so it counts from first seen on)
+            present = cleared_on.where((status == "cleared").to_numpy(), None)
+        else:
+            present = start  # cases and plot detections are events of one day
+        area = pd.to_numeric(frame["area_m2"], errors="coerce").reset_index(drop=True) \
+            if "area_m2" in frame.columns else pd.Series(np.nan, index=range(n))
+        ids = frame["id"].astype(str).reset_index(drop=True) if "id" in frame.columns \
+            else pd.Series([f"{name}-{i}" for i in range(n)])
+        parts.append(pd.DataFrame({
+            "layer": name, "ref": ids, "type": kind, "state": state,
+            "re_emerged": re_emerged, "date_start": start, "date_end": end,
+            "present_until": present, "area_m2": area.to_numpy(float), "weight": weight, "x_m": x, "y_m": y,
+        }))
+    if not parts:
+        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in POINT_COLUMNS})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+    data = pd.concat(parts, ignore_index=True)
+    geom = gpd.GeoSeries(shapely.points(data["x_m"].to_numpy(), data["y_m"].to_numpy()),
+                         crs=METRIC_CRS).to_crs(STORAGE_CRS)
+    return gpd.GeoDataFrame(data, geometry=geom.values, crs=STORAGE_CRS)
+
+
+def _xy(points: gpd.GeoDataFrame) -> np.ndarray:
+    if {"x_m", "y_m"} <= set(points.columns) and points["x_m"].notna().all():
+        return np.column_stack([points["x_m"].to_numpy(float), points["y_m"].to_numpy(float)])
+    x, y = metric_xy(points)
+    return np.column_stack([x, y])
+
+
+def _weights(points: pd.DataFrame, weight_column: str | None) -> np.ndarray | None:
+    if weight_column is None or weight_column not in points.columns:
+        return None
+    w = pd.to_numeric(points[weight_column], errors="coerce")
+    if w.isna().any() or (w < 0).any():
+        row = w.index[(w.isna() | (w < 0)).to_numpy()][0]
+        raise ValueError(f"row {row}, field {weight_column!r}: weight must be a number ≥ 0")
+    w = w.to_numpy(float)
+    return None if np.all(w == 1.0) else w
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters so that 0 is the largest (ties: first seen), −1 stays noise."""
+    labels = np.asarray(labels, dtype=int)
+    found = labels[labels >= 0]
+    if not len(found):
+        return labels
+    ids, first, counts = np.unique(found, return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))  # biggest first, then by first appearance
+    new_of = np.empty(ids.max() + 1, dtype=int)
+    new_of[ids[order]] = np.arange(len(ids))
+    out = labels.copy()
+    out[labels >= 0] = new_of[labels[labels >= 0]]
+    return out
+
+
+def dbscan(points: gpd.GeoDataFrame, *, eps_m: float = 500.0, min_samples: int = 5,
+           weight_column: str | None = "weight") -> gpd.GeoDataFrame:
+    """Label points with DBSCAN clusters, distances in metres (EPSG:32648).
+
+    Parameters
+    ----------
+    points : GeoDataFrame of points (e.g. from :func:`combine_points`), any CRS
+    eps_m : float
+        Neighbourhood radius in metres (default 500 m: a village or a few streets; see
+        :func:`suggest_eps_m` for a data-driven value).
+    min_samples : int
+        Weight (count) of points within ``eps_m`` for a core point, itself included
+        (default 5, scikit-learn's and DOMAIN.md's usual value).
+    weight_column : str or None
+        Per-point weights (``sample_weight``); ignored if absent or all 1.
+
+    Returns
+    -------
+    A copy of ``points`` with ``cluster`` (int, −1 = noise; 0 is the largest cluster, 1 the
+    next …) and ``core`` (bool).
+
+    Notes
+    -----
+    Points at identical coordinates (e.g. many records geocoded to a commune centre) are
+    collapsed to one sample whose weight is their total before calling scikit-learn: the
+    result is identical, and memory no longer grows with the square of a pile-up.
+
+    Examples
+    --------
+    >>> labelled = dbscan(combine_points({"retail_points": rp}), eps_m=600, min_samples=4)
+    >>> labelled["cluster"].max() + 1   # number of clusters
+    """
+    if not eps_m > 0:
+        raise ValueError(f"eps_m must be > 0 metres, got {eps_m!r}")
+    if int(min_samples) < 1:
+        raise ValueError(f"min_samples must be ≥ 1, got {min_samples!r}")
+    out = points.copy()
+    n = len(points)
+    if n == 0:
+        out["cluster"] = pd.Series([], dtype=int)
+        out["core"] = pd.Series([], dtype=bool)
+        return out
+    xy = _xy(points)
+    w = _weights(points, weight_column)
+    # cheap test first: without a repeated x there is no repeated point
+    dup_x = pd.Series(xy[:, 0]).duplicated().to_numpy()
+    if dup_x.any() and pd.DataFrame(xy[dup_x | pd.Series(xy[:, 0]).duplicated(keep="last")
+                                       .to_numpy()]).duplicated().any():
+        codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([xy[:, 0], xy[:, 1]]))
+        ux = np.column_stack([uniq.get_level_values(0), uniq.get_level_values(1)])
+        uw = np.bincount(codes, weights=w if w is not None else None, minlength=len(ux))
+        model = DBSCAN(eps=float(eps_m), min_samples=int(min_samples)).fit(ux, sample_weight=uw)
+        labels = model.labels_[codes]
+        core_u = np.zeros(len(ux), dtype=bool)
+        core_u[model.core_sample_indices_] = True
+        core = core_u[codes]
+    else:
+        model = DBSCAN(eps=float(eps_m), min_samples=int(min_samples)).fit(xy, sample_weight=w)
+        labels = model.labels_
+        core = np.zeros(n, dtype=bool)
+        core[model.core_sample_indices_] = True
+    out["cluster"] = _relabel_by_size(labels)
+    out["core"] = core
+    return out
+
+
+def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
+            min_samples: int | None = None, cluster_selection_epsilon_m: float = 0.0,
+            weight_column: str | None = "weight", engine: str = "sklearn") -> gpd.GeoDataFrame:
+    """Label points with HDBSCAN clusters (copes with clusters of different density).
+
+    Parameters
+    ----------
+    points : GeoDataFrame of points, any CRS (clustered in EPSG:32648 metres)
+    min_cluster_size : int
+        Smallest group reported as a cluster (default 5, as DOMAIN.md §5).
+    min_samples : int, optional
+        Density smoothing; defaults to ``min_cluster_size`` (scikit-learn's convention:
+        the point itself counts).
+    cluster_selection_epsilon_m : float
+        Clusters closer than this many metres are merged (0 = off).
+    weight_column : str or None
+        HDBSCAN has no sample weights: a point of integer weight *k* is entered *k* times
+        (weights are rounded, at least 1), so weights should be small integers.
+    engine : {"sklearn", "hdbscan"}
+        ``"sklearn"`` (default, always available) or the ``hdbscan`` package
+        (scikit-learn-contrib; Borůvka KD-tree, much faster beyond ~50 000 points; its
+        ``min_samples`` is given as ours − 1 because it does not count the point itself).
+        The two can split borderline noise differently; the engine is part of the run
+        parameters.
+
+    Returns
+    -------
+    A copy of ``points`` with ``cluster`` (int, −1 = noise; 0 is the largest cluster) and
+    ``probability``.
+    """
+    if int(min_cluster_size) < 2:
+        raise ValueError(f"min_cluster_size must be ≥ 2, got {min_cluster_size!r}")
+    if engine not in ("sklearn", "hdbscan"):
+        raise ValueError(f"engine must be 'sklearn' or 'hdbscan', got {engine!r}")
+    out = points.copy()
+    n = len(points)
+    if n == 0:
+        out["cluster"] = pd.Series([], dtype=int)
+        out["probability"] = pd.Series([], dtype=float)
+        return out
+    xy = _xy(points)
+    w = _weights(points, weight_column)
+    reps = np.ones(n, dtype=np.int64) if w is None else np.maximum(1, np.rint(w)).astype(np.int64)
+    owner = np.repeat(np.arange(n), reps)
+    data = xy[owner] if len(owner) != n else xy
+    ms = int(min_samples) if min_samples is not None else int(min_cluster_size)
+    if len(data) <= ms:
+        out["cluster"] = -1
+        out["probability"] = 0.0
+        return out
+    if engine == "hdbscan":
+        import hdbscan as hdbscan_lib  # optional dependency
+        model = hdbscan_lib.HDBSCAN(min_cluster_size=int(min_cluster_size),
+                                    min_samples=max(1, ms - 1),
+                                    cluster_selection_epsilon=float(cluster_selection_epsilon_m),
+                                    approx_min_span_tree=False, core_dist_n_jobs=1)
+        model.fit(data)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            model = HDBSCAN(min_cluster_size=int(min_cluster_size), min_samples=ms,
+                            cluster_selection_epsilon=float(cluster_selection_epsilon_m),
+                            copy=True)
+            model.fit(data)
+    first = np.r_[0, np.cumsum(reps)[:-1]]  # the first copy of each point speaks for it
+    out["cluster"] = _relabel_by_size(model.labels_[first])
+    out["probability"] = np.asarray(model.probabilities_)[first].astype(float)
+    return out
+
+
+@dataclass(frozen=True)
+class EpsSuggestion:
+    """An ``eps_m`` read off the k-distance curve.
+
+    Attributes
+    ----------
+    eps_m : distance (m) at the knee of the sorted k-distance curve
+    k : which neighbour's distance was used (``min_samples − 1``, self excluded)
+    distances_m : the sorted k-distances (ascending), for plotting the curve
+    knee_index : position of the knee in ``distances_m``
+    """
+
+    eps_m: float
+    k: int
+    distances_m: np.ndarray
+    knee_index: int
+
+
+def suggest_eps_m(points: gpd.GeoDataFrame, *, min_samples: int = 5,
+                  max_points: int = 200_000, seed: int = 0) -> EpsSuggestion:
+    """Suggest DBSCAN's ``eps_m`` from the k-distance curve (Ester et al. 1996).
+
+    Each point's distance to its (``min_samples − 1``)-th nearest other point is sorted;
+    the knee of that curve — the point farthest below the straight line joining its ends
+    (the "Kneedle" idea) — separates points inside dense groups from scattered ones. It
+    works when most points belong to groups; when most are scattered the knee lands among
+    the scattered ones and the suggestion is too large. A suggestion, not a rule: look at
+    the curve (``distances_m``) when the data have several densities.
+
+    Parameters
+    ----------
+    points : GeoDataFrame of points, any CRS
+    min_samples : int
+        The ``min_samples`` you will give to :func:`dbscan`.
+    max_points : int
+        Larger inputs are subsampled (seeded) to keep this quick.
+
+    Returns
+    -------
+    :class:`EpsSuggestion`
+
+    Examples
+    --------
+    >>> suggest_eps_m(points, min_samples=5).eps_m
+    480.3
+    """
+    xy = _xy(points)
+    k = max(1, int(min_samples) - 1)
+    if len(xy) <= k:
+        raise ValueError(f"need more than {k} points to suggest eps, got {len(xy)}")
+    if len(xy) > max_points:
+        xy = xy[np.random.default_rng(seed).choice(len(xy), max_points, replace=False)]
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(xy).kneighbors(xy)
+    d = np.sort(dist[:, k])
+    x = np.linspace(0.0, 1.0, len(d))
+    span = d[-1] - d[0]
+    yn = (d - d[0]) / span if span > 0 else np.zeros_like(d)
+    # the knee is where the increasing curve runs farthest below the chord joining its ends
+    knee = int(np.argmax(x - yn))
+    return EpsSuggestion(eps_m=float(d[knee]), k=k, distances_m=d, knee_index=knee)
+
+
+# --- cluster polygons and their summaries ------------------------------------------------
+
+def _hulls(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray, *, hull: str,
+           concave_ratio: float, buffer_m: float) -> np.ndarray:
+    order = np.argsort(labels, kind="stable")
+    # one MultiPoint per cluster label 0..k-1 (shapely wants the parts grouped by index)
+    mp = shapely.multipoints(shapely.points(xy[order]), indices=labels[order])
+    mp = mp[ids]
+    if hull == "concave":
+        shapes = shapely.concave_hull(mp, ratio=concave_ratio)
+    elif hull == "convex":
+        shapes = shapely.convex_hull(mp)
+    else:
+        raise ValueError(f"hull must be 'concave' or 'convex', got {hull!r}")
+    # a buffer turns one- or two-point and collinear clusters into areas, and leaves room
+    # for the position error of the records
+    return shapely.buffer(shapes, buffer_m, quad_segs=4)
+
+
+def to_multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Polygons wrapped as one-part MultiPolygons (the derived layers' geometry type)."""
+    out = np.asarray(geoms, dtype=object).copy()
+    single = np.flatnonzero(shapely.get_type_id(out) == 3)
+    if len(single):
+        out[single] = shapely.multipolygons(out[single], indices=np.arange(len(single)))
+    return out
+
+
+def line_segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-point segments of (multi)line geometries and the index of the geometry each
+    came from; points and polygons are passed through as they are.
+
+    A spatial index over short segments answers "how far to the border line" in
+    logarithmic time, where one long line would be compared vertex by vertex.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    is_line = shapely.get_type_id(parts) == 1
+    out, out_owner = [parts[~is_line]], [owner[~is_line]]
+    if is_line.any():
+        coords, ring = shapely.get_coordinates(parts[is_line], return_index=True)
+        same = ring[1:] == ring[:-1]
+        starts = coords[:-1][same]
+        ends = coords[1:][same]
+        out.append(shapely.linestrings(np.stack([starts, ends], axis=1)))
+        out_owner.append(owner[is_line][ring[:-1][same]])
+    return np.concatenate(out), np.concatenate(out_owner)
+
+
+def nearest_feature(geoms_m: np.ndarray, features: gpd.GeoDataFrame | None,
+                    name_column: str = "name") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest feature (index, name, distance in km) of each metric geometry.
+
+    ``features`` may be in any CRS (points, lines or polygons). Without features every
+    distance is NaN.
+    """
+    n = len(geoms_m)
+    if features is None or len(features) == 0:
+        return np.full(n, -1), np.full(n, None, dtype=object), np.full(n, np.nan)
+    fm = features.to_crs(METRIC_CRS)
+    pieces, owner = line_segments(np.asarray(fm.geometry.values, dtype=object))
+    tree = shapely.STRtree(pieces)
+    (gi, pi), dist = tree.query_nearest(geoms_m, return_distance=True, all_matches=False)
+    fi = owner[pi]
+    idx = np.full(n, -1)
+    idx[gi] = fi
+    d = np.full(n, np.nan)
+    d[gi] = dist / 1000.0
+    names = np.full(n, None, dtype=object)
+    if name_column in features.columns:
+        vals = features[name_column].to_numpy(dtype=object)
+        names[gi] = vals[fi]
+    return idx, names, d
+
+
+def communes_touching(geoms_m: np.ndarray, communes: gpd.GeoDataFrame | None
+                      ) -> tuple[list[list[str]], list[list[str]]]:
+    """Codes and names of the communes each metric geometry intersects."""
+    n = len(geoms_m)
+    if communes is None or len(communes) == 0:
+        return [[] for _ in range(n)], [[] for _ in range(n)]
+    cm = communes.to_crs(METRIC_CRS)
+    codes = cm["code"].astype(str).to_numpy(dtype=object) if "code" in cm.columns \
+        else cm["id"].astype(str).to_numpy(dtype=object)
+    names = cm["name"].astype(str).to_numpy(dtype=object) if "name" in cm.columns else codes
+    gi, ci = shapely.STRtree(np.asarray(cm.geometry.values, dtype=object)).query(
+        geoms_m, predicate="intersects")
+    out_codes: list[list[str]] = [[] for _ in range(n)]
+    out_names: list[list[str]] = [[] for _ in range(n)]
+    for g, c in zip(gi, ci):
+        out_codes[g].append(codes[c])
+        out_names[g].append(names[c])
+    return out_codes, out_names
+
+
+def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
+                     hull: str = "concave", concave_ratio: float = 0.3, buffer_m: float = 150.0,
+                     communes: gpd.GeoDataFrame | None = None,
+                     crossings: gpd.GeoDataFrame | None = None,
+                     border: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """One polygon per cluster with what a commander asks first.
+
+    Parameters
+    ----------
+    labelled : output of :func:`dbscan` / :func:`hdbscan` on :func:`combine_points` points
+    method : {"dbscan", "hdbscan"}
+        Recorded in the output.
+    hull : {"concave", "convex"}
+        Concave (``shapely.concave_hull`` with ``concave_ratio``; follows a valley or a
+        road) or convex hull of the members, then buffered by ``buffer_m``.
+    concave_ratio : float
+        0 = tightest concave hull, 1 = convex hull (default 0.3).
+    buffer_m : float
+        Buffer around the hull in metres (default 150 m: gives single-line clusters an
+        area and covers typical geocoding error).
+    communes, crossings, border : GeoDataFrames, optional
+        Communes (``code``, ``name``), border crossings (``name``, ``kind``) and the border
+        line, any CRS; without them the related columns are empty.
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326, MultiPolygon) with the ``hotspot_clusters`` fields except the
+    run fields: ``method``, ``cluster``, ``n_points``, ``n_active``, ``n_cleared``,
+    ``n_re_emerged``, ``weight``, ``counts`` (JSON ``{layer: {type: n}}``), ``first_date``,
+    ``last_date``, ``communes`` (codes, ``;``-separated), ``commune_names``,
+    ``nearest_crossing``, ``crossing_kind``, ``dist_crossing_km``, ``dist_border_km``,
+    ``centroid_x_m``, ``centroid_y_m``.
+    """
+    if "cluster" not in labelled.columns:
+        raise KeyError("labelled points need a 'cluster' column (run dbscan or hdbscan first)")
+    members = labelled[labelled["cluster"] >= 0]
+    columns = ["method", "cluster", "n_points", "n_active", "n_cleared", "n_re_emerged",
+               "weight", "counts", "first_date", "last_date", "communes", "commune_names",
+               "nearest_crossing", "crossing_kind", "dist_crossing_km", "dist_border_km",
+               "centroid_x_m", "centroid_y_m"]
+    if len(members) == 0:
+        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+    xy = _xy(members)
+    labels = members["cluster"].to_numpy(int)
+    ids, dense = np.unique(labels, return_inverse=True)
+    geoms = _hulls(xy, dense, np.arange(len(ids)), hull=hull, concave_ratio=concave_ratio,
+                   buffer_m=buffer_m)
+    frame = pd.DataFrame(members.drop(columns=members.geometry.name))
+    frame["_c"] = dense
+    g = frame.groupby("_c", sort=True)
+    n_points = g.size().to_numpy()
+    state = frame["state"] if "state" in frame.columns else pd.Series("event", index=frame.index)
+    n_active = state.eq("active").groupby(frame["_c"]).sum().to_numpy()
+    n_cleared = state.eq("cleared").groupby(frame["_c"]).sum().to_numpy()
+    re_em = frame["re_emerged"].fillna(False).astype(bool) if "re_emerged" in frame.columns \
+        else pd.Series(False, index=frame.index)
+    n_re = re_em.groupby(frame["_c"]).sum().to_numpy()
+    weight = (frame["weight"] if "weight" in frame.columns
+              else pd.Series(1.0, index=frame.index)).groupby(frame["_c"]).sum().to_numpy()
+    layer = frame["layer"] if "layer" in frame.columns else pd.Series("points", index=frame.index)
+    kind = frame["type"] if "type" in frame.columns else layer
+    counts_tbl = pd.crosstab(frame["_c"], [layer, kind])
+    counts = []
+    for c in range(len(ids)):
+        d: dict[str, dict[str, int]] = {}
+        if c in counts_tbl.index:
+            for (lay, typ), v in counts_tbl.loc[c].items():
+                if v:
+                    d.setdefault(str(lay), {})[str(typ)] = int(v)
+        counts.append(json.dumps(d, ensure_ascii=False, sort_keys=True))
+    start = frame["date_start"] if "date_start" in frame.columns else pd.Series(None, index=frame.index)
+    end = frame["date_end"] if "date_end" in frame.columns else start
+    # ISO dates order as text; missing dates are left out
+    first = start.dropna().groupby(frame["_c"]).min().reindex(range(len(ids))).to_numpy(dtype=object)
+    last = end.dropna().groupby(frame["_c"]).max().reindex(range(len(ids))).to_numpy(dtype=object)
+    codes, names = communes_touching(geoms, communes)
+    ci, cname, cdist = nearest_feature(geoms, crossings)
+    ckind = np.full(len(ids), None, dtype=object)
+    if crossings is not None and len(crossings) and "kind" in crossings.columns:
+        kinds = crossings["kind"].to_numpy(dtype=object)
+        ckind[ci >= 0] = kinds[ci[ci >= 0]]
+    _, _, bdist = nearest_feature(geoms, border)
+    cent = shapely.centroid(geoms)
+    out = pd.DataFrame({
+        "method": method, "cluster": ids.astype(int), "n_points": n_points.astype(int),
+        "n_active": n_active.astype(int), "n_cleared": n_cleared.astype(int),
+        "n_re_emerged": n_re.astype(int), "weight": weight.astype(float), "counts": counts,
+        "first_date": first, "last_date": last,
+        "communes": [";".join(c) for c in codes], "commune_names": ["; ".join(x) for x in names],
+        "nearest_crossing": cname, "crossing_kind": ckind,
+        "dist_crossing_km": np.round(cdist, 3), "dist_border_km": np.round(bdist, 3),
+        "centroid_x_m": shapely.get_x(cent), "centroid_y_m": shapely.get_y(cent),
+    })
+    for c in ("first_date", "last_date", "nearest_crossing", "crossing_kind"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    metric = gpd.GeoSeries(to_multipolygons(geoms), crs=METRIC_CRS)
+    return gpd.GeoDataFrame(out, geometry=metric.to_crs(STORAGE_CRS).values, crs=STORAGE_CRS)

@@ -1,0 +1,560 @@
+"""Rule sets for commune classification, as versioned data files, and the engine that applies them.
+
+The files in this folder (``28_2025.yaml``, ``3122_2010.yaml``, ``sach_ve_ma_tuy_nghe_an.yaml``)
+hold every threshold; no rule lives in a Python ``if`` chain. A rule set has an ``id`` (the
+value assessments carry in ``rule_set``), a ``version``, a ``source``, valid dates, optional
+``rates`` (numerator expressions the engine divides by ``population`` × 100) and ordered
+``outcomes``: the first outcome whose ``at_least`` criteria fire is the result; ``otherwise``
+names the result when none does. Criteria are safe expressions (:mod:`geo_pcmt.analysis.rules.expr`).
+
+Loading checks everything once and fails with an error naming the file, the line and the
+criterion: YAML syntax, unknown or missing fields, expression syntax, unknown variable names,
+references to criteria that do not exist, circular references, and outcomes a rule set may
+not give (drug-free status comes only from a recognition record, never from a rule).
+
+Examples
+--------
+>>> from geo_pcmt.rules import load_rule_sets, find_rule_set
+>>> rs = find_rule_set(load_rule_sets(), "28/2025")
+>>> ev = rs.evaluate({"population": 2000, "addicts_with_records": 8, "users": 2,
+...                   "harbouring_locations": 2, "offenders_arrested": 3, "plants": 0,
+...                   "plant_area_m2": 0, "on_drug_route": True})
+>>> ev.computed_class
+'loai_I'
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from geo_pcmt.layers import get_layer
+from geo_pcmt.analysis.rules.expr import Expression, ExprError, evaluate, parse
+
+RULES_DIR = Path(__file__).resolve().parent
+
+CLASS_STATUSES = ("loai_I", "loai_II", "loai_III")
+NOT_KEY_AREA = "khong_trong_diem"  # assessed, no class fired: "không thuộc diện trọng điểm"
+UNDETERMINED = "chua_danh_gia"      # not assessed, or missing data could change the class
+RECOGNITION_ONLY = ("khong_ma_tuy", "sach_ve_ma_tuy")  # only a recognition record gives these
+KINDS = ("classification", "label")
+
+
+def assessment_variables() -> tuple[str, ...]:
+    """Numeric and yes/no fields of ``commune_assessments`` a criterion may read."""
+    spec = get_layer("commune_assessments")
+    return tuple(f.name for f in spec.fields if f.type in ("int", "float", "bool"))
+
+
+_TOP_FIELDS = {"id": True, "aliases": False, "version": True, "kind": True, "label": False,
+               "title_vi": False, "title_en": False, "source": True, "source_url": False,
+               "valid_from": True, "valid_to": False, "rates": False, "outcomes": True,
+               "otherwise": True, "note": False}
+_RATE_FIELDS = {"numerator": True, "label_vi": False, "label_en": False, "note": False}
+_OUTCOME_FIELDS = {"class": True, "label_vi": False, "label_en": False, "at_least": True,
+                   "criteria": True, "note": False}
+_CRITERION_FIELDS = {"id": True, "when": True, "label_vi": False, "label_en": False,
+                     "unverified": False, "note": False}
+
+
+class RuleSetError(ValueError):
+    """A rule-set file that cannot be used; says where (file, line, criterion) and why."""
+
+    def __init__(self, path: str, line: int | None, where: str | None, message: str):
+        self.path, self.line, self.where, self.message = path, line, where, message
+        loc = path + (f", line {line}" if line else "")
+        super().__init__(f"{loc}: {where + ': ' if where else ''}{message}")
+
+
+# --- YAML with line numbers ---------------------------------------------------------------
+
+class _Map(dict):
+    """A mapping that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    lines: dict
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    out = _Map()
+    out.line = node.start_mark.line + 1
+    out.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+# --- the model ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate the engine computes: ``numerator / population × 100`` (per cent)."""
+
+    name: str
+    numerator: Expression
+    label_vi: str = ""
+    label_en: str = ""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of one outcome (e.g. ``loai_I.a``)."""
+
+    outcome: str
+    id: str
+    when: Expression
+    label_vi: str = ""
+    label_en: str = ""
+    unverified: bool = False
+    note: str = ""
+    line: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.outcome}.{self.id}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A result (a class such as ``loai_I``) and the rule that gives it."""
+
+    value: str
+    at_least: int
+    criteria: tuple[Criterion, ...]
+    label_vi: str = ""
+    label_en: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a rule set says about one assessment.
+
+    ``criteria`` has one dict per criterion: ``outcome``, ``id``, ``label_vi``, ``label_en``,
+    ``when`` (the expression), ``fired`` (True / False / None = unknown), ``value`` and
+    ``threshold`` (of the comparison that decided), ``checks`` (every comparison made),
+    ``unverified``.
+    """
+
+    computed_class: str
+    reason: str
+    criteria: list[dict]
+    rates: dict[str, float | None]
+    missing: list[str]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A loaded, checked rule set. Build with :func:`parse_rule_set` or :func:`load_rule_set`."""
+
+    id: str
+    version: str
+    kind: str
+    source: str
+    valid_from: date
+    valid_to: date | None
+    outcomes: tuple[Outcome, ...]
+    otherwise: str
+    rates: tuple[Rate, ...] = ()
+    aliases: tuple[str, ...] = ()
+    label: str | None = None
+    title_vi: str = ""
+    title_en: str = ""
+    source_url: str = ""
+    path: str = "<text>"
+    digest: str = ""
+    order: tuple[Criterion, ...] = field(default=(), repr=False)
+
+    @property
+    def version_tag(self) -> str:
+        """``id@version#digest``: the version and the exact file content it came from."""
+        return f"{self.id}@{self.version}#{self.digest[:8]}"
+
+    @property
+    def criteria(self) -> tuple[Criterion, ...]:
+        return tuple(c for o in self.outcomes for c in o.criteria)
+
+    @property
+    def unverified(self) -> list[str]:
+        """Keys of criteria whose thresholds were not checked against the official text."""
+        return [c.key for c in self.criteria if c.unverified]
+
+    @property
+    def outcome_values(self) -> tuple[str, ...]:
+        return tuple(o.value for o in self.outcomes) + (self.otherwise,)
+
+    def names(self) -> tuple[str, ...]:
+        return (self.id,) + self.aliases
+
+    def matches(self, name: str) -> bool:
+        """True when ``name`` is this rule set's id or an alias (case-insensitive)."""
+        low = str(name).strip().casefold()
+        return any(low == n.casefold() for n in self.names())
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    def _inputs(self, names: Iterable[str]) -> set[str]:
+        """Assessment fields behind ``names`` (a rate stands for its numerator and population)."""
+        rates = {r.name: r for r in self.rates}
+        out: set[str] = set()
+        for n in names:
+            out |= (set(rates[n].numerator.names) | {"population"}) if n in rates else {n}
+        return out
+
+    def evaluate(self, row: Mapping[str, Any]) -> Evaluation:
+        """Apply the rule set to one assessment (a mapping of field → value).
+
+        Rates are computed first (unknown when population is missing or 0), then every
+        criterion in dependency order, then the outcomes in file order. A class is given when
+        at least ``at_least`` of its criteria fired; when too many criteria are *unknown* to
+        tell, the result is ``chua_danh_gia`` and ``reason`` names the missing fields.
+        """
+        env: dict[str, Any] = {k: row.get(k) for k in assessment_variables()}
+        pop = env.get("population")
+        rates: dict[str, float | None] = {}
+        for rate in self.rates:
+            num, _ = evaluate(rate.numerator, env)
+            ok = num is not None and pop is not None and pop == pop and pop > 0
+            # multiply first and round: 3 / 1000 × 100 must compare equal to 0.3 at a threshold
+            rates[rate.name] = round(float(num) * 100.0 / float(pop), 9) if ok else None
+        env.update(rates)
+        fired: dict[tuple[str, str], bool | None] = {}
+        results: dict[str, dict] = {}
+        missing: set[str] = set()
+        for crit in self.order:
+            value, checks = evaluate(crit.when, env, fired)
+            result = None if value is None else bool(value)
+            fired[(crit.outcome, crit.id)] = result
+            if result is None:
+                missing |= {n for n in self._inputs(crit.when.names) if _absent(row.get(n))}
+            decisive = _decisive(checks, result)
+            results[crit.key] = {
+                "outcome": crit.outcome, "id": crit.id, "label_vi": crit.label_vi,
+                "label_en": crit.label_en, "when": crit.when.text, "fired": result,
+                "value": decisive["value"] if decisive else None,
+                "threshold": decisive["threshold"] if decisive else None,
+                "checks": [c.as_dict() for c in checks], "unverified": crit.unverified,
+            }
+        criteria = [results[c.key] for c in self.criteria]
+        computed, reason = self.otherwise, "no outcome's criteria fired"
+        for outcome in self.outcomes:
+            crit_results = [fired[(c.outcome, c.id)] for c in outcome.criteria]
+            n_true = sum(1 for r in crit_results if r is True)
+            n_unknown = sum(1 for r in crit_results if r is None)
+            ids = ", ".join(c.id for c, r in zip(outcome.criteria, crit_results) if r is True)
+            need = outcome.at_least
+            if n_true >= need:
+                computed = outcome.value
+                reason = f"{outcome.value}: {n_true} of {len(crit_results)} criteria fired " \
+                         f"({ids}); needs {need}"
+                break
+            if n_true + n_unknown >= need:
+                computed = UNDETERMINED
+                reason = (f"missing data ({', '.join(sorted(missing)) or 'unknown values'}) "
+                          f"could make it {outcome.value}: {n_true} fired, {n_unknown} unknown, "
+                          f"needs {need}")
+                break
+        return Evaluation(computed, reason, criteria, rates, sorted(missing))
+
+
+def _absent(v: Any) -> bool:
+    return v is None or v != v  # None, NaN, pd.NA
+
+
+def _decisive(checks: list, result: bool | None) -> dict | None:
+    """The comparison that explains a criterion: the first one agreeing with the result."""
+    if not checks:
+        return None
+    return next((c for c in checks if c.result is result), checks[0]).as_dict()
+
+
+# --- loading ------------------------------------------------------------------------------
+
+def _check_fields(data: Any, allowed: dict[str, bool], path: str, where: str,
+                  line: int | None) -> _Map:
+    if not isinstance(data, dict):
+        raise RuleSetError(path, line, where, f"expected a mapping (key: value), got "
+                           f"{type(data).__name__}")
+    lines = getattr(data, "lines", {})
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), list(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise RuleSetError(path, lines.get(key, getattr(data, "line", line)), where,
+                               f"unknown field {key!r}{hint} (known fields: "
+                               f"{', '.join(allowed)})")
+    for key, required in allowed.items():
+        if required and (key not in data or data[key] is None):
+            raise RuleSetError(path, getattr(data, "line", line), where,
+                               f"required field {key!r} is missing")
+    return data
+
+
+def _text(data: Mapping, key: str, path: str, where: str) -> str:
+    v = data.get(key)
+    if v is None:
+        return ""
+    if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+        raise RuleSetError(path, data.lines.get(key), where, f"{key!r} must be text")
+    return str(v)
+
+
+def _date(data: Mapping, key: str, path: str) -> date | None:
+    v = data.get(key)
+    if v is None:
+        return None
+    if isinstance(v, date):
+        return v
+    try:
+        return date.fromisoformat(str(v))
+    except ValueError:
+        raise RuleSetError(path, data.lines.get(key), None,
+                           f"{key!r} must be a date YYYY-MM-DD, got {v!r}") from None
+
+
+def _expr(text: Any, path: str, line: int | None, where: str, field_name: str) -> Expression:
+    try:
+        return parse(text)
+    except ExprError as exc:
+        raise RuleSetError(path, line, where, f"{field_name} {str(text)!r}: {exc}") from None
+
+
+def parse_rule_set(text: str, *, path: str = "<text>") -> RuleSet:
+    """Build a :class:`RuleSet` from YAML (or JSON) text; raise :class:`RuleSetError`.
+
+    Parameters
+    ----------
+    text : str
+        The file content.
+    path : str
+        Name used in error messages (the file's path).
+    """
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 — SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = f" column {mark.column + 1}:" if mark else ""
+        raise RuleSetError(path, line, None, f"YAML syntax error:{col} "
+                           f"{exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise RuleSetError(path, None, None, f"YAML error: {exc}") from None
+    data = _check_fields(data, _TOP_FIELDS, path, "rule set", 1)
+    rs_id = _text(data, "id", path, "rule set")
+    kind = _text(data, "kind", path, rs_id)
+    if kind not in KINDS:
+        raise RuleSetError(path, data.lines.get("kind"), rs_id,
+                           f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    label = _text(data, "label", path, rs_id) or None
+    if kind == "label" and label not in RECOGNITION_ONLY:
+        raise RuleSetError(path, data.lines.get("label", data.line), rs_id,
+                           f"a label rule set needs label: one of {', '.join(RECOGNITION_ONLY)}")
+    valid_from, valid_to = _date(data, "valid_from", path), _date(data, "valid_to", path)
+    if valid_to is not None and valid_to < valid_from:
+        raise RuleSetError(path, data.lines.get("valid_to"), rs_id,
+                           f"valid_to {valid_to} is before valid_from {valid_from}")
+    aliases = data.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise RuleSetError(path, data.lines.get("aliases"), rs_id, "aliases must be a list of text")
+    variables = set(assessment_variables())
+    rates: list[Rate] = []
+    raw_rates = data.get("rates") or {}
+    if not isinstance(raw_rates, dict):
+        raise RuleSetError(path, data.lines.get("rates"), rs_id, "rates must be a mapping")
+    for name, spec in raw_rates.items():
+        line = raw_rates.lines.get(name)
+        where = f"rate {name}"
+        if not str(name).isidentifier() or name in variables:
+            raise RuleSetError(path, line, where, "a rate needs a new name made of letters, "
+                               "digits and _")
+        spec = _check_fields(spec, _RATE_FIELDS, path, where, line)
+        num = _expr(spec["numerator"], path, spec.lines.get("numerator"), where, "numerator")
+        unknown = num.names - variables
+        if unknown or num.refs:
+            raise RuleSetError(path, spec.lines.get("numerator"), where,
+                               f"numerator may only use assessment fields; unknown: "
+                               f"{', '.join(sorted(unknown) or [f'{a}.{b}' for a, b in num.refs])}")
+        rates.append(Rate(name, num, _text(spec, "label_vi", path, where),
+                          _text(spec, "label_en", path, where)))
+    variables |= {r.name for r in rates}
+    raw_outcomes = data["outcomes"]
+    if not isinstance(raw_outcomes, list) or not raw_outcomes:
+        raise RuleSetError(path, data.lines.get("outcomes"), rs_id,
+                           "outcomes must be a non-empty list")
+    otherwise = _text(data, "otherwise", path, rs_id)
+    outcomes: list[Outcome] = []
+    seen_values: set[str] = set()
+    for raw in raw_outcomes:
+        raw = _check_fields(raw, _OUTCOME_FIELDS, path, "outcome", data.lines.get("outcomes"))
+        value = _text(raw, "class", path, "outcome")
+        where = f"outcome {value}"
+        _check_outcome_value(value, kind, path, raw.lines.get("class"), where)
+        if value in seen_values:
+            raise RuleSetError(path, raw.lines.get("class"), where, "outcome listed twice")
+        seen_values.add(value)
+        crits_raw = raw["criteria"]
+        if not isinstance(crits_raw, list) or not crits_raw:
+            raise RuleSetError(path, raw.lines.get("criteria"), where,
+                               "criteria must be a non-empty list")
+        criteria: list[Criterion] = []
+        for craw in crits_raw:
+            named = craw.get("id") if isinstance(craw, dict) else None
+            craw = _check_fields(craw, _CRITERION_FIELDS, path,
+                                 f"criterion {value}.{named}" if named else f"{where} criterion",
+                                 getattr(craw, "line", raw.lines.get("criteria")))
+            cid = _text(craw, "id", path, where)
+            cwhere = f"criterion {value}.{cid}"
+            if not cid.isidentifier():
+                raise RuleSetError(path, craw.lines.get("id"), cwhere,
+                                   "criterion id must be a letter or word (a, b, đ, …)")
+            if any(c.id == cid for c in criteria):
+                raise RuleSetError(path, craw.lines.get("id"), cwhere, "criterion id used twice")
+            when = _expr(craw["when"], path, craw.lines.get("when"), cwhere, "when")
+            unknown = when.names - variables
+            if unknown:
+                raise RuleSetError(path, craw.lines.get("when"), cwhere,
+                                   f"unknown name(s) {', '.join(sorted(unknown))}; "
+                                   f"known: {', '.join(sorted(variables))}")
+            unverified = craw.get("unverified", False)
+            if not isinstance(unverified, bool):
+                raise RuleSetError(path, craw.lines.get("unverified"), cwhere,
+                                   "unverified must be true or false")
+            criteria.append(Criterion(value, cid, when, _text(craw, "label_vi", path, cwhere),
+                                      _text(craw, "label_en", path, cwhere), unverified,
+                                      _text(craw, "note", path, cwhere), craw.lines.get("when")))
+        at_least = raw["at_least"]
+        if at_least == "all":
+            at_least = len(criteria)
+        if isinstance(at_least, bool) or not isinstance(at_least, int) \
+                or not 1 <= at_least <= len(criteria):
+            raise RuleSetError(path, raw.lines.get("at_least"), where,
+                               f"at_least must be 'all' or a whole number from 1 to "
+                               f"{len(criteria)}, got {raw['at_least']!r}")
+        outcomes.append(Outcome(value, at_least, tuple(criteria),
+                                _text(raw, "label_vi", path, where),
+                                _text(raw, "label_en", path, where)))
+    _check_outcome_value(otherwise, kind, path, data.lines.get("otherwise"), "otherwise")
+    if otherwise in seen_values:
+        raise RuleSetError(path, data.lines.get("otherwise"), "otherwise",
+                           f"{otherwise!r} is also an outcome")
+    order = _dependency_order(outcomes, path)
+    return RuleSet(
+        id=rs_id, version=_text(data, "version", path, rs_id), kind=kind,
+        source=_text(data, "source", path, rs_id), valid_from=valid_from, valid_to=valid_to,
+        outcomes=tuple(outcomes), otherwise=otherwise, rates=tuple(rates),
+        aliases=tuple(aliases), label=label, title_vi=_text(data, "title_vi", path, rs_id),
+        title_en=_text(data, "title_en", path, rs_id),
+        source_url=_text(data, "source_url", path, rs_id), path=path,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(), order=order)
+
+
+def _check_outcome_value(value: str, kind: str, path: str, line: int | None, where: str) -> None:
+    if not value.isidentifier():
+        raise RuleSetError(path, line, where, f"{value!r} must be a word made of letters, "
+                           "digits and _ (it is used in references like loai_II.a)")
+    if value in RECOGNITION_ONLY or value == UNDETERMINED:
+        raise RuleSetError(path, line, where, f"a rule set cannot give {value!r}: drug-free "
+                           "status comes only from a recognition record, and "
+                           f"{UNDETERMINED!r} is the engine's answer to missing data")
+    if kind == "classification" and value not in CLASS_STATUSES + (NOT_KEY_AREA,):
+        raise RuleSetError(path, line, where, f"classification outcomes are "
+                           f"{', '.join(CLASS_STATUSES)} and {NOT_KEY_AREA}, got {value!r}")
+
+
+def _dependency_order(outcomes: list[Outcome], path: str) -> tuple[Criterion, ...]:
+    """Criteria ordered so that every referenced criterion is evaluated first."""
+    by_key = {(c.outcome, c.id): c for o in outcomes for c in o.criteria}
+    for c in by_key.values():
+        for ref in c.when.refs:
+            if ref not in by_key:
+                raise RuleSetError(path, c.line, f"criterion {c.key}",
+                                   f"refers to {ref[0]}.{ref[1]}, which does not exist")
+    order: list[Criterion] = []
+    state: dict[tuple[str, str], int] = {}  # 1 visiting, 2 done
+
+    def visit(key, chain):
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            cycle = " → ".join(f"{a}.{b}" for a, b in chain + [key])
+            raise RuleSetError(path, by_key[key].line, f"criterion {key[0]}.{key[1]}",
+                               f"circular reference: {cycle}")
+        state[key] = 1
+        for ref in sorted(by_key[key].when.refs):
+            visit(ref, chain + [key])
+        state[key] = 2
+        order.append(by_key[key])
+
+    for key in by_key:
+        visit(key, [])
+    return tuple(order)
+
+
+def load_rule_set(path: str | Path) -> RuleSet:
+    """Read and check one rule-set file (YAML or JSON)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleSetError(str(path), None, None, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RuleSetError(str(path), None, None, "not UTF-8 text") from None
+    return parse_rule_set(text, path=str(path))
+
+
+def load_rule_sets(directory: str | Path | None = None,
+                   files: Iterable[str | Path] = ()) -> dict[str, RuleSet]:
+    """Every rule set in ``directory`` (default: the packaged ``geo_pcmt/rules/``) plus
+    ``files``, keyed by id. Two files with the same id are an error."""
+    directory = Path(directory) if directory else RULES_DIR
+    paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    paths += [Path(f) for f in files]
+    out: dict[str, RuleSet] = {}
+    for p in paths:
+        rs = load_rule_set(p)
+        clash = next((o for o in out.values() if any(o.matches(n) for n in rs.names())), None)
+        if clash is not None:
+            raise RuleSetError(str(p), 1, rs.id, f"id or alias already used by {clash.path}")
+        out[rs.id] = rs
+    return out
+
+
+def find_rule_set(rule_sets: Mapping[str, RuleSet] | Iterable[RuleSet], name: str) -> RuleSet:
+    """The rule set whose id or alias is ``name``; ``KeyError`` listing the known ids."""
+    sets = list(rule_sets.values()) if isinstance(rule_sets, Mapping) else list(rule_sets)
+    for rs in sets:
+        if rs.matches(name):
+            return rs
+    raise KeyError(f"unknown rule set {name!r}; known: {', '.join(r.id for r in sets)}")
+
+
+def rule_set_for(rule_sets: Mapping[str, RuleSet] | Iterable[RuleSet], day: date,
+                 kind: str = "classification") -> RuleSet | None:
+    """The rule set of ``kind`` in force on ``day`` (the most recent one if several)."""
+    sets = list(rule_sets.values()) if isinstance(rule_sets, Mapping) else list(rule_sets)
+    valid = [r for r in sets if r.kind == kind and r.valid_on(day)]
+    return max(valid, key=lambda r: r.valid_from) if valid else None
+
+
+__all__ = ["CLASS_STATUSES", "Criterion", "Evaluation", "NOT_KEY_AREA", "Outcome", "RULES_DIR",
+           "RECOGNITION_ONLY", "Rate", "RuleSet", "RuleSetError", "UNDETERMINED",
+           "assessment_variables", "find_rule_set", "load_rule_set", "load_rule_sets",
+           "parse_rule_set", "rule_set_for"]

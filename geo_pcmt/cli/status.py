@@ -1,0 +1,524 @@
+"""``geo-pcmt status | progress | assess | recognition | plan | rules``: commune status and progress.
+
+Thin commands over :mod:`geo_pcmt.analysis.status`, :mod:`geo_pcmt.analysis.progress` and :mod:`geo_pcmt.analysis.rules`.
+Exit codes as in :mod:`geo_pcmt.cli.main`: 0 success, 1 the input had problems (nothing stored),
+3 the store refused.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from geo_pcmt.cli.options import EXIT_PROBLEMS, EXIT_STORE, JSON_OPTION, STORE_OPTION, open_command_store
+
+SHORT = {"loai_I": "loại I", "loai_II": "loại II", "loai_III": "loại III",
+         "khong_trong_diem": "không TĐ", "khong_ma_tuy": "KHÔNG MT", "chua_danh_gia": "chưa ĐG"}
+LEGEND = ("loại I/II/III = trọng điểm phức tạp (key complex area); không TĐ = không thuộc diện "
+          "trọng điểm (not a key area); KHÔNG MT = được công nhận không ma túy (recognised "
+          "drug-free); chưa ĐG = chưa đánh giá (not assessed); * = nhãn sạch về ma túy của tỉnh "
+          "(Nghệ An 'sạch về ma túy' label)")
+
+
+def fail(message: str, code: int = EXIT_PROBLEMS):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _day(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+TODAY_OPTION = click.option("--today", callback=_day, default=None,
+                            help="Read the data as on this day (YYYY-MM-DD; default: today).")
+RULES_OPTION = click.option("--rules", "rules_dir", type=click.Path(file_okay=False),
+                            default=None, help="Folder of rule-set files to use instead of the "
+                                               "packaged ones (edited thresholds).")
+
+
+def _rule_sets(rules_dir):
+    from geo_pcmt.analysis.rules import RuleSetError, load_rule_sets
+    try:
+        return load_rule_sets(rules_dir)
+    except RuleSetError as exc:
+        fail(str(exc))
+
+
+def _compute_status(store, rule_sets, rule_set_name, today):
+    from geo_pcmt.analysis.rules import find_rule_set
+    from geo_pcmt.analysis.status import classify, classify_history, commune_status
+    communes = store.read("communes")
+    if not len(communes):
+        fail("the store has no communes; run `geo-pcmt init` (or `geo-pcmt demo`) first")
+    assessments = store.read("commune_assessments")
+    recognitions = store.read("recognitions")
+    try:
+        if rule_set_name:
+            classified = classify(assessments, find_rule_set(rule_sets, rule_set_name))
+        else:
+            classified = classify_history(assessments, rule_sets)
+    except (KeyError, ValueError) as exc:
+        fail(exc.args[0] if exc.args else str(exc))
+    status = commune_status(communes, classified, recognitions, today=today)
+    return communes, recognitions, classified, status
+
+
+def _write_files(frame, csv_path, xlsx_path, geojson_path, layer):
+    from geo_pcmt.outputs.export import to_csv_bytes, to_xlsx_bytes, write_geojson
+    flat = pd.DataFrame(frame.drop(columns=[c for c in ("geometry",) if c in frame]))
+    if csv_path:
+        Path(csv_path).write_bytes(to_csv_bytes(flat))
+        click.echo(f"CSV → {csv_path}")
+    if xlsx_path:
+        Path(xlsx_path).write_bytes(to_xlsx_bytes(flat, sheet=layer))
+        click.echo(f"XLSX → {xlsx_path}")
+    if geojson_path:
+        write_geojson(frame, geojson_path)
+        click.echo(f"GeoJSON → {geojson_path}")
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else \
+        [len(h) for h in header]
+    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+@click.command("status")
+@click.option("--period", "periods", multiple=True,
+              help="Only these periods (YYYY or YYYY-MM; repeatable). With one period the "
+                   "table shows the criteria that fired.")
+@click.option("--rule-set", "rule_set_name", default=None,
+              help="Judge every period by this rule set (e.g. 28/2025) for a comparable "
+                   "series; default: the rule set each assessment names, else the one in force.")
+@click.option("--border-only", is_flag=True, help="Only the border communes.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False), default=None,
+              help="Communes with status per period, for the map (RFC 7946).")
+@click.option("--no-write", is_flag=True, help="Do not write the commune_status layer.")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@RULES_OPTION
+@TODAY_OPTION
+@JSON_OPTION
+@STORE_OPTION
+def status_command(periods, rule_set_name, border_only, csv_path, xlsx_path, geojson_path,
+                   no_write, user, rules_dir, today, as_json, store_url):
+    """Classify every commune (loại I/II/III) per period and show drug-free recognitions.
+
+    Classes come from the commune assessments and the rule sets; drug-free status comes only
+    from recognition records. Writes the derived layer commune_status.
+    """
+    from geo_pcmt.analysis.status import status_layer
+    from geo_pcmt.store import StoreError
+    today = today or date.today()
+    store = open_command_store(store_url)
+    rule_sets = _rule_sets(rules_dir)
+    communes, _, classified, status = _compute_status(store, rule_sets, rule_set_name, today)
+    if periods:
+        bad = sorted(set(periods) - set(status["period"]))
+        if bad:
+            fail(f"no assessments for period(s) {', '.join(bad)}; known: "
+                  f"{', '.join(sorted(status['period'].unique())) or 'none'}")
+        status = status[status["period"].isin(periods)]
+    if border_only:
+        status = status[status["is_border"]]
+    if not no_write and len(status):
+        run_id = uuid.uuid4().hex[:12]
+        params = {"rule_set": rule_set_name, "periods": list(periods), "today": str(today),
+                  "rule_sets": {r.id: r.version_tag for r in rule_sets.values()}}
+        try:
+            rep = store.write("commune_status", status_layer(status, run_id=run_id,
+                                                             params=params),
+                              mode="upsert", user=user)
+        except StoreError as exc:
+            fail(str(exc), EXIT_STORE)
+    _write_files(status, csv_path, xlsx_path, geojson_path, "commune_status")
+    if as_json:
+        out = pd.DataFrame(status.drop(columns="geometry")).astype(object)
+        out = out.where(out.notna(), None)  # JSON has no NaN
+        out["criteria"] = [json.loads(c) if isinstance(c, str) else None for c in out["criteria"]]
+        click.echo(json.dumps(out.to_dict("records"), ensure_ascii=False, indent=1,
+                              default=str))
+        return
+    _print_status(status, periods)
+    if not no_write and len(status):
+        click.echo(f"commune_status: {rep.inserted} new, {rep.updated} updated rows")
+
+
+def _print_status(status, periods) -> None:
+    names = status.drop_duplicates("commune_code").set_index("commune_code")["commune_name"]
+    if len(periods) == 1:
+        rows = []
+        for r in status.sort_values("commune_code").itertuples():
+            crits = json.loads(r.criteria) if isinstance(r.criteria, str) else []
+            fired = ", ".join(f"{c['outcome'].replace('loai_', '')}.{c['id']}" for c in crits
+                              if c["fired"])
+            warn = r.warnings if isinstance(r.warnings, str) else ""
+            rows.append([r.commune_code, r.commune_name,
+                         SHORT.get(r.status, r.status) + ("*" if r.sach_ve_ma_tuy else ""),
+                         SHORT.get(r.computed_class, r.computed_class), fired or "–",
+                         warn[:70] + ("…" if len(warn) > 70 else "")])
+        click.echo(_table(rows, ["mã", "xã/phường", "tình trạng", "phân loại", "tiêu chí đạt",
+                                 "cảnh báo"]))
+    else:
+        piv = status.pivot(index="commune_code", columns="period", values="status")
+        sach = status.pivot(index="commune_code", columns="period", values="sach_ve_ma_tuy")
+        cols = list(piv.columns)
+        rows = [[code, names[code]] + [SHORT.get(piv.at[code, p], "") +
+                                       ("*" if bool(sach.at[code, p]) else "") for p in cols]
+                for code in piv.index]
+        click.echo(_table(rows, ["mã", "xã/phường"] + cols))
+    click.echo("")
+    counts = status.groupby(["period", "status"]).size().unstack(fill_value=0)
+    order = [c for c in ("loai_I", "loai_II", "loai_III", "khong_trong_diem", "khong_ma_tuy",
+                         "chua_danh_gia") if c in counts.columns]
+    rows = [[p] + [str(counts.at[p, c]) for c in order] +
+            [str(int(status[(status["period"] == p)]["sach_ve_ma_tuy"].sum()))]
+            for p in counts.index]
+    click.echo(_table(rows, ["kỳ"] + [SHORT[c] for c in order] + ["sạch*"]))
+    click.echo(LEGEND)
+
+
+@click.command("progress")
+@click.option("--year", type=int, default=None, help="Year to report (default: this year).")
+@click.option("--border", "with_border", is_flag=True,
+              help="Summarise the Lao-border corridor by Lao province segment, border post and "
+                   "distance band, and write the border_progress layer.")
+@click.option("--chart", "chart_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the border strip chart (.png or .svg); implies --border.")
+@click.option("--bands", default="0,5,15,30", show_default=True,
+              help="Distance band edges from the border line, km.")
+@click.option("--rule-set", "rule_set_name", default=None,
+              help="Judge every period by this rule set (see `geo-pcmt status`).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False), default=None,
+              help="With --border: segments, posts, bands and strip bins for the map.")
+@click.option("--no-write", is_flag=True, help="Do not write derived layers.")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@RULES_OPTION
+@TODAY_OPTION
+@JSON_OPTION
+@STORE_OPTION
+def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_path, xlsx_path,
+                     geojson_path, no_write, user, rules_dir, today, as_json, store_url):
+    """Dashboard numbers against the targets, transformation progress, and the border corridor."""
+    from geo_pcmt.analysis import progress
+    from geo_pcmt.store import StoreError
+    today = today or date.today()
+    year = year or today.year
+    try:
+        edges = [float(x) for x in bands.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"--bands must be numbers separated by commas, got {bands!r}")
+    store = open_command_store(store_url)
+    rule_sets = _rule_sets(rules_dir)
+    communes, recognitions, _, status = _compute_status(store, rule_sets, rule_set_name, today)
+    targets = store.read("targets")
+    on = min(date(year, 12, 31), today)
+    dash = progress.dashboard(recognitions, communes, targets, on=on)
+    dash_b = progress.dashboard(recognitions, communes[communes["is_border"].fillna(False)
+                                                       .astype(bool)], targets, on=on,
+                                scope="border")
+    dash_s = progress.dashboard(recognitions, communes, None, on=on, label="sach_ve_ma_tuy")
+    trans = progress.transformation(status, retail_points=store.read("retail_points"),
+                                    opium_plots=store.read("opium_plots"),
+                                    cases=store.read("cases"), recognitions=recognitions,
+                                    communes=communes)
+    trans_year = trans[trans["period"].str.startswith(str(year))]
+    plans = store.read("transformation_plans")
+    plan_rows = progress.plan_progress(plans, status, today=today) if len(plans) else None
+    out: dict = {"dashboard": dash.as_dict(), "dashboard_border": dash_b.as_dict(),
+                 "sach_ve_ma_tuy": dash_s.as_dict(),
+                 "transitions": trans_year["transition"].value_counts().to_dict()}
+    summary = None
+    if with_border or chart_path:
+        try:
+            summary = progress.border(
+                communes, store.read("border_line"), store.read("province"), status, year=year,
+                today=today, retail_points=store.read("retail_points"),
+                opium_plots=store.read("opium_plots"),
+                border_crossings=store.read("border_crossings"),
+                border_posts=store.read("border_posts"), cases=store.read("cases"),
+                targets=targets, bands_km=edges)
+        except ValueError as exc:
+            fail(str(exc))
+        out["border"] = {"totals": summary.totals,
+                         **{k: pd.DataFrame(getattr(summary, k).drop(columns="geometry"))
+                            .to_dict("records") for k in ("segments", "posts", "bands")}}
+        if chart_path:
+            from geo_pcmt.outputs.charts import border_strip_chart
+            border_strip_chart(summary, chart_path)
+        layer = progress.border_layer(summary, run_id=uuid.uuid4().hex[:12],
+                                      params={"year": year, "bands_km": edges,
+                                              "today": str(today)})
+        if not no_write:
+            try:
+                store.write("border_progress", layer, mode="upsert", user=user)
+            except StoreError as exc:
+                fail(str(exc), EXIT_STORE)
+        _write_files(layer, csv_path, xlsx_path, geojson_path, "border_progress")
+    else:
+        _write_files(trans, csv_path, xlsx_path, None, "transformation")
+    if plan_rows is not None:
+        out["plans"] = plan_rows.to_dict("records")
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1, default=str))
+        return
+    click.echo(dash.text_vi)
+    click.echo(f"  ({dash.text_en})")
+    click.echo(f"Biên giới / border: {dash_b.text_vi}")
+    click.echo(f"  ({dash_b.text_en})")
+    click.echo(f"Sạch về ma túy (nhãn tỉnh): {dash_s.n_drug_free}/{dash_s.n_total} "
+               f"({dash_s.share_pct:.1f} %)")
+    tv = out["transitions"]
+    click.echo(f"Chuyển hóa năm {year} (transformation): {tv.get('improved', 0)} tiến bộ "
+               f"(improved), {tv.get('worsened', 0)} xấu đi (worsened), "
+               f"{tv.get('unchanged', 0)} giữ nguyên (unchanged)")
+    moved = trans_year[trans_year["transition"].isin(["improved", "worsened"])]
+    if len(moved):
+        rows = [[r.commune_code, r.commune_name, SHORT.get(r.previous_status, ""), "→",
+                 SHORT.get(r.status, ""), str(r.points_cleared), str(r.plots_eradicated),
+                 str(r.cases)] for r in moved.itertuples()]
+        click.echo(_table(rows, ["mã", "xã/phường", "trước", "", "nay", "điểm triệt xóa",
+                                 "nương triệt phá", "vụ án"]))
+    if plan_rows is not None and len(plan_rows):
+        click.echo("")
+        rows = [[r.plan_id, r.commune_code, SHORT.get(r.target_status, r.target_status),
+                 str(r.target_date), SHORT.get(r.current_status, "–"),
+                 "" if r.progress_pct != r.progress_pct else f"{r.progress_pct:g} %",
+                 r.verdict_vi] for r in plan_rows.itertuples()]
+        click.echo(_table(rows, ["kế hoạch", "mã", "mục tiêu", "hạn", "hiện tại", "tiến độ",
+                                 "đánh giá"]))
+    if summary is not None:
+        _print_border(summary)
+        if chart_path:
+            click.echo(f"biểu đồ / chart → {chart_path}")
+
+
+def _print_border(s) -> None:
+    cols = ["n_communes", "n_loai_I", "n_loai_II", "n_loai_III", "n_drug_free",
+            "share_drug_free_pct", "target_pct", "on_track", "points_active", "points_cleared",
+            "plots_found", "plot_area_m2", "crossings", "crossings_active", "cases"]
+    head = ["xã", "I", "II", "III", "KMT", "%KMT", "chỉ tiêu %", "tiến độ", "điểm HĐ",
+            "điểm TX", "nương", "m²", "cửa khẩu", "CK có vụ", "vụ án"]
+
+    def fmt(v):
+        if v is None or v != v:
+            return "–"
+        if isinstance(v, bool):
+            return "đạt" if v else "chậm"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    for title, frame in ((f"Tuyến biên giới {s.year} theo tỉnh Lào (by Lao province segment)",
+                          s.segments), ("Theo đồn biên phòng (by border post)", s.posts),
+                         ("Theo khoảng cách tới biên giới (by distance band)", s.bands)):
+        click.echo("")
+        click.echo(title)
+        rows = [[str(r["name"])] + [fmt(r[c]) for c in cols] for r in frame.to_dict("records")]
+        click.echo(_table(rows, [""] + head))
+    t = s.totals
+    click.echo(f"Cộng {t['n_communes']} xã biên giới, {t['corridor_communes']} xã trong hành lang "
+               f"{s.bands['to_km'].max():g} km; đường biên {s.line_length_km:g} km; số liệu đến "
+               f"ngày {s.as_of}")
+
+
+@click.command("assess")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--codes", type=click.Choice(["auto", "2025", "pre2025"]), default="auto",
+              show_default=True, help="Which commune list codes of periods before 1 Jul 2025 "
+                                      "use: the 412 pre-2025 communes, the 130 new ones, or "
+                                      "decide per period.")
+@click.option("--dry-run", is_flag=True, help="Validate only; store nothing.")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@RULES_OPTION
+@JSON_OPTION
+@STORE_OPTION
+def assess_command(file, codes, dry_run, user, rules_dir, as_json, store_url):
+    """Validate commune assessments in FILE and store them; nothing is stored if any row is bad.
+
+    Rows recorded against the 412 pre-2025 communes (periods before 1 Jul 2025) are summed to
+    the 130 new communes; a commune that takes part of a split old commune is flagged.
+    """
+    from geo_pcmt import ingest
+    from geo_pcmt.analysis.status import store_assessments, validate_assessments
+    from geo_pcmt.store import StoreError
+    try:
+        frame = ingest.read_any(file)
+    except ingest.IngestError as exc:
+        fail(str(exc))
+    kwargs = dict(codes=codes, rule_sets=_rule_sets(rules_dir), source=f"file:{Path(file).name}")
+    store = None if dry_run else open_command_store(store_url)
+    try:
+        if dry_run:
+            report, written = validate_assessments(frame, **kwargs), None
+        else:
+            report, written = store_assessments(store, frame, user=user, **kwargs)
+    except StoreError as exc:
+        fail(str(exc), EXIT_STORE)
+    _report(report, as_json)
+    if not report.ok:
+        click.echo("nothing stored (fix the errors above)", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    if written is not None and not as_json:
+        click.echo(f"stored: {written.inserted} new, {written.updated} updated; "
+                   f"commune_assessments now has {written.count_after} rows")
+
+
+def _report(report, as_json) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+        return
+    for p in report.problems:
+        click.echo(str(p), err=p.severity == "error")
+    click.echo(f"{report.layer}: {report.rows_total} rows read, {report.rows_valid} rows to "
+               f"store, {len(report.errors)} errors, {len(report.warnings)} warnings")
+
+
+@click.group("recognition")
+def recognition():
+    """Drug-free recognitions: the only path to drug-free status (add, revoke, load)."""
+
+
+@recognition.command("add")
+@click.option("--commune", "commune_code", required=True, help="Commune code (5 digits).")
+@click.option("--label", type=click.Choice(["khong_ma_tuy", "sach_ve_ma_tuy"]), required=True)
+@click.option("--decision", "decision_no", required=True, help="Decision number, e.g. 123/QĐ-UBND.")
+@click.option("--date", "on", required=True, callback=_day, help="Decision date (YYYY-MM-DD).")
+@click.option("--authority", required=True, help="e.g. UBND tỉnh Nghệ An.")
+@click.option("--user", default="cli", show_default=True)
+@STORE_OPTION
+def recognition_add(commune_code, label, decision_no, on, authority, user, store_url):
+    """Record a recognition decision for one commune."""
+    from geo_pcmt.analysis.status import recognise
+    store = open_command_store(store_url)
+    try:
+        row = recognise(store.read("recognitions"), commune_code=commune_code, label=label,
+                        decision_no=decision_no, on=on, authority=authority,
+                        communes=store.read("communes", columns=["code"]), source=f"cli:{user}")
+    except ValueError as exc:
+        fail(str(exc))
+    store.write("recognitions", row, mode="append", user=user)
+    click.echo(f"recognised: {row['id'].iloc[0]} ({label}, {decision_no}, {on})")
+
+
+@recognition.command("revoke")
+@click.argument("recognition_id")
+@click.option("--on", required=True, callback=_day, help="Revocation date (YYYY-MM-DD).")
+@click.option("--user", default="cli", show_default=True)
+@STORE_OPTION
+def recognition_revoke(recognition_id, on, user, store_url):
+    """Revoke recognition RECOGNITION_ID from a date on (the record is kept)."""
+    from geo_pcmt.analysis.status import revoke
+    store = open_command_store(store_url)
+    try:
+        row = revoke(store.read("recognitions"), recognition_id, on)
+    except ValueError as exc:
+        fail(str(exc))
+    store.write("recognitions", row, mode="upsert", user=user)
+    click.echo(f"revoked: {recognition_id} from {on}")
+
+
+@recognition.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--codes", type=click.Choice(["auto", "2025", "pre2025"]), default="auto",
+              show_default=True)
+@click.option("--user", default="cli", show_default=True)
+@JSON_OPTION
+@STORE_OPTION
+def recognition_load(file, codes, user, as_json, store_url):
+    """Validate recognitions in FILE (pre-2025 codes accepted) and store them, all or nothing."""
+    from geo_pcmt import ingest
+    from geo_pcmt.analysis.status import validate_recognitions
+    try:
+        frame = ingest.read_any(file)
+    except ingest.IngestError as exc:
+        fail(str(exc))
+    report = validate_recognitions(frame, codes=codes, source=f"file:{Path(file).name}")
+    _report(report, as_json)
+    if not report.ok:
+        click.echo("nothing stored (fix the errors above)", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    if len(report.clean):
+        rep = open_command_store(store_url).write("recognitions", report.clean, mode="upsert", user=user)
+        if not as_json:
+            click.echo(f"stored: {rep.inserted} new, {rep.updated} updated")
+
+
+@click.group("plan")
+def plan():
+    """Transformation plans (kế hoạch chuyển hóa địa bàn): target class and date per commune."""
+
+
+@plan.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--user", default="cli", show_default=True)
+@JSON_OPTION
+@STORE_OPTION
+def plan_load(file, user, as_json, store_url):
+    """Validate plans in FILE and store them, all or nothing (see `geo-pcmt progress`)."""
+    from geo_pcmt import ingest
+    from geo_pcmt.analysis.progress import validate_plans
+    try:
+        frame = ingest.read_any(file)
+    except ingest.IngestError as exc:
+        fail(str(exc))
+    report = validate_plans(frame, source=f"file:{Path(file).name}")
+    _report(report, as_json)
+    if not report.ok:
+        click.echo("nothing stored (fix the errors above)", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    rep = open_command_store(store_url).write("transformation_plans", report.clean, mode="upsert", user=user)
+    if not as_json:
+        click.echo(f"stored: {rep.inserted} new, {rep.updated} updated")
+
+
+@click.command("rules")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@RULES_OPTION
+@JSON_OPTION
+def rules_command(files, rules_dir, as_json):
+    """List the rule sets (criteria, thresholds, what is unverified); check FILES if given."""
+    from geo_pcmt.analysis.rules import RuleSetError, load_rule_set
+    if files:
+        for f in files:
+            try:
+                rs = load_rule_set(f)
+            except RuleSetError as exc:
+                fail(str(exc))
+            click.echo(f"ok: {f}: {rs.version_tag}, {len(rs.criteria)} criteria")
+        return
+    sets = _rule_sets(rules_dir)
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "version": r.version_tag, "kind": r.kind,
+                                "valid_from": str(r.valid_from), "valid_to": str(r.valid_to),
+                                "source": r.source, "unverified": r.unverified,
+                                "criteria": [{"key": c.key, "when": c.when.text,
+                                              "label_vi": c.label_vi, "unverified": c.unverified}
+                                             for c in r.criteria]} for r in sets.values()],
+                              ensure_ascii=False, indent=1))
+        return
+    for r in sets.values():
+        click.echo(f"{r.version_tag}  [{r.kind}]  {r.valid_from} – {r.valid_to or '…'}")
+        click.echo(f"  {r.title_vi}")
+        click.echo(f"  nguồn / source: {r.source}")
+        for o in r.outcomes:
+            click.echo(f"  {o.value}: ít nhất {o.at_least} / {len(o.criteria)} tiêu chí")
+            for c in o.criteria:
+                flag = "  ⚠ chưa kiểm chứng (unverified)" if c.unverified else ""
+                click.echo(f"    {c.id}) {c.when.text}{flag}")
+        click.echo(f"  otherwise: {r.otherwise}")
+
+
+COMMANDS = [status_command, progress_command, assess_command, recognition, plan, rules_command]
