@@ -183,7 +183,7 @@ def load(layer, file, fix_swapped, repair, crs, as_json, keep_valid, mode, user,
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
 @STORE_OPTION
 def export(layer, fmt, out, role, user, store_url):
-    """Write a stored LAYER to a file (GeoJSON is RFC 7946), as ROLE may read it.
+    """Write a stored LAYER to a file (GeoJSON is RFC 7946) as --role may read it.
 
     A format that cannot hold the layer whole is refused, never cut (an XLSX cell holds at
     most 32,767 characters: long geometries need geojson or gpkg).

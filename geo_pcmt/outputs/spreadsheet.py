@@ -97,16 +97,31 @@ def write_xlsx(table: Table, frames: Iterable[pd.DataFrame], path):
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(table.name[:31])
     header = None
-    for frame in frames:
-        if not len(frame):
-            continue
-        flat = table.flat(frame)
-        if header is None:
-            header = list(flat.columns)
-            ws.append(header)
-        for row in flat.itertuples(index=False, name=None):
-            ws.append(_xlsx_cells(ws, table, header, row))
+    try:
+        for frame in frames:
+            if not len(frame):
+                continue
+            flat = table.flat(frame)
+            if header is None:
+                header = list(flat.columns)
+                ws.append(header)
+            for row in flat.itertuples(index=False, name=None):
+                ws.append(_xlsx_cells(ws, table, header, row))
+    except BaseException:
+        _discard(ws)
+        raise
     if header is None:
         ws.append(table.flat_columns)
     wb.save(path)
     return Path(path) if isinstance(path, str) else path
+
+
+def _discard(ws) -> None:
+    """Finish a write-only sheet that will never be saved and delete its temporary file
+    (openpyxl streams each such sheet to one, removed only by ``save``)."""
+    try:
+        ws.close()
+    finally:
+        writer = getattr(ws, "_writer", None)
+        if writer is not None and isinstance(writer.out, str) and Path(writer.out).exists():
+            writer.cleanup()
