@@ -135,3 +135,32 @@ def test_viewer_exports_of_public_layers_leave_out_operational_fields(app):
 def test_unknown_export_formats_are_404_with_the_formats_named(app, path):
     res = export(app, path)
     assert res.status_code == 404 and ".gpkg" in res.get_json()["description"]
+
+
+def test_xlsx_refuses_a_cell_excel_would_cut_with_the_same_message_as_the_cli(app, tmp_path):
+    from click.testing import CliRunner
+
+    from geo_pcmt.cli import main
+    res = export(app, "/export/province.xlsx", role=None)
+    assert res.status_code == 422
+    body = res.get_json()
+    assert body["code"] == "cell_too_long"
+    assert "province" in body["description"] and "'wkt'" in body["description"]
+    assert "geojson or gpkg" in body["description"]
+    store = app.extensions["geo_pcmt_store"]
+    cli = CliRunner().invoke(main, ["export", "province", "--format", "xlsx", "--out",
+                                    str(tmp_path / "p.xlsx"), "--store", str(store.path)])
+    assert cli.exit_code == 1 and cli.stderr.strip() == "error: " + body["description"]
+    log = store.read("audit_log", where={"action": "export"})
+    assert "province" not in set(log["layer"])  # nothing left, so nothing audited
+    assert export(app, "/export/province.gpkg", role=None).status_code == 200
+
+
+def test_xlsx_refuses_more_rows_than_a_sheet_holds(app, monkeypatch, tmp_path):
+    from geo_pcmt.outputs import spreadsheet
+    monkeypatch.setattr(spreadsheet, "XLSX_MAX_ROWS", 5)
+    res = export(app, "/export/cases.xlsx")
+    assert res.status_code == 400 and res.get_json()["code"] == "too_many_rows"
+    assert "20 rows do not fit" in res.get_json()["description"]
+    assert export(app, "/export/cases.xlsx?limit=5").status_code == 200
+    assert export(app, "/export/cases.csv").status_code == 200

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import click
 
-from geo_pcmt import ingest
+from geo_pcmt import access, ingest
+from geo_pcmt.access import ROLES
 from geo_pcmt.layers import LAYERS
+from geo_pcmt.outputs.formats import format_names
 from geo_pcmt.paths import default_store_path
 from geo_pcmt.store import StoreError
 from geo_pcmt.cli.options import (
@@ -170,19 +172,34 @@ def load(layer, file, fix_swapped, repair, crs, as_json, keep_valid, mode, user,
 
 @main.command()
 @click.argument("layer", callback=_layer_arg)
-@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]),
+@click.option("--format", "fmt", type=click.Choice(format_names()),
               default="geojson", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Output file (default: LAYER.FORMAT in the current folder).")
+@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True,
+              help="Export only what this role may read (rows and fields). The default, "
+                   "admin, is the local operator, who sees everything; use e.g. "
+                   "--role viewer for a file meant for a viewer.")
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
 @STORE_OPTION
-def export(layer, fmt, out, user, store_url):
-    """Write a stored LAYER to a file (GeoJSON is RFC 7946)."""
-    from geo_pcmt.outputs.export import export_layer
+def export(layer, fmt, out, role, user, store_url):
+    """Write a stored LAYER to a file (GeoJSON is RFC 7946) as --role may read it.
+
+    A format that cannot hold the layer whole is refused, never cut (an XLSX cell holds at
+    most 32,767 characters: long geometries need geojson or gpkg).
+    """
+    from geo_pcmt.outputs.formats import ExportRefused, export_frame
     store = open_command_store(store_url)
-    frame = store.read(layer)
-    path = export_layer(frame, out or f"{layer}.{fmt}", layer, fmt)
-    store.audit(user, "export", layer, [], {"format": fmt, "rows": len(frame), "path": str(path)})
+    try:
+        frame = access.read(store, layer, role=role)
+    except access.AccessDenied as exc:
+        fail(str(exc), EXIT_STORE)
+    try:
+        path = export_frame(frame, out or f"{layer}.{fmt}", layer, fmt)
+    except ExportRefused as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    store.audit(user, "export", layer, [], {"format": fmt, "role": role, "rows": len(frame),
+                                           "path": str(path)})
     click.echo(f"{len(frame)} features → {path}")
 
 

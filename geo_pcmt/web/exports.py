@@ -4,12 +4,12 @@ The same collections, roles, fields and filters as the OGC API items (``bbox``,
 ``datetime``, property equality, optional ``limit``/``offset``; no default limit). The
 matching ids are read first, written to the audit log with the filter, and the rows then
 streamed in chunks of those ids, so memory stays flat on 100k-row layers and the audit
-names exactly what left. GeoJSON and CSV stream as they are produced; GPKG and XLSX are
-containers that must be finished before the first byte can be sent, so they are built in a
-temporary file, streamed, then deleted.
-
-CSV and XLSX cells that begin like a spreadsheet formula (``= + - @``) are written as text
-(CSV: prefixed with an apostrophe) so that a hostile record cannot run a formula in Excel.
+names exactly what left. The formats are those of :mod:`geo_pcmt.outputs.formats` (the
+same writers as ``geo-pcmt export``): GeoJSON and CSV stream as they are produced; GPKG and
+XLSX are containers that must be finished before the first byte can be sent, so they are
+built in a temporary file, streamed, then deleted. A format that cannot hold the rows whole
+(an XLSX cell over 32,767 characters, a sheet over 1,048,575 rows) is refused with its
+reason, never cut.
 """
 from __future__ import annotations
 
@@ -18,14 +18,11 @@ import shutil
 import tempfile
 from typing import Iterable, Iterator
 
-import numpy as np
 import pandas as pd
-import pyogrio
-import shapely
 from flask import Blueprint, Response, request
 
 from geo_pcmt import access
-from geo_pcmt.outputs.export import DEFAULT_PRECISION, iter_geojson
+from geo_pcmt.outputs.formats import ExportRefused, Format, Table, extensions_listing, get_format
 from geo_pcmt.web.openapi import Collection
 from geo_pcmt.web import get_store
 from geo_pcmt.web.auth import actor, current_role
@@ -34,81 +31,36 @@ from geo_pcmt.web.security import ApiError
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 
-FORMATS = {"geojson": "application/geo+json",
-           "gpkg": "application/geopackage+sqlite3",
-           "csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 CHUNK_ROWS = 2000
-XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
-_GDAL_GEOMETRY = {"Point": "Point", "MultiPolygon": "MultiPolygon", "LineString": "LineString",
-                  "MultiLineString": "MultiLineString", "Geometry": "Unknown"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _chunks(store, c: Collection, ids: list[str], role: str | None) -> Iterator[pd.DataFrame]:
-    """The rows of ``ids`` in order, ``CHUNK_ROWS`` at a time, role filter applied again.
+    """The rows of ``ids`` in order, ``CHUNK_ROWS`` at a time, read as ``role`` may see them;
+    with no ids one empty frame (it gives an empty GeoPackage its columns).
 
     Runs while the response streams, outside the request: everything comes as arguments.
     """
-    rf = access.row_filter_for(role, c.layer)
+    if not ids:
+        yield access.read(store, c.id, role=role, columns=list(c.fields), limit=0)
     for start in range(0, len(ids), CHUNK_ROWS):
-        where = dict(rf, id=ids[start:start + CHUNK_ROWS])
-        yield store.read(c.id, where=where, columns=list(c.fields))
+        yield access.read(store, c.id, role=role, where={"id": ids[start:start + CHUNK_ROWS]},
+                          columns=list(c.fields))
 
 
-def _flat(c: Collection, frame: pd.DataFrame) -> pd.DataFrame:
-    """Geometry as lon/lat (point layers) or WKT, chosen by the schema so every chunk of
-    one file has the same columns."""
-    if not c.layer.has_geometry:
-        return pd.DataFrame(frame)
-    geoms = frame.geometry.values
-    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    if c.layer.geometry_type == "Point":
-        out["lon"] = np.round(shapely.get_x(geoms), DEFAULT_PRECISION)
-        out["lat"] = np.round(shapely.get_y(geoms), DEFAULT_PRECISION)
-    else:
-        out["wkt"] = shapely.to_wkt(geoms, rounding_precision=DEFAULT_PRECISION)
-    return out
+def _selection(store, c: Collection, q, role: str | None) -> tuple[list[str], Iterable]:
+    """The ids that match the query, and the rows as frames (read later, while streaming)."""
+    if c.is_aggregate:
+        frame = filter_frame(aggregate_frame(store, c), q)
+        stop = None if q.limit is None else q.offset + q.limit
+        frame = frame.iloc[q.offset:stop]
+        return frame["id"].tolist(), [frame]
+    ids = access.read(store, c.id, role=role, bbox=q.bbox, where=q.where, columns=["id"],
+                      limit=q.limit, offset=q.offset)["id"].astype(str).tolist()
+    return ids, _chunks(store, c, ids, role)
 
 
-def _flat_columns(c: Collection) -> list[str]:
-    """The columns :func:`_flat` gives, for files with no rows."""
-    geo = [] if not c.layer.has_geometry else (["lon", "lat"] if c.layer.geometry_type == "Point"
-                                               else ["wkt"])
-    return list(c.fields) + geo
-
-
-def _defuse(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _geojson(chunks: Iterable[pd.DataFrame]) -> Iterator[str]:
-    yield '{"type": "FeatureCollection", "features": ['
-    first = True
-    for frame in chunks:
-        # iter_geojson yields head, feature runs (", "-prefixed after the first), tail
-        for part in list(iter_geojson(frame))[1:-1]:
-            part = part[2:] if part.startswith(", ") else part
-            if part:
-                yield ("" if first else ", ") + part
-                first = False
-    yield "]}"
-
-
-def _csv(c: Collection, chunks: Iterable[pd.DataFrame]) -> Iterator[str]:
-    first = True
-    for frame in chunks:
-        flat = _flat(c, frame)
-        for col in flat.columns:
-            if flat[col].dtype == object:
-                flat[col] = flat[col].map(_defuse)
-        text = flat.to_csv(index=False, header=first)
-        yield ("\ufeff" + text) if first else text  # BOM: Excel then shows the diacritics
-        first = False
-    if first:  # no rows: still a header
-        yield "\ufeff" + ",".join(_flat_columns(c)) + "\n"
+def _refused(exc: ExportRefused) -> ApiError:
+    return ApiError(exc.http_status, exc.code, str(exc))
 
 
 def _stream_file(path: str, workdir: str) -> Iterator[bytes]:
@@ -120,93 +72,59 @@ def _stream_file(path: str, workdir: str) -> Iterator[bytes]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _gpkg(c: Collection, chunks: Iterable[pd.DataFrame], workdir: str) -> str:
-    path = os.path.join(workdir, "export.gpkg")
-    kwargs = {"geometry_type": _GDAL_GEOMETRY[c.layer.geometry_type]} if c.layer.has_geometry else {}
-    wrote = False
-    for frame in chunks:
-        if not len(frame):
-            continue
-        pyogrio.write_dataframe(frame, path, layer=c.id, driver="GPKG", append=wrote, **kwargs)
-        wrote = True
-    if not wrote:  # an empty layer is still a valid GeoPackage with the layer's columns
-        empty = get_store().read(c.id, columns=list(c.fields), limit=0) if not c.is_aggregate \
-            else aggregate_frame(get_store(), c).iloc[0:0]
-        pyogrio.write_dataframe(empty, path, layer=c.id, driver="GPKG", **kwargs)
-    return path
-
-
-def _xlsx(c: Collection, chunks: Iterable[pd.DataFrame], workdir: str) -> str:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    path = os.path.join(workdir, "export.xlsx")
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(c.id[:31])
-    header = None
-    for frame in chunks:
-        flat = _flat(c, frame)
-        if header is None:
-            header = list(flat.columns)
-            ws.append(header)
-        for row in flat.itertuples(index=False, name=None):
-            cells = []
-            for v in row:
-                if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-                    cells.append(None)
-                    continue
-                v = v.item() if isinstance(v, np.generic) else v
-                cell = WriteOnlyCell(ws, value=v)
-                if isinstance(v, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-                cells.append(cell)
-            ws.append(cells)
-    if header is None:
-        ws.append(_flat_columns(c))
-    wb.save(path)
-    return path
+def _built_file(fmt: Format, table: Table, chunks: Iterable) -> tuple[str, str]:
+    """Write a container format whole in a temporary folder: (path, folder)."""
+    workdir = tempfile.mkdtemp(prefix="geo_pcmt_export_")
+    try:
+        path = str(fmt.write(table, chunks, os.path.join(workdir, f"export.{fmt.extension}")))
+    except ExportRefused as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise _refused(exc) from None
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return path, workdir
 
 
 @bp.get("/<name>")
 def export(name: str):
     """Download a collection as ``.geojson``, ``.gpkg``, ``.csv`` or ``.xlsx``."""
-    layer, _, fmt = name.rpartition(".")
-    if not layer or fmt not in FORMATS:
-        raise ApiError(404, "unknown_format", "export as <collection>.geojson, .gpkg, .csv or "
-                                              ".xlsx")
+    layer, _, ext = name.rpartition(".")
+    try:
+        fmt = get_format(ext) if layer and ext else None
+    except ValueError:
+        fmt = None
+    if fmt is None or ext != fmt.extension:
+        raise ApiError(404, "unknown_format", f"export as <collection>{extensions_listing()}")
     c = find_collection(layer)
     role = current_role()
     q = parse_query(request.args, c, role, paged=False)
     store = get_store()
-    if c.is_aggregate:
-        frame = filter_frame(aggregate_frame(store, c), q)
-        stop = None if q.limit is None else q.offset + q.limit
-        frame = frame.iloc[q.offset:stop]
-        ids = frame["id"].tolist()
-        chunks: Iterable[pd.DataFrame] = [frame]
-    else:
-        ids = store.read(c.id, bbox=q.bbox, where=q.where, columns=["id"], limit=q.limit,
-                         offset=q.offset)["id"].astype(str).tolist()
-        chunks = _chunks(store, c, ids, role)
-    if fmt == "xlsx" and len(ids) > XLSX_MAX_ROWS:
-        raise ApiError(400, "too_many_rows", f"{len(ids)} rows do not fit in one Excel sheet "
-                                             f"({XLSX_MAX_ROWS}); use .csv or .gpkg, or filter")
-    restricted = not c.is_aggregate and access.is_restricted_read(c.layer)
-    store.audit(actor(), "export", c.id, ids if restricted else [],
-                {"format": fmt, "role": role, "rows": len(ids), "query": q.describe()})
-    headers = {"Content-Disposition": f'attachment; filename="{c.id}.{fmt}"'}
-    if fmt == "geojson":
-        return Response(_geojson(chunks), mimetype=FORMATS[fmt], headers=headers)
-    if fmt == "csv":
-        return Response(_csv(c, chunks), content_type=FORMATS[fmt], headers=headers)
-    workdir = tempfile.mkdtemp(prefix="geo_pcmt_export_")
+    ids, chunks = _selection(store, c, q, role)
+    table = Table.of_layer(c.layer, c.fields, name=c.id)
     try:
-        path = (_gpkg if fmt == "gpkg" else _xlsx)(c, chunks, workdir)
+        fmt.refuse_rows(table, len(ids))
+    except ExportRefused as exc:
+        raise _refused(exc) from None
+    headers = {"Content-Disposition": f'attachment; filename="{c.id}.{fmt.extension}"'}
+    workdir = None
+    if fmt.streams:
+        body = fmt.stream(table, chunks)
+    else:  # built before the audit: a refused file never left
+        path, workdir = _built_file(fmt, table, chunks)
         headers["Content-Length"] = str(os.path.getsize(path))
+        body = _stream_file(path, workdir)
+    restricted = not c.is_aggregate and access.is_restricted_read(c.layer)
+    try:
+        store.audit(actor(), "export", c.id, ids if restricted else [],
+                    {"format": fmt.name, "role": role, "rows": len(ids),
+                     "query": q.describe()})
     except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
         raise
-    return Response(_stream_file(path, workdir), content_type=FORMATS[fmt], headers=headers,
-                    direct_passthrough=True)
+    return Response(body, content_type=fmt.media_type, headers=headers,
+                    direct_passthrough=not fmt.streams)
 
 
-__all__ = ["bp", "FORMATS"]
+__all__ = ["bp"]
