@@ -173,6 +173,7 @@ def hotspots_command(methods, layers, suggest_eps, no_fdr, out, no_export, user,
     flags (địa bàn, tụ điểm phức tạp) with reasons; writes the derived layers
     hotspot_clusters, gistar_cells, emerging_hotspots and complex_hotspots into the store
     (replacing the previous run) and GeoJSON files into --out."""
+    from geo_pcmt.access import AccessDenied
     from geo_pcmt.store import StoreError
     params = _params(methods, layers, suggest_eps, no_fdr, **values)
     store = open_command_store(store_url)
@@ -181,7 +182,7 @@ def hotspots_command(methods, layers, suggest_eps, no_fdr, out, no_export, user,
                                                user=user)
     except StoreError as exc:
         fail(str(exc), EXIT_STORE)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, AccessDenied) as exc:
         fail(str(exc), EXIT_PROBLEMS)
     _print_result(result, reports, paths, as_json)
 
