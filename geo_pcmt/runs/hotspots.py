@@ -50,6 +50,7 @@ from geo_pcmt.analysis.grid import (
 from geo_pcmt.layers import get_layer
 from geo_pcmt.analysis.trends import emerging_hotspots, space_time_cube
 from geo_pcmt.runs import common
+from geo_pcmt.values import dates
 
 METHODS = ("dbscan", "hdbscan", "gistar", "emerging", "kde", "flags")
 ALL_METHODS = ("dbscan", "gistar", "emerging", "kde", "flags")
@@ -251,7 +252,7 @@ def _activity(inputs: Mapping[str, gpd.GeoDataFrame], params: HotspotParams
     rp = activity.get("retail_points")
     if params.date_from and rp is not None and len(rp) and "cleared_on" in rp.columns:
         # retail points cleared before the window started were not active in it
-        cleared = pd.to_datetime(rp["cleared_on"], errors="coerce")
+        cleared = dates(rp["cleared_on"])
         activity["retail_points"] = rp[~(cleared < pd.Timestamp(params.date_from)).to_numpy()]
     return activity
 
