@@ -73,3 +73,13 @@ def test_demo_then_export_geojson(tmp_path, monkeypatch):
     assert len(doc["features"]) == 130
     log = GeoPackageStore(db).read("audit_log")
     assert "export" in set(log["action"])
+
+
+def test_demo_runs_for_analysts_and_marks_derived_rows_with_the_inputs_confidentiality(tmp_path):
+    db = tmp_path / "demo.gpkg"
+    assert _run("demo", store=db).exit_code == 0
+    store = GeoPackageStore(db)
+    for layer in ("commune_status", "hotspot_clusters", "complex_hotspots"):
+        rows = store.read(layer)
+        assert len(rows) and set(rows["confidentiality"]) == {"restricted"}, layer
+        assert json.loads(rows["params"].iloc[0])["role"] == "analyst", layer

@@ -159,3 +159,72 @@ def test_hdbscan_and_a_suggested_eps_can_be_chosen(filled_store):
     res = _run("hotspots", "--method", "dbscan", "--suggest-eps", "--no-export", store=filled_store)
     params = json.loads(filled_store.read("hotspot_clusters")["params"].iloc[0])
     assert params["eps_m"] is None and params["resolved"]["eps_m_suggested"] > 0
+
+
+# --- the role a run reads for, and the confidentiality of what it writes ---------------------
+
+def _secret_points(n=3):
+    """Secret retail points in the middle of the Nậm Cắn cluster."""
+    xy = np.array([NAM_CAN]) + np.arange(n)[:, None] * 20.0
+    return gpd.GeoDataFrame({
+        "id": [f"RP-S{i}" for i in range(n)], "source": "test SYNTHETIC", "type": "diem_ban_le",
+        "status": "active", "first_seen": "2025-01-15", "confidentiality": "secret",
+    }, geometry=shapely.points(xy), crs=32648).to_crs(4326)
+
+
+@pytest.fixture(scope="module")
+def store_with_secrets(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hotspots_secret") / "s.gpkg"
+    store = GeoPackageStore(path)
+    store.init()
+    load_boundaries(store)
+    for layer, frame in _frames().items():
+        store.write(layer, frame, mode="replace")
+    store.write("retail_points", _secret_points(), mode="append")
+    return store
+
+
+def _flags_run(store, role):
+    params = hotspots.HotspotParams(methods=("flags",), date_to="2025-12-31", role=role)
+    return hotspots.run(hotspots.read_inputs(store, params, role), params)
+
+
+def test_a_secret_point_in_a_dense_cluster_does_not_change_an_analyst_run(filled_store,
+                                                                          store_with_secrets):
+    plain = _flags_run(filled_store, "analyst")
+    with_secret = _flags_run(store_with_secrets, "analyst")
+    assert with_secret.run_id.split("-")[-1] == plain.run_id.split("-")[-1]  # same inputs read
+    for layer in ("hotspot_clusters", "complex_hotspots"):
+        a = plain.frames[layer].drop(columns=["id", "run_id", "created_at", "params"])
+        b = with_secret.frames[layer].drop(columns=["id", "run_id", "created_at", "params"])
+        assert a.equals(b), layer
+    assert sorted(with_secret.frames["hotspot_clusters"]["n_points"]) == [25, 29]
+    for frame in with_secret.frames.values():
+        assert set(frame["confidentiality"]) == {"restricted"}
+        assert json.loads(frame["params"].iloc[0])["role"] == "analyst"
+
+
+def test_a_run_made_for_admin_marks_its_derived_rows_secret(store_with_secrets):
+    result = _flags_run(store_with_secrets, "admin")
+    assert sorted(result.frames["hotspot_clusters"]["n_points"]) == [25, 32]  # secrets count
+    assert result.confidentiality == "secret"
+    for layer, frame in result.frames.items():
+        assert set(frame["confidentiality"]) == {"secret"}, layer
+    assert result.params["role"] == "admin"
+
+
+def test_cli_role_is_recorded_and_secret_rows_stay_with_admins(store_with_secrets):
+    res = _run("hotspots", "--method", "dbscan", "--no-export", "--role", "admin",
+               store=store_with_secrets)
+    assert res.exit_code == 0, res.output
+    clusters = store_with_secrets.read("hotspot_clusters")
+    assert set(clusters["confidentiality"]) == {"secret"}
+    assert json.loads(clusters["params"].iloc[0])["role"] == "admin"
+    from geo_pcmt import access
+    assert len(access.read(store_with_secrets, "hotspot_clusters", role="analyst")) == 0
+    res = _run("hotspots", "--method", "dbscan", "--no-export", store=store_with_secrets)
+    clusters = store_with_secrets.read("hotspot_clusters")
+    assert set(clusters["confidentiality"]) == {"restricted"}
+    assert sorted(clusters["n_points"]) == [25, 29]
+    res = _run("hotspots", "--role", "viewer", "--no-export", store=store_with_secrets)
+    assert res.exit_code == 1 and "not readable by role 'viewer'" in res.output

@@ -325,3 +325,60 @@ def test_cli_assess_refuses_bad_file_and_status_prints_the_table(store, tmp_path
     rows = json.loads(res.output)
     mine = next(r for r in rows if r["commune_code"] == "16837")
     assert mine["computed_class"] == "loai_I" and isinstance(mine["criteria"], list)
+
+
+# --- the status run: one implementation, for a role ------------------------------------------
+
+def _assessment_rows(**secret_changes):
+    """Two assessments of Nậm Cắn: 2025 restricted (nothing to report), 2026 secret."""
+    base = {"source": "CA xã", "commune_code": "16837", "population": 8000,
+            "addicts_with_records": 0, "users": 0, "harbouring_locations": 0,
+            "offenders_arrested": 0, "plants": 0, "plant_area_m2": 0.0, "on_drug_route": False}
+    return pd.DataFrame([
+        {**base, "id": "A-2025", "period": "2025", "confidentiality": "restricted"},
+        {**base, "id": "A-2026", "period": "2026", "confidentiality": "secret",
+         "users": 40, "harbouring_locations": 2, "offenders_arrested": 8, **secret_changes},
+    ])
+
+
+def test_a_status_run_for_analysts_is_not_shaped_by_secret_assessments(store):
+    from geo_pcmt.runs import status as status_run
+    store.write("commune_assessments", _assessment_rows(), mode="replace")
+    params = status_run.StatusParams(today=TODAY)
+    result = status_run.run(status_run.read_inputs(store, params), params)
+    assert set(result.status["period"]) == {"2025"}  # the secret 2026 row was never read
+    assert set(result.rows["confidentiality"]) == {"restricted"}
+    assert result.params["role"] == "analyst"
+    status_run.write(store, result)
+    stored = store.read("commune_status")
+    assert set(stored["confidentiality"]) == {"restricted"} and len(stored) == 130
+
+
+def test_a_status_run_for_admin_marks_its_rows_secret(store):
+    from geo_pcmt.runs import status as status_run
+    store.write("commune_assessments", _assessment_rows(), mode="replace")
+    params = status_run.StatusParams(today=TODAY, role="admin", periods=("2026",))
+    result = status_run.run(status_run.read_inputs(store, params, "admin"), params)
+    row = result.status.set_index("commune_code").loc["16837"]
+    assert row["computed_class"] == "loai_I"
+    assert set(result.rows["confidentiality"]) == {"secret"}
+    assert json.loads(result.rows["params"].iloc[0])["role"] == "admin"
+
+
+def test_cli_status_and_seed_derive_give_the_same_rows(store):
+    from geo_pcmt.runs.seed import derive
+    store.write("commune_assessments", _assessment_rows(), mode="replace")
+    res = CliRunner().invoke(main, ["status", "--store", str(store.path), "--json"])
+    assert res.exit_code == 0, res.output
+    from_cli = store.read("commune_status").sort_values("id").reset_index(drop=True)
+    derive(store)
+    from_demo = store.read("commune_status").sort_values("id").reset_index(drop=True)
+    cols = ["id", "status", "computed_class", "rule_set_version", "reason", "criteria",
+            "confidentiality"]
+    assert from_cli[cols].equals(from_demo[cols])
+    assert json.loads(from_demo["params"].iloc[0])["role"] == "analyst"
+
+
+def test_cli_status_for_a_viewer_is_refused(store):
+    res = CliRunner().invoke(main, ["status", "--store", str(store.path), "--role", "viewer"])
+    assert res.exit_code == 1 and "commune_assessments" in res.output

@@ -9,8 +9,12 @@ from pathlib import Path
 
 import click
 
-from geo_pcmt.cli.options import JSON_OPTION, STORE_OPTION, open_command_store
+from geo_pcmt.access import ROLES
+from geo_pcmt.cli.options import (
+    EXIT_PROBLEMS, EXIT_STORE, JSON_OPTION, STORE_OPTION, fail, open_command_store,
+)
 from geo_pcmt.layers import LAYERS
+from geo_pcmt.runs.common import DEFAULT_ROLE
 
 
 def _parse_layers(ctx, param, values):
@@ -46,6 +50,88 @@ def _date(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+ROLE_OPTION = click.option(
+    "--role", type=click.Choice(ROLES), default=DEFAULT_ROLE, show_default=True,
+    help="Role the run reads the records for: the derived layers hold only what this role "
+         "may see, and are as confidential as the most confidential record read.")
+
+
+def _params(methods, layers, suggest_eps, no_fdr, **values):
+    """:class:`HotspotParams` from the command's options (unset options keep the defaults)."""
+    from geo_pcmt.runs import hotspots
+    if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
+        raise click.BadParameter(f"--from {values['date_from']} is after --to {values['date_to']}")
+    chosen = hotspots.ALL_METHODS if "all" in methods else tuple(methods)
+    params = hotspots.HotspotParams(methods=chosen)
+    if layers:
+        params = hotspots.with_overrides(params, layers=tuple(layers),
+                                         layer_weights=tuple(layers.items()))
+    params = hotspots.with_overrides(params, **values)
+    if suggest_eps:
+        params = replace(params, eps_m=None)
+    if no_fdr:
+        params = replace(params, fdr=False)
+    try:
+        params.resolved_methods()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return params
+
+
+def _run_with_bar(store, params, *, out, no_export, user):
+    """Read, run, write and (unless ``no_export``) export, with a progress bar on stderr."""
+    from geo_pcmt.runs import hotspots
+    from geo_pcmt.store import StoreError
+    steps = ["read", *params.resolved_methods(), "write"] + ([] if no_export else ["export"])
+    paths: list = []
+    with click.progressbar(length=len(steps), label="hotspots", file=sys.stderr,
+                           item_show_func=lambda s: s or "") as bar:
+        def step(label):
+            if label in steps:
+                bar.update(1, label)
+
+        bar.update(0, "read")
+        result = hotspots.run(hotspots.read_inputs(store, params, params.role), params,
+                              progress=step)
+        step("write")
+        try:
+            reports = hotspots.write(store, result, user=user)
+        except sqlite3.Error as exc:
+            # e.g. a store created before a derived layer gained a column
+            raise StoreError(f"the store refused the hotspot layers ({exc}); a store made "
+                             "by an older version needs `geo-pcmt init`, which adds the "
+                             "new columns and keeps the data") from exc
+        if not no_export:
+            step("export")
+            paths = hotspots.export_run(result, out)
+            for layer, frame in result.frames.items():  # restricted layers: audit each
+                store.audit(user, "export", layer, [],
+                            {"run_id": result.run_id, "rows": len(frame),
+                             "path": str(Path(out) / f"{layer}.geojson")})
+    return result, reports, paths
+
+
+def _print_result(result, reports, paths, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"run_id": result.run_id, "summary": result.summary,
+                               "written": {r.layer: r.count_after for r in reports},
+                               "files": [str(p) for p in paths]}, ensure_ascii=False, indent=1,
+                              default=str))
+        return
+    click.echo(f"run {result.run_id}")
+    for rep in reports:
+        click.echo(f"{rep.layer:20s} {rep.count_after:7d} rows")
+    flags = result.frames.get("complex_hotspots")
+    if flags is not None and len(flags):
+        click.echo(f"{len(flags)} complex hotspots flagged; top {min(3, len(flags))}:")
+        for _, row in flags.head(3).iterrows():
+            click.echo(f"  [{row['level']}] {row['name']} — điểm {row['score']:g}")
+            for reason in str(row["reasons_vi"]).split("\n"):
+                click.echo(f"      · {reason}")
+    for p in paths:
+        click.echo(f"→ {Path(p)}")
+
+
 @click.command("hotspots")
 @click.option("--method", "methods", multiple=True, default=("all",), show_default=True,
               type=click.Choice(["dbscan", "hdbscan", "gistar", "emerging", "kde", "flags", "all"]),
@@ -78,90 +164,27 @@ def _date(ctx, param, value):
               help="Folder for the GeoJSON files.")
 @click.option("--no-export", is_flag=True, help="Write the store only, no GeoJSON files.")
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@ROLE_OPTION
 @STORE_OPTION
 @JSON_OPTION
-def hotspots_command(methods, date_from, date_to, layers, eps_m, suggest_eps, min_samples,
-                     min_cluster_size, cell_size_m, permutations, seed, no_fdr, freq, as_of,
-                     out, no_export, user, store_url, as_json):
+def hotspots_command(methods, layers, suggest_eps, no_fdr, out, no_export, user, store_url,
+                     as_json, **values):
     """Find hotspots: clusters, Gi* hot/cold spots (FDR), emerging trends and complex-hotspot
     flags (địa bàn, tụ điểm phức tạp) with reasons; writes the derived layers
     hotspot_clusters, gistar_cells, emerging_hotspots and complex_hotspots into the store
     (replacing the previous run) and GeoJSON files into --out."""
-    from geo_pcmt.runs import hotspots
+    from geo_pcmt.access import AccessDenied
     from geo_pcmt.store import StoreError
-
-    if date_from and date_to and date_from > date_to:
-        raise click.BadParameter(f"--from {date_from} is after --to {date_to}")
-    chosen = hotspots.ALL_METHODS if "all" in methods else tuple(methods)
-    params = hotspots.HotspotParams(methods=chosen)
-    if layers:
-        params = hotspots.with_overrides(params, layers=tuple(layers),
-                                         layer_weights=tuple(layers.items()))
-    params = hotspots.with_overrides(
-        params, date_from=date_from, date_to=date_to, min_samples=min_samples,
-        min_cluster_size=min_cluster_size, cell_size_m=cell_size_m, permutations=permutations,
-        seed=seed, freq=freq, as_of=as_of, eps_m=eps_m)
-    if suggest_eps:
-        params = replace(params, eps_m=None)
-    if no_fdr:
-        params = replace(params, fdr=False)
-    try:
-        params.resolved_methods()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    params = _params(methods, layers, suggest_eps, no_fdr, **values)
     store = open_command_store(store_url)
-    steps = ["read", *params.resolved_methods(), "write"] + ([] if no_export else ["export"])
-    paths: list = []
     try:
-        with click.progressbar(length=len(steps), label="hotspots", file=sys.stderr,
-                               item_show_func=lambda s: s or "") as bar:
-            def step(label):
-                if label in steps:
-                    bar.update(1, label)
-
-            bar.update(0, "read")
-            inputs = hotspots.read_inputs(store, params)
-            result = hotspots.run(inputs, params, progress=step)
-            step("write")
-            try:
-                reports = hotspots.write_run(store, result, user=user)
-            except sqlite3.Error as exc:
-                # e.g. a store created before a derived layer gained a column
-                raise StoreError(f"the store refused the hotspot layers ({exc}); a store made "
-                                 "by an older version needs `geo-pcmt init`, which adds the "
-                                 "new columns and keeps the data") from exc
-
-            if not no_export:
-                step("export")
-                paths = hotspots.export_run(result, out)
-                for layer, frame in result.frames.items():  # restricted layers: audit each
-                    store.audit(user, "export", layer, [],
-                                {"run_id": result.run_id, "rows": len(frame),
-                                 "path": str(Path(out) / f"{layer}.geojson")})
+        result, reports, paths = _run_with_bar(store, params, out=out, no_export=no_export,
+                                               user=user)
     except StoreError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(3)
-    except (ValueError, KeyError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    if as_json:
-        click.echo(json.dumps({"run_id": result.run_id, "summary": result.summary,
-                               "written": {r.layer: r.count_after for r in reports},
-                               "files": [str(p) for p in paths]}, ensure_ascii=False, indent=1,
-                              default=str))
-        return
-    click.echo(f"run {result.run_id}")
-    for rep in reports:
-        click.echo(f"{rep.layer:20s} {rep.count_after:7d} rows")
-    flags = result.frames.get("complex_hotspots")
-    if flags is not None and len(flags):
-        click.echo(f"{len(flags)} complex hotspots flagged; top {min(3, len(flags))}:")
-        for _, row in flags.head(3).iterrows():
-            click.echo(f"  [{row['level']}] {row['name']} — điểm {row['score']:g}")
-            for reason in str(row["reasons_vi"]).split("\n"):
-                click.echo(f"      · {reason}")
-    for p in paths:
-        click.echo(f"→ {Path(p)}")
+        fail(str(exc), EXIT_STORE)
+    except (ValueError, KeyError, AccessDenied) as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    _print_result(result, reports, paths, as_json)
 
 
 COMMANDS = [hotspots_command]

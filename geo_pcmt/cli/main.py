@@ -54,10 +54,9 @@ def demo(store_url):
     store.init()
     reports = load_boundaries(store)
     sample = read_sample()
-    with click.progressbar(list(sample.items()), label="loading sample layers",
-                           item_show_func=lambda kv: kv[0] if kv else "") as items:
-        for name, frame in items:
-            reports.append(store.write(name, frame, mode="replace"))
+    with click.progressbar(length=len(sample), label="loading sample layers",
+                           item_show_func=lambda name: name or "") as bar:
+        reports += load_sample(store, frames=sample, on_layer=lambda name: bar.update(1, name))
     click.echo("computing commune status and hotspots …")
     reports += derive(store)
     for rep in reports:

@@ -1,6 +1,8 @@
 """``geo-pcmt status | progress | assess | recognition | plan | rules``: commune status and progress.
 
-Thin commands over :mod:`geo_pcmt.analysis.status`, :mod:`geo_pcmt.analysis.progress` and :mod:`geo_pcmt.analysis.rules`.
+Thin commands: ``status`` and ``progress`` call their runs (:mod:`geo_pcmt.runs.status`,
+:mod:`geo_pcmt.runs.progress`); the others call :mod:`geo_pcmt.analysis.status`,
+:mod:`geo_pcmt.analysis.progress` and :mod:`geo_pcmt.analysis.rules`.
 Exit codes as in :mod:`geo_pcmt.cli.main`: 0 success, 1 the input had problems (nothing stored),
 3 the store refused.
 """
@@ -8,14 +10,15 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from datetime import date
 from pathlib import Path
 
 import click
 import pandas as pd
 
+from geo_pcmt.access import ROLES
 from geo_pcmt.cli.options import EXIT_PROBLEMS, EXIT_STORE, JSON_OPTION, STORE_OPTION, open_command_store
+from geo_pcmt.runs.common import DEFAULT_ROLE
 
 SHORT = {"loai_I": "loại I", "loai_II": "loại II", "loai_III": "loại III",
          "khong_trong_diem": "không TĐ", "khong_ma_tuy": "KHÔNG MT", "chua_danh_gia": "chưa ĐG"}
@@ -41,6 +44,10 @@ def _day(ctx, param, value):
 
 TODAY_OPTION = click.option("--today", callback=_day, default=None,
                             help="Read the data as on this day (YYYY-MM-DD; default: today).")
+ROLE_OPTION = click.option(
+    "--role", type=click.Choice(ROLES), default=DEFAULT_ROLE, show_default=True,
+    help="Role the run reads the records for; derived rows are as confidential as the most "
+         "confidential record read.")
 RULES_OPTION = click.option("--rules", "rules_dir", type=click.Path(file_okay=False),
                             default=None, help="Folder of rule-set files to use instead of the "
                                                "packaged ones (edited thresholds).")
@@ -54,23 +61,24 @@ def _rule_sets(rules_dir):
         fail(str(exc))
 
 
-def _compute_status(store, rule_sets, rule_set_name, today):
-    from geo_pcmt.analysis.rules import find_rule_set
-    from geo_pcmt.analysis.status import classify, classify_history, commune_status
-    communes = store.read("communes")
-    if not len(communes):
-        fail("the store has no communes; run `geo-pcmt init` (or `geo-pcmt demo`) first")
-    assessments = store.read("commune_assessments")
-    recognitions = store.read("recognitions")
+def _call_run(module, store, params):
+    """``module.run(module.read_inputs(store, params, role), params)``; problems end the command."""
+    from geo_pcmt.access import AccessDenied
+    from geo_pcmt.analysis.rules import RuleSetError
     try:
-        if rule_set_name:
-            classified = classify(assessments, find_rule_set(rule_sets, rule_set_name))
-        else:
-            classified = classify_history(assessments, rule_sets)
+        return module.run(module.read_inputs(store, params, params.role), params)
+    except (RuleSetError, AccessDenied) as exc:
+        fail(str(exc))
     except (KeyError, ValueError) as exc:
         fail(exc.args[0] if exc.args else str(exc))
-    status = commune_status(communes, classified, recognitions, today=today)
-    return communes, recognitions, classified, status
+
+
+def _write_run(module, store, result, user):
+    from geo_pcmt.store import StoreError
+    try:
+        return module.write(store, result, user=user)
+    except StoreError as exc:
+        fail(str(exc), EXIT_STORE)
 
 
 def _write_files(frame, csv_path, xlsx_path, geojson_path, layer):
@@ -110,39 +118,24 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
 @RULES_OPTION
 @TODAY_OPTION
+@ROLE_OPTION
 @JSON_OPTION
 @STORE_OPTION
 def status_command(periods, rule_set_name, border_only, csv_path, xlsx_path, geojson_path,
-                   no_write, user, rules_dir, today, as_json, store_url):
+                   no_write, user, rules_dir, today, role, as_json, store_url):
     """Classify every commune (loại I/II/III) per period and show drug-free recognitions.
 
     Classes come from the commune assessments and the rule sets; drug-free status comes only
     from recognition records. Writes the derived layer commune_status.
     """
-    from geo_pcmt.analysis.status import status_layer
-    from geo_pcmt.store import StoreError
-    today = today or date.today()
+    from geo_pcmt.runs import status as status_run
+    params = status_run.StatusParams(rule_set=rule_set_name, periods=tuple(periods),
+                                     border_only=border_only, today=today or date.today(),
+                                     rules_dir=rules_dir, role=role)
     store = open_command_store(store_url)
-    rule_sets = _rule_sets(rules_dir)
-    communes, _, classified, status = _compute_status(store, rule_sets, rule_set_name, today)
-    if periods:
-        bad = sorted(set(periods) - set(status["period"]))
-        if bad:
-            fail(f"no assessments for period(s) {', '.join(bad)}; known: "
-                  f"{', '.join(sorted(status['period'].unique())) or 'none'}")
-        status = status[status["period"].isin(periods)]
-    if border_only:
-        status = status[status["is_border"]]
-    if not no_write and len(status):
-        run_id = uuid.uuid4().hex[:12]
-        params = {"rule_set": rule_set_name, "periods": list(periods), "today": str(today),
-                  "rule_sets": {r.id: r.version_tag for r in rule_sets.values()}}
-        try:
-            rep = store.write("commune_status", status_layer(status, run_id=run_id,
-                                                             params=params),
-                              mode="upsert", user=user)
-        except StoreError as exc:
-            fail(str(exc), EXIT_STORE)
+    result = _call_run(status_run, store, params)
+    status = result.status
+    rep = _write_run(status_run, store, result, user) if not no_write else None
     _write_files(status, csv_path, xlsx_path, geojson_path, "commune_status")
     if as_json:
         out = pd.DataFrame(status.drop(columns="geometry")).astype(object)
@@ -152,8 +145,8 @@ def status_command(periods, rule_set_name, border_only, csv_path, xlsx_path, geo
                               default=str))
         return
     _print_status(status, periods)
-    if not no_write and len(status):
-        click.echo(f"commune_status: {rep.inserted} new, {rep.updated} updated rows")
+    if rep:
+        click.echo(f"commune_status: {rep[0].inserted} new, {rep[0].updated} updated rows")
 
 
 def _print_status(status, periods) -> None:
@@ -209,81 +202,54 @@ def _print_status(status, periods) -> None:
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
 @RULES_OPTION
 @TODAY_OPTION
+@ROLE_OPTION
 @JSON_OPTION
 @STORE_OPTION
 def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_path, xlsx_path,
-                     geojson_path, no_write, user, rules_dir, today, as_json, store_url):
+                     geojson_path, no_write, user, rules_dir, today, role, as_json, store_url):
     """Dashboard numbers against the targets, transformation progress, and the border corridor."""
-    from geo_pcmt.analysis import progress
-    from geo_pcmt.store import StoreError
-    today = today or date.today()
-    year = year or today.year
+    from geo_pcmt.runs import progress as progress_run
     try:
-        edges = [float(x) for x in bands.split(",")]
+        edges = tuple(float(x) for x in bands.split(","))
     except ValueError:
         raise click.BadParameter(f"--bands must be numbers separated by commas, got {bands!r}")
+    params = progress_run.ProgressParams(year=year, today=today or date.today(),
+                                         border=bool(with_border or chart_path), bands_km=edges,
+                                         rule_set=rule_set_name, rules_dir=rules_dir, role=role)
     store = open_command_store(store_url)
-    rule_sets = _rule_sets(rules_dir)
-    communes, recognitions, _, status = _compute_status(store, rule_sets, rule_set_name, today)
-    targets = store.read("targets")
-    on = min(date(year, 12, 31), today)
-    dash = progress.dashboard(recognitions, communes, targets, on=on)
-    dash_b = progress.dashboard(recognitions, communes[communes["is_border"].fillna(False)
-                                                       .astype(bool)], targets, on=on,
-                                scope="border")
-    dash_s = progress.dashboard(recognitions, communes, None, on=on, label="sach_ve_ma_tuy")
-    trans = progress.transformation(status, retail_points=store.read("retail_points"),
-                                    opium_plots=store.read("opium_plots"),
-                                    cases=store.read("cases"), recognitions=recognitions,
-                                    communes=communes)
-    trans_year = trans[trans["period"].str.startswith(str(year))]
-    plans = store.read("transformation_plans")
-    plan_rows = progress.plan_progress(plans, status, today=today) if len(plans) else None
-    out: dict = {"dashboard": dash.as_dict(), "dashboard_border": dash_b.as_dict(),
-                 "sach_ve_ma_tuy": dash_s.as_dict(),
-                 "transitions": trans_year["transition"].value_counts().to_dict()}
-    summary = None
-    if with_border or chart_path:
-        try:
-            summary = progress.border(
-                communes, store.read("border_line"), store.read("province"), status, year=year,
-                today=today, retail_points=store.read("retail_points"),
-                opium_plots=store.read("opium_plots"),
-                border_crossings=store.read("border_crossings"),
-                border_posts=store.read("border_posts"), cases=store.read("cases"),
-                targets=targets, bands_km=edges)
-        except ValueError as exc:
-            fail(str(exc))
-        out["border"] = {"totals": summary.totals,
-                         **{k: pd.DataFrame(getattr(summary, k).drop(columns="geometry"))
-                            .to_dict("records") for k in ("segments", "posts", "bands")}}
+    result = _call_run(progress_run, store, params)
+    if result.border is not None:
         if chart_path:
             from geo_pcmt.outputs.charts import border_strip_chart
-            border_strip_chart(summary, chart_path)
-        layer = progress.border_layer(summary, run_id=uuid.uuid4().hex[:12],
-                                      params={"year": year, "bands_km": edges,
-                                              "today": str(today)})
+            border_strip_chart(result.border, chart_path)
         if not no_write:
-            try:
-                store.write("border_progress", layer, mode="upsert", user=user)
-            except StoreError as exc:
-                fail(str(exc), EXIT_STORE)
-        _write_files(layer, csv_path, xlsx_path, geojson_path, "border_progress")
+            _write_run(progress_run, store, result, user)
+        _write_files(result.border_rows, csv_path, xlsx_path, geojson_path, "border_progress")
     else:
-        _write_files(trans, csv_path, xlsx_path, None, "transformation")
-    if plan_rows is not None:
-        out["plans"] = plan_rows.to_dict("records")
+        _write_files(result.transformation, csv_path, xlsx_path, None, "transformation")
     if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False, indent=1, default=str))
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=1, default=str))
         return
+    _print_progress(result)
+    if result.border is not None:
+        _print_border(result.border)
+        if chart_path:
+            click.echo(f"biểu đồ / chart → {chart_path}")
+
+
+def _print_progress(result) -> None:
+    """Dashboards, transitions of the year and plan progress, as lines of text."""
+    dash, dash_b, dash_s = (result.dashboards[k] for k in ("province", "border",
+                                                            "sach_ve_ma_tuy"))
     click.echo(dash.text_vi)
     click.echo(f"  ({dash.text_en})")
     click.echo(f"Biên giới / border: {dash_b.text_vi}")
     click.echo(f"  ({dash_b.text_en})")
     click.echo(f"Sạch về ma túy (nhãn tỉnh): {dash_s.n_drug_free}/{dash_s.n_total} "
                f"({dash_s.share_pct:.1f} %)")
-    tv = out["transitions"]
-    click.echo(f"Chuyển hóa năm {year} (transformation): {tv.get('improved', 0)} tiến bộ "
+    trans_year = result.transformation_year
+    tv = trans_year["transition"].value_counts().to_dict()
+    click.echo(f"Chuyển hóa năm {result.year} (transformation): {tv.get('improved', 0)} tiến bộ "
                f"(improved), {tv.get('worsened', 0)} xấu đi (worsened), "
                f"{tv.get('unchanged', 0)} giữ nguyên (unchanged)")
     moved = trans_year[trans_year["transition"].isin(["improved", "worsened"])]
@@ -293,6 +259,7 @@ def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_pa
                  str(r.cases)] for r in moved.itertuples()]
         click.echo(_table(rows, ["mã", "xã/phường", "trước", "", "nay", "điểm triệt xóa",
                                  "nương triệt phá", "vụ án"]))
+    plan_rows = result.plans
     if plan_rows is not None and len(plan_rows):
         click.echo("")
         rows = [[r.plan_id, r.commune_code, SHORT.get(r.target_status, r.target_status),
@@ -301,10 +268,6 @@ def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_pa
                  r.verdict_vi] for r in plan_rows.itertuples()]
         click.echo(_table(rows, ["kế hoạch", "mã", "mục tiêu", "hạn", "hiện tại", "tiến độ",
                                  "đánh giá"]))
-    if summary is not None:
-        _print_border(summary)
-        if chart_path:
-            click.echo(f"biểu đồ / chart → {chart_path}")
 
 
 def _print_border(s) -> None:

@@ -1,12 +1,14 @@
-"""Fill a store with the shipped boundaries and the synthetic sample data set."""
+"""Fill a store: the shipped boundaries, the synthetic sample, then the derived layers (by runs)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Mapping
 
 import pandas as pd
 
 from geo_pcmt.ingest import boundaries
 from geo_pcmt.paths import SAMPLE_DIR
+from geo_pcmt.runs.common import DEFAULT_ROLE
 from geo_pcmt.store import Store, WriteReport
 
 
@@ -28,34 +30,35 @@ def read_sample(directory: Path | None = None) -> dict[str, pd.DataFrame]:
     return read(directory or SAMPLE_DIR)
 
 
-def load_sample(store: Store, directory: Path | None = None, *,
-                user: str = "system") -> list[WriteReport]:
-    """Write every sample layer into the store (replacing what the layer held)."""
-    return [store.write(name, frame, mode="replace", user=user)
-            for name, frame in read_sample(directory).items()]
+def load_sample(store: Store, directory: Path | None = None, *, user: str = "system",
+                frames: Mapping[str, pd.DataFrame] | None = None,
+                on_layer: Callable[[str], None] | None = None) -> list[WriteReport]:
+    """Write every sample layer into the store (replacing what the layer held).
+
+    ``frames`` are the sample layers if already read (:func:`read_sample`); ``on_layer`` is
+    called with each layer's name once it is written (drives the CLI progress bar).
+    """
+    reports = []
+    for name, frame in (read_sample(directory) if frames is None else frames).items():
+        reports.append(store.write(name, frame, mode="replace", user=user))
+        if on_layer is not None:
+            on_layer(name)
+    return reports
 
 
-def derive(store: Store, *, user: str = "system") -> list[WriteReport]:
+def derive(store: Store, *, user: str = "system",
+           role: str = DEFAULT_ROLE) -> list[WriteReport]:
     """Compute the derived layers the map shows: commune status and the hotspot analysis.
 
-    Runs the default rule sets over the stored assessments and recognitions
-    (``commune_status``) and the default hotspot run (clusters, Gi*, emerging hot spots,
-    complex-hotspot flags), writing each derived layer into ``store``.
+    Runs the status run (the default rule sets over the stored assessments and
+    recognitions) and the default hotspot run (clusters, Gi*, emerging hot spots,
+    complex-hotspot flags) for ``role``, replacing each derived layer in ``store``.
     """
-    import uuid
+    from geo_pcmt.runs import hotspots, status
 
-    from geo_pcmt.runs import hotspots
-    from geo_pcmt.analysis.rules import load_rule_sets
-    from geo_pcmt.analysis.status import classify_history, commune_status, status_layer
-
-    rule_sets = load_rule_sets()
-    classified = classify_history(store.read("commune_assessments"), rule_sets)
-    status = commune_status(store.read("communes"), classified, store.read("recognitions"))
-    params = {"rule_sets": {r.id: r.version_tag for r in rule_sets.values()}}
-    reports = [store.write("commune_status", status_layer(status, run_id=uuid.uuid4().hex[:12],
-                                                          params=params),
-                           mode="replace", user=user)]
-    run_params = hotspots.HotspotParams()
-    result = hotspots.run(hotspots.read_inputs(store, run_params), run_params)
-    reports += hotspots.write_run(store, result, user=user)
-    return reports
+    status_params = status.StatusParams(role=role)
+    reports = status.write(store, status.run(status.read_inputs(store, status_params),
+                                             status_params), user=user, mode="replace")
+    hotspot_params = hotspots.HotspotParams(role=role)
+    result = hotspots.run(hotspots.read_inputs(store, hotspot_params), hotspot_params)
+    return reports + hotspots.write(store, result, user=user)
