@@ -79,7 +79,9 @@ def test_demo_runs_for_analysts_and_marks_derived_rows_with_the_inputs_confident
     db = tmp_path / "demo.gpkg"
     assert _run("demo", store=db).exit_code == 0
     store = GeoPackageStore(db)
-    for layer in ("commune_status", "hotspot_clusters", "complex_hotspots"):
+    expected = {"commune_status": "public",  # a commune's class is published
+                "hotspot_clusters": "restricted", "complex_hotspots": "restricted"}
+    for layer, level in expected.items():
         rows = store.read(layer)
-        assert len(rows) and set(rows["confidentiality"]) == {"restricted"}, layer
+        assert len(rows) and set(rows["confidentiality"]) == {level}, layer
         assert json.loads(rows["params"].iloc[0])["role"] == "analyst", layer

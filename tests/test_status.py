@@ -347,11 +347,12 @@ def test_a_status_run_for_analysts_is_not_shaped_by_secret_assessments(store):
     params = status_run.StatusParams(today=TODAY)
     result = status_run.run(status_run.read_inputs(store, params), params)
     assert set(result.status["period"]) == {"2025"}  # the secret 2026 row was never read
-    assert set(result.rows["confidentiality"]) == {"restricted"}
+    # a commune's class is published (criteria stay operational): public, not restricted
+    assert set(result.rows["confidentiality"]) == {"public"}
     assert result.params["role"] == "analyst"
     status_run.write(store, result)
     stored = store.read("commune_status")
-    assert set(stored["confidentiality"]) == {"restricted"} and len(stored) == 130
+    assert set(stored["confidentiality"]) == {"public"} and len(stored) == 130
 
 
 def test_a_status_run_for_admin_marks_its_rows_secret(store):

@@ -18,10 +18,24 @@ import pandas as pd
 
 from geo_pcmt.analysis.rules import RuleSet, find_rule_set, load_rule_sets
 from geo_pcmt.analysis.status import classify, classify_history, commune_status, status_layer
+from geo_pcmt.layers import get_layer
 from geo_pcmt.runs import common
 
 LAYER = "commune_status"
 RECORD_INPUTS = ("communes", "commune_assessments", "recognitions")
+
+
+def published_level(frames) -> str:
+    """Confidentiality of status rows: public, unless a ``secret`` row went into them.
+
+    A commune's class (loại I/II/III, key area or not) is what the province publishes in its
+    decisions and reports, so it stays public although it is computed from *restricted*
+    assessments; the figures behind it (``criteria``) are an operational field that viewers
+    never get (see :mod:`geo_pcmt.access`). A secret input makes the rows secret, as for
+    every derived layer.
+    """
+    highest = common.highest_confidentiality(frames)
+    return "secret" if highest == "secret" else get_layer(LAYER).confidentiality_default
 
 
 class StatusRunError(ValueError):
@@ -148,7 +162,7 @@ def run(inputs: Mapping[str, Any], params: StatusParams | None = None) -> Status
     today = params.today or date.today()
     status = _filtered(commune_status(communes, classified, inputs["recognitions"],
                                       today=today), params)
-    level = common.layer_confidentiality(LAYER, [inputs[k] for k in RECORD_INPUTS])
+    level = published_level([inputs[k] for k in RECORD_INPUTS])
     stored = {**asdict(params), "periods": list(params.periods), "today": str(today),
               "rule_sets": {r.id: r.version_tag for r in rule_sets.values()},
               "confidentiality": level}
