@@ -134,7 +134,7 @@ def test_xlsx_zip_bomb_is_refused(tmp_path, monkeypatch):
     p = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("xl/worksheets/sheet1.xml", b"0" * (30 * 1024 * 1024))
-    monkeypatch.setattr(ingest, "MAX_XLSX_UNPACKED", 10 * 1024 * 1024)
+    monkeypatch.setattr(ingest.reading, "MAX_XLSX_UNPACKED", 10 * 1024 * 1024)
     with pytest.raises(IngestError, match="zip bomb"):
         read_any(p)
 

@@ -353,6 +353,13 @@ def test_openapi_lists_each_readable_collection_with_its_filters(api):
     assert schema["properties"]["status"]["enum"] == ["active", "watch", "cleared", "re-emerged"]
 
 
+@pytest.mark.parametrize("role", [None, "viewer", "admin"])
+def test_openapi_document_is_titled_as_the_api_not_as_its_last_collection(api, role):
+    # the title of the last collection listed used to overwrite the document's own
+    info = get(api, "/api/openapi", role).get_json()["info"]
+    assert info["title"] == "geo_pcmt OGC API – Features"
+
+
 def test_openapi_of_a_viewer_has_no_restricted_layer_or_field(api):
     text = get(api, "/api/openapi", "viewer").get_data(as_text=True)
     for hidden in ("retail_points/items", '"feature_cases"', "audit_log", '"criteria"', "case_ref"):

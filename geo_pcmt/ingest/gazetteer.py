@@ -1,10 +1,12 @@
-"""Offline geocoding of Vietnamese addresses to the 130 communes of Nghệ An (2025)."""
+"""Offline geocoding of Vietnamese addresses to the 130 communes of Nghệ An (2025).
+
+The address text is folded and split into words by :mod:`geo_pcmt.ingest.address`; the names
+indexed come from :mod:`geo_pcmt.ingest.place_names`; this module reads an address against
+them (:class:`Gazetteer`) and places rows of a frame (:func:`geocode_frame`).
+"""
 from __future__ import annotations
 
-import bisect
 import difflib
-import math
-import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -15,19 +17,30 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo_pcmt.ingest import boundaries
 from geo_pcmt.crs import STORAGE_CRS
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.ingest.address import (
+    COMMUNE_KINDS,
+    TYPE_ROLES,
+    VILLAGE_ROLES,
+    Token,
+    has_digit,
+    key_of,
+    keyword_at,
+    normalize,
+    search_score,
+    tokenize,
+)
+from geo_pcmt.ingest.geocode import GEOCODE_QUALITY, GeocodeProblem, geocode_frame
+from geo_pcmt.ingest.place_names import DISTRICT_ALIASES, Entry, Via, build_entries
+
+__all__ = ["Gazetteer", "Match", "SearchHit", "GeocodeProblem", "geocode_frame", "normalize",
+           "GEOCODE_QUALITY", "DISTRICT_ALIASES", "FUZZY_MIN_RATIO", "FUZZY_MIN_CHARS"]
 
 Status = Literal["matched", "ambiguous", "unknown"]
-Via = Literal["name_2025", "name_pre2025"]
 
 FUZZY_MIN_RATIO = 0.9  # difflib ratio a typo must reach; below it the address is "unknown"
 FUZZY_MIN_CHARS = 4    # shorter word runs are never fuzzy-matched (too many near misses)
-GEOCODE_QUALITY = "commune"
-
-# Old district names people still write that the pre-2025 list no longer carries: Thị xã Cửa Lò
-# was merged into Thành phố Vinh in 2024, so its wards are listed under Vinh.
-DISTRICT_ALIASES = {"Thị xã Cửa Lò": "Thành phố Vinh"}
 
 # Score factors: a reading is worth less when the text had wrong diacritics, when the name was
 # only found inside a village part, or when a bare name is also a district name.
@@ -36,30 +49,6 @@ _SCORE_IN_VILLAGE = 0.85
 _SCORE_DISTRICT_LIKE = 0.9
 _SCORE_FUZZY = 0.9
 _SCORE_HINT_CONTRADICTED = 0.8  # the type word or the district written does not fit the name
-
-_COMMUNE_KINDS = ("xa", "phuong", "thi_tran")
-_TYPE_ROLES = _COMMUNE_KINDS + ("district",)
-_VILLAGE_ROLES = ("village", "village_numbered")
-_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "xa": ("xã", "x"),
-    "phuong": ("phường", "p"),
-    "thi_tran": ("thị trấn", "tt", "t t"),
-    "district": ("huyện", "h", "thành phố", "tp", "t p", "thị xã", "tx", "t x"),
-    "province": ("tỉnh nghệ an", "t nghệ an", "nghệ an", "việt nam", "vn"),
-    "village": ("bản", "khối", "xóm", "thôn", "ấp", "khu", "làng", "tiểu khu", "số nhà",
-                "đường", "phố", "ngõ", "ngách", "hẻm"),
-    "village_numbered": ("tổ", "đội", "số", "sn", "km"),  # only before a number: "Tổ 3"
-    # Places outside Nghệ An often written in home addresses; a commune of the same name
-    # there ("Thanh Xuân, Hà Nội") must not land in Nghệ An. Not exhaustive: extend as met.
-    "elsewhere": ("hà nội", "hà tĩnh", "thanh hóa", "quảng bình", "hồ chí minh", "sài gòn",
-                  "hải phòng", "đà nẵng"),
-}
-# Keywords whose plain spelling is also a name ("Lạng Sơn"), so they count only with their marks.
-_MARKS_REQUIRED = frozenset({"làng"})
-
-_TONES = {"\u0300": "2", "\u0301": "1", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
-_SEPARATORS = re.compile(r"[,;/|()\[\]\n\u2013\u2014-]")
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -100,173 +89,22 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
-class GeocodeProblem:
-    """A row :func:`geocode_frame` could not place, with a reason a user can act on."""
-
-    row: object
-    field: str
-    value: object
-    reason: str
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One indexed name: a 2025 commune, a pre-2025 commune or a pre-2025 district."""
-
-    name: str                  # as in the data, e.g. "Xã Hòa Sơn"
-    key: tuple[str, ...]       # ascii words of the name without its type word
-    marked: tuple[str, ...]    # the same words keeping their diacritics (see _marked)
-    level: str                 # "commune" | "district"
-    via: Via | None
-    kind: str | None           # "xa" | "phuong" | "thi_tran" for communes
-    codes: tuple[str, ...]     # the 2025 commune(s) the name leads to
-    district: str              # district name for messages
-    districts: frozenset[str]  # district keys (see _district_key) the name lies in
-
-
-@dataclass(frozen=True)
-class _Token:
-    ascii: str
-    marked: str
-    start: int
-    end: int
-    segment: int
-
-    @property
-    def has_marks(self) -> bool:
-        return self.ascii != self.marked
-
-
-@dataclass(frozen=True)
 class _Mention:
     start: int
     end: int
-    entries: tuple[_Entry, ...]
+    entries: tuple[Entry, ...]
     prefix: str | None  # the type word written just before it
     in_village: bool
     reliable: bool = True  # see Gazetteer._reliable
 
 
-def normalize(text: object) -> str:
-    """Fold text for comparison: lower case, no diacritics (đ → d), single spaces, no punctuation.
-
-    Parameters
-    ----------
-    text : any value; None and NaN give ``""``
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> normalize("  Xã NẬM CẮN, huyện Kỳ Sơn ")
-    'xa nam can huyen ky son'
-    >>> normalize("Đô Lương") == normalize("do luong")
-    True
-    """
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    words = _WORD.findall(unicodedata.normalize("NFC", str(text)).lower())
-    return " ".join(_ascii(w) for w in words)
-
-
-def _ascii(word: str) -> str:
-    decomposed = unicodedata.normalize("NFD", word.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _marked(word: str) -> str:
-    # The tone moves to the end so that old and new tone placement compare equal
-    # ("Hoà" = "Hòa", "Thuỷ" = "Thủy"); vowel marks (â, ơ, ư, đ …) stay where they are.
-    tone, kept = "", []
-    for c in unicodedata.normalize("NFD", word.lower()):
-        if c in _TONES:
-            tone = _TONES[c]
-        else:
-            kept.append(c)
-    return unicodedata.normalize("NFC", "".join(kept)) + tone
-
-
-def _tokenize(text: str) -> list[_Token]:
-    seps = [m.start() for m in _SEPARATORS.finditer(text)]
-    return [_Token(_ascii(m.group().lower()), _marked(m.group()), m.start(), m.end(),
-                   bisect.bisect_left(seps, m.start()))
-            for m in _WORD.finditer(text)]
-
-
-def _keyword_table() -> dict[tuple[str, ...], list[tuple[str, tuple[str, ...], str]]]:
-    table: dict[tuple[str, ...], list[tuple[str, tuple[str, ...], str]]] = defaultdict(list)
-    for role, spellings in _KEYWORDS.items():
-        for spelling in spellings:
-            words = spelling.split()
-            table[tuple(_ascii(w) for w in words)].append(
-                (role, tuple(_marked(w) for w in words), spelling))
-    return dict(table)
-
-
-_KEYWORD_TABLE = _keyword_table()
-_KEYWORD_MAX_LEN = max(len(k) for k in _KEYWORD_TABLE)
-
-
-def _keyword_at(tokens: list[_Token], i: int) -> tuple[str, int, bool] | None:
-    """The longest type/village/province word at ``i``: (role, length, written with its marks)."""
-    for n in range(min(_KEYWORD_MAX_LEN, len(tokens) - i), 0, -1):
-        span = tokens[i:i + n]
-        if span[-1].segment != span[0].segment:
-            continue
-        for role, marked, spelling in _KEYWORD_TABLE.get(tuple(t.ascii for t in span), ()):
-            marks_match = tuple(t.marked for t in span) == marked
-            if spelling in _MARKS_REQUIRED and not marks_match:
-                continue
-            if role == "village_numbered":
-                nxt = tokens[i + n] if i + n < len(tokens) else None
-                if nxt is None or nxt.segment != span[0].segment or not _has_digit(nxt.ascii):
-                    continue
-            return role, n, marks_match
-    return None
-
-
-def _has_digit(word: str) -> bool:
-    return any(c.isdigit() for c in word)
-
-
-def _split_type(name: str) -> tuple[str | None, list[_Token]]:
-    """("xa", tokens of "Hòa Sơn") for "Xã Hòa Sơn"; the type word is dropped."""
-    tokens = _tokenize(name)
-    found = _keyword_at(tokens, 0) if tokens else None
-    if found and found[0] in _TYPE_ROLES and found[2] and found[1] < len(tokens):
-        return found[0], tokens[found[1]:]
-    return None, tokens
-
-
-def _district_key(name: str) -> str:
-    return " ".join(t.ascii for t in _split_type(name)[1])
-
-
-def _entry(name: str, level: str, via: Via | None, codes: Iterable[str], district: str,
-           districts: Iterable[str], kind: str | None = None) -> _Entry:
-    found_kind, tokens = _split_type(name)
-    return _Entry(name=name, key=tuple(t.ascii for t in tokens),
-                  marked=tuple(t.marked for t in tokens), level=level, via=via,
-                  kind=found_kind if found_kind in _COMMUNE_KINDS else kind,
-                  codes=tuple(codes), district=district,
-                  districts=frozenset(_district_key(d) for d in districts if isinstance(d, str)))
-
-
-def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} frame lacks columns {missing}")
-
-
-def _soft_filter(entries: list[_Entry], keep) -> list[_Entry]:
+def _soft_filter(entries: list[Entry], keep) -> list[Entry]:
     """Entries passing ``keep``, or all of them when none passes (a hint, not a constraint)."""
     kept = [e for e in entries if keep(e)]
     return kept or entries
 
 
-def _codes(entries: Iterable[_Entry]) -> set[str]:
+def _codes(entries: Iterable[Entry]) -> set[str]:
     return {c for e in entries for c in e.codes}
 
 
@@ -299,12 +137,12 @@ class Gazetteer:
     'Phường Trường Vinh'
     """
 
-    def __init__(self, entries: Iterable[_Entry], names: dict[str, str],
+    def __init__(self, entries: Iterable[Entry], names: dict[str, str],
                  points: dict[str, shapely.Point]):
         self.entries_ = tuple(entries)
         self.names_ = dict(names)
         self.points_ = dict(points)
-        by_key: dict[tuple[str, ...], list[_Entry]] = defaultdict(list)
+        by_key: dict[tuple[str, ...], list[Entry]] = defaultdict(list)
         for e in self.entries_:
             if e.key:
                 by_key[e.key].append(e)
@@ -331,38 +169,9 @@ class Gazetteer:
         -------
         Gazetteer
         """
-        _require(communes, ("code", "name", "district_pre2025", "geometry"), "communes")
-        _require(lineage, ("old_code", "old_name", "old_district", "new_code"), "lineage")
-        _require(pre2025, ("commune_code", "name_vi", "district_name_vi"), "pre2025")
-        lineage = lineage.astype({"old_code": str, "new_code": str})
-        old_districts_of = lineage.groupby("new_code")["old_district"].agg(
-            lambda s: set(s.dropna()))
-        successors = lineage.groupby("old_code")["new_code"].agg(lambda s: tuple(sorted(set(s))))
-
-        entries = [
-            _entry(row.name, "commune", "name_2025", (str(row.code),), row.district_pre2025,
-                   {row.district_pre2025} | old_districts_of.get(str(row.code), set()),
-                   kind=getattr(row, "kind", None))
-            for row in communes.itertuples(index=False)]
-        old = pre2025[["commune_code", "name_vi", "district_name_vi"]].astype(str)
-        listed = set(old["commune_code"])
-        missing = (lineage[~lineage["old_code"].isin(listed)]
-                   .drop_duplicates("old_code")
-                   .rename(columns={"old_code": "commune_code", "old_name": "name_vi",
-                                    "old_district": "district_name_vi"}))
-        old = pd.concat([old, missing[["commune_code", "name_vi", "district_name_vi"]]])
-        entries += [
-            _entry(row.name_vi, "commune", "name_pre2025", successors.get(row.commune_code, ()),
-                   row.district_name_vi, {row.district_name_vi})
-            for row in old.itertuples(index=False)]
-
-        districts = set(old["district_name_vi"].dropna()) | set(lineage["old_district"].dropna())
-        entries += [_entry(d, "district", None, (), d, {d}) for d in sorted(districts)]
-        entries += [_entry(alias, "district", None, (), target, {target})
-                    for alias, target in DISTRICT_ALIASES.items() if target in districts]
-
         points = communes.to_crs(STORAGE_CRS).representative_point()
-        return cls(entries, dict(zip(communes["code"].astype(str), communes["name"])),
+        return cls(build_entries(communes, lineage, pre2025),
+                   dict(zip(communes["code"].astype(str), communes["name"])),
                    dict(zip(communes["code"].astype(str), points)))
 
     @classmethod
@@ -391,7 +200,7 @@ class Gazetteer:
         if not isinstance(address, str) or not normalize(address):
             return _unknown("", "empty address / địa chỉ trống")
         text = unicodedata.normalize("NFC", address)
-        tokens = _tokenize(text)
+        tokens = tokenize(text)
         mentions, free, prefixes, elsewhere = self._scan(tokens)
         if elsewhere:
             place = text[tokens[elsewhere[0][0]].start:tokens[elsewhere[0][1] - 1].end]
@@ -423,20 +232,20 @@ class Gazetteer:
         return _unknown("", "no commune or ward of Nghệ An found / "
                             "không tìm thấy tên xã, phường nào của Nghệ An")
 
-    def _name_at(self, tokens: list[_Token], i: int) -> int:
+    def _name_at(self, tokens: list[Token], i: int) -> int:
         """Length of the longest indexed name starting at token ``i`` (0 if none)."""
         if i >= len(tokens):
             return 0
         for n in range(min(self._max_len, len(tokens) - i), 0, -1):
             span = tokens[i:i + n]
-            if span[-1].segment == span[0].segment and _key(span) in self._by_key:
+            if span[-1].segment == span[0].segment and key_of(span) in self._by_key:
                 return n
         return 0
 
-    def _keyword_here(self, tokens: list[_Token], i: int) -> tuple[str, int] | None:
+    def _keyword_here(self, tokens: list[Token], i: int) -> tuple[str, int] | None:
         # "xa luong" is Xá Lượng, but "xa luong minh" is xã Lượng Minh: a bare keyword spelling
         # that also starts a name counts as keyword only when a name follows it.
-        found = _keyword_at(tokens, i)
+        found = keyword_at(tokens, i)
         if found is None:
             return None
         role, n, marks_match = found
@@ -444,7 +253,7 @@ class Gazetteer:
             return role, n
         return None
 
-    def _scan(self, tokens: list[_Token]
+    def _scan(self, tokens: list[Token]
               ) -> tuple[list[_Mention], list[int], dict[int, str], list[tuple[int, int]]]:
         """Split tokens into name mentions, free words (for fuzzy), the type word before a
         token, and places outside the province."""
@@ -458,9 +267,9 @@ class Gazetteer:
             keyword = self._keyword_here(tokens, i)
             if keyword is not None:
                 role, n = keyword
-                if role in _TYPE_ROLES:
+                if role in TYPE_ROLES:
                     prefixes[i + n] = role
-                elif role in _VILLAGE_ROLES:
+                elif role in VILLAGE_ROLES:
                     village_end = self._village_end(tokens, i, n)
                 elif role == "elsewhere":
                     elsewhere.append((i, i + n))
@@ -468,37 +277,37 @@ class Gazetteer:
                 continue
             n = self._name_at(tokens, i)
             if n:
-                mentions.append(_Mention(i, i + n, self._by_key[_key(tokens[i:i + n])],
+                mentions.append(_Mention(i, i + n, self._by_key[key_of(tokens[i:i + n])],
                                          prefixes.get(i), i < village_end))
                 i += n
                 continue
-            if i >= village_end and not _has_digit(tokens[i].ascii):
+            if i >= village_end and not has_digit(tokens[i].ascii):
                 free.append(i)
             i += 1
         return mentions, free, prefixes, elsewhere
 
     @staticmethod
-    def _reliable(m: _Mention, tokens: list[_Token], busy: set[int]) -> bool:
+    def _reliable(m: _Mention, tokens: list[Token], busy: set[int]) -> bool:
         """Whether a name can be read as the commune: "sử dụng" holds the letters of Thị trấn
         Dùng and "đối diện trường" those of Xã Diễn Trường, so a name without a type word must
         stand in its own comma-separated part or be written with its exact diacritics."""
-        if m.prefix in _COMMUNE_KINDS or tokens[m.start].segment not in busy:
+        if m.prefix in COMMUNE_KINDS or tokens[m.start].segment not in busy:
             return True
         span = tokens[m.start:m.end]
         marked = tuple(t.marked for t in span)
         return len(span) > 1 and any(t.has_marks for t in span) and any(
             e.marked == marked for e in m.entries)
 
-    def _village_end(self, tokens: list[_Token], i: int, n: int) -> int:
+    def _village_end(self, tokens: list[Token], i: int, n: int) -> int:
         """End of a village part starting at ``i``: "Xóm 3" stops after the number,
         "Bản Huồi Khe" runs to the next separator or type word."""
         j = i + n
         same_segment = j < len(tokens) and tokens[j].segment == tokens[i].segment
-        if same_segment and _has_digit(tokens[j].ascii):
+        if same_segment and has_digit(tokens[j].ascii):
             return j + 1
         while j < len(tokens) and tokens[j].segment == tokens[i].segment:
             keyword = self._keyword_here(tokens, j)
-            if keyword is not None and keyword[0] not in _VILLAGE_ROLES:
+            if keyword is not None and keyword[0] not in VILLAGE_ROLES:
                 break
             j += 1
         return j
@@ -509,7 +318,7 @@ class Gazetteer:
         communes = [e for e in m.entries if e.level == "commune"]
         if not communes or m.prefix == "district":
             return None
-        if m.prefix in _COMMUNE_KINDS:
+        if m.prefix in COMMUNE_KINDS:
             return 0
         if not any(e.level == "district" for e in m.entries):
             return 1
@@ -538,7 +347,7 @@ class Gazetteer:
                 return m, _SCORE_DISTRICT_LIKE
         return None
 
-    def _fuzzy(self, tokens: list[_Token], free: list[int],
+    def _fuzzy(self, tokens: list[Token], free: list[int],
                prefixes: dict[int, str]) -> tuple[_Mention, float] | None:
         """A typo'd name among the free words, when one name is clearly closest."""
         runs: list[list[int]] = []
@@ -555,7 +364,7 @@ class Gazetteer:
         matcher = difflib.SequenceMatcher(autojunk=False)
         for run in runs:
             for a in range(len(run)):
-                typed = prefixes.get(run[a]) in _COMMUNE_KINDS
+                typed = prefixes.get(run[a]) in COMMUNE_KINDS
                 for b in range(a + 1, min(a + self._max_len + 1, len(run)) + 1):
                     # a typo is looked for after a type word or in a part of its own only:
                     # "nhà văn hóa" is one letter from "An Hòa"
@@ -594,13 +403,13 @@ class Gazetteer:
             if not m.reliable:
                 continue
             as_district = [e for e in m.entries if e.level == "district"]
-            if as_district and m.prefix not in _COMMUNE_KINDS:
+            if as_district and m.prefix not in COMMUNE_KINDS:
                 districts |= {d for e in as_district for d in e.districts}
             elif m.prefix != "district":
                 communes |= _codes(e for e in m.entries if e.via == "name_2025")
         return districts, communes
 
-    def _resolve(self, m: _Mention, mentions: list[_Mention], tokens: list[_Token], text: str,
+    def _resolve(self, m: _Mention, mentions: list[_Mention], tokens: list[Token], text: str,
                  score: float, fuzzy: bool = False) -> Match:
         span = tokens[m.start:m.end]
         matched_text = _span_text(text, tokens, m)
@@ -613,7 +422,7 @@ class Gazetteer:
                 score *= _SCORE_MARKS_DIFFER
         districts, context_codes = self._context(m, mentions)
         contradicted = []
-        for written, keep in ((m.prefix in _COMMUNE_KINDS, lambda e: e.kind == m.prefix),
+        for written, keep in ((m.prefix in COMMUNE_KINDS, lambda e: e.kind == m.prefix),
                               (bool(districts), lambda e: bool(e.districts & districts))):
             if written:
                 kept = [e for e in entries if keep(e)]
@@ -644,7 +453,7 @@ class Gazetteer:
         return Match(None, None, score, "ambiguous", matched_text, None, tuple(sorted(codes)),
                      self._ambiguity_reason(matched_text, entries))
 
-    def _ambiguity_reason(self, text: str, entries: list[_Entry]) -> str:
+    def _ambiguity_reason(self, text: str, entries: list[Entry]) -> str:
         readings = []
         for e in entries:
             new = " / ".join(self.names_.get(c, c) for c in e.codes)
@@ -680,9 +489,9 @@ class Gazetteer:
         """
         if limit < 1:
             raise ValueError(f"limit must be ≥ 1, got {limit}")
-        tokens = _tokenize(unicodedata.normalize("NFC", text or ""))
-        found = _keyword_at(tokens, 0) if tokens else None
-        if found and found[0] in _TYPE_ROLES and found[1] < len(tokens):
+        tokens = tokenize(unicodedata.normalize("NFC", text or ""))
+        found = keyword_at(tokens, 0) if tokens else None
+        if found and found[0] in TYPE_ROLES and found[1] < len(tokens):
             tokens = tokens[found[1]:]
         if not tokens:
             return []
@@ -693,7 +502,7 @@ class Gazetteer:
         for e in self.entries_:
             if e.level != "commune":
                 continue
-            score = _search_score(query, " ".join(e.key))
+            score = search_score(query, " ".join(e.key))
             if score == 0:
                 continue
             if with_marks and " ".join(e.marked).startswith(query_marked):
@@ -713,25 +522,7 @@ class Gazetteer:
         return ranked[:limit]
 
 
-def _search_score(query: str, name: str) -> float:
-    if name == query:
-        return 0.95
-    if name.startswith(query):
-        return 0.85
-    if f" {query}" in f" {name}":
-        return 0.75
-    compact_query, compact_name = query.replace(" ", ""), name.replace(" ", "")
-    if len(compact_query) >= 3 and compact_query in compact_name:
-        return 0.65
-    ratio = difflib.SequenceMatcher(None, compact_query, compact_name).ratio()
-    return round(0.6 * ratio, 3) if ratio >= 0.75 else 0.0
-
-
-def _key(tokens: list[_Token]) -> tuple[str, ...]:
-    return tuple(t.ascii for t in tokens)
-
-
-def _span_text(text: str, tokens: list[_Token], m: _Mention) -> str:
+def _span_text(text: str, tokens: list[Token], m: _Mention) -> str:
     return text[tokens[m.start].start:tokens[m.end - 1].end]
 
 
@@ -743,82 +534,3 @@ def _unknown(matched_text: str, reason: str) -> Match:
 def _default_gazetteer() -> Gazetteer:
     return Gazetteer.from_frames(boundaries.communes(), boundaries.commune_lineage(),
                                  boundaries.pre2025_communes())
-
-
-def geocode_frame(df: pd.DataFrame, address_column: str = "address",
-                  gazetteer: Gazetteer | None = None
-                  ) -> tuple[gpd.GeoDataFrame, list[GeocodeProblem]]:
-    """Place rows without coordinates at their commune, read from the address.
-
-    Rows with a geometry (or ``lon``/``lat``) are left as they are. Each other row keeps a
-    valid ``commune_code`` it already has, else gets the one its address resolves to; it is
-    then put at the commune's representative point with ``geocode_quality = "commune"``.
-    Ambiguous and unknown addresses are returned as problems, never guessed.
-
-    Parameters
-    ----------
-    df : DataFrame or GeoDataFrame with ``address_column``; the input is not modified
-    address_column : column with the free-text address (địa chỉ)
-    gazetteer : defaults to :meth:`Gazetteer.default`
-
-    Returns
-    -------
-    (GeoDataFrame in EPSG:4326, list of GeocodeProblem with row index, field, value, reason)
-
-    Examples
-    --------
-    >>> rows = pd.DataFrame({"address": ["TT Mường Xén", "xã Hòa Sơn"]})
-    >>> placed, problems = geocode_frame(rows)
-    >>> placed["commune_code"].tolist(), [p.row for p in problems]
-    (['16813', None], [1])
-    """
-    if address_column not in df.columns:
-        raise KeyError(f"address column {address_column!r} not in {list(df.columns)}")
-    gaz = gazetteer if gazetteer is not None else Gazetteer.default()
-    out = _with_geometry(df)
-    geoms = list(out.geometry.values)
-    codes = [c if isinstance(c, str) and c else None for c in _column(out, "commune_code")]
-    quality = _column(out, "geocode_quality")
-    addresses = out[address_column].tolist()
-    problems: list[GeocodeProblem] = []
-    matches: dict[str, Match] = {}
-    for pos, (label, geom) in enumerate(zip(out.index, geoms)):
-        if geom is not None and not geom.is_empty:
-            continue
-        code = codes[pos]
-        if not (isinstance(code, str) and code in gaz.points_):
-            address = addresses[pos]
-            key = address if isinstance(address, str) else ""
-            if key not in matches:
-                matches[key] = gaz.match(address)
-            found = matches[key]
-            if found.status != "matched":
-                problems.append(GeocodeProblem(label, address_column, address, found.reason))
-                continue
-            code = found.commune_code
-        codes[pos], geoms[pos], quality[pos] = code, gaz.points_[code], GEOCODE_QUALITY
-    out["commune_code"] = pd.Series(codes, index=out.index, dtype=object)
-    out["geocode_quality"] = pd.Series(quality, index=out.index, dtype=object)
-    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=STORAGE_CRS)), problems
-
-
-def _column(frame: pd.DataFrame, name: str) -> list:
-    return frame[name].tolist() if name in frame.columns else [None] * len(frame)
-
-
-def _with_geometry(df: pd.DataFrame) -> gpd.GeoDataFrame:
-    """A copy of ``df`` as a GeoDataFrame in EPSG:4326 (points from lon/lat when no geometry)."""
-    if isinstance(df, gpd.GeoDataFrame) and df._geometry_column_name in df.columns:
-        out = df.copy()
-        if out.crs is None:
-            return out.set_crs(STORAGE_CRS)
-        return out.to_crs(STORAGE_CRS)
-    out = pd.DataFrame(df).copy()
-    geoms = [None] * len(out)
-    if {"lon", "lat"} <= set(out.columns):
-        lon = pd.to_numeric(out["lon"], errors="coerce").to_numpy()
-        lat = pd.to_numeric(out["lat"], errors="coerce").to_numpy()
-        geoms = [shapely.Point(x, y) if not (math.isnan(x) or math.isnan(y)) else None
-                 for x, y in zip(lon, lat)]
-    return gpd.GeoDataFrame(out, crs=STORAGE_CRS,
-                            geometry=gpd.GeoSeries(geoms, index=out.index, crs=STORAGE_CRS))

@@ -133,7 +133,7 @@ def _run(meta: dict, keep_valid: bool):
                    max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
     # when configured (INGEST_PROCESSES): checked in a helper process at a lower priority,
     # stored outside this process (PostGIS: by that helper; GeoPackage: by a writer process
-    # at normal priority, as its write holds the whole file): see geo_pcmt.ingest_pool
+    # at normal priority, as its write holds the whole file): see geo_pcmt.ingest.pool
     pool = current_app.extensions.get("geo_pcmt_check_pool")
     stored = dict(keep_valid=keep_valid, mode=meta["mode"], user=user)
     try:

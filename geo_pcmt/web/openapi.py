@@ -190,10 +190,38 @@ def build_openapi(role: str | None, *, server_url: str = "/api", limit_default: 
     False
     """
     collections = collections_for(role)
-    f_param = {"name": "f", "in": "query", "required": False, "style": "form",
-               "explode": False, "description": "Output format (overrides Accept).",
-               "schema": {"type": "string", "enum": ["json", "html"]}}
-    paths: dict[str, dict] = {
+    paths = _capability_paths()
+    schemas = _base_schemas()
+    if collections:
+        paths["/collections/{collectionId}/schema"] = _schema_path(collections)
+    for cid, c in collections.items():
+        schemas.update(_collection_schemas(cid, c))
+        paths.update(_collection_paths(cid, c))
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": title, "version": "1.0.0",
+                 "description": ("Lớp dữ liệu phòng chống ma túy tỉnh Nghệ An theo chuẩn OGC API – "
+                                 "Features. / Drug prevention and control layers of Nghệ An as "
+                                 f"OGC API – Features. Role: {role or 'anonymous'}."),
+                 "license": {"name": "restricted use; see the data's provenance"}},
+        "servers": [{"url": server_url}],
+        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Aggregates"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "basic": {"type": "http", "scheme": "basic"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+            "parameters": _parameters(limit_default, limit_max),
+            "schemas": schemas,
+            "responses": _responses(),
+        },
+        "security": [{}, {"bearer": []}, {"basic": []}, {"session": []}],
+    }
+
+
+def _capability_paths() -> dict[str, dict]:
+    """The paths every role has: landing page, conformance, collections, this document."""
+    return {
         "/": {"get": {"summary": "Trang chủ API / Landing page", "operationId": "getLandingPage",
                       "tags": ["Capabilities"], "parameters": [_ref("parameters", "f")],
                       "responses": {"200": {"description": "Landing page",
@@ -220,7 +248,11 @@ def build_openapi(role: str | None, *, server_url: str = "/api", limit_default: 
                                               "text/html": {"schema": {"type": "string"}}}},
                           **_errors(400, 401, 429, 500)}}},
     }
-    schemas: dict[str, dict] = {
+
+
+def _base_schemas() -> dict[str, dict]:
+    """Schemas shared by every document: exception, link, landing page, collections."""
+    return {
         "exception": {"type": "object", "required": ["code", "description"],
                       "properties": {"code": {"type": "string"},
                                      "description": {"type": "string"},
@@ -248,58 +280,83 @@ def build_openapi(role: str | None, *, server_url: str = "/api", limit_default: 
                                        "collections": {"type": "array",
                                                        "items": _ref("schemas", "collection")}}},
     }
-    if collections:
-        paths["/collections/{collectionId}/schema"] = {"get": {
-            "summary": "Lược đồ đối tượng / Feature schema (JSON Schema)",
-            "operationId": "getSchema", "tags": ["Capabilities"],
-            "parameters": [{"name": "collectionId", "in": "path", "required": True,
-                            "schema": {"type": "string", "enum": list(collections)}}],
-            "responses": {"200": {"description": "JSON Schema of a feature",
-                                  "content": {"application/schema+json":
-                                              {"schema": {"type": "object"}}}},
-                          **_errors(400, 401, 404, 429, 500)}}}
-    for cid, c in collections.items():
-        feature = f"feature_{cid}"
-        schemas[feature] = _feature_schema(c)
-        schemas[f"featureCollection_{cid}"] = {
+
+
+def _schema_path(collections: dict[str, Collection]) -> dict:
+    """``/collections/{collectionId}/schema`` for the collections of this document."""
+    return {"get": {
+        "summary": "Lược đồ đối tượng / Feature schema (JSON Schema)",
+        "operationId": "getSchema", "tags": ["Capabilities"],
+        "parameters": [{"name": "collectionId", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": list(collections)}}],
+        "responses": {"200": {"description": "JSON Schema of a feature",
+                              "content": {"application/schema+json":
+                                          {"schema": {"type": "object"}}}},
+                      **_errors(400, 401, 404, 429, 500)}}}
+
+
+def _collection_schemas(cid: str, c: Collection) -> dict[str, dict]:
+    """The feature and feature-collection schemas of collection ``cid``."""
+    feature = f"feature_{cid}"
+    return {
+        feature: _feature_schema(c),
+        f"featureCollection_{cid}": {
             "type": "object", "required": ["type", "features"],
             "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
                            "features": {"type": "array", "items": _ref("schemas", feature)},
                            "links": {"type": "array", "items": _ref("schemas", "link")},
                            "numberMatched": {"type": "integer", "minimum": 0},
                            "numberReturned": {"type": "integer", "minimum": 0},
-                           "timeStamp": {"type": "string", "format": "date-time"}}}
-        title = f"{c.layer.title_vi} / {c.layer.title_en}"
-        tag = "Data" if not c.is_aggregate else "Aggregates"
-        item_params = [_ref("parameters", "f"), _ref("parameters", "limit"),
-                       _ref("parameters", "offset")]
-        if c.layer.has_geometry:
-            item_params.append(_ref("parameters", "bbox"))
-        if c.time_field:
-            item_params.append(_ref("parameters", "datetime"))
-        item_params += _filter_parameters(c)
-        paths[f"/collections/{cid}"] = {"get": {
-            "summary": title, "operationId": f"describe_{cid}", "tags": [tag],
-            "parameters": [_ref("parameters", "f")],
-            "responses": {"200": {"description": f"Metadata of {cid}",
-                                  "content": _json_and_html(_ref("schemas", "collection"))},
-                          **_errors(400, 401, 404, 429, 500)}}}
-        paths[f"/collections/{cid}/items"] = {"get": {
-            "summary": f"Đối tượng của / Features of {title}", "operationId": f"items_{cid}",
-            "tags": [tag], "parameters": item_params,
-            "responses": {"200": {"description": "A page of features (GeoJSON, RFC 7946)",
-                                  "content": _json_and_html(
-                                      _ref("schemas", f"featureCollection_{cid}"),
-                                      "application/geo+json")},
-                          **_errors(400, 401, 404, 429, 500)}}}
-        paths[f"/collections/{cid}/items/{{featureId}}"] = {"get": {
-            "summary": f"Một đối tượng / One feature of {title}", "operationId": f"item_{cid}",
-            "tags": [tag], "parameters": [_ref("parameters", "featureId"), _ref("parameters", "f")],
-            "responses": {"200": {"description": "One feature",
-                                  "content": _json_and_html(_ref("schemas", feature),
-                                                            "application/geo+json")},
-                          **_errors(400, 401, 404, 429, 500)}}}
-    responses = {
+                           "timeStamp": {"type": "string", "format": "date-time"}}},
+    }
+
+
+def _collection_paths(cid: str, c: Collection) -> dict[str, dict]:
+    """The metadata, items and item paths of collection ``cid``."""
+    feature = f"feature_{cid}"
+    title = f"{c.layer.title_vi} / {c.layer.title_en}"
+    tag = "Data" if not c.is_aggregate else "Aggregates"
+    errors = _errors(400, 401, 404, 429, 500)
+    metadata = {"get": {
+        "summary": title, "operationId": f"describe_{cid}", "tags": [tag],
+        "parameters": [_ref("parameters", "f")],
+        "responses": {"200": {"description": f"Metadata of {cid}",
+                              "content": _json_and_html(_ref("schemas", "collection"))},
+                      **errors}}}
+    items = {"get": {
+        "summary": f"Đối tượng của / Features of {title}", "operationId": f"items_{cid}",
+        "tags": [tag], "parameters": _item_parameters(c),
+        "responses": {"200": {"description": "A page of features (GeoJSON, RFC 7946)",
+                              "content": _json_and_html(
+                                  _ref("schemas", f"featureCollection_{cid}"),
+                                  "application/geo+json")},
+                      **errors}}}
+    item = {"get": {
+        "summary": f"Một đối tượng / One feature of {title}", "operationId": f"item_{cid}",
+        "tags": [tag], "parameters": [_ref("parameters", "featureId"), _ref("parameters", "f")],
+        "responses": {"200": {"description": "One feature",
+                              "content": _json_and_html(_ref("schemas", feature),
+                                                        "application/geo+json")},
+                      **errors}}}
+    return {f"/collections/{cid}": metadata, f"/collections/{cid}/items": items,
+            f"/collections/{cid}/items/{{featureId}}": item}
+
+
+def _item_parameters(c: Collection) -> list[dict]:
+    """Parameters of ``c``'s items: paging, bbox and datetime where they apply, filters."""
+    params = [_ref("parameters", "f"), _ref("parameters", "limit"),
+              _ref("parameters", "offset")]
+    if c.layer.has_geometry:
+        params.append(_ref("parameters", "bbox"))
+    if c.time_field:
+        params.append(_ref("parameters", "datetime"))
+    params += _filter_parameters(c)
+    return params
+
+
+def _responses() -> dict[str, dict]:
+    """The error responses the paths refer to."""
+    return {
         name: {"description": text, "content": {"application/json": {"schema": _ref("schemas",
                                                                                       "exception")},
                                                 "text/html": {"schema": {"type": "string"}}}}
@@ -310,47 +367,35 @@ def build_openapi(role: str | None, *, server_url: str = "/api", limit_default: 
                            ("URITooLong", "Query string too long for the HTTP server"),
                            ("TooManyRequests", "Too many failed logins; retry later"),
                            ("ServerError", "Internal error (no details are sent)"))}
+
+
+def _parameters(limit_default: int, limit_max: int) -> dict[str, dict]:
+    """The shared query and path parameters (``f``, ``limit``, ``offset``, ``bbox`` …)."""
+    f_param = {"name": "f", "in": "query", "required": False, "style": "form",
+               "explode": False, "description": "Output format (overrides Accept).",
+               "schema": {"type": "string", "enum": ["json", "html"]}}
     return {
-        "openapi": OPENAPI_VERSION,
-        "info": {"title": title, "version": "1.0.0",
-                 "description": ("Lớp dữ liệu phòng chống ma túy tỉnh Nghệ An theo chuẩn OGC API – "
-                                 "Features. / Drug prevention and control layers of Nghệ An as "
-                                 f"OGC API – Features. Role: {role or 'anonymous'}."),
-                 "license": {"name": "restricted use; see the data's provenance"}},
-        "servers": [{"url": server_url}],
-        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Aggregates"}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
-                                "basic": {"type": "http", "scheme": "basic"},
-                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
-            "parameters": {
-                "f": f_param,
-                "limit": {"name": "limit", "in": "query", "required": False, "style": "form",
-                          "explode": False,
-                          "description": f"Features per page (default {limit_default}; larger "
-                                         f"values are served as {limit_max}).",
-                          "schema": {"type": "integer", "minimum": 1, "maximum": limit_max,
-                                     "default": limit_default}},
-                "offset": {"name": "offset", "in": "query", "required": False, "style": "form",
-                           "explode": False, "description": "Features to skip (paging).",
-                           "schema": {"type": "integer", "minimum": 0, "default": 0}},
-                "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form",
-                         "explode": False,
-                         "description": "minLon,minLat,maxLon,maxLat in CRS84 (WGS 84 lon/lat).",
-                         "schema": {"type": "array", "minItems": 4, "maxItems": 6,
-                                    "items": {"type": "number"}}},
-                "datetime": {"name": "datetime", "in": "query", "required": False,
-                             "style": "form", "explode": False,
-                             "description": "An instant (2024-05-01, 2024-05-01T08:00:00Z) or an "
-                                            "interval (2024-01-01/2024-12-31, ../2024-12-31, "
-                                            "2024-01-01/..) on the collection's time field.",
-                             "schema": {"type": "string"}},
-                "featureId": {"name": "featureId", "in": "path", "required": True,
-                              "description": "The feature's id.", "schema": {"type": "string"}},
-            },
-            "schemas": schemas,
-            "responses": responses,
-        },
-        "security": [{}, {"bearer": []}, {"basic": []}, {"session": []}],
+        "f": f_param,
+        "limit": {"name": "limit", "in": "query", "required": False, "style": "form",
+                  "explode": False,
+                  "description": f"Features per page (default {limit_default}; larger "
+                                 f"values are served as {limit_max}).",
+                  "schema": {"type": "integer", "minimum": 1, "maximum": limit_max,
+                             "default": limit_default}},
+        "offset": {"name": "offset", "in": "query", "required": False, "style": "form",
+                   "explode": False, "description": "Features to skip (paging).",
+                   "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form",
+                 "explode": False,
+                 "description": "minLon,minLat,maxLon,maxLat in CRS84 (WGS 84 lon/lat).",
+                 "schema": {"type": "array", "minItems": 4, "maxItems": 6,
+                            "items": {"type": "number"}}},
+        "datetime": {"name": "datetime", "in": "query", "required": False,
+                     "style": "form", "explode": False,
+                     "description": "An instant (2024-05-01, 2024-05-01T08:00:00Z) or an "
+                                    "interval (2024-01-01/2024-12-31, ../2024-12-31, "
+                                    "2024-01-01/..) on the collection's time field.",
+                     "schema": {"type": "string"}},
+        "featureId": {"name": "featureId", "in": "path", "required": True,
+                      "description": "The feature's id.", "schema": {"type": "string"}},
     }

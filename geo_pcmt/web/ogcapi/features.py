@@ -1,0 +1,180 @@
+"""Reading the features of a collection as the caller's role may see them, and auditing it.
+
+Stored layers are read through :func:`geo_pcmt.access.read` (the one role-scoped reader);
+the per-commune aggregates are counted from the record layers and filtered in memory.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from flask import Response, current_app
+
+from geo_pcmt import access
+from geo_pcmt.web import get_store
+from geo_pcmt.web.auth import actor, current_role
+from geo_pcmt.web.ogcapi.answers import CachedAnswer, data_version, stamped
+from geo_pcmt.web.ogcapi.query import Query
+from geo_pcmt.web.openapi import Collection, collections_for
+from geo_pcmt.web.security import ApiError
+
+
+def find_collection(cid: str) -> Collection:
+    """The collection ``cid`` if the caller may read it; 404 otherwise (same for both)."""
+    c = collections_for(current_role()).get(cid)
+    if c is None:
+        raise ApiError(404, "not_found", f"no collection {cid[:80]!r}")
+    return c
+
+
+def aggregate_frame(store, c: Collection, role: str | None = None) -> gpd.GeoDataFrame:
+    """The per-commune counts of an aggregate collection (small counts suppressed).
+
+    The counted records are read with :func:`geo_pcmt.access.aggregate_row_filter` (up to
+    *restricted*, whatever the caller's role: an aggregate is every signed-in role's view of
+    them, see :func:`geo_pcmt.access.public_aggregates`); only their ``commune_code`` is
+    read. The communes are read as ``role``.
+    """
+    source = c.source
+    records = store.read(source, columns=["commune_code"],
+                         where=access.aggregate_row_filter(source))
+    communes = access.read(store, "communes", role=role, columns=["code", "name"])
+    out = access.commune_counts(pd.DataFrame(records[["commune_code"]]), communes)
+    out.insert(0, "id", out["code"].astype(str))
+    return out[["id", "code", "name", "count", "suppressed", "geometry"]]
+
+
+def filter_frame(frame: pd.DataFrame, q: Query) -> pd.DataFrame:
+    """Apply a query's filters to a frame in memory (the aggregates are computed, not stored)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for column, value in q.where.items():
+        col = frame[column]
+        if isinstance(value, list):
+            keep &= col.isin(value).fillna(False).to_numpy(dtype=bool)
+        elif isinstance(value, slice):
+            text = col.astype("string")
+            if value.start is not None:
+                keep &= (text >= value.start).fillna(False).to_numpy(dtype=bool)
+            if value.stop is not None:
+                keep &= (text <= value.stop).fillna(False).to_numpy(dtype=bool)
+        else:
+            keep &= (col == value).fillna(False).to_numpy(dtype=bool)
+    if q.bbox is not None:
+        keep &= shapely.intersects(frame.geometry.values, shapely.box(*q.bbox))
+    return frame[keep]
+
+
+def read_page(c: Collection, q: Query, role: str | None) -> tuple[pd.DataFrame, int]:
+    """``(features, numberMatched)`` for a query, as ``role`` may see them."""
+    store = get_store()
+    if c.is_aggregate:
+        frame = filter_frame(aggregate_frame(store, c, role), q)
+        stop = None if q.limit is None else q.offset + q.limit
+        return frame.iloc[q.offset:stop].reset_index(drop=True), len(frame)
+    frame = _read(store, c, role, bbox=q.bbox, where=q.where, limit=q.limit, offset=q.offset)
+    if q.limit is not None and (len(frame) == q.limit or (q.offset > 0 and not len(frame))):
+        matched = count_matches(store, c, q)
+    else:  # the page ends before the limit: it holds the last match, no count needed
+        matched = q.offset + len(frame)
+    return frame, matched
+
+
+def read_one(c: Collection, q: Query, role: str | None) -> pd.DataFrame:
+    """The feature a query by id names (at most one row), as ``role`` may see it."""
+    store = get_store()
+    if c.is_aggregate:
+        return filter_frame(aggregate_frame(store, c, role), q)
+    return _read(store, c, role, where=q.where, limit=1)
+
+
+def _read(store, c: Collection, role: str | None, **query) -> pd.DataFrame:
+    """A stored collection through the role-scoped reader: the collection's fields only.
+
+    ``find_collection`` has already answered 404 for layers the role may not read; a
+    refusal here still answers as a missing collection, never with the data.
+    """
+    try:
+        return access.read(store, c.id, role=role, columns=list(c.fields), **query)
+    except access.AccessDenied:
+        raise ApiError(404, "not_found", f"no collection {c.id[:80]!r}") from None
+
+
+def count_matches(store, c: Collection, q: Query) -> int:
+    """``numberMatched``, remembered for ``API_COUNT_CACHE_S`` seconds per filter.
+
+    A client paging through a layer (QGIS, ogr2ogr) repeats the same filter with a new
+    offset on every page; counting 100k rows each time would cost more than the page.
+    The key holds the role's row filter, so a count never crosses roles. The price: after
+    a write by another worker the count can lag by up to that many seconds (writes in this
+    worker clear it at once, see :func:`forget_counts`).
+    """
+    ttl = current_app.config.get("API_COUNT_CACHE_S", 0)
+    if ttl <= 0:
+        return store.count(c.id, bbox=q.bbox, where=q.where)
+    # the data version in the key: a count never outlives a write, even another worker's
+    key = (c.id, q.bbox, tuple(sorted((k, repr(v)) for k, v in q.where.items())),
+           data_version(store, c.id))
+    cache = current_app.extensions.setdefault("geo_pcmt_counts", {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    n = store.count(c.id, bbox=q.bbox, where=q.where)
+    if len(cache) > 1024:
+        cache.clear()
+    cache[key] = (n, now + ttl)
+    return n
+
+
+def forget_counts() -> None:
+    """Drop remembered counts (after this worker wrote to the store)."""
+    current_app.extensions.get("geo_pcmt_counts", {}).clear()
+
+
+def audit_read(c: Collection, frame: pd.DataFrame, q: Query, action: str = "read",
+               extra: dict | None = None) -> Callable[[], None]:
+    """Record a read of restricted data (who, what, which ids, which filter).
+
+    The record is written on a helper thread while the caller serialises the answer (the
+    commit's fsync is the slowest step of a restricted read); the returned function waits
+    for it and re-raises its error, and must be called before any data is sent, so no
+    restricted row ever leaves without its audit record.
+    """
+    return submit_audit(c, audited_ids(c, frame), q, len(frame), action, extra)
+
+
+def audited_ids(c: Collection, frame: pd.DataFrame) -> list[str] | None:
+    """The ids a read must record, or None when the read is not of restricted data."""
+    if c.is_aggregate or not access.is_restricted_read(c.layer, frame):
+        return None
+    return frame["id"].astype(str).tolist() if "id" in frame.columns else []
+
+
+def submit_audit(c: Collection, ids: list[str] | None, q: Query, returned: int,
+                  action: str = "read", extra: dict | None = None) -> Callable[[], None]:
+    if ids is None:
+        return lambda: None
+    detail = {"role": current_role(), "query": q.describe(), "returned": returned,
+              **(extra or {})}
+    pool = current_app.extensions["geo_pcmt_audit_pool"]
+    future = pool.submit(get_store().audit, actor(), action, c.id, ids, detail)
+    return lambda: future.result(timeout=60)
+
+
+
+def read_layers(c: Collection) -> tuple[str, ...]:
+    """The stored layers an items or item answer of ``c`` is made from."""
+    return (c.source, "communes") if c.is_aggregate else (c.id,)
+
+
+
+def serve(c: Collection | None, q: Query | None, answer: CachedAnswer) -> Response:
+    """Answer from a cached body; a restricted read is audited again, before sending."""
+    if c is not None and answer.audit_ids is not None:
+        submit_audit(c, answer.audit_ids, q, answer.returned)()
+    return Response(stamped(answer.body), mimetype=answer.mimetype)
+
