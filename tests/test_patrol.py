@@ -23,6 +23,7 @@ from geo_pcmt.outputs.brief import render_brief
 from geo_pcmt.cli import main
 from geo_pcmt.crs import METRIC_CRS
 from geo_pcmt.analysis.patrol import PatrolError, Post
+from geo_pcmt.runs import patrol as patrol_run
 from geo_pcmt.store import GeoPackageStore
 
 POST_XY = (104.1193, 19.4803)  # Đồn BP CKQT Nậm Cắn (sample position)
@@ -475,8 +476,8 @@ def test_plans_are_stored_with_their_author_audited_and_read_back(patrol_store):
     store = patrol_store
     p = patrol.plan(ring(8), post(), budget_min=240, n_teams=2, detour=1.5, method="greedy",
                     plan_date=THURSDAY, randomise=True, seed=5)
-    plan_id = patrol.save_plan(store, p, user="chi_huy_1")
-    back = patrol.load_plan(store, plan_id)
+    plan_id = patrol_run.save_plan(store, p, user="chi_huy_1")
+    back = patrol_run.load_plan(store, plan_id, role="commander")
     assert back.created_by == "chi_huy_1" and back.report["seed"] == 5
     assert list(back.stops["target_id"]) == list(p.stops.sort_values(["team", "seq"])["target_id"])
     assert back.routes.to_crs(METRIC_CRS).length.sum() == pytest.approx(p.routes.to_crs(METRIC_CRS).length.sum(),
@@ -486,10 +487,10 @@ def test_plans_are_stored_with_their_author_audited_and_read_back(patrol_store):
     log = store.read("audit_log", where={"user": "chi_huy_1"})
     assert {"write:append", "patrol:plan"} <= set(log["action"])
     assert {"patrol_plans", "patrol_stops"} <= set(log["layer"])
-    listed = patrol.list_plans(store, post="BP-001")
+    listed = patrol_run.list_plans(store, role="commander", post="BP-001")
     assert listed["id"].tolist() == [plan_id]
     with pytest.raises(PatrolError, match="no patrol plan"):
-        patrol.load_plan(store, "PT-missing")
+        patrol_run.load_plan(store, "PT-missing", role="commander")
 
 
 def test_a_plan_refused_by_the_store_leaves_no_stops_behind(patrol_store, monkeypatch):
@@ -505,7 +506,7 @@ def test_a_plan_refused_by_the_store_leaves_no_stops_behind(patrol_store, monkey
 
     monkeypatch.setattr(store, "write", write)
     with pytest.raises(StoreError, match="disk full"):
-        patrol.save_plan(store, p, user="chi_huy_1")
+        patrol_run.save_plan(store, p, user="chi_huy_1")
     assert store.count("patrol_stops") == 0 and store.count("patrol_plans") == 0
 
 
@@ -524,11 +525,12 @@ def test_visits_earlier_in_the_week_count_towards_the_guarantee(patrol_store):
     monday = patrol.week_start(THURSDAY)
     for day, rows in ((monday, t), (monday + timedelta(days=1), t),
                       (monday + timedelta(days=1), t.iloc[:1])):  # Tuesday re-planned: A only
-        patrol.save_plan(store, patrol.plan(rows, post(), plan_date=day, **kw), user="a")
-    assert patrol.visits_this_week(store, post(), monday + timedelta(days=3)) == {"A": 2, "B": 1}
-    assert patrol.visits_this_week(store, post(), monday) == {}
+        patrol_run.save_plan(store, patrol.plan(rows, post(), plan_date=day, **kw), user="a")
+    thursday = monday + timedelta(days=3)
+    assert patrol_run.visits_this_week(store, post(), thursday, role="commander") == {"A": 2, "B": 1}
+    assert patrol_run.visits_this_week(store, post(), monday, role="commander") == {}
     next_week = monday + timedelta(days=8)
-    assert patrol.visits_this_week(store, post(), next_week) == {}
+    assert patrol_run.visits_this_week(store, post(), next_week, role="commander") == {}
 
 
 # --- planned vs. done ------------------------------------------------------------------------
