@@ -61,6 +61,16 @@ def _check_request(budget_min, n_teams, mode, plan_date, start_time, dwell_min
     return mode_obj, day
 
 
+def _checked_targets(targets: pd.DataFrame, post: Post) -> gpd.GeoDataFrame:
+    """The targets in EPSG:4326, numbered 0…n-1, once checked; ``PatrolError`` if none."""
+    _check_targets(targets)
+    targets = targets.to_crs(STORAGE_CRS).reset_index(drop=True)
+    if not len(targets):
+        raise PatrolError(f"no targets around {post.name}: nothing to patrol (run the hotspot "
+                          "analysis, or widen the area with a radius)")
+    return targets
+
+
 def _check_targets(targets: pd.DataFrame) -> None:
     if not isinstance(targets, gpd.GeoDataFrame):
         raise PatrolError("targets must be a GeoDataFrame of points")
@@ -439,18 +449,20 @@ def plan(targets: gpd.GeoDataFrame, post: Post, *, budget_min: float, n_teams: i
         Budget ≤ 0, no targets, or no target can be reached and left within the budget.
     """
     mode_obj, day = _check_request(budget_min, n_teams, mode, plan_date, start_time, dwell_min)
-    _check_targets(targets)
-    targets = targets.to_crs(STORAGE_CRS).reset_index(drop=True)
-    if not len(targets):
-        raise PatrolError(f"no targets around {post.name}: nothing to patrol (run the hotspot "
-                          "analysis, or widen the area with a radius)")
-    d = _day_state(targets, dwell_min)
+    d = _day_state(_checked_targets(targets, post), dwell_min)
     d.tm = _travel(d, post, mode_obj, detour, communes, network)
     d.reach = _reachable(d, budget_min)
     if not d.reach.any():
         raise _unreachable(d, post, budget_min, mode_obj)
     if randomise and seed is None:
         seed = secrets.randbelow(2**31)
+    params = {"budget_min": float(budget_min), "n_teams": int(n_teams), "mode": mode_obj.name,
+              "plan_date": day.isoformat(), "start_time": start_time, "dwell_min": dwell_min,
+              "method": method, "time_limit_s": time_limit_s, "randomise": bool(randomise),
+              "seed": int(seed) if seed is not None else None,
+              "visits_per_week": int(visits_per_week), "high_risk_min": float(high_risk_min),
+              "draw_share": float(draw_share), "revisit_prize_share": float(revisit_prize_share),
+              "detour": None if detour is None else np.asarray(detour, dtype=float).tolist()}
     _candidates(d, randomise=randomise, seed=seed, day=day, own_dwell=dwell_min is not None,
                 draw_kwargs=dict(visits_per_week=visits_per_week, high_risk_min=high_risk_min,
                                  draw_share=draw_share, visits_so_far=visits_so_far))
@@ -461,37 +473,26 @@ def plan(targets: gpd.GeoDataFrame, post: Post, *, budget_min: float, n_teams: i
         raise PatrolError(str(exc)) from None
     stops, routes, teams = _timetable(d, nodes, sol, start_time, revisit_prize_share)
     outcome, cands = _outcome(d, nodes, sol, stops, teams, budget_min)
-    request = {"plan_date": day.isoformat(), "start_time": start_time, "mode": mode_obj.name,
-               "budget_min": float(budget_min), "n_teams": int(n_teams),
-               "randomised": bool(randomise), "seed": int(seed) if seed is not None else None,
-               "visits_per_week": int(visits_per_week), "high_risk_min": float(high_risk_min)}
-    report = _report(post, mode_obj, network, request, outcome)
-    params = {**{k: request[k] for k in ("budget_min", "n_teams", "mode", "plan_date",
-                                         "start_time")},
-              "dwell_min": dwell_min, "method": method, "time_limit_s": time_limit_s,
-              "randomise": bool(randomise), "seed": request["seed"],
-              "visits_per_week": int(visits_per_week), "high_risk_min": float(high_risk_min),
-              "draw_share": float(draw_share), "revisit_prize_share": float(revisit_prize_share),
-              "detour": None if detour is None else np.asarray(detour, dtype=float).tolist()}
+    report = _report(post, mode_obj, network, params, outcome)
     return PatrolPlan(post, stops, routes, report, params, cands)
 
 
-def _report(post: Post, mode: travel.Mode, network: travel.Network | None, request: dict,
+def _report(post: Post, mode: travel.Mode, network: travel.Network | None, params: dict,
             outcome: dict) -> dict:
     """The plan's report (JSON-able), in the order a reader meets it."""
     head = {
         "post": {"id": post.id, "name": post.name, "unit": post.unit,
                  "lon": round(post.lon, 6), "lat": round(post.lat, 6)},
-        "plan_date": request["plan_date"], "start_time": request["start_time"],
+        "plan_date": params["plan_date"], "start_time": params["start_time"],
         "mode": mode.name, "mode_vi": MODE_VI[mode.name], "speed_kmh": mode.speed_kmh,
-        "budget_min": request["budget_min"], "hours": round(request["budget_min"] / 60, 3),
-        "n_teams": request["n_teams"],
+        "budget_min": params["budget_min"], "hours": round(params["budget_min"] / 60, 3),
+        "n_teams": params["n_teams"],
     }
     tail = {
         "network": network.source if network is not None else None,
-        "randomised": request["randomised"], "seed": request["seed"],
-        "visits_per_week": request["visits_per_week"] if request["randomised"] else None,
-        "high_risk_min": request["high_risk_min"],
+        "randomised": params["randomise"], "seed": params["seed"],
+        "visits_per_week": params["visits_per_week"] if params["randomise"] else None,
+        "high_risk_min": params["high_risk_min"],
     }
     result = dict(outcome)
     later = {k: result.pop(k) for k in ("forced", "forced_missed", "dropped", "crossings",
