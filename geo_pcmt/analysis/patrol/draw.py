@@ -155,7 +155,8 @@ def count_visits(plans: pd.DataFrame, stops: pd.DataFrame) -> dict[str, int]:
     --------
     >>> plans = pd.DataFrame({"id": ["p1", "p2", "p3"], "plan_date": ["2026-01-12"] * 2
     ...                       + ["2026-01-13"], "created_at": ["08:00", "09:00", "08:00"]})
-    >>> stops = pd.DataFrame({"plan_id": ["p1", "p2", "p3", "p3"], "target_id": ["A", "B", "B", "B"]})
+    >>> stops = pd.DataFrame({"plan_id": ["p1", "p2", "p3", "p3"],
+    ...                       "target_id": ["A", "B", "B", "B"]})
     >>> count_visits(plans, stops)
     {'B': 2}
     """

@@ -1,4 +1,4 @@
-"""What a patrol plan is made of: posts, plans, the error, the timetable clock and shared constants."""
+"""What a patrol plan is made of: posts, plans, the error, the timetable clock, constants."""
 from __future__ import annotations
 
 import re

@@ -8,7 +8,6 @@ from it can be marked as strictly as its inputs. The weights are documented in
 """
 from __future__ import annotations
 
-import math
 import re
 from datetime import date
 from typing import Any, Mapping, Sequence
@@ -30,8 +29,6 @@ from geo_pcmt.analysis.patrol.model import (
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.ingest.gazetteer import normalize
 from geo_pcmt.values import number, text
-
-NAN = float("nan")
 
 #: Risk weights on a 0–10 scale, one entry per kind of target (see docs/patrol.md).
 RISK_WEIGHTS: dict[str, Any] = {
@@ -138,7 +135,8 @@ def _complex(frame, w) -> gpd.GeoDataFrame | None:
         why = why[:300] + ("…" if len(why) > 300 else "")
         reasons.append(f"Cảnh báo địa bàn phức tạp (mức {text(lvl, '') or '?'}, điểm {s:.1f})"
                        + (f": {why}" if why else ""))
-    ids = [text(a, '') or text(i, '') for a, i in zip(frame.get("area_ref", frame["id"]), frame["id"])]
+    ids = [text(a, '') or text(i, '')
+           for a, i in zip(frame.get("area_ref", frame["id"]), frame["id"])]
     return _rows("complex_hotspot", "complex_hotspots", frame, ids, names, risk, reasons)
 
 
@@ -157,9 +155,11 @@ def _gistar(frame, w) -> gpd.GeoDataFrame | None:
         levels.append(level if level in w["gistar"] else 90)
     risk = [w["gistar"][lv] for lv in levels]
     zs = frame.get("z", pd.Series([np.nan] * len(frame), index=frame.index))
-    reasons = [f"Điểm nóng thống kê Gi*, độ tin cậy {lv} %" + (
-        f" (z = {number(z, NAN):.1f})" if math.isfinite(number(z, NAN)) else "") for lv, z in zip(levels, zs)]
-    cells = [text(c, '') or text(i, '') for c, i in zip(frame.get("cell", frame["id"]), frame["id"])]
+    reasons = [f"Điểm nóng thống kê Gi*, độ tin cậy {lv} %"
+               + (f" (z = {number(z):.1f})" if number(z) is not None else "")
+               for lv, z in zip(levels, zs)]
+    cells = [text(c, '') or text(i, '')
+             for c, i in zip(frame.get("cell", frame["id"]), frame["id"])]
     names = [f"Ô điểm nóng Gi* {lv} %" for lv in levels]  # the commune is added later
     return _rows("gistar_cell", "gistar_cells", frame, cells, names, risk, reasons)
 
