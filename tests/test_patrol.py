@@ -23,6 +23,7 @@ from geo_pcmt.outputs.brief import render_brief
 from geo_pcmt.cli import main
 from geo_pcmt.crs import METRIC_CRS
 from geo_pcmt.analysis.patrol import PatrolError, Post
+from geo_pcmt.runs import patrol as patrol_run
 from geo_pcmt.store import GeoPackageStore
 
 POST_XY = (104.1193, 19.4803)  # Đồn BP CKQT Nậm Cắn (sample position)
@@ -475,8 +476,8 @@ def test_plans_are_stored_with_their_author_audited_and_read_back(patrol_store):
     store = patrol_store
     p = patrol.plan(ring(8), post(), budget_min=240, n_teams=2, detour=1.5, method="greedy",
                     plan_date=THURSDAY, randomise=True, seed=5)
-    plan_id = patrol.save_plan(store, p, user="chi_huy_1")
-    back = patrol.load_plan(store, plan_id)
+    plan_id = patrol_run.save_plan(store, p, user="chi_huy_1")
+    back = patrol_run.load_plan(store, plan_id, role="commander")
     assert back.created_by == "chi_huy_1" and back.report["seed"] == 5
     assert list(back.stops["target_id"]) == list(p.stops.sort_values(["team", "seq"])["target_id"])
     assert back.routes.to_crs(METRIC_CRS).length.sum() == pytest.approx(p.routes.to_crs(METRIC_CRS).length.sum(),
@@ -486,10 +487,10 @@ def test_plans_are_stored_with_their_author_audited_and_read_back(patrol_store):
     log = store.read("audit_log", where={"user": "chi_huy_1"})
     assert {"write:append", "patrol:plan"} <= set(log["action"])
     assert {"patrol_plans", "patrol_stops"} <= set(log["layer"])
-    listed = patrol.list_plans(store, post="BP-001")
+    listed = patrol_run.list_plans(store, role="commander", post="BP-001")
     assert listed["id"].tolist() == [plan_id]
     with pytest.raises(PatrolError, match="no patrol plan"):
-        patrol.load_plan(store, "PT-missing")
+        patrol_run.load_plan(store, "PT-missing", role="commander")
 
 
 def test_a_plan_refused_by_the_store_leaves_no_stops_behind(patrol_store, monkeypatch):
@@ -505,7 +506,7 @@ def test_a_plan_refused_by_the_store_leaves_no_stops_behind(patrol_store, monkey
 
     monkeypatch.setattr(store, "write", write)
     with pytest.raises(StoreError, match="disk full"):
-        patrol.save_plan(store, p, user="chi_huy_1")
+        patrol_run.save_plan(store, p, user="chi_huy_1")
     assert store.count("patrol_stops") == 0 and store.count("patrol_plans") == 0
 
 
@@ -524,11 +525,12 @@ def test_visits_earlier_in_the_week_count_towards_the_guarantee(patrol_store):
     monday = patrol.week_start(THURSDAY)
     for day, rows in ((monday, t), (monday + timedelta(days=1), t),
                       (monday + timedelta(days=1), t.iloc[:1])):  # Tuesday re-planned: A only
-        patrol.save_plan(store, patrol.plan(rows, post(), plan_date=day, **kw), user="a")
-    assert patrol.visits_this_week(store, post(), monday + timedelta(days=3)) == {"A": 2, "B": 1}
-    assert patrol.visits_this_week(store, post(), monday) == {}
+        patrol_run.save_plan(store, patrol.plan(rows, post(), plan_date=day, **kw), user="a")
+    thursday = monday + timedelta(days=3)
+    assert patrol_run.visits_this_week(store, post(), thursday, role="commander") == {"A": 2, "B": 1}
+    assert patrol_run.visits_this_week(store, post(), monday, role="commander") == {}
     next_week = monday + timedelta(days=8)
-    assert patrol.visits_this_week(store, post(), next_week) == {}
+    assert patrol_run.visits_this_week(store, post(), next_week, role="commander") == {}
 
 
 # --- planned vs. done ------------------------------------------------------------------------
@@ -636,3 +638,72 @@ def test_cli_broken_network_file_exits_1(patrol_store, tmp_path):
                                     "--network", str(bad), "--store", str(patrol_store.path),
                                     "--out", str(tmp_path)])
     assert res.exit_code == 1 and "cannot read network file roads.geojson" in res.output
+
+
+# --- clearance: a plan holds only what its maker may see ------------------------------------
+
+SECRET_WORDS = ("OP-SECRET", "RP-SECRET", "Bản Mật Khe", "Điểm bán Mật Khe")
+
+
+def add_secret_records(store) -> None:
+    """A secret opium plot (standing in the season) and a secret retail point by the post."""
+    plot = gpd.GeoDataFrame({
+        "id": ["OP-SECRET"], "source": "test", "confidentiality": "secret", "area_m2": [800.0],
+        "detected_on": ["2026-01-05"], "village": ["Bản Mật Khe"], "commune_code": "16837",
+    }, geometry=[at(600, 400)], crs=4326)
+    store.write("opium_plots", plot, mode="append")
+    point = gpd.GeoDataFrame({
+        "id": ["RP-SECRET"], "source": "test", "confidentiality": "secret",
+        "type": ["diem_ban_le"], "name": ["Điểm bán Mật Khe"], "first_seen": ["2025-11-01"],
+        "status": ["active"], "commune_code": "16837",
+    }, geometry=[at(-400, 600)], crs=4326)
+    store.write("retail_points", point, mode="append")
+
+
+def _cli_plan(store, out, role: str) -> dict:
+    res = CliRunner().invoke(main, [
+        "patrol", "--post", "Nậm Cắn", "--hours", "6", "--teams", "2", "--date", "2026-01-15",
+        "--method", "greedy", "--role", role, "--store", str(store.path), "--out", str(out),
+        "--user", f"{role}_1", "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)["plans"][0]
+
+
+def test_a_secret_plot_near_the_post_never_reaches_a_commanders_plan(patrol_store, tmp_path):
+    add_secret_records(patrol_store)
+    made = _cli_plan(patrol_store, tmp_path / "commander", "commander")
+    stops = patrol_store.read("patrol_stops", where={"plan_id": made["id"]})
+    assert len(stops) and not any("SECRET" in str(t) for t in stops["target_id"])
+    assert made["report"]["confidentiality"] == "restricted"
+    for path in made["files"]:  # the GeoJSON, the GPX and the brief
+        page = (tmp_path / "commander" / path.rsplit("/", 1)[1]).read_text(encoding="utf-8")
+        assert not any(word in page for word in SECRET_WORDS), path
+    page = json.dumps(made, ensure_ascii=False)  # report: dropped, forced, crossings …
+    assert not any(word in page for word in SECRET_WORDS)
+    brief = (tmp_path / "commander" / f"{made['id']}.html").read_text(encoding="utf-8")
+    assert "TỐI MẬT" not in brief and ">MẬT<" in brief
+
+
+def test_an_admins_plan_may_hold_the_secret_plot_and_is_then_secret(patrol_store, tmp_path):
+    add_secret_records(patrol_store)
+    made = _cli_plan(patrol_store, tmp_path, "admin")
+    assert "opium_plot:OP-SECRET" in [s["target_id"] for s in patrol_run.load_plan(
+        patrol_store, made["id"], role="admin").stops.to_dict("records")]
+    row = patrol_store.read("patrol_plans", where={"id": made["id"]}).iloc[0]
+    assert row["confidentiality"] == "secret" and made["report"]["confidentiality"] == "secret"
+    stops = patrol_store.read("patrol_stops", where={"plan_id": made["id"]})
+    assert set(stops["confidentiality"]) == {"secret"}
+    assert "TỐI MẬT" in (tmp_path / f"{made['id']}.html").read_text(encoding="utf-8")
+    assert "TỐI MẬT" in (tmp_path / f"{made['id']}.gpx").read_text(encoding="utf-8")
+    # a commander neither opens nor lists it, and its visits do not count in the week
+    with pytest.raises(PatrolError, match="no patrol plan"):
+        patrol_run.load_plan(patrol_store, made["id"], role="commander")
+    assert made["id"] not in set(patrol_run.list_plans(patrol_store, role="commander")["id"])
+    assert patrol_run.visits_this_week(patrol_store, post(), THURSDAY + timedelta(days=1),
+                                       role="commander") == {}
+
+
+def test_only_commanders_and_admins_may_run_a_patrol_plan(patrol_store):
+    params = patrol_run.PatrolParams(post="Nậm Cắn", hours=6, role="analyst")
+    with pytest.raises(access.AccessDenied, match="commanders and admins"):
+        patrol_run.read_inputs(patrol_store, params)

@@ -140,3 +140,28 @@ def test_the_map_view_draws_each_team_on_the_interactive_map(app):
     assert page.count("L.polyline(") >= len(teams) >= 1
     assert "cdn.jsdelivr" not in page and "unpkg.com" not in page  # opens offline
     assert "'unsafe-inline'" in res.headers["Content-Security-Policy"]  # folium's inline code
+
+
+def test_a_commanders_plan_holds_no_secret_record_and_an_admins_secret_plan_stays_hidden(
+        app, web_store):
+    from tests.test_patrol import SECRET_WORDS, add_secret_records
+    add_secret_records(web_store)
+    client = app.test_client()
+    form = {**FORM, "randomise": ""}  # every reachable target is a candidate
+    mine = client.post("/patrol/", data=form, headers=bearer(app, "commander")).get_json()
+    assert mine["report"]["confidentiality"] == "restricted"
+    head = bearer(app, "commander")
+    for suffix in ("", ".gpx", ".geojson", "/brief"):
+        page = client.get(f"/patrol/{mine['id']}{suffix}", headers=head)
+        assert page.status_code == 200
+        assert not any(word in page.text for word in SECRET_WORDS), suffix
+    theirs = client.post("/patrol/", data=form, headers=bearer(app, "admin")).get_json()
+    assert theirs["report"]["confidentiality"] == "secret"
+    shown = client.get(f"/patrol/{theirs['id']}", headers=bearer(app, "admin")).get_json()
+    assert "opium_plot:OP-SECRET" in {s["target_id"] for s in shown["stops"]}
+    brief = client.get(f"/patrol/{theirs['id']}/brief", headers=bearer(app, "admin"))
+    assert "TỐI MẬT" in brief.text
+    for suffix in ("", ".gpx", ".geojson", "/brief"):  # not there for a commander
+        assert client.get(f"/patrol/{theirs['id']}{suffix}", headers=head).status_code == 404
+    listed = client.get("/patrol/", headers={**head, "Accept": "text/html"}).text
+    assert mine["id"] in listed and theirs["id"] not in listed

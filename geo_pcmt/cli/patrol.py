@@ -8,20 +8,20 @@ from pathlib import Path
 
 import click
 
-from geo_pcmt.outputs import brief
-from geo_pcmt.outputs import gpx
+from geo_pcmt import access
 from geo_pcmt.analysis import patrol
 from geo_pcmt.analysis.patrol import travel
-from geo_pcmt.cli.options import JSON_OPTION, STORE_OPTION, open_command_store
+from geo_pcmt.cli.options import (
+    EXIT_PROBLEMS,
+    EXIT_STORE,
+    JSON_OPTION,
+    STORE_OPTION,
+    fail,
+    open_command_store,
+)
+from geo_pcmt.outputs import brief, gpx
+from geo_pcmt.runs import patrol as patrol_run
 from geo_pcmt.store import StoreError
-
-EXIT_PROBLEMS = 1
-EXIT_STORE = 3
-
-
-def fail(message: str, code: int = EXIT_PROBLEMS) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 def _write_outputs(p: patrol.PatrolPlan, out_dir: Path, stem: str, border, pdf: bool) -> list[Path]:
@@ -97,11 +97,15 @@ def _echo_plan(p: patrol.PatrolPlan) -> None:
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the plan (patrol_plans, patrol_stops), audited under --user.")
 @click.option("--user", default="cli", show_default=True, help="Who makes the plan (recorded).")
+@click.option("--role", type=click.Choice(["commander", "admin"]), default=patrol_run.DEFAULT_ROLE,
+              show_default=True,
+              help="Clearance the targets are read with: a commander's plan never holds a "
+                   "secret record; an admin's may, and is then stored as secret.")
 @JSON_OPTION
 @STORE_OPTION
 def patrol_command(post_name, hours, teams, mode, plan_date, start_time, dwell_min, radius_km,
                    network_file, randomise, seed, visits_per_week, week, method, time_limit_s,
-                   out_dir, pdf, save, user, as_json, store_url):
+                   out_dir, pdf, save, user, role, as_json, store_url):
     """Plan a patrol from a border post: targets by risk, routes per team, GPX and a brief.
 
     Example: geo-pcmt patrol --post "Nậm Cắn" --hours 6 --teams 2 --mode foot --randomise --seed 7
@@ -113,45 +117,42 @@ def patrol_command(post_name, hours, teams, mode, plan_date, start_time, dwell_m
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {plan_date!r}", 2)
     if hours is None or not hours > 0:
-        fail(f"--hours must be more than 0, got {hours}")
+        fail(f"--hours must be more than 0, got {hours}", EXIT_PROBLEMS)
+    params = patrol_run.PatrolParams(
+        post=post_name, hours=hours, teams=teams, mode=mode, plan_date=day,
+        start_time=start_time, dwell_min=dwell_min, radius_km=radius_km,
+        network_file=network_file, randomise=randomise, seed=seed,
+        visits_per_week=visits_per_week, week=week, method=method, time_limit_s=time_limit_s,
+        role=role)
     store = open_command_store(store_url)
     try:
-        post = patrol.find_post(store.read("border_posts"), post_name)
-        targets, communes = patrol.targets_from_store(store, post, plan_date=day,
-                                                      radius_km=radius_km)
-        network = travel.load_network(network_file) if network_file else None
-        if randomise and seed is None:
-            import secrets
-            seed = secrets.randbelow(2**31)  # recorded in the plan, so the day can be replayed
-        kwargs = dict(budget_min=hours * 60, n_teams=teams, mode=mode, start_time=start_time,
-                      dwell_min=dwell_min, communes=communes, network=network, method=method,
-                      time_limit_s=time_limit_s, visits_per_week=visits_per_week)
-        if week:
-            wk = patrol.plan_week(targets, post, week_of=day, seed=seed, **kwargs)
-            plans = wk.days
-        else:
-            visits = patrol.visits_this_week(store, post, day) if randomise else None
-            plans = [patrol.plan(targets, post, plan_date=day, randomise=randomise, seed=seed,
-                                 visits_so_far=visits, **kwargs)]
-            wk = None
-    except (patrol.PatrolError, travel.TravelError) as exc:
-        fail(str(exc))
+        result = patrol_run.run(patrol_run.read_inputs(store, params), params)
+    except (patrol.PatrolError, travel.TravelError, access.AccessDenied) as exc:
+        fail(str(exc), EXIT_PROBLEMS)
     except StoreError as exc:
         fail(str(exc), EXIT_STORE)
-    border = store.read("border_line")
+    try:
+        ids = patrol_run.write(store, result, user=user) if save else [None] * len(result.plans)
+    except StoreError as exc:
+        fail(f"plan not stored: {exc}", EXIT_STORE)
+    border = access.read(store, "border_line", role=role)
     results = []
-    for p in plans:
-        try:
-            plan_id = patrol.save_plan(store, p, user=user) if save else None
-        except StoreError as exc:
-            fail(f"plan not stored: {exc}", EXIT_STORE)
-        stem = plan_id or f"patrol-{post.id}-{p.report['plan_date']}"
+    for p, plan_id in zip(result.plans, ids):
+        stem = plan_id or f"patrol-{p.post.id}-{p.report['plan_date']}"
         files = _write_outputs(p, Path(out_dir), stem, border, pdf)
         results.append({"id": plan_id, "report": p.report, "files": [str(f) for f in files]})
         if not as_json:
             _echo_plan(p)
             click.echo(f"  → {', '.join(str(f) for f in files)}"
                        + (f"; stored as {plan_id}" if plan_id else ""))
+    _echo_week(result.week, day, visits_per_week, results, as_json)
+    if result.week is not None and not result.week.guarantee_met:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _echo_week(wk: patrol.WeekPlan | None, day: date, visits_per_week: int, results: list,
+               as_json: bool) -> None:
+    """The JSON of every plan (with the week's coverage), or the week's coverage as text."""
     if as_json:
         out = {"plans": results}
         if wk is not None:
@@ -166,8 +167,6 @@ def patrol_command(post_name, hours, teams, mode, plan_date, start_time, dwell_m
                 click.echo(f"  –  {r.visits}/–  {r.name} (ngoài tầm trong một ngày / out of range)")
             else:
                 click.echo(f"  {'✓' if r.met else '✗'} {r.visits}/{r.required}  {r.name}")
-    if wk is not None and not wk.guarantee_met:
-        sys.exit(EXIT_PROBLEMS)
 
 
 COMMANDS = [patrol_command]

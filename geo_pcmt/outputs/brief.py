@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.paths import PACKAGE_DIR
+from geo_pcmt.values import text
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_pcmt.analysis.patrol import PatrolPlan
@@ -138,8 +139,8 @@ def _row_vi(r: dict[str, Any]) -> dict[str, Any]:
         notes.append("bắt buộc trong tuần")
     if r.get("revisit"):
         notes.append("quay lại lần 2")
-    lao = r.get("lao_counterpart")
-    if lao is not None and not (isinstance(lao, float) and math.isnan(lao)) and str(lao).strip():
+    lao = text(r.get("lao_counterpart"), "").strip()
+    if lao:
         notes.append(f"phía Lào: {lao}")
     return {"seq": int(r["seq"]), "arrive_at": r.get("arrive_at") or "",
             "depart_at": r.get("depart_at") or "", "dwell_min": f"{float(r['dwell_min']):g}",
@@ -177,6 +178,7 @@ def brief_context(plan: "PatrolPlan", *, border: gpd.GeoDataFrame | None = None,
         "start_time": rep.get("start_time", ""), "hours": f"{float(rep.get('hours', 0)):g}"
         .replace(".", ","), "mode_vi": rep.get("mode_vi", rep.get("mode", "")),
         "n_teams": rep.get("n_teams"), "teams": teams, "plan_id": plan.plan_id or "(chưa lưu)",
+        "marking": plan.marking_vi,
         "created_by": plan.created_by or "", "randomised": bool(rep.get("randomised")),
         "seed": rep.get("seed"), "visits_per_week": rep.get("visits_per_week"),
         "risk_covered": f"{float(rep.get('risk_covered', 0)):.1f}".replace(".", ","),

@@ -54,48 +54,34 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v) or str(v).strip() == ""
 
 
-def plan_to_gpx(plan: "PatrolPlan", *, creator: str = "geo_pcmt") -> str:
-    """The plan as a GPX 1.1 document (text).
-
-    Waypoints: the post (``PX``) and every stop, named ``T<team>-<seq> <name>``. Routes: one
-    per team, post → stops → post (what a GPS unit navigates). Tracks: one per team, the
-    planned path with every vertex of the route line (network paths when a network was used).
-
-    Examples
-    --------
-    >>> text = plan_to_gpx(my_plan)  # doctest: +SKIP
-    >>> text.startswith('<?xml version="1.0" encoding="UTF-8"?>')  # doctest: +SKIP
-    True
-    """
-    ET.register_namespace("", GPX_NS)
-    ET.register_namespace("xsi", XSI_NS)
+def _metadata(root: ET.Element, plan: "PatrolPlan") -> None:
     rep = plan.report
-    root = ET.Element(f"{{{GPX_NS}}}gpx", {"version": "1.1", "creator": creator,
-                                          f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION})
     meta = _el(root, "metadata")
-    title = f"Tuần tra {plan.post.name} {rep.get('plan_date', '')}".strip()
-    _el(meta, "name", title)
+    _el(meta, "name", f"Tuần tra {plan.post.name} {rep.get('plan_date', '')}".strip())
     _el(meta, "desc", f"{rep.get('n_teams', '')} tổ, {rep.get('mode_vi', rep.get('mode', ''))}, "
                       f"xuất phát {rep.get('start_time', '')}, {rep.get('hours', '')} giờ. "
-                      "MẬT – chỉ dùng cho lực lượng tuần tra.")
+                      f"{plan.marking_vi} – chỉ dùng cho lực lượng tuần tra.")
     if plan.created_by:
         author = _el(meta, "author")
         _el(author, "name", plan.created_by)
     _el(meta, "time", datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
-    post_name = _short(f"PX {plan.post.name}")
+
+def _stop_name(r: dict) -> str:
+    return _short(f"T{int(r['team'])}-{int(r['seq']):02d} {r.get('name', '')}")
+
+
+def _waypoints(root: ET.Element, plan: "PatrolPlan", rows: list[dict], post_name: str) -> None:
+    """The post, then every stop (name, planned times in ``cmt``, the reason in ``desc``)."""
     wpt = _el(root, "wpt", **_coord(plan.post.lon, plan.post.lat))
     _el(wpt, "name", post_name)
     _el(wpt, "desc", f"Điểm xuất phát và kết thúc: {plan.post.name}")
     _el(wpt, "sym", "Flag, Red")
     _el(wpt, "type", "post")
-
-    stops = plan.stops
-    rows = stops.to_dict("records") if len(stops) else []
     for r in rows:
         g = r["geometry"]
         w = _el(root, "wpt", **_coord(g.x, g.y))
-        _el(w, "name", _short(f"T{int(r['team'])}-{int(r['seq']):02d} {r.get('name', '')}"))
+        _el(w, "name", _stop_name(r))
         depart = r.get("depart_at") or ""
         _el(w, "cmt", f"Tổ {int(r['team'])}, điểm {int(r['seq'])}: đến {r.get('arrive_at', '')}"
                       + (f", rời {depart}" if depart else "")
@@ -108,20 +94,24 @@ def plan_to_gpx(plan: "PatrolPlan", *, creator: str = "geo_pcmt") -> str:
         _el(w, "sym", "Flag, Blue")
         _el(w, "type", str(r.get("target_kind") or "target"))
 
-    teams = sorted({int(r["team"]) for r in rows})
-    for t in teams:
+
+def _routes(root: ET.Element, plan: "PatrolPlan", rows: list[dict], post_name: str) -> None:
+    """One route per team: post → stops → post (what a GPS unit navigates)."""
+    post = (plan.post.lon, plan.post.lat, post_name)
+    for t in sorted({int(r["team"]) for r in rows}):
+        own = [r for r in rows if int(r["team"]) == t]
         rte = _el(root, "rte")
         _el(rte, "name", f"Tổ {t} – {_short(plan.post.name, 22)}")
-        _el(rte, "desc", f"Tổ {t}: {sum(1 for r in rows if int(r['team']) == t)} điểm dừng")
+        _el(rte, "desc", f"Tổ {t}: {len(own)} điểm dừng")
         _el(rte, "number", t)
-        for lon, lat, name in ([(plan.post.lon, plan.post.lat, post_name)]
-                               + [(r["geometry"].x, r["geometry"].y,
-                                   _short(f"T{t}-{int(r['seq']):02d} {r.get('name', '')}"))
-                                  for r in rows if int(r["team"]) == t]
-                               + [(plan.post.lon, plan.post.lat, post_name)]):
+        points = [(r["geometry"].x, r["geometry"].y, _stop_name(r)) for r in own]
+        for lon, lat, name in [post, *points, post]:
             pt = _el(rte, "rtept", **_coord(lon, lat))
             _el(pt, "name", name)
 
+
+def _tracks(root: ET.Element, plan: "PatrolPlan") -> None:
+    """One track per team: every vertex of the planned route line."""
     routes = plan.routes
     for r in (routes.to_dict("records") if len(routes) else []):
         line = r.get("geometry")
@@ -137,6 +127,31 @@ def plan_to_gpx(plan: "PatrolPlan", *, creator: str = "geo_pcmt") -> str:
         for lon, lat in shapely.get_coordinates(line):
             _el(seg, "trkpt", **_coord(float(lon), float(lat)))
 
+
+def plan_to_gpx(plan: "PatrolPlan", *, creator: str = "geo_pcmt") -> str:
+    """The plan as a GPX 1.1 document (text).
+
+    Waypoints: the post (``PX``) and every stop, named ``T<team>-<seq> <name>``. Routes: one
+    per team, post → stops → post (what a GPS unit navigates). Tracks: one per team, the
+    planned path with every vertex of the route line (network paths when a network was used).
+    The metadata carries the plan's classification (``MẬT``, ``TỐI MẬT`` for a secret plan).
+
+    Examples
+    --------
+    >>> text = plan_to_gpx(my_plan)  # doctest: +SKIP
+    >>> text.startswith('<?xml version="1.0" encoding="UTF-8"?>')  # doctest: +SKIP
+    True
+    """
+    ET.register_namespace("", GPX_NS)
+    ET.register_namespace("xsi", XSI_NS)
+    root = ET.Element(f"{{{GPX_NS}}}gpx", {"version": "1.1", "creator": creator,
+                                          f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION})
+    _metadata(root, plan)
+    rows = plan.stops.to_dict("records") if len(plan.stops) else []
+    post_name = _short(f"PX {plan.post.name}")
+    _waypoints(root, plan, rows, post_name)
+    _routes(root, plan, rows, post_name)
+    _tracks(root, plan)
     ET.indent(root, space=" ")
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

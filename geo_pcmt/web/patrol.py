@@ -2,8 +2,11 @@
 
 Every view needs the *commander* role (``login_required(role="commander")`` from
 :mod:`geo_pcmt.web.auth`); if the auth module is missing every view answers 403, never an
-open page. Plans are stored with who made them; every view and download of a plan is
-written to the audit log. Routes (blueprint ``patrol``, under ``/patrol``):
+open page. Plans are made by the one patrol run (:mod:`geo_pcmt.runs.patrol`) with the
+signed-in user's role, so a commander's plan never holds a record above a commander's
+clearance, and a plan above it (an admin's secret one) is not there for a commander. Plans
+are stored with who made them; every view and download of a plan is written to the audit
+log. Routes (blueprint ``patrol``, under ``/patrol``):
 
 ====================================  ===========================================================
 ``GET  /patrol/``                     the form and the latest plans
@@ -27,10 +30,11 @@ from flask import (Blueprint, Response, abort, current_app, g, jsonify, redirect
 import shapely
 from markupsafe import escape
 
-from geo_pcmt.outputs import brief
-from geo_pcmt.outputs import gpx
+from geo_pcmt import access
 from geo_pcmt.analysis import patrol
 from geo_pcmt.analysis.patrol import travel
+from geo_pcmt.outputs import brief, gpx
+from geo_pcmt.runs import patrol as patrol_run
 from geo_pcmt.store import StoreError
 from geo_pcmt.web import get_store
 
@@ -65,6 +69,11 @@ def commander_required(view: Callable) -> Callable:
 
 def _user() -> str:
     return actor() if actor is not None else "unknown"
+
+
+def _role() -> str | None:
+    """The signed-in user's role: whose clearance plans are read and made with."""
+    return current_role() if current_role is not None else None
 
 
 _FORM = """{% extends "base.html" %}
@@ -140,7 +149,8 @@ _SHOW = """{% extends "base.html" %}
 
 
 def _posts():
-    posts = get_store().read("border_posts", columns=["name", "unit", "area_of_responsibility"])
+    posts = access.read(get_store(), "border_posts", role=_role(),
+                        columns=["name", "unit", "area_of_responsibility"])
     return posts.sort_values("name")
 
 
@@ -151,7 +161,7 @@ def _render_form(error: str | None = None, status: int = 200, form: dict | None 
                 "seed": ""}
     defaults.update(form or {})
     try:
-        plans = patrol.list_plans(get_store(), limit=20).to_dict("records")
+        plans = patrol_run.list_plans(get_store(), role=_role(), limit=20).to_dict("records")
     except StoreError:
         plans = []
     html = render_template_string(
@@ -219,19 +229,16 @@ def create():
         args = _parse(form)
     except _FormError as exc:
         return _error(str(exc), form)
+    params = patrol_run.PatrolParams(
+        post=args["post"], hours=args["hours"], teams=args["teams"], mode=args["mode"],
+        plan_date=date.fromisoformat(args["plan_date"]), start_time=args["start_time"],
+        radius_km=args["radius_km"], randomise=args["randomise"], seed=args["seed"],
+        time_limit_s=float(current_app.config.get("PATROL_TIME_LIMIT_S", 10.0)), role=_role())
     store = get_store()
     try:
-        post = patrol.find_post(store.read("border_posts"), args["post"])
-        day = date.fromisoformat(args["plan_date"])
-        targets, communes = patrol.targets_from_store(store, post, plan_date=day,
-                                                      radius_km=args["radius_km"])
-        visits = (patrol.visits_this_week(store, post, day) if args["randomise"] else None)
-        plan = patrol.plan(
-            targets, post, budget_min=args["hours"] * 60, n_teams=args["teams"],
-            mode=args["mode"], plan_date=day, start_time=args["start_time"], communes=communes,
-            time_limit_s=float(current_app.config.get("PATROL_TIME_LIMIT_S", 10.0)),
-            randomise=args["randomise"], seed=args["seed"], visits_so_far=visits)
-        plan_id = patrol.save_plan(store, plan, user=_user())
+        result = patrol_run.run(patrol_run.read_inputs(store, params), params)
+        plan_id, = patrol_run.write(store, result, user=_user())
+        plan = result.plans[0]
     except patrol.PatrolError as exc:
         return _error(str(exc), form)
     except StoreError as exc:
@@ -259,7 +266,7 @@ def _links(plan_id: str) -> dict:
 def _load(plan_id: str, what: str) -> patrol.PatrolPlan:
     store = get_store()
     try:
-        plan = patrol.load_plan(store, plan_id)
+        plan = patrol_run.load_plan(store, plan_id, role=_role())
     except patrol.PatrolError:
         abort(404, description=f"no patrol plan {plan_id!r}")
     store.audit(_user(), f"read:{what}", "patrol_plans", [plan_id], {"post": plan.post.name})
@@ -285,7 +292,7 @@ def show(plan_id: str):
 @commander_required
 def brief_view(plan_id: str):
     plan = _load(plan_id, "brief")
-    border = get_store().read("border_line")
+    border = access.read(get_store(), "border_line", role=_role())
     html = brief.render_brief(plan, border=border, nonce=g.get("csp_nonce", ""))
     return Response(html, mimetype="text/html")
 
@@ -319,7 +326,7 @@ def map_view(plan_id: str):
     plan = _load(plan_id, "map")
     g.csp_relaxed = True  # folium writes inline scripts: what security.relaxed_csp sets
     store = get_store()
-    frames = mapping.frames_from_store(store, current_role() or "commander",
+    frames = mapping.frames_from_store(store, _role() or "commander",
                                        layers=("communes", "border_line", "border_crossings",
                                                "border_posts"))
     # open the map on the communes the plan crosses (the map module's own way to zoom)
@@ -333,7 +340,7 @@ def map_view(plan_id: str):
     codes = () if communes is None else tuple(
         communes.loc[communes.intersects(box), "code"].astype(str))
     title = f"Tuần tra {plan.post.name} – {plan.report.get('plan_date', '')}"
-    m = mapping.build(frames, role=current_role() or "commander",
+    m = mapping.build(frames, role=_role() or "commander",
                       options=mapping.MapOptions(communes=codes, title=title))
     for r in (plan.routes.to_dict("records") if len(plan.routes) else []):
         line = r.get("geometry")

@@ -138,14 +138,6 @@ class RoutingProblem:
     def n_nodes(self) -> int:
         return self.travel_min.shape[0]
 
-    @property
-    def has_windows(self) -> bool:
-        return bool((self.open_min > 0).any() or np.isfinite(self.close_min).any())
-
-    @property
-    def has_revisits(self) -> bool:
-        return bool((self.revisit_of >= 0).any())
-
 
 @dataclass
 class RoutingSolution:
@@ -411,18 +403,11 @@ def solve_greedy(p: RoutingProblem, *, alphas: Sequence[float] = (1.0, 2.0)) -> 
 
 # --- OR-Tools -----------------------------------------------------------------------------
 
-def solve_ortools(p: RoutingProblem, *, time_limit_s: float = 10.0,
-                  initial: RoutingSolution | None = None,
-                  metaheuristic: str = "GUIDED_LOCAL_SEARCH") -> RoutingSolution | None:
-    """OR-Tools routing model of the problem; ``None`` when no solution came back in time.
+def _seconds(p: RoutingProblem) -> tuple[int, np.ndarray]:
+    """The budget and the transit matrix (dwell at ``i`` + leg ``i → j``) in whole seconds.
 
-    Times become whole seconds rounded *up*, so every OR-Tools plan also holds in minutes.
-    ``initial`` (usually the greedy plan) is where the local search starts.
+    Times are rounded *up*, so every OR-Tools plan also holds in minutes.
     """
-    if pywrapcp is None:
-        raise RoutingError("OR-Tools is not installed (pip install ortools)")
-    t0 = time.perf_counter()
-    n = p.n_nodes
     budget_s = int(math.floor(p.budget_min * 60 + 1e-6))
     travel_s = np.where(np.isfinite(p.travel_min), np.ceil(p.travel_min * 60 - 1e-6), _BIG_S)
     travel_s = np.minimum(travel_s, _BIG_S).astype(np.int64)
@@ -430,15 +415,20 @@ def solve_ortools(p: RoutingProblem, *, time_limit_s: float = 10.0,
     service_s[0] = 0
     transit = travel_s + service_s[:, None]  # leaving i costs its dwell, then the leg
     np.fill_diagonal(transit, 0)
+    return budget_s, transit
 
-    manager = pywrapcp.RoutingIndexManager(n, p.n_teams, 0)
+
+def _ortools_model(p: RoutingProblem):
+    """The OR-Tools routing model: time dimension, windows, prizes, revisit gaps."""
+    budget_s, transit = _seconds(p)
+    manager = pywrapcp.RoutingIndexManager(p.n_nodes, p.n_teams, 0)
     routing = pywrapcp.RoutingModel(manager)
     cb = routing.RegisterTransitMatrix(transit.tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(cb)
     routing.AddDimension(cb, budget_s, budget_s, True, "time")
     dim = routing.GetDimensionOrDie("time")
     top = max(float(p.prize[1:].max(initial=0.0)), 1e-12)
-    for k in range(1, n):
+    for k in range(1, p.n_nodes):
         idx = manager.NodeToIndex(k)
         lo = int(math.ceil(p.open_min[k] * 60 - 1e-6))
         hi = budget_s if not math.isfinite(p.close_min[k]) else \
@@ -460,7 +450,10 @@ def solve_ortools(p: RoutingProblem, *, time_limit_s: float = 10.0,
                    >= gap * routing.ActiveVar(ij) - 2 * budget_s * (1 - routing.ActiveVar(ij)))
     for v in range(p.n_teams):
         routing.AddVariableMinimizedByFinalizer(dim.CumulVar(routing.End(v)))
+    return manager, routing
 
+
+def _search_parameters(time_limit_s: float, metaheuristic: str):
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = getattr(
@@ -468,6 +461,38 @@ def solve_ortools(p: RoutingProblem, *, time_limit_s: float = 10.0,
     whole = max(float(time_limit_s), 0.05)
     params.time_limit.seconds = int(whole)
     params.time_limit.nanos = int((whole - int(whole)) * 1e9)
+    return params
+
+
+def _routes_of(manager, routing, solution, n_teams: int) -> list[list[int]]:
+    routes = []
+    for v in range(n_teams):
+        route = []
+        idx = solution.Value(routing.NextVar(routing.Start(v)))
+        while not routing.IsEnd(idx):
+            route.append(manager.IndexToNode(idx))
+            idx = solution.Value(routing.NextVar(idx))
+        routes.append(route)
+    return routes
+
+
+_STATUS = {0: "not_solved", 1: "success", 2: "partial_success", 3: "fail", 4: "timeout",
+           5: "invalid", 6: "infeasible", 7: "optimal"}
+
+
+def solve_ortools(p: RoutingProblem, *, time_limit_s: float = 10.0,
+                  initial: RoutingSolution | None = None,
+                  metaheuristic: str = "GUIDED_LOCAL_SEARCH") -> RoutingSolution | None:
+    """OR-Tools routing model of the problem; ``None`` when no solution came back in time.
+
+    Times become whole seconds rounded *up*, so every OR-Tools plan also holds in minutes.
+    ``initial`` (usually the greedy plan) is where the local search starts.
+    """
+    if pywrapcp is None:
+        raise RoutingError("OR-Tools is not installed (pip install ortools)")
+    t0 = time.perf_counter()
+    manager, routing = _ortools_model(p)
+    params = _search_parameters(time_limit_s, metaheuristic)
     routing.CloseModelWithParameters(params)
     solution = None
     if initial is not None and any(initial.routes):
@@ -480,18 +505,8 @@ def solve_ortools(p: RoutingProblem, *, time_limit_s: float = 10.0,
     elapsed = time.perf_counter() - t0
     if solution is None:
         return None
-    routes = []
-    for v in range(p.n_teams):
-        idx = routing.Start(v)
-        route = []
-        idx = solution.Value(routing.NextVar(idx))
-        while not routing.IsEnd(idx):
-            route.append(manager.IndexToNode(idx))
-            idx = solution.Value(routing.NextVar(idx))
-        routes.append(route)
-    status = {0: "not_solved", 1: "success", 2: "partial_success", 3: "fail", 4: "timeout",
-              5: "invalid", 6: "infeasible", 7: "optimal"}.get(int(routing.status()),
-                                                               str(routing.status()))
+    routes = _routes_of(manager, routing, solution, p.n_teams)
+    status = _STATUS.get(int(routing.status()), str(routing.status()))
     return _solution(p, routes, "ortools", status, elapsed)
 
 
