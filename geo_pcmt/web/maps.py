@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request, 
 
 from geo_pcmt.outputs import map as mapping
 from geo_pcmt.web.ogcapi import CachedAnswer, remembered
+from geo_pcmt.web.security import relaxed_csp
 
 bp = Blueprint("maps", __name__)
 
@@ -35,15 +36,6 @@ def _reader() -> tuple[str | None, str]:
     """
     from geo_pcmt.web import auth
     return auth.current_role(), auth.actor()
-
-
-def _relaxed(view):
-    # folium writes inline <script>; the app's CSP allows it on this blueprint only
-    try:
-        from geo_pcmt.web.security import relaxed_csp
-    except ImportError:
-        return view
-    return relaxed_csp(view)
 
 
 def _build(standalone: bool):
@@ -91,14 +83,14 @@ def index():
 
 
 @bp.get("/map")
-@_relaxed
+@relaxed_csp  # folium writes inline <script>: allowed on these pages only
 def map_page():
     """The interactive map for the signed-in role (anonymous visitors are asked to sign in)."""
     return _build(standalone=False)
 
 
 @bp.get("/map/standalone")
-@_relaxed
+@relaxed_csp  # folium writes inline <script>: allowed on these pages only
 def map_standalone():
     """The same view as one HTML file with every asset inside, for a USB stick."""
     return _build(standalone=True)
