@@ -88,19 +88,16 @@ def progress_by_year(communes: gpd.GeoDataFrame, by_year: Mapping[int, Mapping[s
     for year in years:
         grade = _Grader(recognitions, targets, _as_of(year, today))
         counts = _YearCounts(retail_points, opium_plots, year)
-        classes, since = by_year[year], by_year[since_year]
-        labels = (labels_by_year or {}).get(year, {})
-
-        def rows(items: Sequence[Area], scope: str) -> list[dict]:
-            return [grade(_area_row(a, classes, since, labels, counts), a[2], scope)
-                    for a in items]
-        province = rows([("province", "", codes)], "province")[0]
+        classes = by_year[year]
+        facts = (classes, by_year[since_year], (labels_by_year or {}).get(year, {}), counts)
+        province = _graded([("province", "", codes)], "province", grade, facts)[0]
         province["classes"] = {c: sum(classes.get(k, "chua_danh_gia") == c for k in codes)
                                for c in STATUS_CLASSES}
         if retail_points is not None and len(retail_points):
             province["active_end"] = counts.active_at_end(retail_points)
-        out[year] = {**province, "since": since_year, "segments": rows(segments, "border"),
-                     "posts": rows(posts, "border")}
+        out[year] = {**province, "since": since_year,
+                     "segments": _graded(segments, "border", grade, facts),
+                     "posts": _graded(posts, "border", grade, facts)}
     return out
 
 
@@ -188,6 +185,11 @@ def _area_row(area: Area, classes: Mapping[str, str], since: Mapping[str, str],
     return {"key": key, "name": name, "n": n, "free": free, "sach": sach,
             "share": free / n if n else None, "improved": improved, "worsened": worsened,
             **counts.of(codes)}
+
+
+def _graded(items: Sequence[Area], scope: str, grade: "_Grader", facts: tuple) -> list[dict]:
+    """One row per area: what the classes say (:func:`_area_row`), graded by the dashboard."""
+    return [grade(_area_row(area, *facts), area[2], scope) for area in items]
 
 
 class _Grader:
