@@ -147,10 +147,10 @@ def test_each_layer_appears_only_when_its_data_exists(base_frames):
 
 
 def test_flag_reasons_are_split_on_newlines_and_pipes():
-    assert mapping._split_reasons("a\nb") == ["a", "b"]
-    assert mapping._split_reasons("5 điểm | cách cửa khẩu 2,1 km") == ["5 điểm",
-                                                                       "cách cửa khẩu 2,1 km"]
-    assert mapping._split_reasons(None) == []
+    assert mapping.payload.split_reasons("a\nb") == ["a", "b"]
+    assert mapping.payload.split_reasons("5 điểm | cách cửa khẩu 2,1 km") == [
+        "5 điểm", "cách cửa khẩu 2,1 km"]
+    assert mapping.payload.split_reasons(None) == []
 
 
 @pytest.mark.parametrize("row, expected", [
@@ -161,7 +161,7 @@ def test_flag_reasons_are_split_on_newlines_and_pipes():
     ({"z": 1.0, "p": 0.3}, "ns"),
 ])
 def test_gistar_class_read_from_text_or_from_z_and_p(row, expected):
-    assert mapping._gi_class(row) == expected
+    assert mapping.payload.gi_class(row) == expected
 
 
 def test_insignificant_gistar_cells_are_not_sent_to_the_page(base_frames):
@@ -186,7 +186,7 @@ def test_status_choropleth_takes_the_last_period_of_each_year_and_keeps_the_sach
                   ("2", "2024", "chua_danh_gia", "sach_ve_ma_tuy"),
                   ("3", "2024", "khong_ma_tuy", "khong_ma_tuy"),
                   ("3", "2025", "loai_I", None)])
-    by_year, _, from_status = mapping._status_by_year(st, None, ["1", "2", "3"])
+    by_year, _, from_status = mapping.status_by_year(st, None, ["1", "2", "3"])
     assert from_status
     assert by_year[2024] == {"1": "loai_III", "2": "sach_ve_ma_tuy", "3": "khong_ma_tuy"}
     assert by_year[2025] == {"3": "loai_I"}
@@ -199,19 +199,23 @@ def test_without_status_results_the_recognitions_in_force_colour_the_communes():
                         "date": ["2023-05-01", "2023-01-01", "2025-11-01"],
                         "revoked_on": ["2024-06-01", None, None], "decision_no": "1/QĐ",
                         "authority": "UBND"})
-    by_year, _, from_status = mapping._status_by_year(None, rec, ["1", "2", "3"])
+    by_year, _, from_status = mapping.status_by_year(None, rec, ["1", "2", "3"])
     assert not from_status
     assert by_year[2023] == {"1": "sach_ve_ma_tuy", "2": "sach_ve_ma_tuy", "3": "chua_danh_gia"}
     assert by_year[2024]["1"] == "chua_danh_gia"  # revoked in June 2024
     assert by_year[2025]["2"] == "khong_ma_tuy"
 
 
-def test_progress_counts_drug_free_communes_by_border_segment_against_the_target():
+def _four_communes():
     box = shapely.box(0, 0, 1, 1)
-    communes = gpd.GeoDataFrame({
+    return gpd.GeoDataFrame({
         "code": ["a", "b", "c", "d"], "is_border": [True, True, True, False],
         "lao_province": ["Hủa Phăn", "Hủa Phăn", "Xiêng Khoảng", None]},
         geometry=[box] * 4, crs=4326)
+
+
+def test_progress_counts_drug_free_communes_by_border_segment_against_the_target():
+    communes = _four_communes()
     by_year = {2024: {"a": "loai_II", "b": "loai_III", "c": "loai_I", "d": "loai_III"},
                2026: {"a": "khong_ma_tuy", "b": "loai_III", "c": "loai_II", "d": "loai_I"}}
     targets = pd.DataFrame({"scope": ["province", "border"], "year": [2026, 2026],
@@ -219,16 +223,68 @@ def test_progress_counts_drug_free_communes_by_border_segment_against_the_target
     plots = gpd.GeoDataFrame({"commune_code": ["c", "c"], "area_m2": [100.0, 50.0],
                               "eradicated_on": ["2026-02-01", "2025-02-01"]},
                              geometry=[shapely.Point(0.5, 0.5)] * 2, crs=4326)
-    out = mapping.progress_summary(communes, by_year, targets=targets, opium_plots=plots)
+    out = mapping.progress_by_year(communes, by_year, targets=targets, opium_plots=plots,
+                                   today=date(2026, 11, 25))
     p = out[2026]
     assert (p["free"], p["n"], p["target"], p["target_year"]) == (1, 4, 0.3, 2026)
-    assert p["grade"] == "fair"  # 25 % against 30 %: more than half way
+    assert p["verdict"] == "behind"  # 25 % in late November, on the way to 30 %
     assert (p["improved"], p["worsened"]) == (2, 1)  # a, c better; d worse since 2024
     seg = {s["key"]: s for s in p["segments"]}
-    assert (seg["Hủa Phăn"]["free"], seg["Hủa Phăn"]["n"], seg["Hủa Phăn"]["grade"]) == (1, 2,
-                                                                                         "good")
+    assert (seg["Hủa Phăn"]["free"], seg["Hủa Phăn"]["n"], seg["Hủa Phăn"]["verdict"]) == (
+        1, 2, "achieved")
+    assert seg["Xiêng Khoảng"]["verdict"] == "behind"
     assert (seg["Xiêng Khoảng"]["plots"], seg["Xiêng Khoảng"]["plots_m2"]) == (1, 100)
     assert "eliminated" not in seg["Hủa Phăn"]  # no retail points given: no point figures
+    # a year without its own target shows the next one, ungraded
+    early = out[2024]
+    assert (early["target"], early["target_year"], early["verdict"]) == (0.3, 2026, "no_target")
+
+
+def test_headline_on_the_map_is_what_progress_dashboard_says_for_the_sample(base_frames):
+    from geo_pcmt.analysis import progress
+    from geo_pcmt.runs.seed import read_sample
+    frames = {**read_sample(), **base_frames}
+    on = date(2026, 11, 25)
+    cfg = _config(_html(frames, role="analyst"))  # generated on 25 November 2026
+    recognitions, communes, targets = (frames[k] for k in ("recognitions", "communes",
+                                                           "targets"))
+    for year, day in ((2026, on), (2025, date(2025, 12, 31))):
+        d = progress.dashboard(recognitions, communes, targets, on=day)
+        head = cfg["progress"][str(year)]
+        assert (head["free"], head["n"], head["verdict"]) == (d.n_drug_free, d.n_total,
+                                                              d.verdict)
+        assert head["target"] * 100 == pytest.approx(d.target_pct)
+        assert head["headline_vi"] == d.text_vi
+        # the word the officer reads beside the headline is the dashboard's own
+        assert cfg["i18n"]["vi"]["verdict." + head["verdict"]] in d.text_vi
+    border = communes[communes["is_border"].fillna(False)]
+    for seg in cfg["progress"]["2026"]["segments"]:
+        d = progress.dashboard(recognitions, border[border["lao_province"] == seg["key"]],
+                               targets, on=on, scope="border")
+        assert (seg["free"], seg["n"], seg["verdict"]) == (d.n_drug_free, d.n_total, d.verdict)
+    assert {"good", "fair", "poor"}.isdisjoint(
+        a.get("verdict") for p in cfg["progress"].values() for a in [p, *p["segments"]])
+
+
+def test_border_post_areas_follow_area_of_responsibility_whatever_the_separator(base_frames):
+    posts = gpd.GeoDataFrame({"id": ["P1"], "name": ["Đồn Tam Hợp"],
+                              "area_of_responsibility": ["16837; 16813,16816 16837"]},
+                             geometry=[shapely.Point(104.1, 19.4)], crs=4326)
+    status = _status([("16837", "2026", "loai_II", None)])
+    cfg = _config(_html({**base_frames, "border_posts": posts, "commune_status": status},
+                        role="analyst"))
+    (post,) = cfg["progress"]["2026"]["posts"]
+    assert (post["key"], post["n"]) == ("P1", 3)
+    assert [f["properties"]["key"] for f in cfg["data"]["post_areas"]["features"]] == ["P1"]
+
+
+def test_viewer_map_leaves_out_the_operational_area_of_responsibility(base_frames):
+    posts = gpd.GeoDataFrame({"id": ["P1"], "name": ["Đồn Tam Hợp"],
+                              "area_of_responsibility": ["16837;16813"]},
+                             geometry=[shapely.Point(104.1, 19.4)], crs=4326)
+    cfg = _config(_html({**base_frames, "border_posts": posts}, role="viewer"))
+    assert "16837;16813" not in json.dumps(cfg, ensure_ascii=False)
+    assert cfg["data"]["border_posts"]["features"][0]["properties"]["name"] == "Đồn Tam Hợp"
 
 
 # ---------------------------------------------------------------- options and filters
@@ -335,13 +391,25 @@ def test_a_repeated_map_is_kept_audited_every_time_and_rebuilt_after_a_write(sto
 
 
 def test_sach_label_is_counted_even_when_the_commune_keeps_a_computed_class():
-    import geopandas as gpd
-    import shapely
     communes = gpd.GeoDataFrame({"code": ["1", "2", "3"], "is_border": [True, True, False],
                                  "lao_province": ["Hủa Phăn", "Hủa Phăn", None]},
                                 geometry=[shapely.box(0, 0, 1, 1)] * 3, crs=4326)
     by_year = {2026: {"1": "loai_III", "2": "khong_ma_tuy", "3": "loai_II"}}
     labels = {2026: {"1": "sach_ve_ma_tuy", "2": "khong_ma_tuy"}}
-    out = mapping.progress_summary(communes, by_year, labels_by_year=labels)[2026]
+    out = mapping.progress_by_year(communes, by_year, labels_by_year=labels,
+                                   today=date(2026, 11, 25))[2026]
     assert (out["free"], out["sach"]) == (1, 2)
     assert out["segments"][0]["sach"] == 2
+
+
+def test_store_reads_go_through_access_and_secret_records_are_never_counted(store):
+    pts = _points(7)
+    pts.loc[pts.index[:2], "confidentiality"] = "secret"
+    store.write("retail_points", pts, mode="append")
+    analyst = mapping.frames_from_store(store, "analyst")["retail_points"]
+    assert len(analyst) == 5 and "secret" not in set(analyst["confidentiality"])
+    viewer = mapping.frames_from_store(store, "viewer")["retail_points"]
+    assert not {"name", "address", "case_ref", "status"} & set(viewer.columns)
+    assert len(viewer) == 5  # the viewer's counts leave secret operations out, as the API's do
+    assert mapping.restricted_layers(store, "viewer") == []
+    assert mapping.restricted_layers(store, "analyst") == ["retail_points"]

@@ -49,7 +49,6 @@ def map_command(out, standalone, role, lang, date_from, date_to, commune, point_
     internet. Layers without data are left out; shipped boundaries stand in for an empty store.
     """
     from geo_pcmt.outputs import map as mapping
-    from geo_pcmt.web.maps import map_frames
     start = time.perf_counter()
     try:
         options = mapping.MapOptions(
@@ -60,10 +59,8 @@ def map_command(out, standalone, role, lang, date_from, date_to, commune, point_
     except mapping.MapInputError as exc:
         raise click.BadParameter(str(exc)) from None
     store = open_command_store(store_url)
-    frames = map_frames(store, role)
-    restricted = sorted(n for n in frames if n in access.INTELLIGENCE_LAYERS
-                        and access.can_read_layer(role, n))
-    m = mapping.build(frames, role=role, lang=lang, options=options)
+    restricted = mapping.restricted_layers(store, role)
+    m = mapping.build(mapping.map_frames(store, role), role=role, lang=lang, options=options)
     path = mapping.save(m, out, standalone=standalone, base_url=options.assets_base_url)
     if restricted:
         store.audit("cli", "read_map", None, [], {"layers": restricted, "role": role,

@@ -63,10 +63,26 @@ def border_strip_chart(summary: BorderSummary, path: str | Path, *, title: str |
     ax_c = fig.add_subplot(grid[0])
     ax = fig.add_subplot(grid[1], sharex=ax_c)
     ax_b = fig.add_subplot(grid[2], sharex=ax_c)
-    length = summary.line_length_km
-    max_d = float(summary.bands["to_km"].max()) if len(summary.bands) else 30.0
+    _draw_communes(ax_c, summary)
+    _draw_features(ax, summary)
+    _draw_stretch_bars(ax_b, summary)
+    _draw_segments((ax_c, ax, ax_b), summary)
+    ax.set_xlim(0, summary.line_length_km)
+    for a_ in (ax_c, ax):
+        for lbl in a_.get_xticklabels():
+            lbl.set_visible(False)
+    handles = [Patch(facecolor=STATUS_COLORS[k], edgecolor="#555555", label=STATUS_LABELS[k])
+               for k in STATUS_COLORS]
+    fig.legend(handles=handles, loc="upper center", ncol=6, fontsize=7, frameon=False,
+               bbox_to_anchor=(0.5, 0.955))
+    fig.suptitle(title or f"Tuyến biên giới Việt – Lào, Nghệ An — {summary.year} "
+                 f"(đến ngày {summary.as_of})", fontsize=12, y=0.995)
+    fig.savefig(path, bbox_inches="tight")
+    return path
 
-    # border communes across the top, coloured by status
+
+def _draw_communes(ax_c, summary: BorderSummary) -> None:
+    """The border communes across the top, coloured by status, named where there is room."""
     bc = summary.communes[summary.communes["is_border"]
                           & summary.communes["chainage_from_km"].notna()]
     for r in bc.itertuples():
@@ -79,7 +95,10 @@ def border_strip_chart(summary: BorderSummary, path: str | Path, *, title: str |
     ax_c.set_yticks([])
     ax_c.set_ylabel("Xã biên giới", fontsize=8, rotation=0, ha="right", va="center")
 
-    # features by distance from the line
+
+def _draw_features(ax, summary: BorderSummary) -> None:
+    """Cases, points, plots, crossings and posts by distance along and from the line."""
+    max_d = float(summary.bands["to_km"].max()) if len(summary.bands) else 30.0
     f = summary.features
     for layer, col, label, marker, colour, size in _LAYERS:
         sel = f[f["layer"] == layer] if len(f) else f
@@ -96,7 +115,9 @@ def border_strip_chart(summary: BorderSummary, path: str | Path, *, title: str |
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right", fontsize=7, ncol=3, framealpha=0.85)
 
-    # bars per stretch
+
+def _draw_stretch_bars(ax_b, summary: BorderSummary) -> None:
+    """Bars of cases and active retail points per stretch of the border."""
     s = summary.strip
     mids = ((s["from_km"] + s["to_km"]) / 2).to_numpy()
     width = (s["to_km"] - s["from_km"]).to_numpy() * 0.42
@@ -108,27 +129,17 @@ def border_strip_chart(summary: BorderSummary, path: str | Path, *, title: str |
     ax_b.set_xlabel("Khoảng cách dọc biên giới từ đầu phía bắc (km) — distance along the "
                     "border from its northern end", fontsize=9)
 
-    # Lao province segments
-    seg = summary.segments
-    for r in seg.itertuples():
-        for a_ in (ax_c, ax, ax_b):
+
+def _draw_segments(axes, summary: BorderSummary) -> None:
+    """Lao province segments: a rule across every panel, a name (and share) above the top."""
+    ax_c = axes[0]
+    for r in summary.segments.itertuples():
+        for a_ in axes:
             a_.axvline(r.from_km, color="#333333", lw=0.8)
         share = "" if r.share_drug_free_pct is None or r.share_drug_free_pct != \
             r.share_drug_free_pct else f" — {r.n_drug_free}/{r.n_communes} xã không ma túy"
         ax_c.text((r.from_km + r.to_km) / 2, 1.12, f"{r.name}{share}", ha="center",
                   va="bottom", fontsize=8.5, transform=ax_c.get_xaxis_transform())
-    ax.set_xlim(0, length)
-    for a_ in (ax_c, ax):
-        for lbl in a_.get_xticklabels():
-            lbl.set_visible(False)
-    handles = [Patch(facecolor=STATUS_COLORS[k], edgecolor="#555555", label=STATUS_LABELS[k])
-               for k in STATUS_COLORS]
-    fig.legend(handles=handles, loc="upper center", ncol=6, fontsize=7, frameon=False,
-               bbox_to_anchor=(0.5, 0.955))
-    fig.suptitle(title or f"Tuyến biên giới Việt – Lào, Nghệ An — {summary.year} "
-                 f"(đến ngày {summary.as_of})", fontsize=12, y=0.995)
-    fig.savefig(path, bbox_inches="tight")
-    return path
 
 
 __all__ = ["STATUS_COLORS", "STATUS_LABELS", "border_strip_chart"]

@@ -17,15 +17,15 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 
-from geo_pcmt import access
-from geo_pcmt.ingest import boundaries
 from geo_pcmt.outputs import map as mapping
 from geo_pcmt.web.ogcapi import CachedAnswer, remembered
+from geo_pcmt.web.security import relaxed_csp
 
 bp = Blueprint("maps", __name__)
 
-_BASE_LOADERS = {"communes": boundaries.communes, "province": boundaries.province,
-                 "border_line": boundaries.border_line, "lao_provinces": boundaries.lao_provinces}
+# What the map of a role needs from the store (shipped boundaries fill an empty store); kept
+# importable from here for callers of the former location.
+map_frames = mapping.map_frames
 
 
 def _reader() -> tuple[str | None, str]:
@@ -36,24 +36,6 @@ def _reader() -> tuple[str | None, str]:
     """
     from geo_pcmt.web import auth
     return auth.current_role(), auth.actor()
-
-
-def _relaxed(view):
-    # folium writes inline <script>; the app's CSP allows it on this blueprint only
-    try:
-        from geo_pcmt.web.security import relaxed_csp
-    except ImportError:
-        return view
-    return relaxed_csp(view)
-
-
-def map_frames(store, role: str) -> dict:
-    """What the map of ``role`` needs from the store; shipped boundaries fill an empty store."""
-    frames = mapping.frames_from_store(store, role)
-    for name, load in _BASE_LOADERS.items():
-        if name not in frames:
-            frames[name] = load()
-    return frames
 
 
 def _build(standalone: bool):
@@ -69,10 +51,7 @@ def _build(standalone: bool):
     if role is None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     store = get_store()
-    # the restricted layers this map shows (the ones frames_from_store reads with rows)
-    present = {info.name for info in store.layers() if info.count}
-    restricted = sorted(n for n in mapping.MAP_LAYERS if n in present
-                        and n in access.INTELLIGENCE_LAYERS and access.can_read_layer(role, n))
+    restricted = mapping.restricted_layers(store, role)
     if restricted:  # every read of restricted layers is audited
         store.audit(who, "read_map", None, [], {"layers": restricted, "role": role,
                                                 "query": request.query_string.decode()[:500],
@@ -81,7 +60,7 @@ def _build(standalone: bool):
         if current_app.has_static_folder else mapping.DEFAULT_BASE_URL
 
     def render() -> CachedAnswer:
-        m = mapping.build(map_frames(store, role), role=role, lang=lang,
+        m = mapping.build(mapping.map_frames(store, role), role=role, lang=lang,
                           options=mapping.with_base_url(options, static_base))
         page = mapping.render_html(m, standalone=standalone, base_url=static_base)
         return CachedAnswer(page.encode(), "text/html")
@@ -104,14 +83,14 @@ def index():
 
 
 @bp.get("/map")
-@_relaxed
+@relaxed_csp  # folium writes inline <script>: allowed on these pages only
 def map_page():
     """The interactive map for the signed-in role (anonymous visitors are asked to sign in)."""
     return _build(standalone=False)
 
 
 @bp.get("/map/standalone")
-@_relaxed
+@relaxed_csp  # folium writes inline <script>: allowed on these pages only
 def map_standalone():
     """The same view as one HTML file with every asset inside, for a USB stick."""
     return _build(standalone=True)

@@ -298,9 +298,3 @@ def missing_files() -> list[str]:
     wanted |= set(CDN_TO_LOCAL.values()) | set(GENERATED) | {"LICENSES.md"}
     wanted -= TRANSIENT
     return sorted(w for w in wanted if not (VENDOR_DIR / w).is_file())
-
-
-def vendored_urls(base_url: str = DEFAULT_BASE_URL) -> list[str]:
-    """Local URLs of every vendored entry point (for tests and the service worker of tomorrow)."""
-    base = base_url.rstrip("/")
-    return sorted({f"{base}/{p}" for p in CDN_TO_LOCAL.values()})

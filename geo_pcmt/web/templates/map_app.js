@@ -15,7 +15,8 @@ function geoPcmtApp(map, G, C) {
                    opening: "fa-door-open", trail: "fa-person-hiking"};
   var FAC_ICON = {methadone_treatment: "fa-house-medical", methadone_dispensing: "fa-prescription-bottle-medical",
                   rehab: "fa-hospital"};
-  var GRADE = {good: "#1a9850", fair: "#fdae61", poor: "#d73027", none: "#9e9e9e"};
+  // verdicts of progress.dashboard (the same words as `geo-pcmt progress`)
+  var VERDICT = {achieved: "#1a9850", on_track: "#a6d96a", behind: "#d73027", no_target: "#9e9e9e"};
   var GI = {hot99: "#b2182b", hot95: "#ef8a62", hot90: "#fddbc7", ns: "#ffffff",
             cold90: "#d1e5f0", cold95: "#67a9cf", cold99: "#2166ac"};
   var EMERGING = {"new": "#fee08b", consecutive: "#fdae61", intensifying: "#f46d43",
@@ -172,7 +173,7 @@ function geoPcmtApp(map, G, C) {
     ];
     if (a.eliminated !== undefined) { rows.push(rowHtml("f.points_eliminated", num(a.eliminated))); }
     if (a.plots !== undefined) { rows.push(rowHtml("f.plots_eradicated", num(a.plots) + " (" + num(a.plots_m2) + " m²)")); }
-    return popup(name, chip(GRADE[a.grade]) + esc(currentYear()), rows);
+    return popup(name, chip(VERDICT[a.verdict]) + esc(currentYear()), rows);
   }
   function findArea(list, key) { return (list || []).filter(function (a) { return a.key === key; })[0] || null; }
   if (G.progress) {
@@ -181,8 +182,8 @@ function geoPcmtApp(map, G, C) {
         style: function (f) {
           var p = progressOf(currentYear()), a = p && findArea(p.posts, f.properties.key);
           // outlined, not filled: a fill would mix with the status colours underneath
-          return {color: GRADE[a ? a.grade : "none"], weight: 3.5, opacity: 0.9, dashArray: "8 4",
-                  fillColor: GRADE[a ? a.grade : "none"], fillOpacity: 0.06};
+          return {color: VERDICT[a ? a.verdict : "no_target"], weight: 3.5, opacity: 0.9, dashArray: "8 4",
+                  fillColor: VERDICT[a ? a.verdict : "no_target"], fillOpacity: 0.06};
         },
         onEachFeature: function (f, layer) {
           layer.bindTooltip(function () { return esc(f.properties.name); }, {sticky: true, className: "gp-tip"});
@@ -197,7 +198,7 @@ function geoPcmtApp(map, G, C) {
       progressLines = L.geoJSON(D.border_line, {
         style: function (f) {
           var p = progressOf(currentYear()), a = p && findArea(p.segments, f.properties.lao_province);
-          return {color: GRADE[a ? a.grade : "none"], weight: 10, opacity: 0.75, lineCap: "round"};
+          return {color: VERDICT[a ? a.verdict : "no_target"], weight: 10, opacity: 0.75, lineCap: "round"};
         },
         onEachFeature: function (f, layer) {
           layer.bindTooltip(function () {
@@ -561,7 +562,7 @@ function geoPcmtApp(map, G, C) {
       "</th><th>" + esc(T("f.target")) + "</th>" + (hasPts ? '<th title="' + esc(T("f.points_eliminated")) + '"><i class="fa-solid fa-store"></i>✕</th>' : "") +
       (hasPlots ? '<th title="' + esc(T("f.plots_eradicated")) + '"><i class="fa-solid fa-seedling"></i>✕</th>' : "") + "</tr>" +
       list.map(function (a) {
-        return "<tr><td>" + chip(GRADE[a.grade]) + esc(a.name) + "</td><td>" + num(a.free) + "/" + num(a.n) + " <small>(" + pct(a.share) +
+        return "<tr><td>" + chip(VERDICT[a.verdict]) + esc(a.name) + "</td><td>" + num(a.free) + "/" + num(a.n) + " <small>(" + pct(a.share) +
           ")</small></td><td>" + pct(a.target) + "</td>" + (hasPts ? "<td>" + num(a.eliminated) + "</td>" : "") +
           (hasPlots ? "<td>" + num(a.plots) + "</td>" : "") + "</tr>";
       }).join("") + "</table>";
@@ -587,16 +588,10 @@ function geoPcmtApp(map, G, C) {
       if (p) {
         h.push('<div class="gp-sub">' + esc(T("ui.headline")) + " " + esc(year) + "</div>");
         h.push('<div class="gp-big"><b>' + num(p.free) + "</b>" + esc(T("ui.of")) + num(p.n) + " " + esc(T("ui.communes_drug_free")) +
-          " <span class=\"gp-pct\" style=\"color:" + GRADE[p.grade] + '">(' + pct(p.share) + ")</span></div>");
-        var hasTarget = p.target !== null && p.target !== undefined;
-        if (p.verdict && hasTarget && p.target_year === year) {
-          var V = {achieved: ["đạt chỉ tiêu", "target met"], on_track: ["đúng tiến độ", "on track"],
-                   behind: ["chậm tiến độ", "behind"]}[p.verdict] || [p.verdict, p.verdict];
-          h.push('<div class="gp-target">' + esc(T("ui.target")) + " " + pct(p.target) + " " + esc(T("ui.in_year")) + " " +
-            esc(p.target_year) + " — " + chip(GRADE[p.grade]) + esc(V[lang === "vi" ? 0 : 1]) + "</div>");
-        } else if (hasTarget) {
+          " <span class=\"gp-pct\" style=\"color:" + VERDICT[p.verdict] + '">(' + pct(p.share) + ")</span></div>");
+        if (p.target !== null && p.target !== undefined) {
           h.push('<div class="gp-target">' + esc(T("ui.target")) + " " + pct(p.target) + " " + esc(T("ui.in_year")) + " " + esc(p.target_year) +
-            (p.target_year === year ? " — " + chip(GRADE[p.grade]) + esc(p.grade === "good" ? (lang === "vi" ? "đạt" : "met") : (lang === "vi" ? "chưa đạt" : "not met")) : "") + "</div>");
+            (p.target_year === year ? " — " + chip(VERDICT[p.verdict]) + esc(T("verdict." + p.verdict)) : "") + "</div>");
         }
         h.push('<div class="gp-line">' + num(p.sach) + esc(T("ui.of")) + num(p.n) + " " + esc(T("ui.communes_sach")) + "</div>");
         h.push(classBar(p.classes, p.n));
@@ -749,9 +744,8 @@ function geoPcmtApp(map, G, C) {
     }
     if (on("progress")) {
       h.push('<div class="gp-sub">' + esc(T("layer.progress")) + '</div><div class="gp-li gp-li-row">' +
-        [["good", lang === "vi" ? "đạt chỉ tiêu" : "target met"], ["fair", lang === "vi" ? "≥ ½ chỉ tiêu" : "≥ ½ of target"],
-         ["poor", lang === "vi" ? "< ½ chỉ tiêu" : "< ½ of target"], ["none", lang === "vi" ? "chưa có chỉ tiêu" : "no target"]].map(function (g) {
-          return '<span><span class="gp-sw" style="background:' + GRADE[g[0]] + '"></span>' + esc(g[1]) + "</span>";
+        Object.keys(VERDICT).map(function (g) {
+          return '<span><span class="gp-sw" style="background:' + VERDICT[g] + '"></span>' + esc(T("verdict." + g)) + "</span>";
         }).join("") + "</div>");
     }
     if (on("heat")) {

@@ -1,0 +1,148 @@
+"""The page's own words in Vietnamese and English (layer names, field labels, verdicts).
+
+Values from data never come from here; the page escapes those itself.
+"""
+from __future__ import annotations
+
+import html
+
+from geo_pcmt.analysis.progress import _VERDICT as VERDICT_WORDS
+from geo_pcmt.outputs.map.overlays import OVERLAYS
+
+# Static words of the page, both languages; values from data never come from here.
+I18N: dict[str, dict[str, str]] = {
+    "vi": {
+        "title": "Bản đồ điểm nóng ma túy – tỉnh Nghệ An",
+        "status.loai_I": "Trọng điểm phức tạp loại I", "status.loai_II": "Loại II",
+        "status.loai_III": "Loại III", "status.khong_ma_tuy": "Không ma túy",
+        "status.sach_ve_ma_tuy": "Sạch về ma túy (nhãn tỉnh)",
+        "status.chua_danh_gia": "Chưa đánh giá",
+        "type.diem_ban_le": "Điểm bán lẻ", "type.dia_diem_to_chuc_chua_chap":
+            "Địa điểm tổ chức, chứa chấp", "type.tu_diem_phuc_tap": "Tụ điểm phức tạp",
+        "pstatus.active": "Đang hoạt động", "pstatus.watch": "Theo dõi",
+        "pstatus.cleared": "Đã triệt xóa", "pstatus.re-emerged": "Hoạt động trở lại",
+        "kind.international": "Cửa khẩu quốc tế", "kind.main": "Cửa khẩu chính",
+        "kind.secondary": "Cửa khẩu phụ", "kind.opening": "Lối mở", "kind.trail": "Đường mòn",
+        "fac.methadone_treatment": "Điều trị Methadone", "fac.methadone_dispensing":
+            "Cấp phát Methadone", "fac.rehab": "Cơ sở cai nghiện",
+        "f.name": "Tên", "f.address": "Địa chỉ", "f.commune": "Xã", "f.type": "Loại",
+        "f.status": "Tình trạng", "f.first_seen": "Phát hiện lần đầu",
+        "f.last_activity": "Hoạt động gần nhất", "f.cleared_on": "Ngày triệt xóa",
+        "f.case_ref": "Số vụ án", "f.id": "Mã", "f.area_m2": "Diện tích (m²)",
+        "f.plant_count": "Số cây", "f.detected_on": "Ngày phát hiện",
+        "f.detected_by": "Đơn vị phát hiện", "f.eradicated_on": "Ngày triệt phá",
+        "f.method": "Phương pháp", "f.village": "Bản", "f.kind": "Loại",
+        "f.lao_counterpart": "Phía Lào", "f.border_post": "Đồn biên phòng",
+        "f.planned": "Quy hoạch", "f.position_quality": "Độ chính xác vị trí",
+        "f.unit": "Đơn vị", "f.aor": "Địa bàn phụ trách", "f.capacity": "Công suất",
+        "f.n_points": "Số điểm", "f.n_active": "Đang hoạt động", "f.n_cleared": "Đã triệt xóa",
+        "f.dates": "Thời gian", "f.communes": "Xã liên quan",
+        "f.nearest_crossing": "Cửa khẩu/lối mở gần nhất", "f.dist_border": "Cách biên giới",
+        "f.score": "Điểm đánh giá", "f.level": "Mức", "f.reasons": "Lý do",
+        "f.z": "Gi* z", "f.p": "p", "f.p_fdr": "p (FDR)", "f.class": "Phân loại",
+        "f.value": "Giá trị", "f.category": "Xu hướng", "f.mk": "Mann–Kendall",
+        "f.periods_hot": "Số kỳ nóng", "f.year": "Năm", "f.rule_set": "Bộ tiêu chí",
+        "f.criteria": "Tiêu chí", "f.recognition": "Quyết định công nhận",
+        "f.label": "Danh hiệu", "f.count_points": "Điểm, tụ điểm ma túy",
+        "f.count_cases": "Vụ án", "f.count_plots": "Nương thuốc phiện",
+        "f.suppressed": "dưới 5 (ẩn số)", "f.segment": "Đoạn biên giới",
+        "f.border_communes": "Xã biên giới", "f.drug_free": "Không ma túy",
+        "f.target": "Chỉ tiêu", "f.points_eliminated": "Điểm bị triệt xóa",
+        "f.plots_eradicated": "Nương bị phá", "f.improved": "Chuyển biến tốt",
+        "f.worsened": "Diễn biến xấu", "f.since": "so với năm", "f.band": "Cách biên giới",
+        "gi.hot": "Điểm nóng", "gi.cold": "Điểm lạnh", "gi.ns": "Không có ý nghĩa thống kê",
+        "em.new": "Mới", "em.consecutive": "Liên tiếp", "em.intensifying": "Gia tăng",
+        "em.persistent": "Kéo dài", "em.diminishing": "Suy giảm", "em.sporadic": "Rải rác",
+        "em.oscillating": "Dao động", "em.historical": "Trong quá khứ",
+        "ui.all_time": "Toàn bộ thời gian", "ui.month": "Tháng", "ui.play": "Chạy",
+        "ui.pause": "Dừng", "ui.print": "In bản đồ", "ui.legend": "Chú giải",
+        "ui.lang": "English", "ui.headline": "Tình hình chuyển hóa địa bàn",
+        "ui.communes_drug_free": "xã, phường không ma túy",
+        "ui.communes_sach": "xã, phường sạch về ma túy", "ui.target": "chỉ tiêu",
+        "ui.in_year": "năm", "ui.of": "/", "ui.points_active": "điểm đang hoạt động",
+        "ui.points_eliminated": "điểm bị triệt xóa trong năm",
+        "ui.plots_eradicated": "nương thuốc phiện bị phá trong năm",
+        "ui.classes": "Phân loại", "ui.by_segment": "Dọc biên giới Việt – Lào",
+        "ui.by_post": "Theo đồn biên phòng", "ui.no_status":
+            "Chưa có kết quả phân loại xã; đang hiển thị quyết định công nhận.",
+        "ui.generated": "Lập ngày", "ui.north": "B", "ui.synthetic":
+            "DỮ LIỆU MẪU TỔNG HỢP – không phải thông tin nghiệp vụ",
+        "ui.class.public": "Công khai", "ui.class.restricted": "MẬT – lưu hành nội bộ",
+        "ui.class.secret": "TỐI MẬT", "ui.hide": "Thu gọn", "ui.show": "Mở",
+        "ui.cases_heat": "Mật độ vụ án (3 tháng)", "ui.km": "km",
+        "ui.compare_target": "so với chỉ tiêu",
+    },
+    "en": {
+        "title": "Drug hotspot map – Nghệ An province",
+        "status.loai_I": "Key complex area class I", "status.loai_II": "Class II",
+        "status.loai_III": "Class III", "status.khong_ma_tuy": "Drug-free (national)",
+        "status.sach_ve_ma_tuy": "'Sạch về ma túy' (provincial label)",
+        "status.chua_danh_gia": "Not assessed",
+        "type.diem_ban_le": "Retail point", "type.dia_diem_to_chuc_chua_chap":
+            "Place organising/harbouring use", "type.tu_diem_phuc_tap":
+            "Complex gathering place",
+        "pstatus.active": "Active", "pstatus.watch": "Watch", "pstatus.cleared": "Eliminated",
+        "pstatus.re-emerged": "Re-emerged",
+        "kind.international": "International gate", "kind.main": "Main gate",
+        "kind.secondary": "Secondary gate", "kind.opening": "Opening", "kind.trail": "Trail",
+        "fac.methadone_treatment": "Methadone treatment", "fac.methadone_dispensing":
+            "Methadone dispensing", "fac.rehab": "Rehabilitation centre",
+        "f.name": "Name", "f.address": "Address", "f.commune": "Commune", "f.type": "Type",
+        "f.status": "Status", "f.first_seen": "First seen", "f.last_activity": "Last activity",
+        "f.cleared_on": "Eliminated on", "f.case_ref": "Case ref.", "f.id": "ID",
+        "f.area_m2": "Area (m²)", "f.plant_count": "Plants", "f.detected_on": "Detected on",
+        "f.detected_by": "Detected by", "f.eradicated_on": "Eradicated on",
+        "f.method": "Method", "f.village": "Village", "f.kind": "Kind",
+        "f.lao_counterpart": "Lao side", "f.border_post": "Border post",
+        "f.planned": "Planned", "f.position_quality": "Position quality", "f.unit": "Unit",
+        "f.aor": "Area of responsibility", "f.capacity": "Capacity", "f.n_points": "Points",
+        "f.n_active": "Active", "f.n_cleared": "Eliminated", "f.dates": "Period",
+        "f.communes": "Communes", "f.nearest_crossing": "Nearest crossing",
+        "f.dist_border": "Distance to border", "f.score": "Score", "f.level": "Level",
+        "f.reasons": "Reasons", "f.z": "Gi* z", "f.p": "p", "f.p_fdr": "p (FDR)",
+        "f.class": "Class", "f.value": "Value", "f.category": "Trend", "f.mk": "Mann–Kendall",
+        "f.periods_hot": "Hot periods", "f.year": "Year", "f.rule_set": "Rule set",
+        "f.criteria": "Criteria", "f.recognition": "Recognition decision",
+        "f.label": "Label", "f.count_points": "Drug retail points", "f.count_cases": "Cases",
+        "f.count_plots": "Opium plots", "f.suppressed": "under 5 (suppressed)",
+        "f.segment": "Border segment", "f.border_communes": "Border communes",
+        "f.drug_free": "Drug-free", "f.target": "Target",
+        "f.points_eliminated": "Points eliminated", "f.plots_eradicated": "Plots eradicated",
+        "f.improved": "Improved", "f.worsened": "Worsened", "f.since": "since",
+        "f.band": "Distance to border",
+        "gi.hot": "Hot spot", "gi.cold": "Cold spot", "gi.ns": "Not significant",
+        "em.new": "New", "em.consecutive": "Consecutive", "em.intensifying": "Intensifying",
+        "em.persistent": "Persistent", "em.diminishing": "Diminishing",
+        "em.sporadic": "Sporadic", "em.oscillating": "Oscillating",
+        "em.historical": "Historical",
+        "ui.all_time": "All time", "ui.month": "Month", "ui.play": "Play", "ui.pause": "Pause",
+        "ui.print": "Print map", "ui.legend": "Legend", "ui.lang": "Tiếng Việt",
+        "ui.headline": "Transformation of communes",
+        "ui.communes_drug_free": "communes drug-free",
+        "ui.communes_sach": "communes 'sạch về ma túy'", "ui.target": "target",
+        "ui.in_year": "in", "ui.of": "/", "ui.points_active": "points active",
+        "ui.points_eliminated": "points eliminated this year",
+        "ui.plots_eradicated": "opium plots eradicated this year", "ui.classes": "Classes",
+        "ui.by_segment": "Along the Viet Nam–Laos border", "ui.by_post": "By border post",
+        "ui.no_status": "No commune classification yet; showing recognition decisions.",
+        "ui.generated": "Made on", "ui.north": "N",
+        "ui.synthetic": "SYNTHETIC SAMPLE DATA – not intelligence",
+        "ui.class.public": "Public", "ui.class.restricted": "RESTRICTED – internal use",
+        "ui.class.secret": "SECRET", "ui.hide": "Hide", "ui.show": "Show",
+        "ui.cases_heat": "Case density (3 months)", "ui.km": "km",
+        "ui.compare_target": "against target",
+    },
+}
+for _o in OVERLAYS:
+    I18N["vi"][f"layer.{_o.key}"] = _o.vi
+    I18N["en"][f"layer.{_o.key}"] = _o.en
+# The headline's grade is progress.dashboard's verdict, in the words it uses itself.
+for _key, (_vi, _en) in VERDICT_WORDS.items():
+    I18N["vi"][f"verdict.{_key}"] = _vi
+    I18N["en"][f"verdict.{_key}"] = _en
+
+
+def layer_label(key: str, lang: str) -> str:
+    """An overlay's name for the layer control, as HTML the page relabels on a language switch."""
+    return (f'<span class="gp-i18n gp-layer gp-layer-{key}" data-k="layer.{key}">'
+            f"{html.escape(I18N[lang]['layer.' + key])}</span>")

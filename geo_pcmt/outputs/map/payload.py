@@ -1,0 +1,266 @@
+"""The JSON the page gets: one compact entry per layer, drawn in the browser.
+
+Points travel as columns of arrays (one array row each instead of one folium object each),
+areas as rounded GeoJSON. Values from data are sent as text and escaped in the page, once.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_pcmt import access
+from geo_pcmt.analysis.density import kde
+from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.layers import RETAIL_POINT_STATUS, RETAIL_POINT_TYPES
+from geo_pcmt.outputs.map import geometry
+from geo_pcmt.outputs.map.frames import column, is_geo
+from geo_pcmt.outputs.map.timeline import months_of
+from geo_pcmt.values import dates, number, text
+
+DERIVED_LAYERS: tuple[str, ...] = ("hotspot_clusters", "complex_hotspots", "gistar_cells",
+                                   "emerging_hotspots")
+# Fields of each derived layer that reach the page.
+_DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
+    "hotspot_clusters": ("id", "method", "cluster", "n_points", "n_active", "n_cleared",
+                         "n_re_emerged", "counts", "first_date", "last_date", "communes",
+                         "commune_names", "nearest_crossing", "dist_crossing_km",
+                         "dist_border_km"),
+    "gistar_cells": ("cell", "value", "z", "p", "p_fdr", "hotspot_class", "confidence"),
+    "emerging_hotspots": ("cell", "category", "label_vi", "label_en", "mk_tau", "mk_p",
+                          "periods_hot"),
+    "complex_hotspots": ("id", "area_kind", "area_ref", "name", "score", "level",
+                         "commune_code"),
+}
+# Fields of each point layer that reach the page.
+POINT_FIELDS: dict[str, tuple[str, ...]] = {
+    "border_crossings": ("id", "kind", "name", "lao_counterpart", "lao_province", "border_post",
+                         "planned_kind", "planned_year", "position_quality"),
+    "border_posts": ("id", "name", "unit", "area_of_responsibility"),
+    "facilities": ("id", "kind", "name", "capacity", "opened_on"),
+}
+KDE_CELL_M = 1000.0
+
+
+def split_reasons(value: Any) -> list[str]:
+    """Reasons stored as one text, separated by newlines or `` | `` (both occur).
+
+    Examples
+    --------
+    >>> split_reasons("5 điểm | cách cửa khẩu 2,1 km")
+    ['5 điểm', 'cách cửa khẩu 2,1 km']
+    """
+    value = text(value)
+    if not value:
+        return []
+    return [r.strip() for r in re.split(r"\n|\s\|\s", value) if r.strip()]
+
+
+def gi_class(row: Mapping[str, Any]) -> str:
+    """``hot99`` … ``cold90`` or ``ns`` from hotspot_class text, else from z and p."""
+    label = (text(row.get("hotspot_class")) or "").lower()
+    m = re.search(r"(hot|cold|nóng|lạnh)\D*(99|95|90)", label)
+    if m:
+        return ("hot" if m.group(1) in ("hot", "nóng") else "cold") + m.group(2)
+    if label and re.search(r"not|ns|không", label):
+        return "ns"
+    z = number(row.get("z"), digits=6)
+    conf = number(row.get("confidence"), digits=0)
+    if conf is None:
+        p = number(row.get("p_fdr"), digits=6)
+        p = p if p is not None else number(row.get("p"), digits=6)
+        conf = None if p is None else 99 if p < 0.01 else 95 if p < 0.05 else 90 if p < 0.1 else 0
+    if z is None or not conf or int(conf) not in (90, 95, 99):
+        return "ns"
+    return ("hot" if z > 0 else "cold") + str(int(conf))
+
+
+# ---------------------------------------------------------------- areas
+
+def communes_payload(communes: gpd.GeoDataFrame, tolerance_m: float) -> dict:
+    """Commune outlines with code, name, kind, border flag, Lao neighbour, former district."""
+    props = [{"code": str(r.code), "name": text(r.name), "kind": text(getattr(r, "kind", None)),
+              "border": bool(getattr(r, "is_border", False) or False),
+              "lao": text(getattr(r, "lao_province", None)),
+              "district": text(getattr(r, "district_pre2025", None))}
+             for r in communes.itertuples(index=False)]
+    return geometry.feature_collection(geometry.simplified(communes, tolerance_m), props)
+
+
+def simple_layer(frame: gpd.GeoDataFrame, tolerance_m: float, fields: Sequence[str]) -> dict:
+    """Simplified shapes with ``fields`` as text."""
+    props = [{f: text(v) for f, v in zip(fields, vals)}
+             for vals in zip(*[column(frame, f) for f in fields])] if fields else [{}] * len(frame)
+    return geometry.feature_collection(geometry.simplified(frame, tolerance_m), props)
+
+
+def derived_payload(name: str, frame: gpd.GeoDataFrame) -> dict:
+    """A derived layer (clusters, flags, Gi* cells, emerging hot spots) as GeoJSON."""
+    fields = _DERIVED_FIELDS[name]
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    # cells with nothing to show would be drawn invisible: leave them out of the page
+    if name == "gistar_cells":
+        frame = frame[[gi_class(r) != "ns" for r in frame.to_dict("records")]]
+    if name == "emerging_hotspots" and "category" in frame.columns:
+        cat = frame["category"].astype("string").str.lower()
+        frame = frame[~(cat.isna() | cat.str.contains("no_pattern|no pattern|none"))
+                      .fillna(True).to_numpy()]
+    props = []
+    for rec in frame.to_dict("records"):
+        p = {f: text(rec.get(f)) for f in fields}
+        if name == "gistar_cells":
+            p["gi"] = gi_class(rec)
+        if name == "complex_hotspots":
+            p["reasons_vi"] = split_reasons(rec.get("reasons_vi"))
+            p["reasons_en"] = split_reasons(rec.get("reasons_en"))
+        props.append(p)
+    fc = geometry.feature_collection(geometry.round_geoms(frame.geometry.values, 5), props)
+    if name == "complex_hotspots":  # a marker on every flag, whatever its geometry
+        centres = geometry.round_geoms(frame.geometry.representative_point().values, 5)
+        fc["centres"] = [list(shapely.get_coordinates(c)[0]) for c in centres]
+    return fc
+
+
+def counts_payload(counted: Mapping[str, pd.DataFrame], communes: gpd.GeoDataFrame
+                   ) -> dict | None:
+    """Per-commune counts of the layers the reader may not see, small counts suppressed."""
+    keys = {"retail_points": "points", "cases": "cases", "opium_plots": "plots"}
+    table: dict[str, dict[str, Any]] = {}
+    for layer, short in keys.items():
+        frame = counted.get(layer)
+        if frame is None or "commune_code" not in frame.columns:
+            continue
+        agg = access.commune_counts(frame, communes)
+        for code, n, hidden in zip(agg["code"].astype(str), agg["count"], agg["suppressed"]):
+            if hidden:
+                table.setdefault(code, {})[short] = "<5"
+            elif not pd.isna(n) and int(n) > 0:
+                table.setdefault(code, {})[short] = int(n)
+    if not table:
+        return None
+    centres = communes.geometry.representative_point()
+    where = {str(c): [round(p.x, 4), round(p.y, 4)] for c, p in zip(communes["code"], centres)}
+    return {"counts": table, "at": {c: where[c] for c in table if c in where}}
+
+
+# ---------------------------------------------------------------- points
+
+class _Texts:
+    """Values → small integers, so repeated text is sent once."""
+
+    def __init__(self) -> None:
+        self.values: list[str | None] = []
+        self._index: dict[str | None, int] = {}
+
+    def codes(self, series: pd.Series) -> list[int]:
+        out = []
+        for v in series.tolist():
+            t = text(v)
+            i = self._index.get(t)
+            if i is None:
+                i = self._index[t] = len(self.values)
+                self.values.append(t)
+            out.append(i)
+        return out
+
+
+def _located(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+
+
+def points_payload(points: gpd.GeoDataFrame, base_month: int, names: Mapping[str, str]) -> dict:
+    """Retail points as columns of arrays (the page builds markers from them)."""
+    pts = _located(points)
+    xy = np.round(shapely.get_coordinates(pts.geometry.values), 5)
+    texts = _Texts()
+    first, cleared = dates(column(pts, "first_seen")), dates(column(pts, "cleared_on"))
+    return {
+        "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(),
+        "type": [RETAIL_POINT_TYPES.index(t) if t in RETAIL_POINT_TYPES else 0
+                 for t in column(pts, "type")],
+        "status": [RETAIL_POINT_STATUS.index(s) if s in RETAIL_POINT_STATUS else 0
+                   for s in column(pts, "status")],
+        "m0": months_of(first, base_month), "m1": months_of(cleared, base_month),
+        "id": [text(v) for v in column(pts, "id")],
+        "name": [text(v) for v in column(pts, "name")],
+        "address": [text(v) for v in column(pts, "address")],
+        "commune": texts.codes(column(pts, "commune_code").astype("string").map(names)),
+        "first": texts.codes(first.dt.strftime("%Y-%m-%d")),
+        "last": texts.codes(dates(column(pts, "last_activity")).dt.strftime("%Y-%m-%d")),
+        "cleared": texts.codes(cleared.dt.strftime("%Y-%m-%d")),
+        "case": [text(v) for v in column(pts, "case_ref")],
+        "texts": texts.values,
+    }
+
+
+def cases_payload(cases: gpd.GeoDataFrame, base_month: int) -> dict:
+    """Case locations and months (for the heat map over time)."""
+    pts = _located(cases)
+    pts = pts[pts.geometry.geom_type == "Point"]
+    xy = np.round(shapely.get_coordinates(pts.geometry.values), 4)
+    return {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(),
+            "m": months_of(dates(column(pts, "date")), base_month)}
+
+
+def plots_payload(plots: gpd.GeoDataFrame, base_month: int, names: Mapping[str, str]) -> dict:
+    """Opium plots: a marker each, their outlines, and the fields of their popups."""
+    plots = _located(plots)
+    xy = np.round(shapely.get_coordinates(plots.geometry.representative_point().values), 5)
+    polys = plots[plots.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    outlines = geometry.round_geoms(polys.geometry.values, 6)
+    detected, eradicated = dates(column(plots, "detected_on")), dates(column(plots, "eradicated_on"))
+    popup = zip(column(plots, "id"), detected, column(plots, "detected_by"), eradicated,
+                column(plots, "method"), column(plots, "village"),
+                column(plots, "commune_code").astype("string").map(names))
+    keys = ("id", "detected_on", "detected_by", "eradicated_on", "method", "village", "commune")
+    return {
+        "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(),
+        "area": [number(v, digits=0) for v in column(plots, "area_m2")],
+        "plants": [number(v, digits=0) for v in column(plots, "plant_count")],
+        "m0": months_of(detected, base_month), "m1": months_of(eradicated, base_month),
+        "props": [{k: text(v) for k, v in zip(keys, vals)} for vals in popup],
+        "outlines": geometry.feature_collection(outlines, [{}] * len(outlines)),
+    }
+
+
+def point_features(frame: gpd.GeoDataFrame, fields: Sequence[str]) -> dict:
+    """A point layer (crossings, posts, facilities) as GeoJSON points with ``fields``."""
+    frame = _located(frame)
+    centre = frame.geometry.representative_point() if len(frame) else frame.geometry
+    return geometry.feature_collection(
+        geometry.round_geoms(centre.values, 5),
+        [{f: text(v) for f, v in zip(fields, vals)}
+         for vals in zip(*[column(frame, f) for f in fields])])
+
+
+def kde_payload(frames: Mapping[str, pd.DataFrame], province: gpd.GeoDataFrame | None
+                ) -> dict | None:
+    """Kernel density (EPSG:32648) of cases and live retail points for the all-time heat map.
+
+    None (the page then draws the raw points) when there are fewer than three points or the
+    points cannot carry a surface (e.g. all in one place: no bandwidth).
+    """
+    parts = []
+    if "cases" in frames and is_geo(frames["cases"]):
+        parts.append(frames["cases"].geometry)
+    if "retail_points" in frames and is_geo(frames["retail_points"]):
+        pts = frames["retail_points"]
+        parts.append(pts.geometry[(column(pts, "status") != "cleared").to_numpy()])
+    geoms = [g for g in parts if len(g)]
+    if not geoms:
+        return None
+    points = gpd.GeoDataFrame(geometry=pd.concat(geoms, ignore_index=True), crs=STORAGE_CRS)
+    points = points[points.geometry.notna() & ~points.geometry.is_empty]
+    if len(points) < 3:
+        return None
+    try:
+        surface = kde(points, cell_size_m=KDE_CELL_M,
+                      area=None if province is None else province.to_crs(METRIC_CRS))
+    except ValueError:
+        return None
+    return {"cell_m": KDE_CELL_M, "bandwidth_m": round(surface.bandwidth_m),
+            "data": surface.heat_data(min_share=0.02, precision=4)}
