@@ -24,7 +24,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from geo_pcmt.ingest import boundaries
+from geo_pcmt.ingest import boundaries, safety
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.layers import Layer, get_layer
 from geo_pcmt.ingest.spatial import assign_communes
@@ -139,6 +139,7 @@ def read_any(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
         raise IngestError(f"file {path.name} is {size / 1e6:.1f} MB, over the limit of "
                           f"{max_bytes / 1e6:.1f} MB")
     suffix = path.suffix.lower()
+    safety.check_upload(path)  # no links out, GDAL offline: see geo_pcmt.ingest.safety
     try:
         if suffix in (".csv", ".txt"):
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
