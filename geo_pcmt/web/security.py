@@ -37,6 +37,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request, sess
 from werkzeug.exceptions import HTTPException
 
 from geo_pcmt.web import sessions
+from geo_pcmt.web.body_gate import BodyGate
 
 log = logging.getLogger("geo_pcmt.web")
 
@@ -193,12 +194,14 @@ def _handle_unexpected(exc: Exception):
 
 
 def init_app(app: Flask) -> None:
-    """Install nonce, headers, template helpers and error handlers on ``app``.
+    """Install server-side sessions, the request-body gate (:mod:`.body_gate`), nonce,
+    headers, template helpers and error handlers on ``app``.
 
     The CSRF check is installed by :func:`geo_pcmt.web.create_app` after the identity is
     known (Bearer requests are exempt).
     """
     sessions.init_app(app)
+    app.wsgi_app = BodyGate(app.wsgi_app, app)
     app.before_request(set_nonce)
     app.after_request(add_headers)
     app.register_error_handler(HTTPException, _handle_http)
