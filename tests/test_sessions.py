@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from geo_pcmt.cli import main
 from geo_pcmt.users import UserError, UserStore
-from tests.test_ogcapi import PASSWORD, bearer, csrf_of, login, make_app
+from tests.test_ogcapi import PASSWORD, csrf_of, login, make_app
 from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
 
 NEW_PASSWORD = "mật-khẩu-mới-của-tôi"
