@@ -1,10 +1,15 @@
-"""Users, roles, API tokens and login throttling of the web service, in one SQLite file.
+"""Users, roles, API tokens, sign-in sessions and login throttling of the web service, in
+one SQLite file.
 
 The file (``users.sqlite`` beside the GeoPackage unless configured) is kept apart from the
 data store on purpose: copying or exporting the GeoPackage must never carry password
-hashes along. Passwords are hashed with werkzeug's scrypt; API tokens are random
-(``gpt_…``, 256 bits) and only their SHA-256 is stored, so a stolen file yields no usable
-token. Roles are those of :mod:`geo_pcmt.access`.
+hashes along. Passwords are hashed with werkzeug's scrypt; API tokens (``gpt_…``) and
+session ids are random (256 bits) and only their SHA-256 is stored, so a stolen file yields
+no usable token or session. Roles are those of :mod:`geo_pcmt.access`.
+
+Revocation is one step: signing out, disabling a user, changing or resetting a password
+end *every* session and API token of that user at once (:meth:`UserStore.sign_out_everywhere`).
+A reset sets a temporary password that must be changed at the next sign-in.
 
 Examples
 --------
@@ -29,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -64,7 +69,22 @@ CREATE TABLE IF NOT EXISTS login_failures (
     at  REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_login_failures_key ON login_failures(key, at);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash    TEXT PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES users(username),
+    created_at REAL NOT NULL,
+    last_seen  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_sessions_username ON sessions(username);
 """
+# columns added after the first release: (table, column, definition) for ALTER TABLE
+_ADDED_COLUMNS = (
+    ("users", "must_change_password", "INTEGER NOT NULL DEFAULT 0"),
+)
+SESSION_IDLE_S = 8 * 3600          # a session unused this long ends
+SESSION_MAX_AGE_S = 7 * 86_400     # and every session ends this long after sign-in
+MAX_TOKEN_DAYS = 365
+_SEEN_EVERY_S = 60  # last use of a session or token is written at most once a minute
 
 
 class UserError(ValueError):
@@ -81,6 +101,7 @@ class User:
     active: bool
     created_at: str
     disabled_at: str | None = None
+    must_change_password: bool = False  # a temporary password set by an admin's reset
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -188,7 +209,16 @@ class UserStore:
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
+            self._upgrade(conn)
         return self
+
+    @staticmethod
+    def _upgrade(conn: sqlite3.Connection) -> None:
+        """Bring a file made by an older version up to date, in place."""
+        for table, column, definition in _ADDED_COLUMNS:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def _hash(self, password: str) -> str:
         if self.hash_method:
@@ -199,9 +229,10 @@ class UserStore:
 
     @staticmethod
     def _user(row) -> User:
-        return User(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+        return User(row[0], row[1], row[2], bool(row[3]), row[4], row[5], bool(row[6]))
 
-    _USER_COLS = "username, role, display_name, active, created_at, disabled_at"
+    _USER_COLS = ("username, role, display_name, active, created_at, disabled_at, "
+                  "must_change_password")
 
     def add(self, username: str, password: str, role: str, *, display_name: str = "") -> User:
         """Create a user. ``UserError`` for a taken or malformed username, a weak password
@@ -231,6 +262,14 @@ class UserStore:
                                (username.strip().lower(),)).fetchone()
         return self._user(row) if row else None
 
+    def password_stamp(self, username: str) -> str:
+        """A short fingerprint of the user's password hash ('' for no such user): it
+        changes with every new password, so remembered verifications can be checked."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT password_hash FROM users WHERE username = ?",
+                               (username.strip().lower(),)).fetchone()
+        return _sha256(row[0])[:16] if row else ""
+
     def list_users(self) -> list[User]:
         """Every user, by username."""
         with self._connect() as conn:
@@ -244,36 +283,62 @@ class UserStore:
         return user
 
     def disable(self, username: str) -> User:
-        """Disable a user and revoke their tokens; sessions end at their next request."""
+        """Disable a user: every session and API token of theirs ends at once."""
         user = self._require(username)
         stamp = _now()
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("UPDATE users SET active = 0, disabled_at = ? WHERE username = ?",
                          (stamp, user.username))
-            conn.execute("UPDATE tokens SET revoked_at = ? WHERE username = ? AND "
-                         "revoked_at IS NULL", (stamp, user.username))
+            self._end_all(conn, user.username, stamp)
             conn.execute("COMMIT")
         return self.get(user.username)
 
     def enable(self, username: str) -> User:
-        """Re-enable a disabled user (their old tokens stay revoked)."""
+        """Re-enable a disabled user (their old sessions and tokens stay ended)."""
         user = self._require(username)
         with self._connect() as conn:
             conn.execute("UPDATE users SET active = 1, disabled_at = NULL WHERE username = ?",
                          (user.username,))
         return self.get(user.username)
 
-    def set_password(self, username: str, password: str) -> None:
-        """Replace a user's password."""
+    def set_password(self, username: str, password: str, *, must_change: bool = False) -> None:
+        """Replace a user's password; every session and API token of theirs ends.
+
+        ``must_change`` marks a temporary password (an admin's reset): the user can do
+        nothing but choose a new one until they have.
+        """
         user = self._require(username)
         check_password_strength(password, user.username)
+        digest = self._hash(password)
         with self._connect() as conn:
-            conn.execute("UPDATE users SET password_hash = ? WHERE username = ?",
-                         (self._hash(password), user.username))
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE users SET password_hash = ?, must_change_password = ? "
+                         "WHERE username = ?", (digest, int(must_change), user.username))
+            self._end_all(conn, user.username, _now())
+            conn.execute("COMMIT")
+
+    def change_password(self, username: str, current: str, new: str) -> None:
+        """A user's own change: ``current`` must be their password (``UserError`` if not)
+        and ``new`` a different, strong one. Every session and token of theirs ends."""
+        if self.authenticate(username, current) is None:
+            raise UserError("the current password is wrong (mật khẩu hiện tại không đúng)")
+        if new == current:
+            raise UserError("the new password must differ from the current one "
+                            "(mật khẩu mới phải khác mật khẩu hiện tại)")
+        self.set_password(username, new)
+
+    def reset_password(self, username: str, temporary: str | None = None) -> str:
+        """An admin's reset: a temporary password (random unless given) that must be
+        changed at the next sign-in; every session and token of the user ends. Returns
+        the temporary password, to be handed over in person."""
+        temporary = temporary or secrets.token_urlsafe(12)
+        self.set_password(username, temporary, must_change=True)
+        return temporary
 
     def authenticate(self, username: str, password: str) -> User | None:
-        """The active user whose password this is, else None.
+        """The active user whose password this is, else None (a user with a temporary
+        password is returned too, with ``must_change_password`` set).
 
         Unknown users cost a hash check too, so timing does not tell which names exist.
         """
@@ -285,21 +350,93 @@ class UserStore:
                 self._dummy_hash = self._hash(secrets.token_hex(16))
             check_password_hash(self._dummy_hash, password)
             return None
-        if not check_password_hash(row[6], password):
+        if not check_password_hash(row[7], password):
             return None
         user = self._user(row)
         return user if user.active else None
+
+    # --- sessions (browser sign-ins) ----------------------------------------------------
+
+    def start_session(self, username: str, *, max_age_s: float = SESSION_MAX_AGE_S) -> str:
+        """A new session of an active user: the random id for the cookie (only its hash
+        is stored). Sessions past ``max_age_s`` are swept away on the way."""
+        user = self._require(username)
+        if not user.active:
+            raise UserError(f"user {user.username!r} is disabled")
+        session_id = secrets.token_urlsafe(32)
+        now = time.time()
+        with self._connect() as conn:
+            conn.execute("DELETE FROM sessions WHERE created_at < ?", (now - max_age_s,))
+            conn.execute("INSERT INTO sessions (id_hash, username, created_at, last_seen) "
+                         "VALUES (?, ?, ?, ?)", (_sha256(session_id), user.username, now, now))
+        return session_id
+
+    def session_user(self, session_id: str, *, idle_s: float = SESSION_IDLE_S,
+                     max_age_s: float = SESSION_MAX_AGE_S) -> User | None:
+        """The active user of a live session, or None (unknown, ended, idle longer than
+        ``idle_s`` or older than ``max_age_s``). Marks the session as used."""
+        if not session_id or len(session_id) > 100:
+            return None
+        now = time.time()
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT s.id_hash, s.last_seen, "
+                f"{', '.join('u.' + c for c in self._USER_COLS.split(', '))} "
+                "FROM sessions s JOIN users u ON u.username = s.username "
+                "WHERE s.id_hash = ? AND s.last_seen >= ? AND s.created_at >= ?",
+                (_sha256(session_id), now - idle_s, now - max_age_s)).fetchone()
+        if row is None:
+            return None
+        user = self._user(row[2:])
+        if not user.active:
+            return None
+        if row[1] < now - _SEEN_EVERY_S:  # spares a write per request
+            with self._connect() as conn:
+                conn.execute("UPDATE sessions SET last_seen = ? WHERE id_hash = ?",
+                             (now, row[0]))
+        return user
+
+    def end_session(self, session_id: str) -> None:
+        """End one session (nothing happens for an unknown id)."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM sessions WHERE id_hash = ?", (_sha256(session_id),))
+
+    def sign_out_everywhere(self, username: str) -> None:
+        """End every session and revoke every API token of ``username`` at once."""
+        user = self._require(username)
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            self._end_all(conn, user.username, _now())
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _end_all(conn: sqlite3.Connection, username: str, stamp: str) -> None:
+        conn.execute("DELETE FROM sessions WHERE username = ?", (username,))
+        conn.execute("UPDATE tokens SET revoked_at = ? WHERE username = ? AND "
+                     "revoked_at IS NULL", (stamp, username))
+
+    def count_sessions(self, username: str) -> int:
+        """How many sessions of ``username`` are stored (live or not yet swept)."""
+        with self._connect() as conn:
+            return conn.execute("SELECT count(*) FROM sessions WHERE username = ?",
+                                (username.strip().lower(),)).fetchone()[0]
 
     # --- API tokens -------------------------------------------------------------------
 
     def create_token(self, username: str, *, label: str = "",
                      days: int | None = None) -> tuple[str, TokenInfo]:
-        """A new API token for an active user: ``(secret, info)``; the secret is not stored."""
+        """A new API token for an active user: ``(secret, info)``; the secret is not stored.
+
+        ``days`` is the lifetime, 1 to :data:`MAX_TOKEN_DAYS`; None: no expiry.
+        """
         user = self._require(username)
         if not user.active:
             raise UserError(f"user {user.username!r} is disabled")
-        if days is not None and days <= 0:
-            raise UserError("token lifetime must be at least one day")
+        if user.must_change_password:
+            raise UserError(f"user {user.username!r} must first replace the temporary password")
+        if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+            raise UserError(f"token lifetime must be 1 to {MAX_TOKEN_DAYS} days "
+                            f"(hiệu lực từ 1 đến {MAX_TOKEN_DAYS} ngày)")
         token_id = secrets.token_hex(4)
         secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         expires = None
@@ -369,14 +506,55 @@ class UserStore:
 
     # --- login throttling ---------------------------------------------------------------
 
-    def note_failure(self, *keys: str) -> None:
-        """Record one failed login under each key (e.g. ``user|ip`` and ``ip``)."""
-        stamp = time.time()
+    def claim_attempt(self, limits: Sequence[tuple[str, int]],
+                      window_s: float) -> tuple[list[int] | None, float]:
+        """Count a login attempt as a failure under each key *before* its password is
+        checked, in one transaction with the check of the limits.
+
+        Concurrent guesses therefore cannot all pass the check and be counted afterwards:
+        with a limit of 5, at most 5 attempts of a window ever reach the hash.
+
+        Parameters
+        ----------
+        limits : sequence of (key, limit)
+            E.g. ``[("user:an|10.0.0.1", 5), ("ip:10.0.0.1", 30)]``.
+        window_s : float
+            Failures this recent count.
+
+        Returns
+        -------
+        (claim, retry_after_s)
+            ``claim`` (for :meth:`release_attempt` when the password was right), or None
+            when a key is at its limit; then ``retry_after_s`` says how long to wait.
+        """
+        now = time.time()
         with self._connect() as conn:
-            conn.executemany("INSERT INTO login_failures (key, at) VALUES (?, ?)",
-                             [(k, stamp) for k in keys])
-            # keep the table small: failures older than a day no longer matter
-            conn.execute("DELETE FROM login_failures WHERE at < ?", (stamp - 86_400,))
+            conn.execute("BEGIN IMMEDIATE")  # the write lock: no other claim in between
+            try:
+                for key, limit in limits:
+                    n, oldest = conn.execute(
+                        "SELECT count(*), min(at) FROM login_failures WHERE key = ? AND at >= ?",
+                        (key, now - window_s)).fetchone()
+                    if n >= limit:
+                        return None, max(0.0, oldest + window_s - now)
+                claim = [conn.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)",
+                                      (key, now)).lastrowid for key, _ in limits]
+                # keep the table small: failures older than a day no longer matter
+                conn.execute("DELETE FROM login_failures WHERE at < ?", (now - 86_400,))
+                conn.execute("COMMIT")
+                return claim, 0.0
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+    def release_attempt(self, claim: Sequence[int], *clear_keys: str) -> None:
+        """The password was right: the claimed attempt is no failure; the failures under
+        ``clear_keys`` (e.g. the ``user|address`` key) are forgotten."""
+        with self._connect() as conn:
+            conn.executemany("DELETE FROM login_failures WHERE rowid = ?",
+                             [(rowid,) for rowid in claim])
+            conn.executemany("DELETE FROM login_failures WHERE key = ?",
+                             [(k,) for k in clear_keys])
 
     def recent_failures(self, key: str, window_s: float) -> tuple[int, float]:
         """``(failures in the last window_s seconds, seconds until the oldest expires)``."""
@@ -386,8 +564,3 @@ class UserStore:
                                      "WHERE key = ? AND at >= ?", (key, since)).fetchone()
         retry = 0.0 if oldest is None else max(0.0, oldest + window_s - time.time())
         return int(n), retry
-
-    def clear_failures(self, key: str) -> None:
-        """Forget the failures under ``key`` (after a successful login)."""
-        with self._connect() as conn:
-            conn.execute("DELETE FROM login_failures WHERE key = ?", (key,))

@@ -1,4 +1,4 @@
-"""``geo-pcmt user add|list|disable|enable`` and ``geo-pcmt token create|list|revoke``.
+"""``geo-pcmt user add|list|disable|enable|passwd|reset`` and ``geo-pcmt token create|list|revoke``.
 
 Users live in the user file of the web service (``users.sqlite`` beside the store, or
 ``--users`` / ``$GEO_PCMT_USERS``); every change is also written to the store's audit log.
@@ -37,9 +37,16 @@ def fail(message: str) -> None:
     sys.exit(EXIT_PROBLEMS)
 
 
+def _read_password(password_stdin: bool, prompt: str, *, confirm: bool = False) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+
+
 @click.group("user")
 def user():
-    """Manage users of the web service (người dùng): add, list, disable, enable."""
+    """Manage users of the web service (người dùng): add, list, disable, enable, passwd,
+    reset."""
 
 
 @user.command("add")
@@ -55,11 +62,7 @@ def user():
 @STORE_OPTION
 def user_add(username, role, display_name, password_stdin, users_path, store_url):
     """Add USERNAME with a role; asks for the password twice (≥ 10 characters)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Mật khẩu / password", hide_input=True,
-                                confirmation_prompt=True)
+    password = _read_password(password_stdin, "Mật khẩu / password", confirm=True)
     try:
         created = _users(users_path, store_url).add(username, password, role,
                                                     display_name=display_name)
@@ -81,6 +84,8 @@ def user_list(as_json, users_path, store_url):
         return
     for u in users:
         state = "active" if u.active else f"disabled {u.disabled_at}"
+        if u.must_change_password:
+            state += " (temporary password)"
         click.echo(f"{u.username:24s} {u.role:10s} {state:30s} {u.display_name}")
 
 
@@ -111,6 +116,48 @@ def user_enable(username, users_path, store_url):
     _set_state("enable", username, users_path, store_url)
 
 
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the current password, then the new one, from standard input "
+                   "(one a line) instead of prompting.")
+@USERS_OPTION
+@STORE_OPTION
+def user_passwd(username, password_stdin, users_path, store_url):
+    """Change USERNAME's password: asks the current one, then the new one twice. Every
+    session and API token of the user ends."""
+    current = _read_password(password_stdin, "Mật khẩu hiện tại / current password")
+    new = _read_password(password_stdin, "Mật khẩu mới / new password", confirm=True)
+    try:
+        _users(users_path, store_url).change_password(username, current, new)
+    except UserError as exc:
+        fail(str(exc))
+    _audit(store_url, "password:change", username.strip().lower(), {})
+    click.echo(f"password of {username.strip().lower()} changed; their sessions and API "
+               "tokens have ended")
+
+
+@user.command("reset")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the temporary password from standard input instead of making one.")
+@USERS_OPTION
+@STORE_OPTION
+def user_reset(username, password_stdin, users_path, store_url):
+    """Give USERNAME a temporary password (printed once) that must be changed at the next
+    sign-in. Every session and API token of the user ends."""
+    given = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        temporary = _users(users_path, store_url).reset_password(username, given)
+    except UserError as exc:
+        fail(str(exc))
+    _audit(store_url, "user:reset", username.strip().lower(), {})
+    if given is None:
+        click.echo(temporary)
+    click.echo(f"{username.strip().lower()} must change this temporary password at the next "
+               "sign-in; their sessions and API tokens have ended", err=True)
+
+
 @click.group("token")
 def token():
     """API tokens for GIS clients and scripts (mã truy cập API)."""
@@ -120,7 +167,7 @@ def token():
 @click.argument("username")
 @click.option("--label", default="", help="What the token is for, e.g. 'QGIS đồn Nậm Cắn'.")
 @click.option("--days", type=int, default=90, show_default=True,
-              help="Lifetime in days (0 = no expiry).")
+              help="Lifetime in days, at most 365 (0 = no expiry).")
 @USERS_OPTION
 @STORE_OPTION
 def token_create(username, label, days, users_path, store_url):

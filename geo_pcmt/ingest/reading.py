@@ -12,6 +12,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geo_pcmt.ingest import safety
+
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # 50 MB per upload
 MAX_XLSX_UNPACKED = 200 * 1024 * 1024  # a 50 MB .xlsx never legitimately unpacks past this
 
@@ -42,6 +44,7 @@ def read_any(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
         raise IngestError(f"file {path.name} is {size / 1e6:.1f} MB, over the limit of "
                           f"{max_bytes / 1e6:.1f} MB")
     suffix = path.suffix.lower()
+    safety.check_upload(path)  # no links out, GDAL offline: see geo_pcmt.ingest.safety
     try:
         if suffix in (".csv", ".txt"):
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")

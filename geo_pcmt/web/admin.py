@@ -1,4 +1,5 @@
-"""Admin pages: the audit log (view, filter, export) and the users (add, list, disable).
+"""Admin pages: the audit log (view, filter, export) and the users (add, list, disable,
+enable, reset the password).
 
 The audit log is append-only: the store refuses writes to it and appends its own records
 in the same transaction as each write; these pages only read it. Exporting it is itself
@@ -126,14 +127,14 @@ def audit_export(fmt: str):
 
 # --- users -------------------------------------------------------------------------------
 
-def _users_page(error: str | None = None, status: int = 200):
+def _users_page(error: str | None = None, status: int = 200, temporary: tuple | None = None):
     users = get_users()
     tokens = {}
     for t in users.list_tokens():
         if t.active:
             tokens[t.username] = tokens.get(t.username, 0) + 1
     return render_template("users.html", users=users.list_users(), tokens=tokens, roles=ROLES,
-                           error=error), status
+                           error=error, temporary=temporary), status
 
 
 @bp.get("/users")
@@ -163,16 +164,42 @@ def add_user():
     return redirect(url_for("admin.users_page"))
 
 
+_SELF_REFUSED = {
+    "disable": "không thể tự khóa tài khoản của mình / you cannot disable yourself",
+    "reset": "đổi mật khẩu của chính mình ở trang tài khoản / change your own password on "
+             "the account page",
+}
+
+
+@bp.post("/users/<username>/reset")
+@login_required
+def reset_password(username: str):
+    """Give a user a temporary password (shown once, to hand over in person) that must be
+    changed at the next sign-in; every session and API token of the user ends."""
+    _require(access.can_manage_users, "managing users")
+    if username == current_user().username:
+        return _users_page(_SELF_REFUSED["reset"], 400)
+    try:
+        temporary = get_users().reset_password(username)
+    except UserError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    get_store().audit(current_user().username, "user:reset", None, [username], {})
+    if not wants_html():
+        return {"username": username, "temporary_password": temporary,
+                "must_change_password": True}
+    return _users_page(temporary=(username, temporary))
+
+
 @bp.post("/users/<username>/<action>")
 @login_required
 def change_user(username: str, action: str):
-    """Disable or enable a user (an admin cannot disable themself)."""
+    """Disable or enable a user (an admin cannot disable themself); disabling ends every
+    session and API token of the user."""
     _require(access.can_manage_users, "managing users")
     if action not in ("disable", "enable"):
-        raise ApiError(404, "not_found", "use …/disable or …/enable")
+        raise ApiError(404, "not_found", "use …/disable, …/enable or …/reset")
     if action == "disable" and username == current_user().username:
-        return _users_page("không thể tự khóa tài khoản của mình / you cannot disable yourself",
-                           400)
+        return _users_page(_SELF_REFUSED["disable"], 400)
     try:
         user = getattr(get_users(), action)(username)
     except UserError as exc:

@@ -8,13 +8,20 @@ How a request is identified (:func:`load_identity`, run before every request):
   password; for GIS clients (QGIS, ogr2ogr) that only speak Basic. **Reading only**: a
   browser replays Basic credentials on cross-site form posts, so Basic cannot carry CSRF-
   free writes. Failures count towards the login rate limit like form logins do.
-* the session cookie set by ``/login`` (with CSRF protection on every form).
+* the session cookie set by ``/login`` (with CSRF protection on every form). The cookie
+  holds only a random id; the session is kept on the server (:mod:`.sessions`) and ends
+  at sign-out, when the user is disabled, changes the password or has it reset (every
+  session and API token of the user at once), after 8 idle hours or 7 days.
 * nothing — an anonymous visitor: ``current_role()`` is ``None``. Anonymous visitors see
   the published reference layers (boundaries, border line) and nothing derived from
   records, not even the per-commune aggregates: those need at least a viewer login.
   A deployment on a closed network may set ``ANONYMOUS_ROLE = "viewer"`` to give anonymous
   visitors the viewer's public aggregates (never more); :func:`login_required` still asks
   them to sign in.
+
+A user whose password an admin has reset signs in with the temporary password and can
+then do nothing but choose a new one (``/account/password``): pages redirect there, API
+calls answer 403 ``password_change_required``.
 
 Other blueprints (the map, patrols) protect their views with :func:`login_required` and
 ask :func:`current_role` what to show; the access rules themselves are in
@@ -33,13 +40,15 @@ from flask import (Blueprint, current_app, g, redirect, render_template, request
                    url_for)
 
 from geo_pcmt import access
-from geo_pcmt.users import TOKEN_PREFIX, User, UserError, UserStore
+from geo_pcmt.users import MIN_PASSWORD_LENGTH, TOKEN_PREFIX, User, UserError, UserStore
 from geo_pcmt.web import get_store
-from geo_pcmt.web.security import ApiError, rotate_csrf_token, wants_html
+from geo_pcmt.web.security import ApiError, wants_html
+from geo_pcmt.web.sessions import limits as session_limits
 
 bp = Blueprint("auth", __name__)
 
-SESSION_USER_KEY = "user"
+# what a user with a temporary password may still reach
+_WHILE_TEMPORARY = frozenset({"auth.change_password", "auth.logout", "static"})
 _BASIC_CACHE_S = 300  # a verified Basic password is trusted this long (scrypt costs ~0.1 s)
 
 
@@ -106,104 +115,151 @@ def _throttle_keys(username: str) -> tuple[str, str]:
     return f"user:{username.strip().lower()}|{ip}", f"ip:{ip}"
 
 
+def _too_many(retry_s: float) -> ApiError:
+    wait = int(retry_s) + 1
+    return ApiError(429, "too_many_logins",
+                    f"too many failed logins; try again in {wait} s "
+                    f"(đăng nhập sai quá nhiều lần, thử lại sau {wait} giây)",
+                    headers={"Retry-After": str(wait)})
+
+
 def check_throttle(username: str) -> None:
-    """429 when this username from this address, or this address, failed too often."""
+    """429 when this username from this address, or this address, failed too often
+    (a read-only look, for requests that need no password check)."""
     cfg = current_app.config
-    users = get_users()
-    window = cfg["LOGIN_WINDOW_S"]
     pair, ip = _throttle_keys(username)
     for key, limit in ((pair, cfg["LOGIN_MAX_FAILURES"]), (ip, cfg["LOGIN_MAX_FAILURES_PER_IP"])):
-        n, retry = users.recent_failures(key, window)
+        n, retry = get_users().recent_failures(key, cfg["LOGIN_WINDOW_S"])
         if n >= limit:
-            raise ApiError(429, "too_many_logins",
-                           f"too many failed logins; try again in {int(retry) + 1} s "
-                           f"(đăng nhập sai quá nhiều lần, thử lại sau {int(retry) + 1} giây)",
-                           headers={"Retry-After": str(int(retry) + 1)})
+            raise _too_many(retry)
 
 
-def note_failure(username: str) -> None:
-    get_users().note_failure(*_throttle_keys(username))
+def claim_login(username: str) -> list[int]:
+    """Count this attempt as a failure *before* the password is checked (429 when over the
+    limit); :func:`login_succeeded` takes it back. See :meth:`UserStore.claim_attempt`."""
+    cfg = current_app.config
+    pair, ip = _throttle_keys(username)
+    claim, retry = get_users().claim_attempt(
+        [(pair, cfg["LOGIN_MAX_FAILURES"]), (ip, cfg["LOGIN_MAX_FAILURES_PER_IP"])],
+        cfg["LOGIN_WINDOW_S"])
+    if claim is None:
+        raise _too_many(retry)
+    return claim
+
+
+def login_succeeded(claim: list[int], username: str) -> None:
+    """The password was right: the claimed attempt and this pair's failures are forgotten."""
+    get_users().release_attempt(claim, _throttle_keys(username)[0])
+
+
+def login_failed(username: str) -> None:
+    """Audit a failed login (the attempt was counted when it was claimed)."""
     get_store().audit(f"anonymous@{request.remote_addr}", "login_failed", None, [],
                       {"username": username[:100], "method": g.get("auth_method") or "form"})
 
 
+def _basic_key(username: str, password: str) -> str:
+    secret = current_app.secret_key
+    return hmac.new(secret.encode() if isinstance(secret, str) else secret,
+                    f"{username}\0{password}".encode(), hashlib.sha256).hexdigest()
+
+
 def _basic_user(username: str, password: str) -> User | None:
     users = get_users()
-    if password.startswith(TOKEN_PREFIX):
-        user = users.token_user(password)
-        return user if user is not None and user.username == username.strip().lower() else None
     # Verified passwords are remembered briefly under a keyed hash so a GIS client's
     # dozens of page requests do not each cost a scrypt; the user is re-read every time,
     # so disabling a user takes effect at once.
     cache: dict = current_app.extensions["geo_pcmt_basic_cache"]
-    key = hmac.new(current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
-                   else current_app.secret_key, f"{username}\0{password}".encode(),
-                   hashlib.sha256).hexdigest()
+    key = _basic_key(username, password)
     hit = cache.get(key)
-    if hit and hit[1] > time.monotonic():
+    if hit and hit[2] > time.monotonic():
+        check_throttle(username)
         user = users.get(hit[0])
-        return user if user is not None and user.active else None
-    user = users.authenticate(username, password)
+        # a changed password (here or in another worker) makes the remembered one stale
+        if user is not None and user.active and users.password_stamp(hit[0]) == hit[1]:
+            return user
+        cache.pop(key, None)
+    claim = claim_login(username)
+    if password.startswith(TOKEN_PREFIX):
+        user = users.token_user(password)
+        if user is not None and user.username != username.strip().lower():
+            user = None
+    else:
+        user = users.authenticate(username, password)
+        if user is not None and not user.must_change_password:
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = (user.username, users.password_stamp(user.username),
+                          time.monotonic() + _BASIC_CACHE_S)
     if user is not None:
-        if len(cache) > 256:
-            cache.clear()
-        cache[key] = (user.username, time.monotonic() + _BASIC_CACHE_S)
+        login_succeeded(claim, username)
     return user
 
 
+def _bearer_identity(header: str) -> None:
+    g.auth_method = "bearer"
+    token = header.split(" ", 1)[1].strip() if " " in header else ""
+    user = get_users().token_user(token)
+    if user is None:
+        raise ApiError(401, "invalid_token", "the API token is unknown, expired or revoked",
+                       headers=_challenge())
+    g.user = user
+
+
+def _basic_identity() -> None:
+    g.auth_method = "basic"
+    auth = request.authorization
+    if auth is None or not auth.username or auth.password is None:
+        raise ApiError(401, "invalid_credentials", "malformed Basic credentials",
+                       headers=_challenge())
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        raise ApiError(401, "basic_read_only",
+                       "HTTP Basic is accepted for reading only; use a Bearer token",
+                       headers=_challenge())
+    user = _basic_user(auth.username, auth.password)
+    if user is None:
+        login_failed(auth.username)
+        raise ApiError(401, "invalid_credentials", "wrong username or password",
+                       headers=_challenge())
+    g.user = user
+
+
 def load_identity() -> None:
-    """``before_request``: set ``g.user`` and ``g.auth_method`` (bearer/basic/session/None)."""
+    """``before_request``: set ``g.user`` and ``g.auth_method`` (bearer/basic/session/None);
+    a user with a temporary password is held to the password page."""
     g.user = None
     g.auth_method = None
     header = request.headers.get("Authorization")
     if header:
         scheme = header.split(" ", 1)[0].lower()
-        users = get_users()
         if scheme == "bearer":
-            g.auth_method = "bearer"
-            token = header.split(" ", 1)[1].strip() if " " in header else ""
-            user = users.token_user(token)
-            if user is None:
-                raise ApiError(401, "invalid_token", "the API token is unknown, expired or "
-                               "revoked", headers=_challenge())
-            g.user = user
-            return
-        if scheme == "basic":
-            g.auth_method = "basic"
-            auth = request.authorization
-            if auth is None or not auth.username or auth.password is None:
-                raise ApiError(401, "invalid_credentials", "malformed Basic credentials",
-                               headers=_challenge())
-            if request.method not in ("GET", "HEAD", "OPTIONS"):
-                raise ApiError(401, "basic_read_only",
-                               "HTTP Basic is accepted for reading only; use a Bearer token",
-                               headers=_challenge())
-            check_throttle(auth.username)
-            user = _basic_user(auth.username, auth.password)
-            if user is None:
-                note_failure(auth.username)
-                raise ApiError(401, "invalid_credentials", "wrong username or password",
-                               headers=_challenge())
-            g.user = user
-            return
-        raise ApiError(401, "unsupported_auth", f"unsupported Authorization scheme {scheme!r}; "
-                       "use Bearer or Basic", headers=_challenge())
-    username = session.get(SESSION_USER_KEY)
-    if username:
-        user = get_users().get(username)
-        if user is None or not user.active:
-            session.clear()
-            return
-        g.user = user
-        g.auth_method = "session"
+            _bearer_identity(header)
+        elif scheme == "basic":
+            _basic_identity()
+        else:
+            raise ApiError(401, "unsupported_auth", f"unsupported Authorization scheme "
+                           f"{scheme!r}; use Bearer or Basic", headers=_challenge())
+    else:
+        user = getattr(session, "user", None)
+        if user is not None:
+            g.user, g.auth_method = user, "session"
+    if g.user is not None and g.user.must_change_password \
+            and request.endpoint not in _WHILE_TEMPORARY:
+        if request.method == "GET" and wants_html() and g.auth_method == "session":
+            return redirect(url_for("auth.change_password", next=request.full_path.rstrip("?")))
+        raise ApiError(403, "password_change_required",
+                       "choose a new password first: the current one is temporary "
+                       "(hãy đổi mật khẩu tạm thời trước)")
+    return None
 
 
 def start_session(user: User) -> None:
-    """Sign ``user`` in on this browser: fresh session, fresh CSRF token."""
-    session.clear()
-    session[SESSION_USER_KEY] = user.username
-    session.permanent = True
-    rotate_csrf_token()
+    """Sign ``user`` in on this browser: a new server-side session with a new id (and so a
+    new CSRF token)."""
+    session_id = get_users().start_session(user.username,
+                                           max_age_s=session_limits(current_app)[1])
+    session.begin(user, session_id)
+    g.user, g.auth_method = user, "session"
 
 
 def _home() -> str:
@@ -211,8 +267,8 @@ def _home() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: never an open redirect to another site."""
-    if not target:
+    """Only local paths: never an open redirect to another site, never a header break."""
+    if not target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return _home()
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
@@ -221,37 +277,70 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _lang() -> str:
+    """``vi`` (default) or ``en`` (``?lang=en``), like the map."""
+    return "en" if request.args.get("lang") == "en" else "vi"
+
+
 # --- views -----------------------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """The login form; a wrong password costs one of the allowed failures."""
+    """The login form; every attempt is counted before the password is checked, and only
+    a right password takes it back."""
     next_url = _safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("login.html", next=next_url, error=None, username="")
     username = request.form.get("username", "").strip()[:100]
     password = request.form.get("password", "")
-    check_throttle(username)
+    claim = claim_login(username)
     user = get_users().authenticate(username, password) if username and password else None
     if user is None:
-        note_failure(username)
+        login_failed(username)
         return render_template("login.html", next=next_url, username=username,
                                error="Sai tên đăng nhập hoặc mật khẩu / Wrong username or "
                                      "password"), 401
-    get_users().clear_failures(_throttle_keys(username)[0])
+    login_succeeded(claim, username)
     start_session(user)
     get_store().audit(user.username, "login", None, [], {"ip": request.remote_addr})
+    if user.must_change_password:
+        return redirect(url_for("auth.change_password", next=next_url))
     return redirect(next_url)
 
 
 @bp.post("/logout")
 def logout():
-    """End the session (POST with CSRF, so another site cannot log a user out)."""
+    """Sign out everywhere: every session and API token of the user ends (POST with CSRF,
+    so another site cannot sign a user out)."""
     user = current_user()
-    session.clear()
     if user is not None:
-        get_store().audit(user.username, "logout", None, [], {})
+        get_users().sign_out_everywhere(user.username)
+        get_store().audit(user.username, "logout", None, [], {"everywhere": True})
+    session.end()
     return redirect(_home())
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password (the current one is asked); every other session and all
+    API tokens end, this browser gets a fresh session. ``?lang=en`` for English."""
+    user, lang = current_user(), _lang()
+    next_url = _safe_next(request.values.get("next"))
+    page = dict(user=user, lang=lang, next=next_url, min_length=MIN_PASSWORD_LENGTH)
+    if request.method == "GET":
+        return render_template("password.html", error=None, **page)
+    new = request.form.get("new_password", "")
+    if new != request.form.get("confirm_password", ""):
+        return render_template("password.html", error="mismatch", **page), 400
+    try:
+        get_users().change_password(user.username, request.form.get("current_password", ""),
+                                    new)
+    except UserError as exc:
+        return render_template("password.html", error=str(exc), **page), 400
+    get_store().audit(user.username, "password:change", None, [user.username], {})
+    start_session(get_users().get(user.username))
+    return redirect(next_url if next_url != _home() else url_for("auth.account", lang=lang))
 
 
 @bp.get("/account")

@@ -21,6 +21,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from geo_pcmt import access
 from geo_pcmt import ingest
+from geo_pcmt.ingest import safety
 from geo_pcmt.ingest.pool import HelperStopped
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.store import StoreError
@@ -76,8 +77,8 @@ def _options(form) -> dict:
     if mode not in MODES:
         raise ApiError(400, "invalid_parameter", "mode must be append or upsert")
     crs = form.get("crs", "").strip() or None
-    if crs is not None and not re.fullmatch(r"EPSG:\d{4,6}", crs):
-        raise ApiError(400, "invalid_crs", "crs must look like EPSG:32648")
+    if crs is not None and not (re.fullmatch(r"EPSG:\d{4,6}", crs) and safety.known_crs(crs)):
+        raise ApiError(400, "invalid_crs", "crs must look like EPSG:32648 and be a known code")
     flag = lambda k: form.get(k, "").lower() in ("1", "true", "on", "yes")  # noqa: E731
     return {"layer": layer, "mode": mode, "crs": crs, "fix_swapped": flag("fix_swapped"),
             "repair": flag("repair"), "keep_valid": flag("keep_valid")}
@@ -146,9 +147,11 @@ def _run(meta: dict, keep_valid: bool):
             report = check(meta["layer"], path, **options)
             written = ingest.store_checked(writer, report, **stored)
     except ingest.IngestError as exc:
-        store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
+        message = safety.public_message(str(exc), path, meta["filename"])  # no server paths
+        store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=message))
         _discard(meta)
-        raise ApiError(422, "unreadable_file", str(exc)) from None
+        raise ApiError(getattr(exc, "http_status", 422),
+                       getattr(exc, "error_code", "unreadable_file"), message) from None
     except StoreError as exc:
         store.audit(user, "upload", meta["layer"], [], dict(detail, stored=False, error=str(exc)))
         raise ApiError(409, "store_refused", f"{exc} (nothing was stored)") from None

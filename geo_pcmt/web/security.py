@@ -13,7 +13,8 @@ Content-Security-Policy
     bless injected scripts as well.
 
 CSRF
-    A token lives in the session; every POST/PUT/PATCH/DELETE that is not authenticated by
+    A token belongs to the session (derived from its id, see :mod:`.sessions`, so every
+    sign-in brings a new one); every POST/PUT/PATCH/DELETE that is not authenticated by
     an ``Authorization: Bearer`` header must carry it as the form field ``csrf_token`` or the
     header ``X-CSRF-Token``. Bearer requests are exempt because a browser never adds that
     header by itself; HTTP Basic is accepted for reading only (see :mod:`.auth`).
@@ -34,6 +35,9 @@ from typing import Callable
 
 from flask import Flask, current_app, g, jsonify, render_template, request, session
 from werkzeug.exceptions import HTTPException
+
+from geo_pcmt.web import sessions
+from geo_pcmt.web.body_gate import BodyGate
 
 log = logging.getLogger("geo_pcmt.web")
 
@@ -81,17 +85,9 @@ def wants_html() -> bool:
 # --- CSRF --------------------------------------------------------------------------------
 
 def csrf_token() -> str:
-    """The session's CSRF token (created on first use); for forms and the map's fetch()."""
-    token = session.get(CSRF_FIELD)
-    if not token:
-        token = secrets.token_urlsafe(32)
-        session[CSRF_FIELD] = token
-    return token
-
-
-def rotate_csrf_token() -> None:
-    """A fresh token (after login), so a token seen before login is worthless after it."""
-    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    """The session's CSRF token (an anonymous visitor gets a session id for it on first
+    use); for forms and the map's fetch()."""
+    return session.csrf_token()
 
 
 def check_csrf() -> None:
@@ -198,11 +194,14 @@ def _handle_unexpected(exc: Exception):
 
 
 def init_app(app: Flask) -> None:
-    """Install nonce, headers, template helpers and error handlers on ``app``.
+    """Install server-side sessions, the request-body gate (:mod:`.body_gate`), nonce,
+    headers, template helpers and error handlers on ``app``.
 
     The CSRF check is installed by :func:`geo_pcmt.web.create_app` after the identity is
     known (Bearer requests are exempt).
     """
+    sessions.init_app(app)
+    app.wsgi_app = BodyGate(app.wsgi_app, app)
     app.before_request(set_nonce)
     app.after_request(add_headers)
     app.register_error_handler(HTTPException, _handle_http)
