@@ -11,6 +11,7 @@ import shapely
 
 from geo_pcmt.analysis import flags
 from geo_pcmt.analysis import grid
+from geo_pcmt.analysis.flag_signals import crossing_phrase
 from geo_pcmt.analysis.flags import FlagRules, complex_hotspots, format_number
 
 CX, CY = 470_000.0, 2_180_000.0  # metric centre of the test cluster (inland Nghệ An)
@@ -170,7 +171,7 @@ def test_numbers_read_the_vietnamese_and_the_english_way():
     ("Lối mở Buộc Mú", "opening", "lối mở Buộc Mú", "Buộc Mú border opening"),
 ])
 def test_crossings_are_named_as_officers_say_them(name, kind, vi, en):
-    assert flags._crossing_phrase(name, kind) == (vi, en)
+    assert crossing_phrase(name, kind) == (vi, en)
 
 
 def _rich_scene(scene):
