@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 
 from geo_pcmt.analysis import flag_signals as sig
-from geo_pcmt.analysis.flag_signals import (  # noqa: F401  (importable from here as before)
+from geo_pcmt.analysis.flag_signals import (  # importable from here as before
     CROSSING_WORDS,
     Signal,
     format_number,
@@ -362,3 +362,7 @@ def complex_hotspots(*, retail_points: gpd.GeoDataFrame | None = None,
             signals[i].append(signal)
     decided = [(i, d) for i, d in enumerate(_decide(s, rules) for s in signals) if d is not None]
     return _flag_frame(areas, decided) if decided else _no_flags()
+
+
+__all__ = ["CROSSING_WORDS", "FLAG_COLUMNS", "LEVELS", "LEVEL_LABELS", "FlagRules",
+           "complex_hotspots", "format_number", "format_p"]
