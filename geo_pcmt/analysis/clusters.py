@@ -133,10 +133,11 @@ def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
     >>> cases = gpd.GeoDataFrame({"id": ["C1"], "kind": "retail", "date": ["2025-06-01"]},
     ...                          geometry=[shapely.Point(105.6, 18.71)], crs=4326)
     >>> pts = combine_points({"retail_points": rp, "cases": cases}, layer_weights={"cases": 0.5})
-    >>> pts[["layer", "ref", "type", "state", "present_until", "weight"]].to_dict("records")[1:]
-    [{'layer': 'retail_points', 'ref': 'R2', 'type': 'diem_ban_le', 'state': 'cleared', \
-'present_until': '2025-03-01', 'weight': 1.0}, {'layer': 'cases', 'ref': 'C1', \
-'type': 'retail', 'state': 'event', 'present_until': '2025-06-01', 'weight': 0.5}]
+    >>> for row in pts[["ref", "type", "state", "present_until", "weight"]].itertuples():
+    ...     print(*row[1:])
+    R1 diem_ban_le active nan 1.0
+    R2 diem_ban_le cleared 2025-03-01 1.0
+    C1 retail event 2025-06-01 0.5
     """
     weights = dict(layer_weights or {})
     parts = []
