@@ -5,11 +5,13 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 from geo_pcmt.analysis import flags
 from geo_pcmt.analysis import grid
+from geo_pcmt.analysis.flag_signals import crossing_phrase
 from geo_pcmt.analysis.flags import FlagRules, complex_hotspots, format_number
 
 CX, CY = 470_000.0, 2_180_000.0  # metric centre of the test cluster (inland Nghệ An)
@@ -169,4 +171,89 @@ def test_numbers_read_the_vietnamese_and_the_english_way():
     ("Lối mở Buộc Mú", "opening", "lối mở Buộc Mú", "Buộc Mú border opening"),
 ])
 def test_crossings_are_named_as_officers_say_them(name, kind, vi, en):
-    assert flags._crossing_phrase(name, kind) == (vi, en)
+    assert crossing_phrase(name, kind) == (vi, en)
+
+
+def _rich_scene(scene):
+    """The scene plus a second commune holding two hot cells, commune Gi* and a near border."""
+    q, r = grid.hex_of_xy(np.array([CX + 20_000]), np.array([CY]), 2000)
+    qs, rs = np.r_[q, q + 1], np.r_[r, r]
+    cells = _gdf({"cell": grid.cell_ids(qs, rs, 2000), "z": [4.0, 3.0], "confidence": [99, 95],
+                  "gi_bin": [3, 2], "hotspot_class": ["hot_99", "hot_95"]},
+                 grid.hex_polygons(qs, rs, 2000))
+    neighbour = _gdf({"code": ["99002"], "name": ["Xã Bên Cạnh"]}, [shapely.multipolygons(
+        [shapely.box(CX + 5000, CY - 5000, CX + 25_000, CY + 5000)])])
+    return {**scene,
+            "gistar_cells": gpd.GeoDataFrame(pd.concat([scene["gistar_cells"], cells],
+                                                       ignore_index=True), crs=4326),
+            "commune_gistar": pd.DataFrame({"code": ["99001", "99002"], "z": [2.0, 1.7],
+                                            "confidence": [95, 90], "gi_bin": [2, 1]}),
+            "communes": gpd.GeoDataFrame(pd.concat([scene["communes"], neighbour],
+                                                   ignore_index=True), crs=4326),
+            "border": _gdf({"id": ["B"]}, [shapely.LineString([(CX - 40_000, CY + 4000),
+                                                               (CX + 40_000, CY + 4000)])])}
+
+
+def test_every_column_of_the_flags_of_a_fixed_scene(scene):
+    rich = _rich_scene(scene)
+    out = complex_hotspots(**rich, as_of=AS_OF, rules=FlagRules(min_signals=1, min_score=1))
+    assert out.crs.to_epsg() == 4326
+    assert out["area_kind"].tolist() == ["cluster", "commune", "hex", "commune"]
+    assert out["area_ref"].tolist() == ["dbscan:0", "99001", "h2000:-383:1258+1", "99002"]
+    assert out["name"].tolist() == ["Cụm 1 (Xã Thử Nghiệm)", "Xã Thử Nghiệm",
+                                    "Vùng nóng Gi* 2 ô (Xã Bên Cạnh)", "Xã Bên Cạnh"]
+    assert out["score"].tolist() == [19.2, 18.2, 4.0, 4.0]
+    assert out["level"].tolist() == ["high", "high", "low", "low"]
+    assert out["n_signals"].tolist() == [8, 8, 2, 3]
+    assert out["commune_code"].tolist() == ["99001", "99001", "99002", "99002"]
+    shared_vi = ["1.200 m² thuốc phiện trong vụ này (2 nương, 24.000 cây)",
+                 "1 điểm tái xuất hiện sau khi đã triệt xóa", "6 vụ án ma túy trong 12 tháng qua"]
+    assert [r.split("\n") for r in out["reasons_vi"]] == [
+        ["5 điểm bán lẻ đang hoạt động trong bán kính 600 m",
+         "Gi* z = 3,4 (99 %, đã hiệu chỉnh FDR)",
+         "xu hướng: điểm nóng gia tăng (Mann–Kendall p = 0,004)",
+         "cách cửa khẩu Thông Thụ 2,1 km", *shared_vi, "cách biên giới Việt – Lào 3,7 km"],
+        ["5 điểm bán lẻ đang hoạt động trong bán kính 600 m",
+         "xu hướng: điểm nóng gia tăng (Mann–Kendall p = 0,004)",
+         "Gi* z = 2,0 (95 %, đã hiệu chỉnh FDR)",
+         "cách cửa khẩu Thông Thụ 0,1 km", *shared_vi, "cách biên giới Việt – Lào 0,1 km"],
+        ["Gi* z = 4,0 (99 %, đã hiệu chỉnh FDR)", "cách biên giới Việt – Lào 3,9 km"],
+        ["cách cửa khẩu Thông Thụ 2,6 km", "Gi* z = 1,7 (90 %, đã hiệu chỉnh FDR)",
+         "cách biên giới Việt – Lào 0,1 km"]]
+    shared_en = ["1,200 m² of opium poppy this season (2 plots, 24,000 plants)",
+                 "1 point re-emerged after being eliminated", "6 drug cases in the last 12 months"]
+    assert [r.split("\n") for r in out["reasons_en"]] == [
+        ["5 active retail points within 600 m", "Gi* z = 3.4 (99 %, FDR-corrected)",
+         "trend: intensifying hot spot (Mann–Kendall p = 0.004)",
+         "2.1 km from Thông Thụ secondary border gate", *shared_en,
+         "3.7 km from the Viet Nam–Laos border"],
+        ["5 active retail points within 600 m",
+         "trend: intensifying hot spot (Mann–Kendall p = 0.004)",
+         "Gi* z = 2.0 (95 %, FDR-corrected)", "0.1 km from Thông Thụ secondary border gate",
+         *shared_en, "0.1 km from the Viet Nam–Laos border"],
+        ["Gi* z = 4.0 (99 %, FDR-corrected)", "3.9 km from the Viet Nam–Laos border"],
+        ["2.6 km from Thông Thụ secondary border gate", "Gi* z = 1.7 (90 %, FDR-corrected)",
+         "0.1 km from the Viet Nam–Laos border"]]
+    gate = {"crossing": "Cửa khẩu Thông Thụ", "kind": "secondary", "points": 2.0}
+    points = {"active_points": {"active_in_area": 5, "count": 5, "points": 5.0, "radius_m": 600.0},
+              "emerging": {"category": "intensifying_hot", "mk_p": 0.004, "points": 3.0},
+              "opium": {"area_m2": 1200.0, "plants": 24000, "plots": 2, "points": 2.0,
+                        "season_start": "2025-09-01"},
+              "recent_cases": {"count": 6, "months": 12, "points": 1.2},
+              "reemerged": {"count": 1, "points": 2.0}}
+    assert [json.loads(s) for s in out["signals"]] == [
+        {**points, "border": {"distance_km": 3.7, "points": 1.0},
+         "crossing": {**gate, "distance_km": 2.1},
+         "gistar": {"confidence": 99, "points": 3.0, "unit": "hex", "z": 3.4}},
+        {**points, "border": {"distance_km": 0.0, "points": 1.0},
+         "crossing": {**gate, "distance_km": 0.0},
+         "gistar": {"confidence": 95, "points": 2.0, "unit": "commune", "z": 2.0}},
+        {"border": {"distance_km": 3.925, "points": 1.0},
+         "gistar": {"confidence": 99, "points": 3.0, "unit": "hex", "z": 4.0}},
+        {"border": {"distance_km": 0.0, "points": 1.0}, "crossing": {**gate, "distance_km": 2.6},
+         "gistar": {"confidence": 90, "points": 1.0, "unit": "commune", "z": 1.7}}]
+    # the areas are the candidates themselves: the cluster, the communes, the merged hot cells
+    assert out.geometry.iloc[0].equals(rich["clusters"].geometry.iloc[0])
+    assert out.geometry.iloc[1].equals(rich["communes"].geometry.iloc[0])
+    assert out.geometry.iloc[3].equals(rich["communes"].geometry.iloc[1])
+    assert out.to_crs(32648).geometry.iloc[2].area == pytest.approx(2 * 3_464_101.6, rel=1e-6)

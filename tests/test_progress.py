@@ -237,6 +237,21 @@ def test_posts_take_their_listed_communes_and_the_nearest_unlisted_ones(small_su
     assert posts.loc["Đồn BP Thanh Thủy", "points_active"] == 1
 
 
+def test_post_areas_listed_with_spaces_or_twice_are_read_as_their_communes(base_layers):
+    communes, line, prov = base_layers
+    st = status_rows(*[(c, "2026", "loai_III") for c in communes["code"]])
+    posts = _posts()
+    # Nậm Cắn is the nearer post; Thanh Thủy lists the two communes, space-separated and twice
+    posts["area_of_responsibility"] = ["", "16837  16813;16837"]
+    summary = progress.border(communes, line, prov, st, year=2026, today=TODAY,
+                              border_posts=posts)
+    by_post = summary.posts.set_index("key")["communes"].str.split(";")
+    assert {"16837", "16813"} <= set(by_post["Đồn BP Thanh Thủy"])
+    assert "16837" not in by_post["Đồn BP Nậm Cắn"]
+    corridor = summary.communes.set_index("code")
+    assert corridor.loc["16837", "posts"] == "Đồn BP Thanh Thủy"
+
+
 def test_segments_count_border_communes_by_the_lao_province_they_face(small_summary, communes):
     seg = small_summary.segments.set_index("key")
     want = communes[communes["is_border"]].groupby("lao_province").size()

@@ -36,11 +36,69 @@ DEFAULT_LAYER_WEIGHTS: dict[str, float] = {"retail_points": 1.0, "opium_plots": 
 
 POINT_COLUMNS = ("layer", "ref", "type", "state", "re_emerged", "date_start", "date_end",
                  "present_until", "area_m2", "weight", "x_m", "y_m")
+CLUSTER_COLUMNS = ["method", "cluster", "n_points", "n_active", "n_cleared", "n_re_emerged",
+                   "weight", "counts", "first_date", "last_date", "communes", "commune_names",
+                   "nearest_crossing", "crossing_kind", "dist_crossing_km", "dist_border_km",
+                   "centroid_x_m", "centroid_y_m"]
 
 
 def _date_text(values: pd.Series) -> pd.Series:
     out = pd.to_datetime(values, errors="coerce")
     return out.dt.strftime("%Y-%m-%d").where(out.notna(), None)
+
+
+def _layer_state(name: str, status: pd.Series, cleared_on: pd.Series, n: int
+                 ) -> tuple[pd.Series, np.ndarray]:
+    """``state`` (active / watch / cleared / event) and ``re_emerged`` of one layer's records."""
+    if name == "retail_points":
+        state = status.map({"active": "active", "re-emerged": "active", "watch": "watch",
+                            "cleared": "cleared"}).fillna("active")
+        return state, (status == "re-emerged").to_numpy()
+    if name == "opium_plots":
+        return (pd.Series(np.where(cleared_on.notna(), "cleared", "active"), dtype=object),
+                np.zeros(n, dtype=bool))
+    return pd.Series(["event"] * n, dtype=object), np.zeros(n, dtype=bool)
+
+
+def _layer_points(name: str, frame: gpd.GeoDataFrame, weight: float) -> pd.DataFrame:
+    """The :data:`POINT_COLUMNS` (without geometry) of one layer's records."""
+    spec = LAYER_FIELDS.get(name, {"type": None, "start": None, "end": None, "cleared": None})
+    x, y = metric_xy(frame)
+    n = len(frame)
+
+    def col(key, default=None):
+        c = spec.get(key)
+        if c and c in frame.columns:
+            return frame[c].reset_index(drop=True)
+        return pd.Series([default] * n, dtype=object)
+
+    if name == "opium_plots":
+        kind = pd.Series(["opium_plot"] * n, dtype=object)
+    else:
+        kind = col("type", name).fillna(name).astype(str)
+    status = frame["status"].reset_index(drop=True) if "status" in frame.columns \
+        else pd.Series([None] * n, dtype=object)
+    cleared_on = _date_text(col("cleared"))
+    state, re_emerged = _layer_state(name, status, cleared_on, n)
+    start = _date_text(col("start"))
+    end = _date_text(col("end"))
+    end = end.where(end.notna(), start)
+    if name == "retail_points":
+        # a retail point is a place that stays until it is cleared (a re-emerged one is
+        # back, so it counts from first seen on)
+        present = cleared_on.where((status == "cleared").to_numpy(), None)
+    else:
+        present = start  # cases and plot detections are events of one day
+    area = pd.to_numeric(frame["area_m2"], errors="coerce").reset_index(drop=True) \
+        if "area_m2" in frame.columns else pd.Series(np.nan, index=range(n))
+    ids = frame["id"].astype(str).reset_index(drop=True) if "id" in frame.columns \
+        else pd.Series([f"{name}-{i}" for i in range(n)])
+    return pd.DataFrame({
+        "layer": name, "ref": ids, "type": kind, "state": state,
+        "re_emerged": re_emerged, "date_start": start, "date_end": end,
+        "present_until": present, "area_m2": area.to_numpy(float), "weight": weight,
+        "x_m": x, "y_m": y,
+    })
 
 
 def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
@@ -61,13 +119,25 @@ def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
     ``cleared`` / ``event``), ``re_emerged`` (bool), ``date_start``, ``date_end`` (ISO
     dates), ``present_until`` (last day the record counts as present over time: the
     clearing date of a cleared retail point, None — still present — for other retail
-    points, the record's own date for cases and plot detections), ``area_m2`` (opium plots), ``weight``, ``x_m``, ``y_m`` (EPSG:32648) and point
-    geometry (polygons are represented by a point on their surface).
+    points, the record's own date for cases and plot detections), ``area_m2`` (opium
+    plots), ``weight``, ``x_m``, ``y_m`` (EPSG:32648) and point geometry (polygons are
+    represented by a point on their surface).
 
     Examples
     --------
-    >>> pts = combine_points({"retail_points": store.read("retail_points"),
-    ...                       "cases": store.read("cases")}, layer_weights={"cases": 0.5})
+    >>> rp = gpd.GeoDataFrame({"id": ["R1", "R2"], "type": "diem_ban_le",
+    ...                        "status": ["active", "cleared"],
+    ...                        "first_seen": ["2024-01-05", "2024-02-01"],
+    ...                        "cleared_on": [None, "2025-03-01"]},
+    ...                       geometry=shapely.points([105.6, 105.61], [18.7, 18.7]), crs=4326)
+    >>> cases = gpd.GeoDataFrame({"id": ["C1"], "kind": "retail", "date": ["2025-06-01"]},
+    ...                          geometry=[shapely.Point(105.6, 18.71)], crs=4326)
+    >>> pts = combine_points({"retail_points": rp, "cases": cases}, layer_weights={"cases": 0.5})
+    >>> for row in pts[["ref", "type", "state", "present_until", "weight"]].itertuples():
+    ...     print(*row[1:])
+    R1 diem_ban_le active nan 1.0
+    R2 diem_ban_le cleared 2025-03-01 1.0
+    C1 retail event 2025-06-01 0.5
     """
     weights = dict(layer_weights or {})
     parts = []
@@ -79,51 +149,7 @@ def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
         weight = float(weights.get(name, 1.0))
         if not weight > 0:
             raise ValueError(f"layer {name}: weight must be > 0, got {weight!r}")
-        spec = LAYER_FIELDS.get(name, {"type": None, "start": None, "end": None, "cleared": None})
-        x, y = metric_xy(frame)
-        n = len(frame)
-
-        def col(key, default=None):
-            c = spec.get(key)
-            if c and c in frame.columns:
-                return frame[c].reset_index(drop=True)
-            return pd.Series([default] * n, dtype=object)
-
-        if name == "opium_plots":
-            kind = pd.Series(["opium_plot"] * n, dtype=object)
-        else:
-            kind = col("type", name).fillna(name).astype(str)
-        status = frame["status"].reset_index(drop=True) if "status" in frame.columns \
-            else pd.Series([None] * n, dtype=object)
-        cleared_on = _date_text(col("cleared"))
-        if name == "retail_points":
-            state = status.map({"active": "active", "re-emerged": "active", "watch": "watch",
-                                "cleared": "cleared"}).fillna("active")
-            re_emerged = (status == "re-emerged").to_numpy()
-        elif name == "opium_plots":
-            state = pd.Series(np.where(cleared_on.notna(), "cleared", "active"), dtype=object)
-            re_emerged = np.zeros(n, dtype=bool)
-        else:
-            state = pd.Series(["event"] * n, dtype=object)
-            re_emerged = np.zeros(n, dtype=bool)
-        start = _date_text(col("start"))
-        end = _date_text(col("end"))
-        end = end.where(end.notna(), start)
-        if name == "retail_points":
-            # a retail point is a place that stays until it is cleared (a re-emerged one is
-            # back, so it counts from first seen on)
-            present = cleared_on.where((status == "cleared").to_numpy(), None)
-        else:
-            present = start  # cases and plot detections are events of one day
-        area = pd.to_numeric(frame["area_m2"], errors="coerce").reset_index(drop=True) \
-            if "area_m2" in frame.columns else pd.Series(np.nan, index=range(n))
-        ids = frame["id"].astype(str).reset_index(drop=True) if "id" in frame.columns \
-            else pd.Series([f"{name}-{i}" for i in range(n)])
-        parts.append(pd.DataFrame({
-            "layer": name, "ref": ids, "type": kind, "state": state,
-            "re_emerged": re_emerged, "date_start": start, "date_end": end,
-            "present_until": present, "area_m2": area.to_numpy(float), "weight": weight, "x_m": x, "y_m": y,
-        }))
+        parts.append(_layer_points(name, frame, weight))
     if not parts:
         empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in POINT_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
@@ -195,8 +221,11 @@ def dbscan(points: gpd.GeoDataFrame, *, eps_m: float = 500.0, min_samples: int =
 
     Examples
     --------
-    >>> labelled = dbscan(combine_points({"retail_points": rp}), eps_m=600, min_samples=4)
-    >>> labelled["cluster"].max() + 1   # number of clusters
+    >>> xy = [(470_000 + 50 * i, 2_180_000) for i in range(6)] + [(480_000, 2_190_000)]
+    >>> pts = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=32648)
+    >>> labelled = dbscan(pts, eps_m=100, min_samples=4)
+    >>> labelled["cluster"].tolist(), labelled["core"].tolist()
+    ([0, 0, 0, 0, 0, 0, -1], [False, True, True, True, True, False, False])
     """
     if not eps_m > 0:
         raise ValueError(f"eps_m must be > 0 metres, got {eps_m!r}")
@@ -345,8 +374,11 @@ def suggest_eps_m(points: gpd.GeoDataFrame, *, min_samples: int = 5,
 
     Examples
     --------
-    >>> suggest_eps_m(points, min_samples=5).eps_m
-    480.3
+    >>> rng = np.random.default_rng(0)  # 50 points in a group, 10 scattered over 40 km
+    >>> xy = np.r_[rng.normal(0, 100, (50, 2)), rng.uniform(-20_000, 20_000, (10, 2))]
+    >>> points = gpd.GeoDataFrame(geometry=shapely.points(xy + (470_000, 2_180_000)), crs=32648)
+    >>> round(suggest_eps_m(points, min_samples=5).eps_m, 1)
+    150.3
     """
     xy = _xy(points)
     k = max(1, int(min_samples) - 1)
@@ -495,65 +527,76 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
     if "cluster" not in labelled.columns:
         raise KeyError("labelled points need a 'cluster' column (run dbscan or hdbscan first)")
     members = labelled[labelled["cluster"] >= 0]
-    columns = ["method", "cluster", "n_points", "n_active", "n_cleared", "n_re_emerged",
-               "weight", "counts", "first_date", "last_date", "communes", "commune_names",
-               "nearest_crossing", "crossing_kind", "dist_crossing_km", "dist_border_km",
-               "centroid_x_m", "centroid_y_m"]
     if len(members) == 0:
-        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in CLUSTER_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
-    xy = _xy(members)
     labels = members["cluster"].to_numpy(int)
     ids, dense = np.unique(labels, return_inverse=True)
-    geoms = _hulls(xy, dense, np.arange(len(ids)), hull=hull, concave_ratio=concave_ratio,
-                   buffer_m=buffer_m)
+    geoms = _hulls(_xy(members), dense, np.arange(len(ids)), hull=hull,
+                   concave_ratio=concave_ratio, buffer_m=buffer_m)
     frame = pd.DataFrame(members.drop(columns=members.geometry.name))
     frame["_c"] = dense
-    g = frame.groupby("_c", sort=True)
-    n_points = g.size().to_numpy()
+    out = pd.DataFrame({"method": method, "cluster": ids.astype(int),
+                        **_member_counts(frame, len(ids)),
+                        **_surroundings(geoms, communes, crossings, border)})
+    cent = shapely.centroid(geoms)
+    out["centroid_x_m"] = shapely.get_x(cent)
+    out["centroid_y_m"] = shapely.get_y(cent)
+    for c in ("first_date", "last_date", "nearest_crossing", "crossing_kind"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    metric = gpd.GeoSeries(to_multipolygons(geoms), crs=METRIC_CRS)
+    return gpd.GeoDataFrame(out[CLUSTER_COLUMNS], geometry=metric.to_crs(STORAGE_CRS).values,
+                            crs=STORAGE_CRS)
+
+
+def _member_counts(frame: pd.DataFrame, n_clusters: int) -> dict[str, object]:
+    """Per cluster (``_c``): members by state, weight, counts by layer and type, date range."""
+    c = frame["_c"]
     state = frame["state"] if "state" in frame.columns else pd.Series("event", index=frame.index)
-    n_active = state.eq("active").groupby(frame["_c"]).sum().to_numpy()
-    n_cleared = state.eq("cleared").groupby(frame["_c"]).sum().to_numpy()
     re_em = frame["re_emerged"].fillna(False).astype(bool) if "re_emerged" in frame.columns \
         else pd.Series(False, index=frame.index)
-    n_re = re_em.groupby(frame["_c"]).sum().to_numpy()
-    weight = (frame["weight"] if "weight" in frame.columns
-              else pd.Series(1.0, index=frame.index)).groupby(frame["_c"]).sum().to_numpy()
+    weight = frame["weight"] if "weight" in frame.columns else pd.Series(1.0, index=frame.index)
     layer = frame["layer"] if "layer" in frame.columns else pd.Series("points", index=frame.index)
     kind = frame["type"] if "type" in frame.columns else layer
-    counts_tbl = pd.crosstab(frame["_c"], [layer, kind])
+    counts_tbl = pd.crosstab(c, [layer, kind])
     counts = []
-    for c in range(len(ids)):
+    for k in range(n_clusters):
         d: dict[str, dict[str, int]] = {}
-        if c in counts_tbl.index:
-            for (lay, typ), v in counts_tbl.loc[c].items():
+        if k in counts_tbl.index:
+            for (lay, typ), v in counts_tbl.loc[k].items():
                 if v:
                     d.setdefault(str(lay), {})[str(typ)] = int(v)
         counts.append(json.dumps(d, ensure_ascii=False, sort_keys=True))
-    start = frame["date_start"] if "date_start" in frame.columns else pd.Series(None, index=frame.index)
+    start = frame["date_start"] if "date_start" in frame.columns \
+        else pd.Series(None, index=frame.index)
     end = frame["date_end"] if "date_end" in frame.columns else start
-    # ISO dates order as text; missing dates are left out
-    first = start.dropna().groupby(frame["_c"]).min().reindex(range(len(ids))).to_numpy(dtype=object)
-    last = end.dropna().groupby(frame["_c"]).max().reindex(range(len(ids))).to_numpy(dtype=object)
+    return {
+        "n_points": frame.groupby("_c", sort=True).size().to_numpy().astype(int),
+        "n_active": state.eq("active").groupby(c).sum().to_numpy().astype(int),
+        "n_cleared": state.eq("cleared").groupby(c).sum().to_numpy().astype(int),
+        "n_re_emerged": re_em.groupby(c).sum().to_numpy().astype(int),
+        "weight": weight.groupby(c).sum().to_numpy().astype(float),
+        "counts": counts,
+        # ISO dates order as text; missing dates are left out
+        "first_date": start.dropna().groupby(c).min().reindex(range(n_clusters))
+        .to_numpy(dtype=object),
+        "last_date": end.dropna().groupby(c).max().reindex(range(n_clusters))
+        .to_numpy(dtype=object),
+    }
+
+
+def _surroundings(geoms: np.ndarray, communes: gpd.GeoDataFrame | None,
+                  crossings: gpd.GeoDataFrame | None,
+                  border: gpd.GeoDataFrame | None) -> dict[str, object]:
+    """Communes each metric polygon touches, its nearest crossing and the border distance."""
     codes, names = communes_touching(geoms, communes)
     ci, cname, cdist = nearest_feature(geoms, crossings)
-    ckind = np.full(len(ids), None, dtype=object)
+    ckind = np.full(len(geoms), None, dtype=object)
     if crossings is not None and len(crossings) and "kind" in crossings.columns:
         kinds = crossings["kind"].to_numpy(dtype=object)
         ckind[ci >= 0] = kinds[ci[ci >= 0]]
     _, _, bdist = nearest_feature(geoms, border)
-    cent = shapely.centroid(geoms)
-    out = pd.DataFrame({
-        "method": method, "cluster": ids.astype(int), "n_points": n_points.astype(int),
-        "n_active": n_active.astype(int), "n_cleared": n_cleared.astype(int),
-        "n_re_emerged": n_re.astype(int), "weight": weight.astype(float), "counts": counts,
-        "first_date": first, "last_date": last,
-        "communes": [";".join(c) for c in codes], "commune_names": ["; ".join(x) for x in names],
-        "nearest_crossing": cname, "crossing_kind": ckind,
-        "dist_crossing_km": np.round(cdist, 3), "dist_border_km": np.round(bdist, 3),
-        "centroid_x_m": shapely.get_x(cent), "centroid_y_m": shapely.get_y(cent),
-    })
-    for c in ("first_date", "last_date", "nearest_crossing", "crossing_kind"):
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
-    metric = gpd.GeoSeries(to_multipolygons(geoms), crs=METRIC_CRS)
-    return gpd.GeoDataFrame(out, geometry=metric.to_crs(STORAGE_CRS).values, crs=STORAGE_CRS)
+    return {"communes": [";".join(c) for c in codes],
+            "commune_names": ["; ".join(x) for x in names],
+            "nearest_crossing": cname, "crossing_kind": ckind,
+            "dist_crossing_km": np.round(cdist, 3), "dist_border_km": np.round(bdist, 3)}

@@ -149,6 +149,52 @@ def _kernel_stencil(kernel: str, bandwidth_m: float, cell_size_m: float) -> np.n
     return k / k.sum()
 
 
+def _point_weights(points: gpd.GeoDataFrame, weight_column: str | None, n: int) -> np.ndarray:
+    """Weight of each point: 1, or ``weight_column`` (missing → 0; negative is an error)."""
+    if weight_column is None:
+        return np.ones(n)
+    if weight_column not in points.columns:
+        raise KeyError(f"points have no column {weight_column!r}")
+    w = pd.to_numeric(points[weight_column], errors="coerce").fillna(0.0).to_numpy(float)
+    if (w < 0).any():
+        row = points.index[np.flatnonzero(w < 0)[0]]
+        raise ValueError(f"row {row}, field {weight_column!r}: weights must be ≥ 0")
+    return w
+
+
+def _grid(x: np.ndarray, y: np.ndarray, area, bandwidth_m: float, cell_size_m: float,
+          max_cells: int) -> tuple[float, float, int, int, shapely.Geometry | None]:
+    """Origin (x0, y0), size (nx, ny) and metric study area of the grid of the surface."""
+    area_geom = None
+    if area is not None:
+        from geo_pcmt.analysis.grid import metric_area
+        area_geom = metric_area(area)
+        minx, miny, maxx, maxy = area_geom.bounds
+    elif len(x):
+        minx, miny = x.min() - bandwidth_m, y.min() - bandwidth_m
+        maxx, maxy = x.max() + bandwidth_m, y.max() + bandwidth_m
+    else:
+        raise ValueError("no points and no area: nothing to draw a surface over")
+    nx = int(math.ceil((maxx - minx) / cell_size_m)) + 1
+    ny = int(math.ceil((maxy - miny) / cell_size_m)) + 1
+    if nx * ny > max_cells:
+        raise ValueError(f"grid of {nx}×{ny} cells is too large; use a cell_size_m above "
+                         f"{cell_size_m:g} m")
+    return minx, miny, nx, ny, area_geom
+
+
+def _smooth(counts: np.ndarray, kernel: str, bandwidth_m: float, cell_size_m: float,
+            total_weight: float) -> np.ndarray:
+    """The binned weights convolved with the kernel (mass-preserving)."""
+    if kernel == "gaussian":
+        return ndimage.gaussian_filter(counts, sigma=bandwidth_m / cell_size_m, mode="constant",
+                                       truncate=4.0)
+    smooth = signal.fftconvolve(counts, _kernel_stencil(kernel, bandwidth_m, cell_size_m),
+                                mode="same")
+    smooth[smooth < 1e-12 * max(1.0, total_weight)] = 0.0  # FFT round-off below zero
+    return smooth
+
+
 def kde(points: gpd.GeoDataFrame, *, bandwidth_m: float | None = None,
         cell_size_m: float | None = None, weight_column: str | None = None,
         area=None, kernel: str = "quartic", max_cells: int = 4_000_000) -> DensitySurface:
@@ -178,22 +224,20 @@ def kde(points: gpd.GeoDataFrame, *, bandwidth_m: float | None = None,
 
     Examples
     --------
-    >>> surf = kde(store.read("retail_points"), area=boundaries.province())
-    >>> surf.bandwidth_m, surf.cell_size_m
-    >>> HeatMap(surf.heat_data()).add_to(m)
+    >>> pts = gpd.GeoDataFrame(geometry=shapely.points([470_000, 470_400, 471_000, 475_000],
+    ...                                                [2_180_000] * 4), crs=32648)
+    >>> surf = kde(pts, bandwidth_m=1000)
+    >>> surf.bandwidth_m, surf.cell_size_m, surf.total_weight, surf.density_per_km2.shape
+    (1000.0, 250.0, 4.0, (9, 29))
+    >>> round(float(np.nansum(surf.density_per_km2)) * 0.25 ** 2, 6)  # the weight is kept
+    4.0
+    >>> surf.heat_data()[0]                     # [lat, lon, share] for folium's HeatMap
+    [19.71642, 104.7173, 1.0]
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     x, y = metric_xy(points)
-    if weight_column is None:
-        w = np.ones(len(x))
-    else:
-        if weight_column not in points.columns:
-            raise KeyError(f"points have no column {weight_column!r}")
-        w = pd.to_numeric(points[weight_column], errors="coerce").fillna(0.0).to_numpy(float)
-        if (w < 0).any():
-            row = points.index[np.flatnonzero(w < 0)[0]]
-            raise ValueError(f"row {row}, field {weight_column!r}: weights must be ≥ 0")
+    w = _point_weights(points, weight_column, len(x))
     rule = "given"
     if bandwidth_m is None:
         bandwidth_m = bandwidth_rule_m(x, y, w)
@@ -206,34 +250,13 @@ def kde(points: gpd.GeoDataFrame, *, bandwidth_m: float | None = None,
     cell_size_m = float(cell_size_m)
     if not cell_size_m > 0:
         raise ValueError(f"cell_size_m must be > 0, got {cell_size_m!r}")
-    area_geom = None
-    if area is not None:
-        from geo_pcmt.analysis.grid import metric_area
-        area_geom = metric_area(area)
-        minx, miny, maxx, maxy = area_geom.bounds
-    elif len(x):
-        minx, miny = x.min() - bandwidth_m, y.min() - bandwidth_m
-        maxx, maxy = x.max() + bandwidth_m, y.max() + bandwidth_m
-    else:
-        raise ValueError("no points and no area: nothing to draw a surface over")
-    nx = int(math.ceil((maxx - minx) / cell_size_m)) + 1
-    ny = int(math.ceil((maxy - miny) / cell_size_m)) + 1
-    if nx * ny > max_cells:
-        raise ValueError(f"grid of {nx}×{ny} cells is too large; use a cell_size_m above "
-                         f"{cell_size_m:g} m")
-    x0, y0 = minx, miny
+    x0, y0, nx, ny, area_geom = _grid(x, y, area, bandwidth_m, cell_size_m, max_cells)
     ix = np.floor((x - x0) / cell_size_m).astype(np.int64)
     iy = np.floor((y - y0) / cell_size_m).astype(np.int64)
     inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
     counts = np.zeros((ny, nx))
     np.add.at(counts, (iy[inside], ix[inside]), w[inside])
-    if kernel == "gaussian":
-        smooth = ndimage.gaussian_filter(counts, sigma=bandwidth_m / cell_size_m, mode="constant",
-                                         truncate=4.0)
-    else:
-        smooth = signal.fftconvolve(counts, _kernel_stencil(kernel, bandwidth_m, cell_size_m),
-                                    mode="same")
-        smooth[smooth < 1e-12 * max(1.0, float(w.sum()))] = 0.0  # FFT round-off below zero
+    smooth = _smooth(counts, kernel, bandwidth_m, cell_size_m, float(w.sum()))
     density = smooth / (cell_size_m * cell_size_m / 1e6)
     xs = x0 + (np.arange(nx) + 0.5) * cell_size_m
     ys = y0 + (np.arange(ny) + 0.5) * cell_size_m

@@ -134,8 +134,12 @@ def gi_star_values(values, weights, *, transform: str = "B", permutations: int =
 
     Examples
     --------
-    >>> res = gi_star_values(grid["value"], hex_contiguity(grid))
-    >>> res.z[:3]
+    >>> chain = np.eye(7, k=1) + np.eye(7, k=-1)  # seven places in a row, each next to the next
+    >>> res = gi_star_values([0, 0, 1, 9, 8, 1, 0], chain)
+    >>> np.round(res.z, 2).tolist()
+    [-1.14, -1.37, 0.36, 1.89, 1.89, 0.16, -0.93]
+    >>> round(float(res.p[3]), 3)  # the two high places together: hot at 90 % confidence
+    0.059
     """
     y = np.asarray(values, dtype=float).ravel()
     n = len(y)
@@ -299,9 +303,14 @@ def gi_star(frame: pd.DataFrame, value_column: str, weights, *, transform: str =
 
     Examples
     --------
-    >>> cells = aggregate_to_hexes(hex_grid(boundaries.province(), 2000), points)
+    >>> import shapely
+    >>> from geo_pcmt.analysis.grid import hex_contiguity, hex_grid
+    >>> cells = hex_grid(shapely.box(460_000, 2_170_000, 480_000, 2_190_000), 2000)
+    >>> near = np.hypot(cells["x_m"] - 470_000, cells["y_m"] - 2_180_000) < 3000
+    >>> cells["value"] = np.where(near, 10.0, 1.0)  # 8 cells of 148 hold ten times the rest
     >>> out = gi_star(cells, "value", hex_contiguity(cells))
-    >>> out["hotspot_class"].value_counts()
+    >>> out["hotspot_class"].value_counts().to_dict()
+    {'not_significant': 133, 'hot_99': 8, 'hot_90': 7}
     """
     if value_column not in frame.columns:
         raise KeyError(f"frame has no column {value_column!r}")

@@ -42,12 +42,6 @@ def _check_size(cell_size_m: float) -> float:
     return size
 
 
-def hex_area_m2(cell_size_m: float) -> float:
-    """Area of one hexagon of the lattice, in m²."""
-    size = _check_size(cell_size_m)
-    return SQRT3 / 2.0 * size * size
-
-
 def hex_centres(q: np.ndarray, r: np.ndarray, cell_size_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Centres (x, y) in EPSG:32648 metres of the cells with axial coordinates ``q, r``."""
     size = _check_size(cell_size_m)
@@ -129,9 +123,9 @@ def hex_grid(area, cell_size_m: float = 2000.0) -> gpd.GeoDataFrame:
 
     Examples
     --------
-    >>> grid = hex_grid(boundaries.province(), cell_size_m=2000)
-    >>> grid.iloc[0]["cell"]
-    'h2000:...'
+    >>> grid = hex_grid(shapely.box(470_000, 2_180_000, 476_000, 2_184_000), cell_size_m=2000)
+    >>> len(grid), grid["cell"].iloc[0], grid.attrs["cell_size_m"], grid.crs.to_epsg()
+    (18, 'h2000:-394:1258', 2000.0, 4326)
     """
     size = _check_size(cell_size_m)
     geom = metric_area(area)

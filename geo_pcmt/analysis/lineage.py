@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -156,7 +157,17 @@ def reaggregate(records: pd.DataFrame, lineage: pd.DataFrame, *, sum_columns: li
 
     Examples
     --------
-    >>> reaggregate(df, boundaries.commune_lineage(), sum_columns=["users"])  # doctest: +SKIP
+    Xã A and Xã B merged into the new Xã A, which also took part of Xã C (split with Xã D):
+
+    >>> lineage = pd.DataFrame({"old_code": ["A", "B", "C", "C"], "new_code": ["A", "A", "A", "D"],
+    ...                         "share": ["full", "full", "partial", "partial"],
+    ...                         "old_name": ["Xã A", "Xã B", "Xã C", "Xã C"]})
+    >>> recs = pd.DataFrame({"commune_code": ["A", "B", "C"], "period": "2024", "users": [3, 4, 5]})
+    >>> row = reaggregate(recs, lineage, sum_columns=["users"]).iloc[0]
+    >>> float(row["users"]), bool(row["complete"]), row["old_codes"], row["partial_members"]
+    (7.0, False, 'A;B', 'C')
+    >>> print(row["lineage_note"])
+    gộp từ xã cũ A, B (2/3); không cộng xã chia tách một phần (partial split, not counted): C Xã C
     """
     group_columns = list(group_columns)
     members = _members(lineage)
@@ -174,35 +185,46 @@ def reaggregate(records: pd.DataFrame, lineage: pd.DataFrame, *, sum_columns: li
         keys = keys if isinstance(keys, tuple) else (keys,)
         new_code, group_vals = keys[0], keys[1:]
         full = grp[grp["share"] == "full"]
-        partial = partial_of.get(new_code, [])
-        exp = expected[new_code]
-        reported = sorted(full[code_column].unique())
-        out = {"commune_code": new_code, **dict(zip(group_columns, group_vals))}
-        for col in sum_columns:
-            vals = pd.to_numeric(full[col], errors="coerce")
-            out[col] = vals.sum() if len(vals) and vals.notna().all() else np.nan
-        for col in any_columns:
-            vals = [v for v in full[col]]
-            truthy = [v for v in vals if v is not None and v == v]
-            out[col] = True if any(bool(v) for v in truthy) else (
-                None if len(truthy) < len(vals) or not vals else False)
-        for col in keep_columns:
-            vals = [str(v) for v in dict.fromkeys(full[col]) if v is not None and v == v]
-            out[col] = " / ".join(vals) if vals else None
-        full_expected = [c for c in exp if c not in {p for p, _ in partial}]
-        out.update({
-            "old_codes": ";".join(reported),
-            "members_expected": len(exp),
-            "members_reported": len(reported),
-            "partial_members": ";".join(p for p, _ in partial),
-            "complete": not partial and set(full_expected) <= set(reported),
-            "lineage_note": _note(reported, exp, partial),
-        })
+        out = {"commune_code": new_code, **dict(zip(group_columns, group_vals)),
+               **_combined(full, sum_columns, any_columns, keep_columns),
+               **_membership(sorted(full[code_column].unique()), expected[new_code],
+                             partial_of.get(new_code, []))}
         rows.append(out)
     cols = (["commune_code"] + group_columns + list(sum_columns) + list(any_columns)
             + list(keep_columns) + ["old_codes", "members_expected", "members_reported",
                                     "partial_members", "complete", "lineage_note"])
     return pd.DataFrame(rows, columns=cols)
+
+
+def _combined(full: pd.DataFrame, sum_columns: Sequence[str], any_columns: Sequence[str],
+              keep_columns: Sequence[str]) -> dict:
+    """The columns of a new commune from the rows of its (fully included) former communes."""
+    out: dict = {}
+    for col in sum_columns:
+        vals = pd.to_numeric(full[col], errors="coerce")
+        out[col] = vals.sum() if len(vals) and vals.notna().all() else np.nan
+    for col in any_columns:
+        vals = [v for v in full[col]]
+        truthy = [v for v in vals if v is not None and v == v]
+        out[col] = True if any(bool(v) for v in truthy) else (
+            None if len(truthy) < len(vals) or not vals else False)
+    for col in keep_columns:
+        vals = [str(v) for v in dict.fromkeys(full[col]) if v is not None and v == v]
+        out[col] = " / ".join(vals) if vals else None
+    return out
+
+
+def _membership(reported: list[str], expected: list[str], partial: list[tuple[str, str]]) -> dict:
+    """Which former communes were counted, and whether the new commune's figures are whole."""
+    full_expected = [c for c in expected if c not in {p for p, _ in partial}]
+    return {
+        "old_codes": ";".join(reported),
+        "members_expected": len(expected),
+        "members_reported": len(reported),
+        "partial_members": ";".join(p for p, _ in partial),
+        "complete": not partial and set(full_expected) <= set(reported),
+        "lineage_note": _note(reported, expected, partial),
+    }
 
 
 ASSESSMENT_COUNTS = ["population", "addicts_with_records", "users", "harbouring_locations",

@@ -101,15 +101,6 @@ class SpaceTimeCube:
     freq: str
 
 
-def period_labels(dates, freq: str = "month") -> pd.Series:
-    """Step label (``"2024-03"`` / ``"2024Q1"``) of each date; unparseable dates → None."""
-    if freq not in FREQS:
-        raise ValueError(f"freq must be 'month' or 'quarter', got {freq!r}")
-    d = pd.to_datetime(pd.Series(dates), errors="coerce")
-    out = d.dt.to_period(FREQS[freq]).astype(str)
-    return out.where(d.notna(), None)
-
-
 def _step_index(dates: pd.Series, first: pd.Period, freq: str) -> np.ndarray:
     """Number of whole steps from ``first`` to each date."""
     years = dates.dt.year.to_numpy(int) - first.year
@@ -152,12 +143,7 @@ def space_time_cube(events: gpd.GeoDataFrame, *, time_column: str, freq: str = "
     """
     if time_column not in events.columns:
         raise KeyError(f"events have no column {time_column!r}")
-    d = pd.to_datetime(events[time_column], errors="coerce")
-    bad = d.isna() & events[time_column].notna()
-    if bad.any():
-        row = events.index[bad.to_numpy()][0]
-        raise ValueError(f"row {row}, field {time_column!r}: "
-                         f"{events.loc[row, time_column]!r} is not a date")
+    d = _event_dates(events, time_column)
     lo = pd.Timestamp(start) if start else d.min()
     hi = pd.Timestamp(end) if end else d.max()
     if pd.isna(lo) or pd.isna(hi):
@@ -167,6 +153,42 @@ def space_time_cube(events: gpd.GeoDataFrame, *, time_column: str, freq: str = "
     periods = pd.period_range(lo.to_period(FREQS[freq]), hi.to_period(FREQS[freq]),
                               freq=FREQS[freq])
     labels = [str(p) for p in periods]
+    ev, t0, t1 = _steps_covered(events, d, end_column, lo, hi, periods, freq)
+    x, y = metric_xy(ev)
+    q, r = hex_of_xy(x, y, cell_size_m)
+    w = np.ones(len(x)) if weight_column is None else \
+        pd.to_numeric(ev[weight_column], errors="coerce").fillna(0.0).to_numpy(float)
+    # one entry per (record, step it covers)
+    span = t1 - t0 + 1
+    rec = np.repeat(np.arange(len(x)), span)
+    t_index = t0[rec] + (np.arange(len(rec)) - np.repeat(np.cumsum(span) - span, span))
+    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([q[rec], r[rec]]), sort=True)
+    if len(uniq) == 0:
+        raise ValueError("no events in the chosen period")
+    values = np.zeros((len(uniq), len(labels)))
+    np.add.at(values, (codes, t_index), w[rec])
+    cells = _cube_cells(np.asarray(uniq.get_level_values(0), dtype=np.int64),
+                        np.asarray(uniq.get_level_values(1), dtype=np.int64), cell_size_m)
+    return SpaceTimeCube(cells=cells, periods=labels, values=values,
+                         weights=_cube_weights(cells, neighbourhood, distance_band_m),
+                         cell_size_m=float(cell_size_m), freq=freq)
+
+
+def _event_dates(events: gpd.GeoDataFrame, time_column: str) -> pd.Series:
+    """``events[time_column]`` as timestamps; a value that is there but not a date is an error."""
+    d = pd.to_datetime(events[time_column], errors="coerce")
+    bad = d.isna() & events[time_column].notna()
+    if bad.any():
+        row = events.index[bad.to_numpy()][0]
+        raise ValueError(f"row {row}, field {time_column!r}: "
+                         f"{events.loc[row, time_column]!r} is not a date")
+    return d
+
+
+def _steps_covered(events: gpd.GeoDataFrame, d: pd.Series, end_column: str | None,
+                   lo: pd.Timestamp, hi: pd.Timestamp, periods: pd.PeriodIndex, freq: str
+                   ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """The events that fall in ``[lo, hi]`` and the first and last step each one covers."""
     if end_column is not None:
         if end_column not in events.columns:
             raise KeyError(f"events have no column {end_column!r}")
@@ -176,45 +198,29 @@ def space_time_cube(events: gpd.GeoDataFrame, *, time_column: str, freq: str = "
     else:
         until = d
         keep = (d >= lo) & (d <= hi)
-    ev = events[keep.to_numpy()]
     t0 = np.maximum(_step_index(d[keep], periods[0], freq), 0)
-    t1 = np.minimum(_step_index(until[keep].clip(upper=hi), periods[0], freq), len(labels) - 1)
-    t1 = np.maximum(t1, t0)
-    x, y = metric_xy(ev)
-    q, r = hex_of_xy(x, y, cell_size_m)
-    if weight_column is None:
-        w = np.ones(len(x))
-    else:
-        w = pd.to_numeric(ev[weight_column], errors="coerce").fillna(0.0).to_numpy(float)
-    # one entry per (record, step it covers)
-    span = t1 - t0 + 1
-    rec = np.repeat(np.arange(len(x)), span)
-    t_index = t0[rec] + (np.arange(len(rec)) - np.repeat(np.cumsum(span) - span, span))
-    q, r, w = q[rec], r[rec], w[rec]
-    keys = pd.MultiIndex.from_arrays([q, r])
-    codes, uniq = pd.factorize(keys, sort=True)
-    n_cells = len(uniq)
-    if n_cells == 0:
-        raise ValueError("no events in the chosen period")
-    values = np.zeros((n_cells, len(labels)))
-    np.add.at(values, (codes, t_index), w)
-    uq = np.asarray(uniq.get_level_values(0), dtype=np.int64)
-    ur = np.asarray(uniq.get_level_values(1), dtype=np.int64)
-    cx, cy = hex_centres(uq, ur, cell_size_m)
-    cells = gpd.GeoDataFrame(
-        {"cell": cell_ids(uq, ur, cell_size_m), "q": uq, "r": ur, "x_m": cx, "y_m": cy},
-        geometry=gpd.GeoSeries(hex_polygons(uq, ur, cell_size_m), crs=METRIC_CRS)
+    t1 = np.minimum(_step_index(until[keep].clip(upper=hi), periods[0], freq), len(periods) - 1)
+    return events[keep.to_numpy()], t0, np.maximum(t1, t0)
+
+
+def _cube_cells(q: np.ndarray, r: np.ndarray, cell_size_m: float) -> gpd.GeoDataFrame:
+    """The cube's locations: hex cells ``q, r`` with id, metric centre and hexagon."""
+    cx, cy = hex_centres(q, r, cell_size_m)
+    return gpd.GeoDataFrame(
+        {"cell": cell_ids(q, r, cell_size_m), "q": q, "r": r, "x_m": cx, "y_m": cy},
+        geometry=gpd.GeoSeries(hex_polygons(q, r, cell_size_m), crs=METRIC_CRS)
         .to_crs(STORAGE_CRS).values, crs=STORAGE_CRS)
+
+
+def _cube_weights(cells: gpd.GeoDataFrame, neighbourhood: str,
+                  distance_band_m: float | None) -> sp.csr_matrix:
     if neighbourhood == "contiguity":
-        weights = hex_contiguity(cells)
-    elif neighbourhood == "distance":
+        return hex_contiguity(cells)
+    if neighbourhood == "distance":
         if not distance_band_m:
             raise ValueError("neighbourhood='distance' needs distance_band_m")
-        weights = distance_band(cx, cy, distance_band_m)
-    else:
-        raise ValueError(f"neighbourhood must be 'contiguity' or 'distance', got {neighbourhood!r}")
-    return SpaceTimeCube(cells=cells, periods=labels, values=values, weights=weights,
-                         cell_size_m=float(cell_size_m), freq=freq)
+        return distance_band(cells["x_m"].to_numpy(), cells["y_m"].to_numpy(), distance_band_m)
+    raise ValueError(f"neighbourhood must be 'contiguity' or 'distance', got {neighbourhood!r}")
 
 
 def space_time_weights(spatial: sp.spmatrix, n_periods: int, time_lag_steps: int = 1) -> sp.csr_matrix:
@@ -368,8 +374,20 @@ def emerging_hotspots(cube: SpaceTimeCube, *, time_lag_steps: int = 1, alpha: fl
 
     Examples
     --------
-    >>> cube = space_time_cube(cases, time_column="date", freq="quarter")
-    >>> emerging_hotspots(cube)["category"].value_counts()
+    >>> import shapely
+    >>> places = [(470_000 + 4000 * i, 2_180_000 + 4000 * j)
+    ...           for i in range(-3, 4) for j in range(-3, 4)]
+    >>> rows = [(x, y, f"2025-{m:02d}-15") for x, y in places for m in (2, 5, 8, 11)]
+    >>> rows += [(470_000, 2_180_000, f"2025-{m:02d}-15")  # one place grows: 1, 4, 9, 16 cases
+    ...          for m, k in ((2, 1), (5, 4), (8, 9), (11, 16)) for _ in range(k)]
+    >>> x, y, day = zip(*rows)
+    >>> cases = gpd.GeoDataFrame({"date": day}, geometry=shapely.points(x, y), crs=32648)
+    >>> cube = space_time_cube(cases, time_column="date", freq="quarter", cell_size_m=4000)
+    >>> cube.periods
+    ['2025Q1', '2025Q2', '2025Q3', '2025Q4']
+    >>> out = emerging_hotspots(cube)
+    >>> out.loc[out["total"].idxmax(), "label_vi"], out.loc[out["total"].idxmax(), "label_en"]
+    ('Điểm nóng liên tiếp', 'Consecutive hot spot')
     """
     n, t = cube.values.shape
     if t < 2:
