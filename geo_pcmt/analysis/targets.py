@@ -99,7 +99,7 @@ class Dashboard:
         return d
 
 
-_VERDICT = {"achieved": ("đạt chỉ tiêu", "target met"), "on_track": ("đúng tiến độ", "on track"),
+VERDICT_WORDS = {"achieved": ("đạt chỉ tiêu", "target met"), "on_track": ("đúng tiến độ", "on track"),
             "behind": ("chậm tiến độ", "behind"), "no_target": ("chưa có chỉ tiêu", "no target")}
 _LABEL_WORDS = {DRUG_FREE: ("không ma túy", "drug-free"),
                 SACH: ("sạch về ma túy", "'sạch về ma túy'")}
@@ -173,8 +173,8 @@ def dashboard(recognitions: pd.DataFrame, communes: pd.DataFrame, targets: pd.Da
     unit = "xã, phường" if scope in PROVINCE_SCOPES else "xã"
     t_vi = f", chỉ tiêu {tgt:g} % năm {year}" if tgt is not None else ""
     t_en = f", target {tgt:g} % in {year}" if tgt is not None else ""
-    text_vi = f"{n}/{total} {unit} {word[0]} ({share:.1f} %){t_vi} — {_VERDICT[verdict][0]}"
-    text_en = f"{n} of {total} communes {word[1]} ({share:.1f} %){t_en}, {_VERDICT[verdict][1]}"
+    text_vi = f"{n}/{total} {unit} {word[0]} ({share:.1f} %){t_vi} — {VERDICT_WORDS[verdict][0]}"
+    text_en = f"{n} of {total} communes {word[1]} ({share:.1f} %){t_en}, {VERDICT_WORDS[verdict][1]}"
     return Dashboard(on, scope, label, n, total, round(share, 1), year, tgt,
                      None if expected is None else round(expected, 1), verdict, needed, text_vi,
                      text_en, tuple(have))

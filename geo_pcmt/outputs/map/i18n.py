@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 
-from geo_pcmt.analysis.progress import _VERDICT as VERDICT_WORDS
+from geo_pcmt.analysis.targets import VERDICT_WORDS
 from geo_pcmt.outputs.map.overlays import OVERLAYS
 
 # Static words of the page, both languages; values from data never come from here.
