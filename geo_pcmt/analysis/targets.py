@@ -99,6 +99,7 @@ class Dashboard:
         return d
 
 
+#: The words of each verdict (Vietnamese, English): the one place the grading is named.
 VERDICT_WORDS = {"achieved": ("đạt chỉ tiêu", "target met"), "on_track": ("đúng tiến độ", "on track"),
             "behind": ("chậm tiến độ", "behind"), "no_target": ("chưa có chỉ tiêu", "no target")}
 _LABEL_WORDS = {DRUG_FREE: ("không ma túy", "drug-free"),
