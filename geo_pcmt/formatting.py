@@ -1,0 +1,45 @@
+"""Numbers as an officer reads them: Vietnamese (``1.234,5``) or English (``1,234.5``).
+
+The one place numbers become text in products (pages, briefs, reports, reasons, exports
+meant for reading). Formatting is Babel's (CLDR locale data), not hand-rolled.
+"""
+from __future__ import annotations
+
+from babel.numbers import format_decimal
+
+from geo_pcmt.values import number as _number
+
+LOCALES = {"vi": "vi_VN", "en": "en_GB"}
+
+
+def _pattern(digits: int) -> str:
+    return "#,##0" + ("." + "0" * digits if digits > 0 else "")
+
+
+def fmt_number(value, digits: int = 0, lang: str = "vi", missing: str = "–") -> str:
+    """``value`` with ``digits`` decimals in the reader's language.
+
+    Examples
+    --------
+    >>> fmt_number(1234567.891, 1), fmt_number(1234567.891, 1, "en"), fmt_number(None)
+    ('1.234.567,9', '1,234,567.9', '–')
+    """
+    x = _number(value)
+    if x is None:
+        return missing
+    return format_decimal(x, format=_pattern(digits), locale=LOCALES.get(lang, "vi_VN"))
+
+
+def fmt_percent(share, digits: int = 1, lang: str = "vi", missing: str = "–") -> str:
+    """A share (0.457) as a percentage (``45,7 %`` in Vietnamese, ``45.7%`` in English).
+
+    Examples
+    --------
+    >>> fmt_percent(0.4567), fmt_percent(0.4567, lang="en"), fmt_percent(1)
+    ('45,7 %', '45.7%', '100,0 %')
+    """
+    x = _number(share)
+    if x is None:
+        return missing
+    text = fmt_number(x * 100, digits, lang)
+    return f"{text} %" if lang == "vi" else f"{text}%"
