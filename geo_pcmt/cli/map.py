@@ -61,7 +61,7 @@ def map_command(out, standalone, role, lang, date_from, date_to, commune, point_
         raise click.BadParameter(str(exc)) from None
     store = open_command_store(store_url)
     frames = map_frames(store, role)
-    restricted = sorted(n for n in frames if n in access.INTELLIGENCE_LAYERS
+    restricted = sorted(n for n in frames if access.is_restricted_layer(n)
                         and access.can_read_layer(role, n))
     m = mapping.build(frames, role=role, lang=lang, options=options)
     path = mapping.save(m, out, standalone=standalone, base_url=options.assets_base_url)

@@ -42,7 +42,7 @@ def uploadable_layers() -> list[str]:
     """Layers officers' files may go into: records and tables, not boundaries, analysis
     results or the audit log."""
     return [n for n, spec in LAYERS.items()
-            if spec.kind in ("record", "table") and n not in access.ADMIN_ONLY_LAYERS]
+            if spec.kind in ("record", "table") and spec.min_role != "admin"]
 
 
 def _require_upload_right() -> None:

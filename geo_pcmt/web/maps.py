@@ -72,7 +72,7 @@ def _build(standalone: bool):
     # the restricted layers this map shows (the ones frames_from_store reads with rows)
     present = {info.name for info in store.layers() if info.count}
     restricted = sorted(n for n in mapping.MAP_LAYERS if n in present
-                        and n in access.INTELLIGENCE_LAYERS and access.can_read_layer(role, n))
+                        and access.is_restricted_layer(n) and access.can_read_layer(role, n))
     if restricted:  # every read of restricted layers is audited
         store.audit(who, "read_map", None, [], {"layers": restricted, "role": role,
                                                 "query": request.query_string.decode()[:500],

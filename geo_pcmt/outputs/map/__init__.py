@@ -1176,7 +1176,7 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
     synthetic = any(
         "SYNTHETIC" in " ".join(map(str, f["source"].dropna().unique()[:50]))
         for f in list(visible.values()) + list(counted.values()) if "source" in f.columns)
-    level = access.CLEARANCE[role] if any(n in visible for n in access.INTELLIGENCE_LAYERS) \
+    level = access.CLEARANCE[role] if any(access.is_restricted_layer(n) for n in visible) \
         else "public"
     focus = None
     if communes is not None and len(communes):
