@@ -34,7 +34,7 @@ from flask import (Blueprint, current_app, g, redirect, render_template, request
 
 from geo_pcmt import access
 from geo_pcmt.users import TOKEN_PREFIX, User, UserError, UserStore
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.security import ApiError, rotate_csrf_token, wants_html
 
 bp = Blueprint("auth", __name__)

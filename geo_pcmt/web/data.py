@@ -24,7 +24,7 @@ from geo_pcmt import ingest
 from geo_pcmt.ingest.pool import HelperStopped
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.store import StoreError
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import current_role, current_user, login_required
 from geo_pcmt.web.ogcapi import forget_counts
 from geo_pcmt.web.security import ApiError, wants_html

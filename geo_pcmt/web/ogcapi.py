@@ -40,7 +40,7 @@ from geo_pcmt.web.openapi import (
     collections_for,
     feature_schema,
 )
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import actor, current_role
 from geo_pcmt.web.security import ApiError
 
