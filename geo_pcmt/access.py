@@ -16,6 +16,8 @@ admin      secret                     everything, users, uploads, deletes, audit
 """
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 import geopandas as gpd
 import pandas as pd
 
@@ -250,21 +252,35 @@ class AccessDenied(PermissionError):
     """``role`` may not read ``layer`` (or one of the fields it asked for)."""
 
 
-def _merge_where(where: dict | None, scope: dict) -> dict | None:
-    """``where`` with the role's row scope added (intersecting a confidentiality list)."""
+def _levels_asked(asked, allowed: Sequence[str]) -> list[str]:
+    """The allowed values a filter on the scoped column keeps: a value, a list of values or
+    an inclusive ``slice`` range (compared as text, as the stores compare it)."""
+    if isinstance(asked, slice):
+        lo, hi = asked.start, asked.stop
+        return [v for v in allowed if (lo is None or v >= str(lo)) and (hi is None or v <= str(hi))]
+    asked = list(asked) if isinstance(asked, (list, tuple, set, frozenset)) else [asked]
+    return [v for v in allowed if v in asked]
+
+
+def _merge_where(where: Mapping[str, Any] | None, scope: dict) -> dict | None:
+    """``where`` with the role's row scope added (intersected with what ``where`` asks of the
+    same column; an empty intersection is an empty list, which matches no row)."""
     out = dict(where or {})
     for key, allowed in scope.items():
-        if key in out:
-            asked = out[key]
-            asked = list(asked) if isinstance(asked, (list, tuple, set, frozenset)) else [asked]
-            out[key] = [v for v in asked if v in allowed]
-        else:
-            out[key] = list(allowed)
+        out[key] = _levels_asked(out[key], allowed) if key in out else list(allowed)
     return out or None
 
 
+def _refuse_hidden(role: str | None, layer: str, names, visible: list[str], what: str) -> None:
+    hidden = [c for c in names if c not in visible]
+    if hidden:
+        raise AccessDenied(f"{what} {', '.join(map(repr, hidden))} of layer {layer!r} "
+                           f"are not readable by role {role or 'anonymous'!r}")
+
+
 def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
-         columns=None, limit: int | None = None, offset: int = 0):
+         columns: Sequence[str] | None = None, limit: int | None = None,
+         offset: int = 0) -> pd.DataFrame:
     """Read ``layer`` from ``store`` as ``role`` may see it: rows and fields.
 
     Parameters
@@ -276,7 +292,10 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
     role : str or None
         ``viewer`` … ``admin``; ``None`` for an anonymous visitor.
     bbox, where, limit, offset
-        Passed to :meth:`Store.read` after the role's row scope is added to ``where``.
+        Passed to :meth:`Store.read` after the role's row scope is added to ``where``
+        (a filter on ``confidentiality`` keeps only the levels the role is cleared for;
+        none left reads no row). Filtering on a field the role may not see raises
+        :class:`AccessDenied`: the rows a filter keeps would tell its values.
     columns : list of str, optional
         Fields wanted; default every field the role may see. Asking for a field the role
         may not see raises :class:`AccessDenied` (the same as an unknown field would).
@@ -289,18 +308,20 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
     Raises
     ------
     AccessDenied
-        If the role may not read the layer at all, or asked for a hidden field.
+        If the role may not read the layer at all, or asked for or filtered on a hidden
+        field.
     """
     if not can_read_layer_for(role, layer):
         raise AccessDenied(f"layer {layer!r} is not readable by role {role or 'anonymous'!r}")
     visible = visible_fields(role, layer)
+    spec = get_layer(layer)
+    # unknown fields are the store's to refuse (KeyError), hidden ones are refused here
+    _refuse_hidden(role, layer, [c for c in (where or {}) if c in spec.field_names], visible,
+                   "filter on field(s)")
     if columns is None:
         columns = visible
     else:
-        hidden = [c for c in columns if c not in visible]
-        if hidden:
-            raise AccessDenied(f"field(s) {', '.join(map(repr, hidden))} of layer {layer!r} "
-                               f"are not readable by role {role or 'anonymous'!r}")
+        _refuse_hidden(role, layer, columns, visible, "field(s)")
         columns = list(columns)
     scope = row_filter_for(role, layer)
     return store.read(layer, bbox=bbox, where=_merge_where(where, scope), columns=columns,
