@@ -531,8 +531,8 @@ def test_a_pooled_connection_whose_server_process_died_is_replaced_unnoticed(pg_
     # the pool checks a connection only when it sat idle (here: at once); a dead one is
     # replaced and the caller never sees the error
     import sqlalchemy as sa
-    from geo_pcmt.store import postgis
-    monkeypatch.setattr(postgis, "IDLE_PING_S", 0.0)
+    from geo_pcmt.store import postgis_pool
+    monkeypatch.setattr(postgis_pool, "IDLE_PING_S", 0.0)
     pg_store.close()  # the next engine takes the setting
     assert pg_store.count("communes") == 130
     versions = pg_store.data_versions()  # one-statement reads have a pool of their own
@@ -553,8 +553,8 @@ def test_a_connection_that_dies_while_in_use_gives_a_clear_error_once_and_is_not
     # no idle check (a busy server): the statement that meets the dead connection fails
     # with the server's reason, and the connection is thrown away, not handed out again
     import psycopg
-    from geo_pcmt.store import postgis
-    monkeypatch.setattr(postgis, "IDLE_PING_S", 3600.0)
+    from geo_pcmt.store import postgis_pool
+    monkeypatch.setattr(postgis_pool, "IDLE_PING_S", 3600.0)
     pg_store.close()
     versions = pg_store.data_versions()
     dsn = pg_store.url.set(drivername="postgresql").render_as_string(hide_password=False)
