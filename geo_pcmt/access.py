@@ -257,7 +257,8 @@ def _levels_asked(asked, allowed: Sequence[str]) -> list[str]:
     an inclusive ``slice`` range (compared as text, as the stores compare it)."""
     if isinstance(asked, slice):
         lo, hi = asked.start, asked.stop
-        return [v for v in allowed if (lo is None or v >= str(lo)) and (hi is None or v <= str(hi))]
+        return [v for v in allowed
+                if (lo is None or v >= str(lo)) and (hi is None or v <= str(hi))]
     asked = list(asked) if isinstance(asked, (list, tuple, set, frozenset)) else [asked]
     return [v for v in allowed if v in asked]
 

@@ -247,7 +247,7 @@ def test_upload_helpers_leave_when_their_server_process_is_gone(tmp_path):
     import time
     script = (
         "import os, sys\n"
-        "from geo_pcmt.ingest_pool import CheckPool\n"
+        "from geo_pcmt.ingest.pool import CheckPool\n"
         "pool = CheckPool(processes=1, nice=0)\n"
         "print(pool._pool().submit(os.getpid).result(timeout=120), flush=True)\n"
         "print(pool._writer_pool().submit(os.getpid).result(timeout=120), flush=True)\n"
