@@ -1,6 +1,8 @@
 """Who may see what: roles, clearances, layer visibility, row redaction, public aggregates.
 
-One place decides access, and every output (API items, exports, map, OpenAPI) asks it:
+One place decides access, and every output (API items, exports, map, OpenAPI) asks it. What
+it decides from is kept on the layer registry (:mod:`geo_pcmt.layers`): each layer's
+``min_role`` and the fields marked ``operational``.
 
 =========  =========================  ==============================================
 role       clearance                  sees
@@ -14,23 +16,16 @@ admin      secret                     everything, users, uploads, deletes, audit
 """
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 import geopandas as gpd
 import pandas as pd
 
 from geo_pcmt.layers import CONFIDENTIALITY_LEVELS, LAYERS, Layer, get_layer
-
-ROLES: tuple[str, ...] = ("viewer", "analyst", "commander", "admin")
+from geo_pcmt.layers import ROLES  # noqa: F401  (the roles, in order; kept with the layers)
 CLEARANCE = {"viewer": "public", "analyst": "restricted", "commander": "restricted",
              "admin": "secret"}
 SMALL_COUNT = 5  # counts below this are suppressed in public aggregates ("< 5")
-
-# Record layers a viewer never sees as rows, whatever a row's confidentiality says.
-INTELLIGENCE_LAYERS = frozenset({"retail_points", "opium_plots", "cases", "hotspot_clusters",
-                                 "gistar_cells", "emerging_hotspots", "complex_hotspots",
-                                 "commune_assessments"})
-ADMIN_ONLY_LAYERS = frozenset({"audit_log"})
-# Patrol plans and their stops: commanders (and admins) only, never analysts or viewers.
-COMMANDER_LAYERS = frozenset({"patrol_plans", "patrol_stops"})
 
 
 def role_rank(role: str) -> int:
@@ -52,16 +47,21 @@ def allowed_levels(role: str) -> tuple[str, ...]:
     return CONFIDENTIALITY_LEVELS[: top + 1]
 
 
+def _spec(layer: str | Layer) -> Layer:
+    return get_layer(layer) if isinstance(layer, str) else layer
+
+
 def can_read_layer(role: str, layer: str | Layer) -> bool:
-    """Whether any row of ``layer`` may reach ``role``."""
-    spec = get_layer(layer) if isinstance(layer, str) else layer
-    if spec.name in ADMIN_ONLY_LAYERS:
-        return role == "admin"
-    if spec.name in COMMANDER_LAYERS:
-        return at_least(role, "commander")
-    if spec.name in INTELLIGENCE_LAYERS:
-        return at_least(role, "analyst")
-    return spec.confidentiality_default in allowed_levels(role) or at_least(role, "analyst")
+    """Whether any row of ``layer`` may reach ``role``: the role is at least the layer's
+    ``min_role``."""
+    return at_least(role, _spec(layer).min_role)
+
+
+def is_restricted_layer(layer: str | Layer) -> bool:
+    """Whether a viewer never sees rows of ``layer``, whatever a row's confidentiality says
+    (its ``min_role`` is above viewer): intelligence records, hotspot results, plans, the
+    audit log. Reading such a layer is audited."""
+    return role_rank(_spec(layer).min_role) > role_rank("viewer")
 
 
 def readable_layers(role: str) -> list[str]:
@@ -123,7 +123,7 @@ def readable_layers_for(role: str | None) -> list[str]:
     if role is None:
         return [name for name, spec in LAYERS.items()
                 if spec.kind == "base" and spec.confidentiality_default == "public"
-                and name not in ADMIN_ONLY_LAYERS and name not in INTELLIGENCE_LAYERS]
+                and not is_restricted_layer(spec)]
     return readable_layers(role)
 
 
@@ -144,13 +144,13 @@ def row_filter_for(role: str | None, layer: str | Layer) -> dict:
 
 
 def operational_fields() -> frozenset[str]:
-    """Fields that reveal sources, methods or case files: analysts and above only.
+    """Names of the fields marked ``operational`` in the layer registry (sources, methods,
+    case files): analysts and above only.
 
     They stay out of items, exports and the OpenAPI document for viewers and anonymous
     visitors even on layers those may read (e.g. the criteria that classed a commune).
     """
-    return frozenset({"case_ref", "address", "detected_by", "criteria",
-                      "area_of_responsibility"})
+    return frozenset(name for spec in LAYERS.values() for name in spec.operational_fields)
 
 
 def visible_fields(role: str | None, layer: str | Layer) -> list[str]:
@@ -160,20 +160,20 @@ def visible_fields(role: str | None, layer: str | Layer) -> list[str]:
         return []
     if role is not None and at_least(role, "analyst"):
         return spec.field_names
-    hidden = operational_fields()
-    return [f for f in spec.field_names if f not in hidden]
+    return [f.name for f in spec.fields if not f.operational]
 
 
 def public_aggregates() -> dict[str, Layer]:
     """Per-commune count layers (``<layer>_per_commune``) built by :func:`commune_counts`.
 
-    One for every intelligence record layer with points and a ``commune_code``. They are
-    the viewer's view of restricted records: counts, small ones suppressed, no rows.
+    One for every intelligence record layer (``min_role`` analyst) with geometry and a
+    ``commune_code``. They are the viewer's view of restricted records: counts, small ones
+    suppressed, no rows.
     """
     from geo_pcmt.layers import Field
     out: dict[str, Layer] = {}
     for name, spec in LAYERS.items():
-        if (name in INTELLIGENCE_LAYERS and spec.kind == "record" and spec.has_geometry
+        if (spec.min_role == "analyst" and spec.kind == "record" and spec.has_geometry
                 and "commune_code" in spec.field_names):
             agg = f"{name}_per_commune"
             out[agg] = Layer(
@@ -217,7 +217,7 @@ def is_restricted_read(layer: str | Layer, frame: pd.DataFrame | None = None) ->
     True for layers not public by default and for any returned row above *public*.
     """
     spec = get_layer(layer) if isinstance(layer, str) else layer
-    if spec.confidentiality_default != "public" or spec.name in INTELLIGENCE_LAYERS:
+    if spec.confidentiality_default != "public" or is_restricted_layer(spec):
         return True
     if frame is not None and "confidentiality" in frame.columns and len(frame):
         return bool((frame["confidentiality"].fillna("restricted") != "public").any())
@@ -252,21 +252,36 @@ class AccessDenied(PermissionError):
     """``role`` may not read ``layer`` (or one of the fields it asked for)."""
 
 
-def _merge_where(where: dict | None, scope: dict) -> dict | None:
-    """``where`` with the role's row scope added (intersecting a confidentiality list)."""
+def _levels_asked(asked, allowed: Sequence[str]) -> list[str]:
+    """The allowed values a filter on the scoped column keeps: a value, a list of values or
+    an inclusive ``slice`` range (compared as text, as the stores compare it)."""
+    if isinstance(asked, slice):
+        lo, hi = asked.start, asked.stop
+        return [v for v in allowed
+                if (lo is None or v >= str(lo)) and (hi is None or v <= str(hi))]
+    asked = list(asked) if isinstance(asked, (list, tuple, set, frozenset)) else [asked]
+    return [v for v in allowed if v in asked]
+
+
+def _merge_where(where: Mapping[str, Any] | None, scope: dict) -> dict | None:
+    """``where`` with the role's row scope added (intersected with what ``where`` asks of the
+    same column; an empty intersection is an empty list, which matches no row)."""
     out = dict(where or {})
     for key, allowed in scope.items():
-        if key in out:
-            asked = out[key]
-            asked = list(asked) if isinstance(asked, (list, tuple, set, frozenset)) else [asked]
-            out[key] = [v for v in asked if v in allowed]
-        else:
-            out[key] = list(allowed)
+        out[key] = _levels_asked(out[key], allowed) if key in out else list(allowed)
     return out or None
 
 
+def _refuse_hidden(role: str | None, layer: str, names, visible: list[str], what: str) -> None:
+    hidden = [c for c in names if c not in visible]
+    if hidden:
+        raise AccessDenied(f"{what} {', '.join(map(repr, hidden))} of layer {layer!r} "
+                           f"are not readable by role {role or 'anonymous'!r}")
+
+
 def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
-         columns=None, limit: int | None = None, offset: int = 0):
+         columns: Sequence[str] | None = None, limit: int | None = None,
+         offset: int = 0) -> pd.DataFrame:
     """Read ``layer`` from ``store`` as ``role`` may see it: rows and fields.
 
     Parameters
@@ -278,7 +293,10 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
     role : str or None
         ``viewer`` … ``admin``; ``None`` for an anonymous visitor.
     bbox, where, limit, offset
-        Passed to :meth:`Store.read` after the role's row scope is added to ``where``.
+        Passed to :meth:`Store.read` after the role's row scope is added to ``where``
+        (a filter on ``confidentiality`` keeps only the levels the role is cleared for;
+        none left reads no row). Filtering on a field the role may not see raises
+        :class:`AccessDenied`: the rows a filter keeps would tell its values.
     columns : list of str, optional
         Fields wanted; default every field the role may see. Asking for a field the role
         may not see raises :class:`AccessDenied` (the same as an unknown field would).
@@ -291,18 +309,20 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
     Raises
     ------
     AccessDenied
-        If the role may not read the layer at all, or asked for a hidden field.
+        If the role may not read the layer at all, or asked for or filtered on a hidden
+        field.
     """
     if not can_read_layer_for(role, layer):
         raise AccessDenied(f"layer {layer!r} is not readable by role {role or 'anonymous'!r}")
     visible = visible_fields(role, layer)
+    spec = get_layer(layer)
+    # unknown fields are the store's to refuse (KeyError), hidden ones are refused here
+    _refuse_hidden(role, layer, [c for c in (where or {}) if c in spec.field_names], visible,
+                   "filter on field(s)")
     if columns is None:
         columns = visible
     else:
-        hidden = [c for c in columns if c not in visible]
-        if hidden:
-            raise AccessDenied(f"field(s) {', '.join(map(repr, hidden))} of layer {layer!r} "
-                               f"are not readable by role {role or 'anonymous'!r}")
+        _refuse_hidden(role, layer, columns, visible, "field(s)")
         columns = list(columns)
     scope = row_filter_for(role, layer)
     return store.read(layer, bbox=bbox, where=_merge_where(where, scope), columns=columns,

@@ -208,3 +208,21 @@ def test_init_upgrades_a_store_made_by_an_older_schema_and_keeps_its_rows(store)
     assert len(back) == 4 and back["case_ref"].iloc[-1] == "VA-2026-001"
     assert pyogrio.read_info(store.path, layer="retail_points")["features"] == 4
     assert "case_ref" in pyogrio.read_info(store.path, layer="retail_points")["fields"]
+
+
+def test_a_new_store_file_and_its_wal_shm_and_lock_are_owner_only(tmp_path):
+    # like users.sqlite: records of drug activity must not be readable by other accounts
+    old = os.umask(0o022)  # a usual umask: files would otherwise come out world-readable
+    try:
+        store = GeoPackageStore(tmp_path / "var" / "geo_pcmt.gpkg")
+        store.init(["retail_points", "audit_log"])
+        store.write("retail_points", retail_frame(3))
+        assert store.read("retail_points", columns=["id"])["id"].tolist()  # WAL files open
+        files = {p.name: p.stat().st_mode & 0o777 for p in store.path.parent.iterdir()}
+        store.close()
+    finally:
+        os.umask(old)
+    assert set(files) >= {"geo_pcmt.gpkg", "geo_pcmt.gpkg-wal", "geo_pcmt.gpkg-shm",
+                          "geo_pcmt.gpkg.lock"}
+    assert files == {name: 0o600 for name in files}  # nothing else left beside them
+    assert pyogrio.read_info(store.path, layer="retail_points")["features"] == 3

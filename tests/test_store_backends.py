@@ -531,8 +531,8 @@ def test_a_pooled_connection_whose_server_process_died_is_replaced_unnoticed(pg_
     # the pool checks a connection only when it sat idle (here: at once); a dead one is
     # replaced and the caller never sees the error
     import sqlalchemy as sa
-    from geo_pcmt.store import postgis
-    monkeypatch.setattr(postgis, "IDLE_PING_S", 0.0)
+    from geo_pcmt.store import postgis_pool
+    monkeypatch.setattr(postgis_pool, "IDLE_PING_S", 0.0)
     pg_store.close()  # the next engine takes the setting
     assert pg_store.count("communes") == 130
     versions = pg_store.data_versions()  # one-statement reads have a pool of their own
@@ -553,8 +553,8 @@ def test_a_connection_that_dies_while_in_use_gives_a_clear_error_once_and_is_not
     # no idle check (a busy server): the statement that meets the dead connection fails
     # with the server's reason, and the connection is thrown away, not handed out again
     import psycopg
-    from geo_pcmt.store import postgis
-    monkeypatch.setattr(postgis, "IDLE_PING_S", 3600.0)
+    from geo_pcmt.store import postgis_pool
+    monkeypatch.setattr(postgis_pool, "IDLE_PING_S", 3600.0)
     pg_store.close()
     versions = pg_store.data_versions()
     dsn = pg_store.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -777,3 +777,78 @@ def test_postgis_counts_stay_exact_when_the_id_sequence_hands_out_blocks(pg_stor
     finally:
         first.close()
         second.close()
+
+
+# --- the role-scoped reader (geo_pcmt.access.read) on both backends ----------------------
+
+def _points_at_every_level(store, n: int = 30) -> None:
+    frame = retail_frame(n)
+    frame["confidentiality"] = ["public", "restricted", "secret"] * (n // 3)
+    store.write("retail_points", frame)
+
+
+@pytest.mark.parametrize("role, levels", [
+    ("analyst", {"public", "restricted"}), ("commander", {"public", "restricted"}),
+    ("admin", {"public", "restricted", "secret"})])
+def test_role_scoped_reads_keep_rows_within_the_roles_clearance(any_store, role, levels):
+    from geo_pcmt import access
+    _points_at_every_level(any_store)
+    out = access.read(any_store, "retail_points", role=role)
+    assert set(out["confidentiality"]) == levels
+    assert len(out) == 10 * len(levels)
+    for refused in ("viewer", None):
+        with pytest.raises(access.AccessDenied):
+            access.read(any_store, "retail_points", role=refused)
+
+
+@pytest.mark.parametrize("where, extra", [
+    ({"confidentiality": "secret"}, {}),
+    ({"confidentiality": ["secret"]}, {}),
+    ({"confidentiality": []}, {}),
+    ({"confidentiality": "secret"}, {"bbox": (104.0, 19.0, 105.0, 20.0)}),
+    ({"confidentiality": "secret"}, {"bbox": (104.0, 19.0, 105.0, 20.0), "limit": 5}),
+    ({"confidentiality": ["secret"], "status": "active"},
+     {"bbox": (104.0, 19.0, 105.0, 20.0), "limit": 5, "offset": 2}),
+])
+def test_asking_only_for_levels_above_the_clearance_reads_an_empty_frame(any_store, where,
+                                                                         extra):
+    from geo_pcmt import access
+    _points_at_every_level(any_store)
+    out = access.read(any_store, "retail_points", role="analyst", where=where, **extra)
+    assert len(out) == 0
+    assert list(out.columns) == access.visible_fields("analyst", "retail_points") + ["geometry"]
+
+
+def test_a_range_filter_on_confidentiality_keeps_the_cleared_levels_in_the_range(any_store):
+    from geo_pcmt import access
+    _points_at_every_level(any_store)
+    everything = access.read(any_store, "retail_points", role="analyst",
+                             where={"confidentiality": slice("a", "z")})
+    assert set(everything["confidentiality"]) == {"public", "restricted"}
+    upper = access.read(any_store, "retail_points", role="analyst",
+                        where={"confidentiality": slice("q", None)}, columns=["name"])
+    assert set(upper["id"]) == set(access.read(any_store, "retail_points", role="analyst",
+                                               where={"confidentiality": "restricted"})["id"])
+
+
+def test_role_scoped_reads_leave_out_and_refuse_operational_fields(any_store):
+    from geo_pcmt import access
+    posts = gpd.GeoDataFrame({
+        "id": ["BP-1", "BP-2"], "source": "test", "confidentiality": ["public", "restricted"],
+        "name": ["Đồn Nậm Cắn", "Đồn Mỹ Lý"], "area_of_responsibility": ["40528", "40531"]},
+        geometry=shapely.points([104.1, 104.3], [19.4, 19.5]), crs="EPSG:4326")
+    any_store.write("border_posts", posts)
+    seen = access.read(any_store, "border_posts", role="viewer")
+    assert list(seen["id"]) == ["BP-1"]
+    assert "area_of_responsibility" not in seen.columns
+    with pytest.raises(access.AccessDenied, match="area_of_responsibility"):
+        access.read(any_store, "border_posts", role="viewer", columns=["area_of_responsibility"])
+    with pytest.raises(access.AccessDenied, match="filter"):  # the rows kept would tell it
+        access.read(any_store, "border_posts", role="viewer",
+                    where={"area_of_responsibility": "40528"})
+    analyst = access.read(any_store, "border_posts", role="analyst",
+                          where={"area_of_responsibility": "40531"})
+    assert list(analyst["id"]) == ["BP-2"]
+    with pytest.raises(access.AccessDenied):
+        access.read(any_store, "border_posts", role=None)
+    assert len(access.read(any_store, "communes", role=None, limit=3)) == 3

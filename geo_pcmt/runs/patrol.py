@@ -49,7 +49,7 @@ from geo_pcmt.analysis.patrol import (
 )
 from geo_pcmt.analysis.patrol.records import new_plan_id
 
-#: Patrol plans are read and made by these roles (:data:`geo_pcmt.access.COMMANDER_LAYERS`).
+#: Patrol plans are read and made by these roles (the ``min_role`` of those layers).
 DEFAULT_ROLE = "commander"
 PLAN_LIST_COLUMNS = ["id", "post", "post_id", "unit", "plan_date", "start_time", "teams",
                      "mode", "hours", "seed", "randomised", "method", "created_by",

@@ -1,12 +1,20 @@
-"""The store interface shared by every backend (GeoPackage now, PostGIS for scale-out)."""
+"""The store interface (:class:`Store`) and the code every backend shares (:class:`StoreBase`).
+
+Backends: :class:`~geo_pcmt.store.gpkg.GeoPackageStore` (one GeoPackage file, the default)
+and :class:`~geo_pcmt.store.postgis.PostGISStore` (PostgreSQL/PostGIS, for scale-out).
+"""
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Protocol, Sequence
+from typing import Any, Iterator, Literal, Mapping, Protocol, Sequence
 
 import geopandas as gpd
 import pandas as pd
+
+from geo_pcmt.layers import LAYERS, Layer, get_layer
 
 WriteMode = Literal["append", "replace", "upsert"]
 BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat (EPSG:4326)
@@ -100,13 +108,19 @@ class LayerInfo:
 class Store(Protocol):
     """What every backend offers. The web layer and the CLI only talk to this."""
 
+    #: Where the data lives, for messages (a file path, or a URL with the password hidden).
+    path: Any
+
     #: True when a write holds the whole store, audit appends included, until it commits
     #: (SQLite: one writer per file); False when readers' audit records and other writers'
     #: rows go on beside it (PostgreSQL). Where True, a write must not run in a process
     #: that may be starved of CPU (see :mod:`geo_pcmt.ingest.pool`).
     writes_hold_the_store: bool
 
-    def init(self) -> None: ...
+    def init(self, layers: Sequence[str] | None = None) -> None:
+        """Create the store and every missing layer table (all layers, or ``layers``), and
+        add the columns a newer schema gained to existing tables; idempotent, data kept."""
+        ...
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
@@ -119,7 +133,24 @@ class Store(Protocol):
 
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int: ...
 
-    def layers(self) -> list[LayerInfo]: ...
+    def layers(self) -> list[LayerInfo]:
+        """Every stored layer with its count and extent."""
+        ...
+
+    def bounds(self, layer: str) -> BBox | None:
+        """Extent of a layer ``(minlon, minlat, maxlon, maxlat)``, or None when it is empty
+        or has no geometry."""
+        ...
+
+    def audit(self, user: str, action: str, layer: str | None = None,
+              ids: Sequence[str] = (), detail: dict | None = None) -> None:
+        """Append one audit record (reads of restricted layers, exports, logins …),
+        committed before this returns; :class:`StoreError` if it could not be."""
+        ...
+
+    def check(self) -> str:
+        """The backend's own integrity check: ``"ok"`` when sound, else the problems."""
+        ...
 
     def data_version(self, layer: str | None = None) -> int:
         """A number that grows with every committed write or delete of data (audit records
@@ -136,3 +167,96 @@ class Store(Protocol):
     def close(self) -> None:
         """Let go of the connections this process holds; the store reconnects on next use."""
         ...
+
+
+# --- code every backend shares ----------------------------------------------------------------
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier (names come from the schema, but quote them anyway)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def audit_values(user: str, action: str, layer: str | None, ids: Sequence[str],
+                 detail: dict) -> tuple:
+    """One audit record as the row ``(id, at, user, action, layer, ids, detail)``; at most
+    10 000 ids are kept."""
+    from geo_pcmt.store.frames import now_iso  # (frames imports this module)
+    return (uuid.uuid4().hex, now_iso(), user, action, layer,
+            json.dumps(list(ids)[:10_000], ensure_ascii=False),
+            json.dumps(detail, ensure_ascii=False, default=str))
+
+
+def chunks(items: list, size: int) -> Iterator[list]:
+    """``items`` in consecutive lists of at most ``size``."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+class StoreBase:
+    """What the backends share: the checks before a write or delete, table bookkeeping,
+    the layer listing, audit records (committed in groups, see
+    :mod:`geo_pcmt.store.group_commit`) and the context-manager protocol.
+
+    A backend sets ``path``, ``_known_tables`` (table names seen, refreshed by its
+    ``_existing_tables()``) and ``_audit_group``, and implements the rest of :class:`Store`
+    (``init``, ``count``, ``bounds`` and ``close`` are used here).
+    """
+
+    path: Any
+    _known_tables: set[str]
+    _audit_group: Any  # GroupCommit of audit rows
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _has_table(self, name: str) -> bool:
+        return name in self._known_tables or name in self._existing_tables()
+
+    def _ensure(self, layer: Layer) -> None:
+        """Create the layer's table and the audit log's if they are missing."""
+        missing = [n for n in (layer.name, "audit_log") if not self._has_table(n)]
+        if missing:
+            self.init(missing)
+
+    @staticmethod
+    def _writable(layer: str, mode: str | None = None) -> Layer:
+        """The schema of a layer that may be written (or deleted from, ``mode`` None)."""
+        if mode is not None and mode not in ("append", "replace", "upsert"):
+            raise StoreError(f"unknown write mode {mode!r}; use append, replace or upsert")
+        spec = get_layer(layer)
+        if spec.name == "audit_log":
+            raise StoreError("the audit log is append-only and written by the store itself"
+                             if mode is not None else "the audit log is append-only")
+        return spec
+
+    def layers(self) -> list[LayerInfo]:
+        """Every stored layer with its count and extent."""
+        out = []
+        for name in sorted(self._existing_tables()):
+            if name not in LAYERS:
+                continue
+            spec = LAYERS[name]
+            out.append(LayerInfo(name, self.count(name), self.bounds(name), spec.geometry_type))
+        return out
+
+    def audit(self, user: str, action: str, layer: str | None = None,
+              ids: Sequence[str] = (), detail: dict | None = None) -> None:
+        """Append one audit record (reads of restricted layers, exports, logins …).
+
+        Committed before this returns. Records that threads of this process add while
+        another commit is under way are committed together in the next transaction (one
+        flush to disk for all of them: restricted reads under load would otherwise queue
+        one each); every caller still returns only once its own record is committed, and
+        gets a :class:`StoreError` if that commit failed.
+        """
+        if not self._has_table("audit_log"):
+            self.init(["audit_log"])
+        try:
+            self._audit_group.submit(audit_values(user, action, layer, ids, detail or {}))
+        except StoreError as exc:
+            raise StoreError(str(exc)) from None
+        except Exception as exc:
+            raise StoreError(f"store {self.path}: audit record not written: {exc!r}") from None

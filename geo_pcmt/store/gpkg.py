@@ -5,24 +5,22 @@ standard GeoPackage that QGIS and ``ogrinfo`` open, with an R*-tree spatial inde
 geometry column. Reads and writes go through SQLite directly: every write is one
 ``BEGIN IMMEDIATE … COMMIT`` transaction, so a write is all-or-nothing even if the process
 is killed half-way, and the audit record of a write commits with the write itself.
+
+Geometry blobs are in :mod:`.gpkg_geometry`, R-tree box queries in :mod:`.gpkg_rtree`,
+connections and the writer's turn in :mod:`.gpkg_connections`; what every backend shares
+in :class:`~geo_pcmt.store.base.StoreBase`.
 """
 from __future__ import annotations
 
-import fcntl
-import json
-import math
 import os
+import shutil
 import sqlite3
-import struct
+import tempfile
 import threading
-import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -30,137 +28,24 @@ import shapely
 from geo_pcmt.layers import LAYERS, Layer, get_layer
 from geo_pcmt.store import frames
 from geo_pcmt.store.group_commit import GroupCommit
-from geo_pcmt.store.base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
+from geo_pcmt.store.base import BBox, StoreError, Where, WriteMode, WriteReport
 from geo_pcmt.store.base import CountMemo, filter_key, versions_from_rows
+from geo_pcmt.store.base import StoreBase, audit_values, chunks
+from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import rewrite_key as _rewrite_key, version_key as _version_key
+from geo_pcmt.store.gpkg_connections import Connections
+from geo_pcmt.store.gpkg_geometry import (  # noqa: F401  (the blob codec, importable here)
+    _envelope, _register_functions, decode_geometries, encode_geometries)
+from geo_pcmt.store.gpkg_rtree import (RTreeQueries, _box_params, _in_box_joined,
+                                       _in_box_joined_params, _rim_ids, _TOUCHES)
 
-_SRS_ID = 4326
 _GDAL_GEOMETRY = {"Point": "Point", "MultiPolygon": "MultiPolygon", "LineString": "LineString",
                   "MultiLineString": "MultiLineString", "Geometry": "Unknown"}
-_HEADER_NO_ENV = struct.pack("<2sBBi", b"GP", 0, 0b00000001, _SRS_ID)
-_HEADER_ENV = struct.pack("<2sBBi", b"GP", 0, 0b00000011, _SRS_ID)
-_HEADER_EMPTY = struct.pack("<2sBBi", b"GP", 0, 0b00010001, _SRS_ID)
-_ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}
 # one-row-per-key table beside the layers; ``data_version`` grows with every data write
 _META_DDL = "CREATE TABLE IF NOT EXISTS gp_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
 
 
-# --- GeoPackage geometry blobs (spec §2.1.3) -------------------------------------------
-
-def encode_geometries(geoms: np.ndarray) -> list[bytes | None]:
-    """Shapely geometries → GeoPackage binary (header + ISO WKB), envelope for non-points."""
-    wkb = shapely.to_wkb(geoms, byte_order=1, flavor="iso")
-    bounds = shapely.bounds(geoms)
-    types = shapely.get_type_id(geoms)
-    empty = shapely.is_empty(geoms)
-    out: list[bytes | None] = []
-    for blob, b, t, e in zip(wkb, bounds, types, empty):
-        if blob is None:
-            out.append(None)
-        elif e:
-            out.append(_HEADER_EMPTY + blob)
-        elif t == 0:  # Point: no envelope, as GDAL writes it
-            out.append(_HEADER_NO_ENV + blob)
-        else:
-            out.append(_HEADER_ENV + struct.pack("<4d", b[0], b[2], b[1], b[3]) + blob)
-    return out
-
-
-def _wkb_offset(blob: bytes) -> tuple[int, int]:
-    flags = blob[3]
-    env = (flags >> 1) & 0b111
-    return 8 + 8 * _ENVELOPE_DOUBLES.get(env, 0), env
-
-
-def decode_geometries(blobs: Sequence[bytes | None]) -> np.ndarray:
-    """GeoPackage binary → shapely geometries (None stays None)."""
-    wkb = [None if b is None else bytes(b[_wkb_offset(b)[0]:]) for b in blobs]
-    return shapely.from_wkb(np.asarray(wkb, dtype=object))
-
-
-def _envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
-    """(minx, maxx, miny, maxy) of a blob, or None if empty/null."""
-    if blob is None or blob[3] & 0b00010000:
-        return None
-    start, env = _wkb_offset(blob)
-    if env:
-        return struct.unpack_from("<4d", blob, 8)
-    byte_order = "<" if blob[start] == 1 else ">"
-    (gtype,) = struct.unpack_from(byte_order + "I", blob, start + 1)
-    if gtype % 1000 == 1:  # Point (2D, Z, M, ZM): coordinates follow the type
-        x, y = struct.unpack_from(byte_order + "2d", blob, start + 5)
-        return (x, x, y, y)
-    g = shapely.from_wkb(bytes(blob[start:]))
-    if g.is_empty:
-        return None
-    minx, miny, maxx, maxy = g.bounds
-    return (minx, maxx, miny, maxy)
-
-
-def _register_functions(conn: sqlite3.Connection) -> None:
-    """SQL functions the GeoPackage R-tree triggers call (GDAL registers the same ones)."""
-    def part(i):
-        def f(blob):
-            env = _envelope(blob)
-            return None if env is None else env[i]
-        return f
-    conn.create_function("ST_MinX", 1, part(0), deterministic=True)
-    conn.create_function("ST_MaxX", 1, part(1), deterministic=True)
-    conn.create_function("ST_MinY", 1, part(2), deterministic=True)
-    conn.create_function("ST_MaxY", 1, part(3), deterministic=True)
-    conn.create_function("ST_IsEmpty", 1, lambda b: 1 if _envelope(b) is None else 0,
-                         deterministic=True)
-    conn.create_function("gp_point_in_box", 5, _point_in_box, deterministic=True)
-
-
-def _point_in_box(blob, minx, miny, maxx, maxy) -> int:
-    """Exact test for a point: the R-tree keeps 32-bit float bounds, a little too wide."""
-    env = _envelope(blob)
-    return int(env is not None and minx <= env[0] <= maxx and miny <= env[2] <= maxy)
-
-
-# R-tree conditions on (minx, miny, maxx, maxy) of a query box: bounds touching it, and
-# bounds lying within it (parameters from _box_params)
-_TOUCHES = "minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"
-_WITHIN = "minx >= ? AND maxx <= ? AND miny >= ? AND maxy <= ?"
-
-
-def _box_params(bbox: BBox, *, within: bool = False) -> list[float]:
-    minx, miny, maxx, maxy = map(float, bbox)
-    return [minx, maxx, miny, maxy] if within else [maxx, minx, maxy, miny]
-
-
-def _rim_ids(rtree: str, bbox: BBox) -> tuple[str, list[float]]:
-    """SQL selecting the ids of R-tree entries on the box's rim (touching it, not within
-    it), and its parameters: the entries crossing each edge, as four narrow R-tree searches
-    (``TOUCHES AND NOT WITHIN`` in one search tests every entry touching the box, 10 ms
-    at 50 000 points, as each side of NOT is no constraint the R-tree can search on)."""
-    x0, y0, x1, y1 = map(float, bbox)
-    crossing = [("minx < ? AND maxx >= ?", [x0, x0]), ("maxx > ? AND minx <= ?", [x1, x1]),
-                ("miny < ? AND maxy >= ?", [y0, y0]), ("maxy > ? AND miny <= ?", [y1, y1])]
-    sql = " UNION ".join(f"SELECT id FROM {rtree} WHERE {edge} AND {_TOUCHES}"
-                         for edge, _ in crossing)
-    return sql, [v for _, edge_params in crossing for v in (*edge_params, *_box_params(bbox))]
-
-
-def _in_box_joined(geom: str) -> str:
-    """Exact "point in the box" for a point table ``t`` joined to its R-tree ``r`` by id:
-    bounds within the box, or touching it and passing the exact test (the rim)."""
-    return (f"r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? "
-            f"AND ((r.minx >= ? AND r.maxx <= ? AND r.miny >= ? AND r.maxy <= ?) "
-            f"OR gp_point_in_box(t.{_q(geom)}, ?, ?, ?, ?))")
-
-
-def _in_box_joined_params(bbox: BBox) -> list[float]:
-    return [*_box_params(bbox), *_box_params(bbox, within=True), *map(float, bbox)]
-
-
-def _q(name: str) -> str:
-    """Quote an identifier (names come from the schema, but quote them anyway)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-class GeoPackageStore:
+class GeoPackageStore(Connections, RTreeQueries, StoreBase):
     """Layers in one GeoPackage file.
 
     Parameters
@@ -201,94 +86,6 @@ class GeoPackageStore:
 
     # --- connections ------------------------------------------------------------------
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        if not self.path.exists():
-            raise StoreError(f"store {self.path} does not exist; run `geo-pcmt init` first")
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            _register_functions(conn)
-            yield conn
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """This thread's own connection, for reads (autocommit: each statement sees the
-        last commit). Opening a connection costs a schema parse on its first statement,
-        which cost more than a whole page of a bbox read; a connection that failed is
-        dropped, the next read opens a new one."""
-        conn = self._thread_connection()
-        try:
-            yield conn
-        except BaseException:
-            self._drop_thread_connection()
-            raise
-
-    @contextmanager
-    def _one_writer(self) -> Iterator[None]:
-        """Wait for the store's write turn: one writer at a time across this process's
-        threads (a lock) and across processes (``flock`` on ``<store>.lock``).
-
-        SQLite lets a second writer find the file locked and retry after sleeps that grow
-        to 100 ms, so under load the write lock sat free while writers slept and newcomers
-        went first; every audited read waited behind that. Taking turns here first, a writer
-        reaches ``BEGIN IMMEDIATE`` when the file is free. Editors that do not take the turn
-        (GDAL, QGIS) are still kept out by SQLite's own locking.
-        """
-        deadline = time.monotonic() + self.busy_timeout_s
-        if self._writer_pid != os.getpid():  # a fork copied the parent's lock and file
-            self._writer_lock, self._writer_file, self._writer_pid = \
-                threading.Lock(), None, os.getpid()
-        if not self._writer_lock.acquire(timeout=self.busy_timeout_s):
-            raise StoreError(f"store {self.path}: busy for {self.busy_timeout_s:.0f} s; "
-                             "nothing was written")
-        try:
-            fd = self._writer_fd()
-            while fd is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:  # another process writes: look again shortly
-                    if time.monotonic() > deadline:
-                        raise StoreError(f"store {self.path}: busy for "
-                                         f"{self.busy_timeout_s:.0f} s; nothing was written")
-                    time.sleep(0.0005)
-            try:
-                yield
-            finally:
-                if fd is not None:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            self._writer_lock.release()
-
-    def _writer_fd(self) -> int | None:
-        """This process's descriptor of ``<store>.lock`` (None if it cannot be made, e.g.
-        on a full disk: SQLite's locking alone then keeps writers apart)."""
-        if self._writer_file is None:
-            try:
-                self._writer_file = open(self.path.with_name(self.path.name + ".lock"), "a+b")
-            except OSError:
-                return None
-        return self._writer_file.fileno()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._one_writer(), self._connect() as conn:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    if conn.in_transaction:  # on a full disk SQLite has rolled back already
-                        conn.execute("ROLLBACK")
-                    raise
-                else:
-                    conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:  # disk full, I/O error, locked too long
-                raise StoreError(f"store {self.path}: {exc}; nothing was written") from None
 
     # --- schema -----------------------------------------------------------------------
 
@@ -299,8 +96,6 @@ class GeoPackageStore:
             self._known_tables = {r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents")}
         return set(self._known_tables)
 
-    def _has_table(self, name: str) -> bool:
-        return name in self._known_tables or name in self._existing_tables()
 
     def init(self, layers: Sequence[str] | None = None) -> None:
         """Create the file and every layer's table that does not exist yet, and add the
@@ -342,8 +137,11 @@ class GeoPackageStore:
         # process break each other's POSIX locks, so let go of ours while GDAL writes
         # (threads reconnect on their next use; tables are made at init, rarely later)
         self.close()
-        pyogrio.write_dataframe(empty, self.path, layer=layer.name, driver="GPKG",
-                                append=self.path.exists(), **kwargs)
+        if self.path.exists():
+            pyogrio.write_dataframe(empty, self.path, layer=layer.name, driver="GPKG",
+                                    append=True, **kwargs)
+        else:
+            self._create_file(empty, layer.name, kwargs)
         with self._transaction() as conn:
             conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q('uq_' + layer.name + '_id')} "
                          f"ON {_q(layer.name)}(id)")
@@ -355,10 +153,31 @@ class GeoPackageStore:
                          (layer.title_vi, f"{layer.title_en}. {layer.description}".strip(),
                           layer.name))
 
-    def _ensure(self, layer: Layer) -> None:
-        missing = [n for n in (layer.name, "audit_log") if not self._has_table(n)]
-        if missing:
-            self.init(missing)
+
+    def _create_file(self, first: pd.DataFrame, layer: str, kwargs: dict) -> None:
+        """Create the GeoPackage with its first table, readable by its owner only (0600,
+        like ``users.sqlite``; SQLite gives the ``-wal`` and ``-shm`` files the same mode).
+
+        GDAL writes it in a private folder beside the target and it is linked into place
+        once its mode is set, so the file is never world-readable, not even for a moment.
+        If another process made the file meanwhile, the table goes into that one.
+        """
+        folder = Path(tempfile.mkdtemp(prefix=".geo_pcmt-", dir=self.path.parent))
+        try:
+            fresh = folder / self.path.name
+            pyogrio.write_dataframe(first, fresh, layer=layer, driver="GPKG", **kwargs)
+            os.chmod(fresh, 0o600)
+            try:
+                os.link(fresh, self.path)
+            except FileExistsError:
+                pyogrio.write_dataframe(first, self.path, layer=layer, driver="GPKG",
+                                        append=True, **kwargs)
+            except OSError:  # a file system without hard links
+                if self.path.exists():
+                    raise
+                os.rename(fresh, self.path)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _geom_column(self, conn: sqlite3.Connection, layer: str) -> str | None:
         if layer in self._geom_columns:  # fixed once the table exists
@@ -412,88 +231,6 @@ class GeoPackageStore:
                 params.extend([*rim_params, *map(float, bbox)])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def _ids_in_box(self, conn, layer: Layer, bbox: BBox) -> tuple[str, list]:
-        """SQL selecting the fids of the points in the box from the R-tree, and its
-        parameters: no row is read except the few on the rim, which get the exact test."""
-        rtree = _q("rtree_" + layer.name + "_" + self._geom_column(conn, layer.name))
-        rim, rim_params = self._rim_inside(conn, layer, bbox)
-        sql = f"SELECT id FROM {rtree} WHERE {_TOUCHES} AND ({_WITHIN} OR id IN ({rim}))"
-        return sql, [*_box_params(bbox), *_box_params(bbox, within=True), *rim_params]
-
-    def _rim_inside(self, conn, layer: Layer, bbox: BBox) -> tuple[str, list]:
-        """SQL selecting the fids of the points on the box's rim (R-tree bounds across an
-        edge) that are inside it by the exact test, and its parameters."""
-        geom = self._geom_column(conn, layer.name)
-        rtree = _q("rtree_" + layer.name + "_" + geom)
-        rim, rim_params = _rim_ids(rtree, bbox)
-        return (f"SELECT fid FROM {_q(layer.name)} WHERE fid IN ({rim}) "
-                f"AND gp_point_in_box({_q(geom)}, ?, ?, ?, ?)", [*rim_params, *map(float, bbox)])
-
-    def _count_points_in_box(self, conn, layer: Layer, bbox: BBox) -> int:
-        """Points in the box: R-tree bounds within it, plus those on the rim that pass the
-        exact test (no other row is read)."""
-        rtree = _q("rtree_" + layer.name + "_" + self._geom_column(conn, layer.name))
-        inside = conn.execute(f"SELECT count(*) FROM {rtree} WHERE {_WITHIN}",
-                              _box_params(bbox, within=True)).fetchone()[0]
-        rim, params = self._rim_inside(conn, layer, bbox)
-        return inside + conn.execute(f"SELECT count(*) FROM ({rim})", params).fetchone()[0]
-
-    def _count_excluded_in_box(self, conn, layer: Layer, bbox: BBox,
-                               where: Where) -> int | None:
-        """Points in the box that a one-column list filter (a role's clearance,
-        ``{"confidentiality": [...]}``) leaves out, read from that column's index; None
-        when the filter has another shape or the column no index.
-
-        Counting what the filter keeps read every row in the box (45 ms for 33 000
-        points); what it leaves out is usually few rows, found from the index.
-        """
-        if len(where) != 1:
-            return None
-        (column, values), = where.items()
-        if not isinstance(values, (list, tuple, set, frozenset)) or not values:
-            return None
-        layer.field(column)  # KeyError for unknown columns: never interpolated
-        index = self._column_index(conn, layer.name, column)
-        if index is None:
-            return None
-        if not all(isinstance(v, str) for v in values):
-            return None
-        geom = self._geom_column(conn, layer.name)
-        rtree = _q("rtree_" + layer.name + "_" + geom)
-        # "not one of the values" as ranges of the index between them (text sorts the same
-        # in Python and in SQLite's binary collation), so only the rows left out are read
-        kept = sorted(set(values))
-        col = f"t.{_q(column)}"
-        gaps = [f"{col} < ?", f"{col} > ?"] + [f"({col} > ? AND {col} < ?)"] * (len(kept) - 1)
-        gap_params = [kept[0], kept[-1]] + [v for pair in zip(kept, kept[1:]) for v in pair]
-        sql = (f"SELECT count(*) FROM {_q(layer.name)} t INDEXED BY {_q(index)} "
-               f"CROSS JOIN {rtree} r ON r.id = t.fid "
-               f"WHERE ({col} IS NULL OR {' OR '.join(gaps)}) AND {_in_box_joined(geom)}")
-        return conn.execute(sql, [*gap_params, *_in_box_joined_params(bbox)]).fetchone()[0]
-
-    def _dense_in_box(self, conn, layer: Layer, bbox: BBox, wanted: int) -> bool:
-        """Whether walking the table in stored order finds ``wanted`` rows in the box
-        sooner than listing every id in the box would (rows spread evenly: about
-        ``wanted × rows / in_box`` rows walked, against ``in_box`` ids listed)."""
-        rtree = _q("rtree_" + layer.name + "_" + self._geom_column(conn, layer.name))
-        rows = conn.execute(f"SELECT max(fid) FROM {_q(layer.name)}").fetchone()[0] or 0
-        enough = math.isqrt(wanted * rows) + 1  # dense once in_box² > wanted × rows
-        in_box = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {rtree} WHERE {_WITHIN} "
-                              "LIMIT ?)", [*_box_params(bbox, within=True), enough]).fetchone()[0]
-        return in_box >= enough
-
-    def _column_index(self, conn, table: str, column: str) -> str | None:
-        """The name of an index on ``table(column)`` alone (cached), or None."""
-        key = (table, column)
-        if key not in self._column_indexes:
-            found = None
-            for _, name, *_ in conn.execute(f"PRAGMA index_list({_q(table)})").fetchall():
-                cols = [r[2] for r in conn.execute(f"PRAGMA index_info({_q(name)})")]
-                if cols == [column]:
-                    found = name
-                    break
-            self._column_indexes[key] = found
-        return self._column_indexes[key]
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
@@ -650,15 +387,6 @@ class GeoPackageStore:
                                f"{_q('rtree_' + spec.name + '_' + geom)}").fetchone()
         return None if row[0] is None else tuple(row)
 
-    def layers(self) -> list[LayerInfo]:
-        """Every stored layer with its count and extent."""
-        out = []
-        for name in sorted(self._existing_tables()):
-            if name not in LAYERS:
-                continue
-            spec = LAYERS[name]
-            out.append(LayerInfo(name, self.count(name), self.bounds(name), spec.geometry_type))
-        return out
 
     # --- writes -----------------------------------------------------------------------
 
@@ -670,11 +398,7 @@ class GeoPackageStore:
         ``upsert`` inserts new ids and updates existing ones (keeping ``created_at``).
         The write and its audit record commit together.
         """
-        if mode not in ("append", "replace", "upsert"):
-            raise StoreError(f"unknown write mode {mode!r}; use append, replace or upsert")
-        spec = get_layer(layer)
-        if spec.name == "audit_log":
-            raise StoreError("the audit log is append-only and written by the store itself")
+        spec = self._writable(layer, mode)
         prepared = frames.prepare(spec, frame)
         cols, values, ids = prepared.cols, prepared.values, prepared.ids
         all_cols = list(cols)
@@ -725,15 +449,13 @@ class GeoPackageStore:
 
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
         """Delete rows by id in one transaction; returns how many were deleted."""
-        spec = get_layer(layer)
-        if spec.name == "audit_log":
-            raise StoreError("the audit log is append-only")
+        spec = self._writable(layer)
         ids = [str(i) for i in ids]
         if not ids or not self._has_table(spec.name):
             return 0
         with self._transaction() as conn:
             n = 0
-            for chunk in _chunks(ids, 500):
+            for chunk in chunks(ids, 500):
                 n += conn.execute(f"DELETE FROM {_q(spec.name)} WHERE id IN "
                                   f"({','.join('?' * len(chunk))})", chunk).rowcount
             if n:
@@ -764,25 +486,6 @@ class GeoPackageStore:
             raise StoreError(f"store {self.path}: {exc}") from None
         return 0 if row is None else int(row[0])
 
-    def audit(self, user: str, action: str, layer: str | None = None,
-              ids: Sequence[str] = (), detail: dict | None = None) -> None:
-        """Append one audit record (reads of restricted layers, exports, logins …).
-
-        Committed (WAL, ``synchronous=FULL``) before this returns. Records that threads
-        of this process add while another commit is under way are committed together in
-        the next transaction (one fsync for all of them: restricted reads under load
-        would otherwise queue one fsync each); every caller still returns only once its
-        own record is committed, and gets the error if that commit failed. Each thread
-        keeps one connection for audit records, dropped after any error.
-        """
-        if not self._has_table("audit_log"):
-            self.init(["audit_log"])
-        try:
-            self._audit_group.submit(_audit_values(user, action, layer, ids, detail or {}))
-        except StoreError as exc:
-            raise StoreError(str(exc)) from None
-        except Exception as exc:
-            raise StoreError(f"store {self.path}: audit record not written: {exc!r}") from None
 
     def _commit_audit(self, rows: list[tuple]) -> None:
         conn = self._thread_connection()
@@ -803,56 +506,6 @@ class GeoPackageStore:
             self._drop_thread_connection()
             raise
 
-    def _thread_connection(self) -> sqlite3.Connection:
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is not None:
-            if local.key == (os.getpid(), self._generation):
-                return conn
-            self._drop_thread_connection()  # from before a close() or a schema change
-        if not self.path.exists():
-            raise StoreError(f"store {self.path} does not exist; run `geo-pcmt init` first")
-        # used by its own thread only; check_same_thread is off so that close() can close it
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        _register_functions(conn)
-        local.conn, local.key = conn, (os.getpid(), self._generation)
-        with self._open_lock:
-            self._open.append((os.getpid(), conn))
-        return conn  # also reads data_version: autocommit, so each read sees the last commit
-
-    def _drop_thread_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None and self._local.key[0] == os.getpid():
-            with self._open_lock:
-                self._open = [(p, c) for p, c in self._open if c is not conn]
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
-
-    def close(self) -> None:
-        """Close the connections this process keeps (one per thread that used the store);
-        the last one to close folds the write-ahead log back into the file. The store
-        reconnects on next use. Call it when no other thread is using the store."""
-        with self._open_lock:
-            mine = [c for p, c in self._open if p == os.getpid()]
-            self._open = []
-            self._generation += 1
-        for conn in mine:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
-
-    def __enter__(self) -> "GeoPackageStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def data_versions(self) -> dict[str | None, int]:
         """Every data version at once (see :meth:`data_version`)."""
@@ -870,12 +523,12 @@ class GeoPackageStore:
         return versions_from_rows(rows)
 
     def _audit(self, conn, user, action, layer, ids, detail) -> None:
-        conn.execute(_AUDIT_INSERT, _audit_values(user, action, layer, ids, detail))
+        conn.execute(_AUDIT_INSERT, audit_values(user, action, layer, ids, detail))
 
     @staticmethod
     def _count_ids(conn, table: str, ids: list[str]) -> int:
         n = 0
-        for chunk in _chunks(ids, 500):
+        for chunk in chunks(ids, 500):
             n += conn.execute(f"SELECT count(*) FROM {_q(table)} WHERE id IN "
                               f"({','.join('?' * len(chunk))})", chunk).fetchone()[0]
         return n
@@ -888,13 +541,6 @@ class GeoPackageStore:
 
 _AUDIT_INSERT = ('INSERT INTO audit_log (id, "at", "user", action, layer, ids, detail) '
                  "VALUES (?, ?, ?, ?, ?, ?, ?)")
-
-
-def _audit_values(user, action, layer, ids, detail) -> tuple:
-    ids = list(ids)
-    return (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
-            json.dumps(ids[:10_000], ensure_ascii=False),
-            json.dumps(detail, ensure_ascii=False, default=str))
 
 
 def _bump_data_version(conn: sqlite3.Connection, layer: str, *, appended: bool = False) -> int:
@@ -915,6 +561,3 @@ def _bump_data_version(conn: sqlite3.Connection, layer: str, *, appended: bool =
     return int(version)
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

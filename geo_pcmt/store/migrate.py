@@ -133,31 +133,10 @@ def migrate(source: Store, target: Store, *, layers: Sequence[str] | None = None
         if busy:
             raise StoreError(f"target {_where(target)} already holds rows in "
                              f"{', '.join(busy)}; use replace to overwrite them")
-    keep_ts = "keep_timestamps" in inspect.signature(target.write).parameters
     report = MigrationReport(_where(source), _where(target))
     for name in [n for n in names if n != "audit_log"]:
-        t0 = time.perf_counter()
-        total = source.count(name)
-        done = 0
-        kwargs = {"keep_timestamps": True} if keep_ts else {}
-        first = True
-        while True:
-            chunk = source.read(name, limit=chunk_rows, offset=done)
-            if len(chunk) == 0 and not (first and replace):
-                break  # an empty source layer only clears the target when replacing
-            target.write(name, chunk, mode="replace" if first and replace else "append",
-                         user=user, **kwargs)
-            first = False
-            done += len(chunk)
-            if progress:
-                progress(name, done, total)
-            if len(chunk) < chunk_rows:
-                break
-        report.layers.append(LayerCopy(name, total, target.count(name),
-                                       _ids(source, name) == _ids(target, name),
-                                       time.perf_counter() - t0,
-                                       timestamps_kept=keep_ts or
-                                       "updated_at" not in LAYERS[name].field_names))
+        report.layers.append(_copy_layer(source, target, name, replace=replace,
+                                         chunk_rows=chunk_rows, user=user, progress=progress))
     if "audit_log" in names:
         t0 = time.perf_counter()
         log = source.read("audit_log")
@@ -171,6 +150,32 @@ def migrate(source: Store, target: Store, *, layers: Sequence[str] | None = None
             "from": _where(source), "layers": {l.layer: l.target_count for l in report.layers},
             "ok": report.ok})
     return report
+
+
+def _copy_layer(source: Store, target: Store, name: str, *, replace: bool, chunk_rows: int,
+                user: str, progress: Callable[[str, int, int], None] | None) -> LayerCopy:
+    """Copy one layer in chunks of ``chunk_rows`` (one transaction each) and check it."""
+    keep_ts = "keep_timestamps" in inspect.signature(target.write).parameters
+    kwargs = {"keep_timestamps": True} if keep_ts else {}
+    t0 = time.perf_counter()
+    total = source.count(name)
+    done = 0
+    first = True
+    while True:
+        chunk = source.read(name, limit=chunk_rows, offset=done)
+        if len(chunk) == 0 and not (first and replace):
+            break  # an empty source layer only clears the target when replacing
+        target.write(name, chunk, mode="replace" if first and replace else "append",
+                     user=user, **kwargs)
+        first = False
+        done += len(chunk)
+        if progress:
+            progress(name, done, total)
+        if len(chunk) < chunk_rows:
+            break
+    return LayerCopy(name, total, target.count(name), _ids(source, name) == _ids(target, name),
+                     time.perf_counter() - t0,
+                     timestamps_kept=keep_ts or "updated_at" not in LAYERS[name].field_names)
 
 
 def summary_lines(report: MigrationReport) -> list[str]:

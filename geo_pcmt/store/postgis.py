@@ -14,17 +14,15 @@ Values go through the same checks as the GeoPackage backend (:mod:`.frames`), so
 backends accept and refuse the same frames. One difference a user may notice: datetimes
 are stored as ``timestamptz`` and read back in UTC (``2022-01-01T22:41:00Z`` for
 ``2022-01-02T05:41:00+07:00``), the same instant written differently.
+
+Tables and value binding are in :mod:`.postgis_sql`, the connection pools in
+:mod:`.postgis_pool`; what every backend shares in :class:`~geo_pcmt.store.base.StoreBase`.
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
-import time
-import uuid
-from contextlib import contextmanager
-from datetime import date
-from typing import Any, Iterator, Sequence
+from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -32,170 +30,26 @@ import pandas as pd
 import psycopg
 import shapely
 import sqlalchemy as sa
-from geoalchemy2 import Geometry
-from sqlalchemy.engine import make_url
 
 from geo_pcmt.layers import LAYERS, Layer, get_layer
 from geo_pcmt.store import frames
 from geo_pcmt.store.group_commit import GroupCommit
-from geo_pcmt.store.base import BBox, LayerInfo, StoreError, Where, WriteMode, WriteReport
-from geo_pcmt.store.base import CountMemo, filter_key, versions_from_rows
+from geo_pcmt.store.base import BBox, StoreError, Where, WriteMode, WriteReport
+from geo_pcmt.store.base import CountMemo, StoreBase, audit_values, filter_key, versions_from_rows
+from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import version_key as _version_key
+from geo_pcmt.store.postgis_pool import IDLE_PING_S, Pools  # noqa: F401  (IDLE_PING_S: see there)
+from geo_pcmt.store.postgis_sql import (  # noqa: F401  (SRID, table_for: importable here)
+    GEOM, SRID, _as_text, _copy, _db_message, _ewkb_hex, _url, _utc_columns, conditions,
+    table_for)
 
-SRID = 4326
-GEOM = "geom"  # the geometry column of every spatial table
-_SA_TYPES = {"str": sa.Text, "int": sa.BigInteger, "float": lambda: sa.Float(precision=53),
-             "bool": sa.Boolean, "date": sa.Date, "datetime": lambda: sa.DateTime(timezone=True)}
-_PG_GEOMETRY = {"Point": "POINT", "LineString": "LINESTRING", "MultiPolygon": "MULTIPOLYGON",
-                "MultiLineString": "MULTILINESTRING", "Geometry": "GEOMETRY"}
 _INIT_LOCK = 7_310_201  # pg_advisory_xact_lock key: one init at a time across workers
 APPENDS_KEPT = 256  # versions of each layer whose appended rows are remembered (gp_appends)
 COUNTS_KEPT = 512  # counts each process remembers (see PostGISStore.count)
 _XID_MOD = 4_294_967_296  # txid_current() is epoch-extended; a row's xmin is its low 32 bits
 
 
-def _q(name: str) -> str:
-    """Quote an identifier (names come from the schema, but quote them anyway)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def table_for(layer: Layer, metadata: sa.MetaData) -> sa.Table:
-    """The SQLAlchemy table of a layer: typed columns, unique ``id``, GiST-indexed geometry."""
-    cols = [sa.Column("fid", sa.BigInteger, sa.Identity(always=False), primary_key=True)]
-    for f in layer.fields:
-        cols.append(sa.Column(f.name, _SA_TYPES[f.type](), nullable=not f.required,
-                              unique=f.name == "id", comment=f.label_en or None))
-    if layer.has_geometry:
-        cols.append(sa.Column(GEOM, Geometry(_PG_GEOMETRY[layer.geometry_type], srid=SRID,
-                                             spatial_index=True)))
-    return sa.Table(layer.name, metadata, *cols,
-                    comment=f"{layer.title_vi} — {layer.title_en}. {layer.description}".strip())
-
-
-def _url(url: str) -> sa.URL:
-    """``postgresql://`` or ``postgres://`` → the psycopg 3 driver URL."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1)
-                      if url.startswith("postgres://") else url)
-    return parsed.set(drivername="postgresql+psycopg")
-
-
-def _db_message(exc: Exception) -> str:
-    """The server's own words for a failed statement, without SQLAlchemy's wrapping."""
-    orig = getattr(exc, "orig", None) or exc
-    diag = getattr(orig, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag else None
-    return primary or str(orig).strip().splitlines()[0]
-
-
-def _as_text(col: sa.ColumnElement, ftype: str) -> sa.ColumnElement:
-    """Dates and datetimes as the ISO text the GeoPackage backend returns, formatted by the
-    server (much faster than in Python): ``2024-02-29``, ``2024-03-01T01:30:00Z`` (UTC, with
-    ``.ffffff`` only when there are fractions of a second)."""
-    if ftype == "date":
-        return sa.func.to_char(col, "YYYY-MM-DD").label(col.name)
-    if ftype == "datetime":
-        utc = sa.func.timezone("UTC", col)
-        fraction = sa.case((sa.func.to_char(utc, "US") != "000000",
-                            sa.func.to_char(utc, ".US")), else_="")
-        return (sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS') + fraction + "Z").label(col.name)
-    return col
-
-
-_TEXT_MAX = "\uffff"  # GeoPackage compares ISO text; "…T08:00:00\uffff" means "to the end of it"
-
-
-def _utc_columns(layer: Layer, cols: list[str], values: list[list[Any]]) -> None:
-    """Give naive datetimes an explicit UTC offset, in place, so the server's TimeZone
-    setting never shifts them (the same rule as :func:`_bind` for filters)."""
-    for i, c in enumerate(cols):
-        if c in layer.field_names and layer.field(c).type == "datetime":
-            for r in values:
-                v = r[i]
-                if v is None or v.endswith("Z") or (len(v) > 19 and v[-6] in "+-"
-                                                    and v[-3] == ":"):
-                    continue  # already explicit (the common case: skip parsing)
-                ts = pd.Timestamp(v)
-                r[i] = (ts.tz_localize("UTC") if ts.tzinfo is None else ts).isoformat()
-
-
-def _bind(layer: Layer, column: str, value: Any) -> Any:
-    """A ``where`` value as the column's Python type (so ``"2024-01-01"`` binds as a date).
-
-    Naive datetimes are UTC. A text bound ending in U+FFFF (how callers written for the
-    text-comparing GeoPackage say "through the end of this second, or day") binds as the
-    last microsecond of that second or day.
-    """
-    ftype = layer.field(column).type
-    through_end = ftype in ("date", "datetime") and isinstance(value, str) \
-        and value.endswith(_TEXT_MAX)
-    if through_end:
-        value = value.rstrip(_TEXT_MAX)
-    out = frames._py(value, ftype, layer.name, column, "where")
-    if ftype == "date" and out is not None:
-        return date.fromisoformat(out)
-    if ftype == "datetime" and out is not None:
-        ts = pd.Timestamp(out)
-        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
-        if through_end:
-            step = pd.Timedelta(days=1) if len(value.strip()) <= 10 else pd.Timedelta(seconds=1)
-            ts = ts + step - pd.Timedelta(microseconds=1)
-        return ts.to_pydatetime()
-    return out
-
-
-def _matchable(value: Any) -> bool:
-    """Whether a filter value could equal a stored value (PostgreSQL text holds no NUL)."""
-    if not isinstance(value, str):
-        return True
-    return "\x00" not in value and _encodable(value)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _storable(value: Any) -> Any:
-    """A range bound PostgreSQL can take: text cut at a NUL, invalid characters dropped."""
-    if not isinstance(value, str):
-        return value
-    value = value.split("\x00", 1)[0]
-    return value if _encodable(value) else value.encode("utf-8", "ignore").decode("utf-8")
-
-
-IDLE_PING_S = 10.0  # a pooled connection idle this long is checked before use
-
-
-def _ping_when_idle(engine: sa.Engine, idle_s: float) -> None:
-    """Check a pooled connection before use only if it sat idle ``idle_s`` or longer.
-
-    SQLAlchemy's ``pool_pre_ping`` sends a query on every checkout: under load, one more
-    round trip to a server process per store call, most of a cached read's cost. A
-    connection used moments ago is alive; one that sat idle (the server may have restarted
-    or a firewall dropped it) is pinged, and replaced if dead (the pool then tries again).
-    """
-    @sa.event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_conn, record) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @sa.event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_conn, record, proxy) -> None:
-        since = record.info.get("idle_since")
-        if since is None or time.monotonic() - since < idle_s:
-            return
-        try:
-            with dbapi_conn.cursor() as cur:
-                cur.execute("SELECT 1")
-            if not dbapi_conn.autocommit:
-                dbapi_conn.rollback()
-        except psycopg.Error:
-            raise sa.exc.DisconnectionError("pooled connection is gone") from None
-
-
-class PostGISStore:
+class PostGISStore(Pools, StoreBase):
     """Layers in a PostgreSQL/PostGIS database.
 
     Parameters
@@ -229,7 +83,7 @@ class PostGISStore:
         self.schema = schema
         self.metadata = sa.MetaData(schema=schema)
         self._tables: dict[str, sa.Table] = {}
-        self._known: set[str] = set()  # tables are created, never dropped: cache them
+        self._known_tables: set[str] = set()  # tables are created, never dropped: cache them
         self._engine: sa.Engine | None = None
         self._single: sa.Engine | None = None  # see _engines
         self._pid = os.getpid()
@@ -248,99 +102,6 @@ class PostGISStore:
         """Where the data lives, for messages (password hidden)."""
         return self.url.set(drivername="postgresql").render_as_string(hide_password=True)
 
-    # --- connections ------------------------------------------------------------------
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The pooled engine of this process; a forked child (gunicorn worker) gets its own."""
-        return self._engines()[0]
-
-    def _engines(self) -> tuple[sa.Engine, sa.Engine]:
-        """(transactions, single statements): two pools of this process.
-
-        The second pool's connections are in autocommit mode for good, so a one-statement
-        read or append (data versions, audit batches, ANALYZE) costs one round trip and no
-        per-checkout switching of modes or rollback on return: a third of the CPU time of
-        the same statement through the first pool, and it runs on every request.
-        """
-        with self._lock:
-            if self._engine is not None and self._pid != os.getpid():
-                for engine in (self._engine, self._single):
-                    engine.dispose(close=False)  # the parent's sockets are the parent's
-                self._engine = self._single = None
-            if self._engine is None:
-                self._engine = self._make_engine()
-                self._single = self._make_engine(isolation_level="AUTOCOMMIT",
-                                                 pool_reset_on_return=None)
-                self._pid = os.getpid()
-            return self._engine, self._single
-
-    def _make_engine(self, **options) -> sa.Engine:
-        engine = sa.create_engine(
-            self.url, pool_size=self.pool_size, max_overflow=self.max_overflow,
-            pool_recycle=3600,
-            connect_args={"connect_timeout": max(1, int(self.connect_timeout_s)),
-                          "application_name": "geo_pcmt"}, **options)
-        _ping_when_idle(engine, IDLE_PING_S)
-        return engine
-
-    def close(self) -> None:
-        """Close every pooled connection (the store reconnects on next use)."""
-        with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._single.dispose()
-                self._engine = self._single = None
-
-    def __enter__(self) -> "PostGISStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    @contextmanager
-    def _connect(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except StoreError:
-            raise
-        except (sa.exc.DBAPIError, psycopg.Error) as exc:
-            raise StoreError(f"store {self.path}: {_db_message(exc)}") from None
-
-    def _one_statement(self, sql: str, params: Sequence | None = None) -> list[tuple]:
-        """Run one statement outside any transaction (committed on its own when it writes);
-        its rows, or ``[]`` when it returns none."""
-        try:
-            raw = self._engines()[1].raw_connection()
-            try:
-                cur = raw.driver_connection.execute(sql, params)
-                return cur.fetchall() if cur.description else []
-            except psycopg.Error:
-                if raw.driver_connection.broken:  # never hand a dead connection out again
-                    raw.invalidate()
-                raise
-            finally:
-                raw.close()
-        except psycopg.errors.UndefinedTable:
-            raise
-        except (sa.exc.DBAPIError, psycopg.Error) as exc:
-            raise StoreError(f"store {self.path}: {_db_message(exc)}") from None
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sa.Connection]:
-        """One transaction: committed when the block ends, rolled back on any error."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except StoreError:
-            raise
-        except (sa.exc.IntegrityError, psycopg.IntegrityError) as exc:
-            raise StoreError(f"store {self.path}: {_db_message(exc)}; nothing was written") \
-                from None
-        except (sa.exc.DBAPIError, psycopg.Error) as exc:
-            raise StoreError(f"store {self.path}: the write failed and was rolled back: "
-                             f"{_db_message(exc)}") from None
 
     # --- schema -----------------------------------------------------------------------
 
@@ -354,11 +115,9 @@ class PostGISStore:
     def _existing_tables(self) -> set[str]:
         with self._connect() as conn:
             names = set(sa.inspect(conn).get_table_names(schema=self.schema))
-        self._known = names
+        self._known_tables = names
         return set(names)
 
-    def _has_table(self, name: str) -> bool:
-        return name in self._known or name in self._existing_tables()
 
     def init(self, layers: Sequence[str] | None = None) -> None:
         """Create PostGIS (if allowed) and every missing layer table (idempotent).
@@ -389,7 +148,7 @@ class PostGISStore:
             self._create_meta(conn.connection.driver_connection.cursor())
             for name in added:  # features gain (empty) properties: readers are out of date
                 self._bump_data_version(conn.connection.driver_connection.cursor(), name)
-        self._known = existing | set(names)
+        self._known_tables = existing | set(names)
         self._meta_ready = True
 
     def _create_meta(self, cur) -> None:
@@ -459,53 +218,15 @@ class PostGISStore:
                                      f"{_q(f.name)} {col_type}"))
         return any(f.name not in have for f in layer.fields)
 
-    def _ensure(self, layer: Layer) -> None:
-        missing = [n for n in (layer.name, "audit_log") if not self._has_table(n)]
-        if missing:
-            self.init(missing)
 
     def _qt(self, name: str) -> str:
         return f"{_q(self.schema)}.{_q(name)}" if self.schema else _q(name)
 
     # --- queries ----------------------------------------------------------------------
 
+
     def _conditions(self, layer: Layer, bbox: BBox | None, where: Where | None) -> list:
-        table = self.table(layer)
-        conds = []
-        for column, value in (where or {}).items():
-            layer.field(column)  # KeyError for unknown columns: never interpolated
-            col = table.c[column]
-            if isinstance(value, slice):
-                if value.start is not None:
-                    conds.append(col >= _bind(layer, column, _storable(value.start)))
-                if value.stop is not None:
-                    conds.append(col <= _bind(layer, column, _storable(value.stop)))
-            elif isinstance(value, (list, tuple, set, frozenset)):
-                # text no row can hold (NUL, lone surrogates) matches nothing, as in SQLite
-                values = [_bind(layer, column, v) for v in value if _matchable(v)]
-                conds.append(col.in_(values) if values else sa.false())
-            elif value is None:
-                conds.append(col.is_(None))
-            elif not _matchable(value):
-                conds.append(sa.false())
-            else:
-                conds.append(col == _bind(layer, column, value))
-        if bbox is not None:
-            if not layer.has_geometry:
-                raise StoreError(f"layer {layer.name} has no geometry; bbox does not apply")
-            try:
-                minx, miny, maxx, maxy = (float(v) for v in bbox)
-            except (TypeError, ValueError):
-                raise StoreError(f"bbox must be four numbers, got {bbox!r}") from None
-            if not all(np.isfinite([minx, miny, maxx, maxy])):
-                raise StoreError(f"bbox must be finite numbers, got {bbox!r}")
-            env = sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)
-            geom = table.c[GEOM]
-            # && uses the GiST index; for points it is already the exact test.
-            conds.append(geom.op("&&")(env))
-            if layer.geometry_type != "Point":
-                conds.append(sa.func.ST_Intersects(geom, env))
-        return conds
+        return conditions(self.table(layer), layer, bbox, where)
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
@@ -640,15 +361,6 @@ class PostGISStore:
             row = conn.execute(query).one()
         return None if row[0] is None else tuple(float(v) for v in row)
 
-    def layers(self) -> list[LayerInfo]:
-        """Every stored layer with its count and extent."""
-        out = []
-        for name in sorted(self._existing_tables()):
-            if name not in LAYERS:
-                continue
-            spec = LAYERS[name]
-            out.append(LayerInfo(name, self.count(name), self.bounds(name), spec.geometry_type))
-        return out
 
     # --- writes -----------------------------------------------------------------------
 
@@ -663,11 +375,7 @@ class PostGISStore:
         write and its audit record commit together. ``keep_timestamps`` keeps the frame's
         ``updated_at`` (for copying a store, :mod:`geo_pcmt.store.migrate`).
         """
-        if mode not in ("append", "replace", "upsert"):
-            raise StoreError(f"unknown write mode {mode!r}; use append, replace or upsert")
-        spec = get_layer(layer)
-        if spec.name == "audit_log":
-            raise StoreError("the audit log is append-only and written by the store itself")
+        spec = self._writable(layer, mode)
         prepared = frames.prepare(spec, frame, keep_updated_at=keep_timestamps)
         cols, values, ids = list(prepared.cols), prepared.values, prepared.ids
         _utc_columns(spec, cols, values)
@@ -678,7 +386,6 @@ class PostGISStore:
         self._ensure(spec)
         self._ensure_meta()
         table = self._qt(spec.name)
-        collist = ", ".join(_q(c) for c in cols)
         with self._transaction() as conn:
             cur = conn.connection.driver_connection.cursor()
             deleted = existing = 0
@@ -693,20 +400,7 @@ class PostGISStore:
             fids = None  # (first, last) fid of the rows added, when the write only added rows
             inserted, updated = len(ids) - existing, existing
             if mode == "upsert" and values:
-                # rows go to a scratch table first so that ON CONFLICT can apply to them
-                cur.execute(f"CREATE TEMP TABLE _incoming ON COMMIT DROP AS "
-                            f"SELECT {collist} FROM {table} WITH NO DATA")
-                cur.execute("ALTER TABLE _incoming ADD COLUMN _n integer")
-                _copy(cur, "_incoming", cols + ["_n"],
-                      (r + [n] for n, r in enumerate(values)))
-                keep = [c for c in cols if c not in ("id", "created_at")]
-                # xmax = 0: a row this statement inserted (an updated row carries a lock)
-                inserted, updated, first, last = cur.execute(
-                    f"WITH done AS (INSERT INTO {table} ({collist}) SELECT {collist} FROM "
-                    "_incoming ORDER BY _n ON CONFLICT (id) DO UPDATE SET "
-                    + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in keep)
-                    + " RETURNING fid, xmax = 0 AS new) SELECT count(*) FILTER (WHERE new), "
-                    "count(*) FILTER (WHERE NOT new), min(fid), max(fid) FROM done").fetchone()
+                inserted, updated, first, last = _upsert(cur, table, cols, values)
                 fids = (first, last) if inserted and not updated else None
             elif values:
                 sequence, one_at_a_time = self._fid_sequence(cur, spec.name)
@@ -716,13 +410,7 @@ class PostGISStore:
                 fids = (first, last) if mode != "replace" and one_at_a_time else None
             version = self._bump_data_version(cur, spec.name)
             if fids is not None:
-                log = self._qt("gp_appends")
-                cur.execute(f"INSERT INTO {log} (layer, version, xid, min_fid, max_fid) VALUES "
-                            f"(%s, %s, txid_current() %% {_XID_MOD}, %s, %s)",
-                            (spec.name, version, *fids))
-                if version % 64 == 0:
-                    cur.execute(f"DELETE FROM {log} WHERE layer = %s AND version <= %s",
-                                (spec.name, version - APPENDS_KEPT))
+                self._log_append(cur, spec.name, version, fids)
             count_after = self._count_after(conn, spec, version, mode, inserted, deleted)
             report = WriteReport(spec.name, mode, int(inserted), int(updated), deleted,
                                  count_after)
@@ -731,6 +419,17 @@ class PostGISStore:
         self._keep_statistics(spec.name, report.inserted + report.updated + report.deleted,
                               report.count_after)
         return report
+
+    def _log_append(self, cur, layer: str, version: int, fids: tuple[int, int]) -> None:
+        """Record that ``version`` of ``layer`` only added the rows with ``fid`` in ``fids``,
+        written by this transaction (see :meth:`count`); old entries are dropped now and
+        then."""
+        log = self._qt("gp_appends")
+        cur.execute(f"INSERT INTO {log} (layer, version, xid, min_fid, max_fid) VALUES "
+                    f"(%s, %s, txid_current() %% {_XID_MOD}, %s, %s)", (layer, version, *fids))
+        if version % 64 == 0:
+            cur.execute(f"DELETE FROM {log} WHERE layer = %s AND version <= %s",
+                        (layer, version - APPENDS_KEPT))
 
     def _count_after(self, conn: sa.Connection, spec: Layer, version: int, mode: str,
                      inserted: int, deleted: int) -> int:
@@ -779,9 +478,7 @@ class PostGISStore:
 
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
         """Delete rows by id in one transaction; returns how many were deleted."""
-        spec = get_layer(layer)
-        if spec.name == "audit_log":
-            raise StoreError("the audit log is append-only")
+        spec = self._writable(layer)
         ids = [str(i) for i in ids]
         if not ids or not self._has_table(spec.name):
             return 0
@@ -796,17 +493,6 @@ class PostGISStore:
             self._audit(cur, user, "delete", spec.name, ids, {"deleted": n})
         return n
 
-    def audit(self, user: str, action: str, layer: str | None = None,
-              ids: Sequence[str] = (), detail: dict | None = None) -> None:
-        """Append one audit record (reads of restricted layers, exports, logins …).
-
-        Committed before this returns. Records that threads of this process add while
-        another commit is under way go in the next transaction together (see
-        :mod:`geo_pcmt.store.group_commit`); each caller gets its batch's error.
-        """
-        if not self._has_table("audit_log"):
-            self.init(["audit_log"])
-        self._audit_group.submit(self._audit_values(user, action, layer, ids, detail or {}))
 
     def _commit_audit(self, rows: list[tuple]) -> None:
         # one statement (atomic on its own): one round trip and one commit for the batch
@@ -821,14 +507,9 @@ class PostGISStore:
         return (f'INSERT INTO {self._qt("audit_log")} (id, "at", "user", action, layer, ids, '
                 "detail) VALUES (%s, %s, %s, %s, %s, %s, %s)")
 
-    @staticmethod
-    def _audit_values(user, action, layer, ids, detail) -> tuple:
-        return (uuid.uuid4().hex, frames.now_iso(), user, action, layer,
-                json.dumps(list(ids)[:10_000], ensure_ascii=False),
-                json.dumps(detail, ensure_ascii=False, default=str))
 
     def _audit(self, cur, user, action, layer, ids, detail) -> None:
-        cur.execute(self._audit_sql(), self._audit_values(user, action, layer, ids, detail))
+        cur.execute(self._audit_sql(), audit_values(user, action, layer, ids, detail))
 
     def import_audit(self, records: pd.DataFrame) -> int:
         """Append audit records copied from another store, keeping their ids, times and
@@ -847,10 +528,7 @@ class PostGISStore:
         collist = ", ".join(_q(c) for c in cols)
         with self._transaction() as conn:
             cur = conn.connection.driver_connection.cursor()
-            cur.execute(f"CREATE TEMP TABLE _incoming ON COMMIT DROP AS "
-                        f"SELECT {collist} FROM {table} WITH NO DATA")
-            cur.execute("ALTER TABLE _incoming ADD COLUMN _n integer")
-            _copy(cur, "_incoming", cols + ["_n"], (r + [n] for n, r in enumerate(values)))
+            _stage(cur, table, cols, values)
             return cur.execute(f"INSERT INTO {table} ({collist}) SELECT {collist} FROM "
                                "_incoming ORDER BY _n ON CONFLICT (id) DO NOTHING").rowcount
 
@@ -880,13 +558,25 @@ class PostGISStore:
         return "ok" if not problems else "; ".join(problems)
 
 
-def _ewkb_hex(geoms: np.ndarray) -> list[str | None]:
-    """Geometries as hex EWKB with SRID 4326, the text form ``COPY`` reads into ``geometry``."""
-    with_srid = shapely.set_srid(geoms, SRID)
-    return list(shapely.to_wkb(with_srid, hex=True, include_srid=True, flavor="extended"))
+def _stage(cur, table: str, cols: list[str], values: list[list]) -> None:
+    """Copy rows into ``_incoming``, a scratch table shaped like ``table`` (dropped at
+    commit) with their order in ``_n``, so that ``INSERT … ON CONFLICT`` can apply to them."""
+    collist = ", ".join(_q(c) for c in cols)
+    cur.execute(f"CREATE TEMP TABLE _incoming ON COMMIT DROP AS "
+                f"SELECT {collist} FROM {table} WITH NO DATA")
+    cur.execute("ALTER TABLE _incoming ADD COLUMN _n integer")
+    _copy(cur, "_incoming", cols + ["_n"], (r + [n] for n, r in enumerate(values)))
 
 
-def _copy(cur, table: str, cols: list[str], rows) -> None:
-    with cur.copy(f"COPY {table} ({', '.join(_q(c) for c in cols)}) FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row(r)
+def _upsert(cur, table: str, cols: list[str], values: list[list]) -> tuple[int, int, int, int]:
+    """Insert new ids and update existing ones; ``(inserted, updated, min fid, max fid)``."""
+    _stage(cur, table, cols, values)
+    collist = ", ".join(_q(c) for c in cols)
+    keep = [c for c in cols if c not in ("id", "created_at")]
+    # xmax = 0: a row this statement inserted (an updated row carries a lock)
+    return cur.execute(
+        f"WITH done AS (INSERT INTO {table} ({collist}) SELECT {collist} FROM "
+        "_incoming ORDER BY _n ON CONFLICT (id) DO UPDATE SET "
+        + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in keep)
+        + " RETURNING fid, xmax = 0 AS new) SELECT count(*) FILTER (WHERE new), "
+        "count(*) FILTER (WHERE NOT new), min(fid), max(fid) FROM done").fetchone()

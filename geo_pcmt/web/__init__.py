@@ -12,17 +12,16 @@ exports    /export                ``<collection>.geojson|.gpkg|.csv|.xlsx`` with
 data       /upload /data          uploads with the validation report; deletes (admins)
 admin      /admin                 audit log (view, export), users (admins)
 public     /layers                the published boundary layers
-maps       / /map                 the interactive map, when ``geo_pcmt.web.maps`` exists;
-                                  otherwise ``/`` is a landing page with links
-patrol     /patrol                patrol plans (commanders), when ``geo_pcmt.web.patrol`` exists
+maps       / /map                 the interactive map
+patrol     /patrol                patrol plans (commanders)
 =========  =====================  ============================================================
 
 Security (headers, CSP, CSRF, JSON errors) is in :mod:`.security`; identification and
-roles in :mod:`.auth`; who may see what in :mod:`geo_pcmt.access`.
+roles in :mod:`.auth`; who may see what in :mod:`geo_pcmt.access`; the request's store
+(:func:`~geo_pcmt.web.context.get_store`) in :mod:`.context`.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import secrets
@@ -35,6 +34,7 @@ from flask import Flask
 
 from geo_pcmt.paths import default_store_path
 from geo_pcmt.store import open_store
+from geo_pcmt.web.context import get_store  # noqa: F401  (re-exported: the old place)
 
 DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,   # uploads (and any request body), bytes
@@ -93,9 +93,32 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (default: generated once into ``secret_key`` beside the user file), ``UPLOAD_DIR``
     (pending uploads; default ``uploads/`` beside the user file), ``PASSWORD_HASH_METHOD``.
     """
-    from geo_pcmt.users import UserStore, default_users_path
+    from geo_pcmt.users import UserStore
 
     app = Flask(__name__)
+    _configure(app, config)
+    app.extensions["geo_pcmt_store"] = open_store(app.config["STORE"])
+    app.extensions["geo_pcmt_users"] = UserStore(
+        app.config["USERS_DB"], hash_method=app.config.get("PASSWORD_HASH_METHOD")).init()
+    app.extensions["geo_pcmt_basic_cache"] = {}
+    # audit records of restricted reads are committed here while the answer is serialised
+    app.extensions["geo_pcmt_audit_pool"] = ThreadPoolExecutor(4, thread_name_prefix="audit")
+    _register_blueprints(app)
+    if app.config.get("WARM_UP", not app.testing):
+        _warm_up()
+    interval = app.config.get("SWITCH_INTERVAL_S", None if app.testing else 0.001)
+    if interval:
+        # threads coming back from the store or the socket wait for the GIL up to this
+        # long (Python's default 5 ms); 1 ms cut the load test's p99 by about a sixth
+        sys.setswitchinterval(float(interval))
+    _start_ingest_helpers(app)
+    return app
+
+
+def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
+    """Load the settings (see :func:`create_app`) and fill in the derived ones."""
+    from geo_pcmt.users import default_users_path
+
     app.config.update(DEFAULTS)
     app.config["STORE"] = str(default_store_path())
     if os.environ.get("GEO_PCMT_CONFIG"):
@@ -116,20 +139,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = int(app.config["TRUST_PROXY"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    app.extensions["geo_pcmt_store"] = open_store(app.config["STORE"])
-    app.extensions["geo_pcmt_users"] = UserStore(
-        app.config["USERS_DB"], hash_method=app.config.get("PASSWORD_HASH_METHOD")).init()
-    app.extensions["geo_pcmt_basic_cache"] = {}
-    # audit records of restricted reads are committed here while the answer is serialised
-    app.extensions["geo_pcmt_audit_pool"] = ThreadPoolExecutor(4, thread_name_prefix="audit")
 
-    from geo_pcmt.web import admin
-    from geo_pcmt.web import auth
-    from geo_pcmt.web import data
-    from geo_pcmt.web import exports
-    from geo_pcmt.web import ogcapi
-    from geo_pcmt.web import public
-    from geo_pcmt.web import security
+def _register_blueprints(app: Flask) -> None:
+    """Security hooks, identification, then every blueprint (the map owns ``/``)."""
+    from geo_pcmt.web import admin, auth, data, exports, maps, ogcapi, patrol, public, security
     security.init_app(app)
     # order matters: who is asking must be known before the CSRF check exempts Bearer calls
     app.before_request(auth.load_identity)
@@ -139,35 +152,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def _role():
         return {"role": auth.current_role(), "has_map": "maps" in app.blueprints}
 
-    for bp in (auth.bp, ogcapi.bp, exports.bp, data.bp, admin.bp, public.bp):
+    for bp in (auth.bp, ogcapi.bp, exports.bp, data.bp, admin.bp, public.bp, maps.bp, patrol.bp):
         app.register_blueprint(bp)
-    # blueprints of other modules, when installed: the map owns "/", patrols need commanders
-    for name in ("maps", "patrol"):
-        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            app.register_blueprint(importlib.import_module(f"{__name__}.{name}").bp)
-    if "maps" not in app.blueprints:
-        app.add_url_rule("/", "landing", public.landing)
-    if app.config.get("WARM_UP", not app.testing):
-        _warm_up()
-    interval = app.config.get("SWITCH_INTERVAL_S", None if app.testing else 0.001)
-    if interval:
-        # threads coming back from the store or the socket wait for the GIL up to this
-        # long (Python's default 5 ms); 1 ms cut the load test's p99 by about a sixth
-        sys.setswitchinterval(float(interval))
-    processes = int(app.config.get("INGEST_PROCESSES", 0 if app.testing else 1))
-    if processes > 0:
-        from geo_pcmt.ingest.pool import CheckPool
-        pool = CheckPool(processes=processes, nice=int(app.config["INGEST_NICE"]))
-        app.extensions["geo_pcmt_check_pool"] = pool
-        started = set()
 
-        @app.before_request
-        def _start_ingest_helpers() -> None:
-            # in each server process, on its first request (not in a --preload master)
-            if os.getpid() not in started:
-                started.add(os.getpid())
-                pool.start(writer=get_store().writes_hold_the_store)
-    return app
+
+def _start_ingest_helpers(app: Flask) -> None:
+    """Start the helper processes that check uploads (``INGEST_PROCESSES``, default 1; none
+    under TESTING) in each server process, on its first request (not in a --preload
+    master)."""
+    processes = int(app.config.get("INGEST_PROCESSES", 0 if app.testing else 1))
+    if processes <= 0:
+        return
+    from geo_pcmt.ingest.pool import CheckPool
+    pool = CheckPool(processes=processes, nice=int(app.config["INGEST_NICE"]))
+    app.extensions["geo_pcmt_check_pool"] = pool
+    started = set()
+
+    @app.before_request
+    def _start() -> None:
+        if os.getpid() not in started:
+            started.add(os.getpid())
+            pool.start(writer=get_store(app).writes_hold_the_store)
 
 
 def _warm_up() -> None:
@@ -180,9 +185,3 @@ def _warm_up() -> None:
             load()
         except FileNotFoundError:  # a deployment without the shipped files still serves
             pass
-
-
-def get_store(app: Flask | None = None):
-    """The store the running app uses."""
-    from flask import current_app
-    return (app or current_app).extensions["geo_pcmt_store"]

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from geo_pcmt import access
 from geo_pcmt.access import ROLES
 from geo_pcmt.users import UserError
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import current_role, current_user, get_users, login_required
 from geo_pcmt.web.security import ApiError, wants_html
 

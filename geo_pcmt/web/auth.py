@@ -41,7 +41,7 @@ from flask import (Blueprint, current_app, g, redirect, render_template, request
 
 from geo_pcmt import access
 from geo_pcmt.users import MIN_PASSWORD_LENGTH, TOKEN_PREFIX, User, UserError, UserStore
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.security import ApiError, wants_html
 from geo_pcmt.web.sessions import limits as session_limits
 

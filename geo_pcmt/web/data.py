@@ -25,7 +25,7 @@ from geo_pcmt.ingest import safety
 from geo_pcmt.ingest.pool import HelperStopped
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.store import StoreError
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import current_role, current_user, login_required
 from geo_pcmt.web.ogcapi import forget_counts
 from geo_pcmt.web.security import ApiError, wants_html
@@ -43,7 +43,7 @@ def uploadable_layers() -> list[str]:
     """Layers officers' files may go into: records and tables, not boundaries, analysis
     results or the audit log."""
     return [n for n, spec in LAYERS.items()
-            if spec.kind in ("record", "table") and n not in access.ADMIN_ONLY_LAYERS]
+            if spec.kind in ("record", "table") and spec.min_role != "admin"]
 
 
 def _require_upload_right() -> None:

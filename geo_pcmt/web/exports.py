@@ -24,7 +24,7 @@ from flask import Blueprint, Response, request
 from geo_pcmt import access
 from geo_pcmt.outputs.formats import ExportRefused, Format, Table, extensions_listing, get_format
 from geo_pcmt.web.openapi import Collection
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import actor, current_role
 from geo_pcmt.web.ogcapi import filter_frame, aggregate_frame, find_collection, parse_query
 from geo_pcmt.web.security import ApiError

@@ -39,7 +39,7 @@ def _reader() -> tuple[str | None, str]:
 
 
 def _build(standalone: bool):
-    from geo_pcmt.web import get_store
+    from geo_pcmt.web.context import get_store
     role, who = _reader()
     try:
         options = mapping.MapOptions.from_query(request.args)

@@ -36,7 +36,7 @@ from geo_pcmt.analysis.patrol import travel
 from geo_pcmt.outputs import brief, gpx
 from geo_pcmt.runs import patrol as patrol_run
 from geo_pcmt.store import StoreError
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 
 try:  # the auth blueprint is built separately; without it nothing here may open
     from geo_pcmt.web.auth import actor, current_role, login_required

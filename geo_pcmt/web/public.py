@@ -12,7 +12,7 @@ from geo_pcmt import access
 from geo_pcmt.outputs.export import iter_geojson
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.web.openapi import collections_for
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import current_role
 from geo_pcmt.web.ogcapi import CachedAnswer, remembered
 

@@ -286,7 +286,7 @@ def _opening_year(years: list[int], chosen: int | None, today: date) -> int | No
 
 def _classification(visible: Mapping[str, pd.DataFrame], role: str) -> str:
     """The marking the page carries: the reader's clearance if it shows intelligence records."""
-    return access.CLEARANCE[role] if any(n in visible for n in access.INTELLIGENCE_LAYERS) \
+    return access.CLEARANCE[role] if any(access.is_restricted_layer(n) for n in visible if n in access.LAYERS) \
         else "public"
 
 

@@ -91,7 +91,7 @@ def restricted_layers(store, role: str | None,
                       layers: Sequence[str] = MAP_LAYERS) -> list[str]:
     """The restricted layers a map of ``role`` shows as rows (each such read is audited)."""
     present = _present(store)
-    return sorted(n for n in layers if n in present and n in access.INTELLIGENCE_LAYERS
+    return sorted(n for n in layers if n in present and access.is_restricted_layer(n)
                   and access.can_read_layer_for(role, n))
 
 

@@ -26,7 +26,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from geo_pcmt import access
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.outputs.export import _clean, iter_geojson
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import current_role
 from geo_pcmt.web.ogcapi.answers import (
     STAMP,

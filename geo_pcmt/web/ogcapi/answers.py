@@ -17,7 +17,7 @@ from typing import Callable
 
 from flask import current_app, g, request
 
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import current_role
 from geo_pcmt.web.openapi import Collection
 

@@ -15,7 +15,7 @@ import shapely
 from flask import Response, current_app
 
 from geo_pcmt import access
-from geo_pcmt.web import get_store
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import actor, current_role
 from geo_pcmt.web.ogcapi.answers import CachedAnswer, data_version, stamped
 from geo_pcmt.web.ogcapi.query import Query

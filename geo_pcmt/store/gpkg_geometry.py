@@ -1,0 +1,87 @@
+"""GeoPackage geometry blobs (spec §2.1.3) and the SQL functions their R-tree triggers call."""
+from __future__ import annotations
+
+import sqlite3
+import struct
+from typing import Sequence
+
+import numpy as np
+import shapely
+
+_SRS_ID = 4326
+_HEADER_NO_ENV = struct.pack("<2sBBi", b"GP", 0, 0b00000001, _SRS_ID)
+_HEADER_ENV = struct.pack("<2sBBi", b"GP", 0, 0b00000011, _SRS_ID)
+_HEADER_EMPTY = struct.pack("<2sBBi", b"GP", 0, 0b00010001, _SRS_ID)
+_ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}
+
+
+def encode_geometries(geoms: np.ndarray) -> list[bytes | None]:
+    """Shapely geometries → GeoPackage binary (header + ISO WKB), envelope for non-points."""
+    wkb = shapely.to_wkb(geoms, byte_order=1, flavor="iso")
+    bounds = shapely.bounds(geoms)
+    types = shapely.get_type_id(geoms)
+    empty = shapely.is_empty(geoms)
+    out: list[bytes | None] = []
+    for blob, b, t, e in zip(wkb, bounds, types, empty):
+        if blob is None:
+            out.append(None)
+        elif e:
+            out.append(_HEADER_EMPTY + blob)
+        elif t == 0:  # Point: no envelope, as GDAL writes it
+            out.append(_HEADER_NO_ENV + blob)
+        else:
+            out.append(_HEADER_ENV + struct.pack("<4d", b[0], b[2], b[1], b[3]) + blob)
+    return out
+
+
+def _wkb_offset(blob: bytes) -> tuple[int, int]:
+    flags = blob[3]
+    env = (flags >> 1) & 0b111
+    return 8 + 8 * _ENVELOPE_DOUBLES.get(env, 0), env
+
+
+def decode_geometries(blobs: Sequence[bytes | None]) -> np.ndarray:
+    """GeoPackage binary → shapely geometries (None stays None)."""
+    wkb = [None if b is None else bytes(b[_wkb_offset(b)[0]:]) for b in blobs]
+    return shapely.from_wkb(np.asarray(wkb, dtype=object))
+
+
+def _envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of a blob, or None if empty/null."""
+    if blob is None or blob[3] & 0b00010000:
+        return None
+    start, env = _wkb_offset(blob)
+    if env:
+        return struct.unpack_from("<4d", blob, 8)
+    byte_order = "<" if blob[start] == 1 else ">"
+    (gtype,) = struct.unpack_from(byte_order + "I", blob, start + 1)
+    if gtype % 1000 == 1:  # Point (2D, Z, M, ZM): coordinates follow the type
+        x, y = struct.unpack_from(byte_order + "2d", blob, start + 5)
+        return (x, x, y, y)
+    g = shapely.from_wkb(bytes(blob[start:]))
+    if g.is_empty:
+        return None
+    minx, miny, maxx, maxy = g.bounds
+    return (minx, maxx, miny, maxy)
+
+
+def _register_functions(conn: sqlite3.Connection) -> None:
+    """SQL functions the GeoPackage R-tree triggers call (GDAL registers the same ones)."""
+    def part(i):
+        def f(blob):
+            env = _envelope(blob)
+            return None if env is None else env[i]
+        return f
+    conn.create_function("ST_MinX", 1, part(0), deterministic=True)
+    conn.create_function("ST_MaxX", 1, part(1), deterministic=True)
+    conn.create_function("ST_MinY", 1, part(2), deterministic=True)
+    conn.create_function("ST_MaxY", 1, part(3), deterministic=True)
+    conn.create_function("ST_IsEmpty", 1, lambda b: 1 if _envelope(b) is None else 0,
+                         deterministic=True)
+    conn.create_function("gp_point_in_box", 5, _point_in_box, deterministic=True)
+
+
+def _point_in_box(blob, minx, miny, maxx, maxy) -> int:
+    """Exact test for a point: the R-tree keeps 32-bit float bounds, a little too wide."""
+    env = _envelope(blob)
+    return int(env is not None and minx <= env[0] <= maxx and miny <= env[2] <= maxy)
