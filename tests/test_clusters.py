@@ -231,3 +231,35 @@ def test_kde_output_is_ready_for_a_heat_map():
     outside = ~np.isfinite(surf.density_per_km2)
     assert outside.any()  # cells beyond the province are NaN, not zero
     assert np.nansum(surf.density_per_km2) * surf.cell_size_m ** 2 / 1e6 == pytest.approx(400, rel=0.02)
+
+
+def _uniform_in_province(n: int, seed: int) -> gpd.GeoDataFrame:
+    from geo_pcmt.analysis.grid import metric_area
+    from geo_pcmt.ingest import boundaries
+    prov = metric_area(boundaries.province())
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = prov.bounds
+    x, y = rng.uniform(minx, maxx, 4 * n), rng.uniform(miny, maxy, 4 * n)
+    ok = shapely.contains_xy(prov, x, y)
+    return gpd.GeoDataFrame(geometry=shapely.points(x[ok][:n], y[ok][:n]), crs=32648), prov.area
+
+
+@pytest.mark.parametrize("n", [400, 3000])
+def test_uniform_noise_in_the_province_gives_no_cluster(n):
+    for seed in range(3):
+        pts, area = _uniform_in_province(n, seed)
+        assert clusters.hdbscan(pts, area_m2=area)["cluster"].max() == -1
+        eps = clusters.suggest_eps_m(pts, area_m2=area).eps_m
+        assert clusters.dbscan(pts, eps_m=eps)["cluster"].max() == -1
+
+
+def test_planted_clusters_in_uniform_noise_are_still_found():
+    pts, area = _uniform_in_province(400, 7)
+    rng = np.random.default_rng(1)
+    xy = np.vstack([rng.normal(c, 300, (40, 2)) for c in CENTRES])
+    both = gpd.GeoDataFrame(geometry=np.r_[shapely.points(xy), pts.geometry.values], crs=32648)
+    out = clusters.hdbscan(both, area_m2=area)["cluster"].to_numpy()
+    assert out.max() + 1 == 3 and _recovered(out[:120], _truth(noise=0))
+    eps = clusters.suggest_eps_m(both, area_m2=area).eps_m
+    labelled = clusters.dbscan(both, eps_m=eps)["cluster"].to_numpy()
+    assert labelled.max() + 1 == 3 and (labelled[120:] >= 0).sum() <= 5

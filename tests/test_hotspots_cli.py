@@ -228,3 +228,14 @@ def test_cli_role_is_recorded_and_secret_rows_stay_with_admins(store_with_secret
     assert sorted(clusters["n_points"]) == [25, 29]
     res = _run("hotspots", "--role", "viewer", "--no-export", store=store_with_secrets)
     assert res.exit_code == 1 and "not readable by role 'viewer'" in res.output
+
+
+def test_bandwidth_m_sets_the_heat_map_bandwidth(filled_store):
+    res = _run("hotspots", "--method", "kde", "--bandwidth-m", "1234", "--no-export", "--json",
+               store=filled_store)
+    assert res.exit_code == 0, res.output
+    params = hotspots.HotspotParams(methods=("kde",), kde_bandwidth_m=1234.0)
+    result = hotspots.run(hotspots.read_inputs(filled_store, params), params)
+    assert result.density.bandwidth_m == 1234.0 and result.density.bandwidth_rule == "given"
+    res = _run("hotspots", "--method", "kde", "--bandwidth-m", "0", store=filled_store)
+    assert res.exit_code != 0 and "--bandwidth-m" in res.output

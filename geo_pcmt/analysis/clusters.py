@@ -20,6 +20,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 from sklearn.neighbors import NearestNeighbors
 
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.analysis import csr
 from geo_pcmt.analysis.grid import metric_xy
 
 # What each record layer contributes: the column giving its type, its start/end dates and
@@ -263,7 +264,9 @@ def dbscan(points: gpd.GeoDataFrame, *, eps_m: float = 500.0, min_samples: int =
 
 def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
             min_samples: int | None = None, cluster_selection_epsilon_m: float = 0.0,
-            weight_column: str | None = "weight", engine: str = "sklearn") -> gpd.GeoDataFrame:
+            weight_column: str | None = "weight", engine: str = "sklearn",
+            noise_alpha: float | None = csr.NOISE_ALPHA,
+            area_m2: float | None = None) -> gpd.GeoDataFrame:
     """Label points with HDBSCAN clusters (copes with clusters of different density).
 
     Parameters
@@ -285,6 +288,12 @@ def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
         ``min_samples`` is given as ours − 1 because it does not count the point itself).
         The two can split borderline noise differently; the engine is part of the run
         parameters.
+    noise_alpha : float or None
+        Keep only clusters holding a point more crowded than a uniform scatter of as many
+        points shows with probability ``noise_alpha`` (:mod:`geo_pcmt.analysis.csr`), so
+        uniform noise gives no cluster; None keeps every HDBSCAN cluster.
+    area_m2 : float, optional
+        Study area for that test (default: the convex hull of the points).
 
     Returns
     -------
@@ -326,7 +335,10 @@ def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
                             copy=True)
             model.fit(data)
     first = np.r_[0, np.cumsum(reps)[:-1]]  # the first copy of each point speaks for it
-    out["cluster"] = _relabel_by_size(model.labels_[first])
+    labels = model.labels_
+    if noise_alpha is not None:
+        labels = csr.clusters_beyond_chance(data, labels, ms - 1, area_m2, noise_alpha)
+    out["cluster"] = _relabel_by_size(labels[first])
     out["probability"] = np.asarray(model.probabilities_)[first].astype(float)
     return out
 
@@ -337,7 +349,8 @@ class EpsSuggestion:
 
     Attributes
     ----------
-    eps_m : distance (m) at the knee of the sorted k-distance curve
+    eps_m : distance (m) at the knee of the sorted k-distance curve, capped at the chance
+        distance of :mod:`geo_pcmt.analysis.csr`
     k : which neighbour's distance was used (``min_samples − 1``, self excluded)
     distances_m : the sorted k-distances (ascending), for plotting the curve
     knee_index : position of the knee in ``distances_m``
@@ -350,15 +363,19 @@ class EpsSuggestion:
 
 
 def suggest_eps_m(points: gpd.GeoDataFrame, *, min_samples: int = 5,
-                  max_points: int = 200_000, seed: int = 0) -> EpsSuggestion:
+                  max_points: int = 200_000, seed: int = 0, area_m2: float | None = None,
+                  noise_alpha: float | None = csr.NOISE_ALPHA) -> EpsSuggestion:
     """Suggest DBSCAN's ``eps_m`` from the k-distance curve (Ester et al. 1996).
 
     Each point's distance to its (``min_samples − 1``)-th nearest other point is sorted;
     the knee of that curve — the point farthest below the straight line joining its ends
     (the "Kneedle" idea) — separates points inside dense groups from scattered ones. It
     works when most points belong to groups; when most are scattered the knee lands among
-    the scattered ones and the suggestion is too large. A suggestion, not a rule: look at
-    the curve (``distances_m``) when the data have several densities.
+    the scattered ones and the suggestion is too large — so the knee is capped at the
+    distance within which a uniform scatter of as many points over ``area_m2`` would put
+    ``min_samples − 1`` neighbours by chance (:func:`geo_pcmt.analysis.csr.chance_core_distance_m`,
+    ``noise_alpha``): pure noise then gives no DBSCAN cluster. A suggestion, not a rule:
+    look at the curve (``distances_m``) when the data have several densities.
 
     Parameters
     ----------
@@ -393,7 +410,11 @@ def suggest_eps_m(points: gpd.GeoDataFrame, *, min_samples: int = 5,
     yn = (d - d[0]) / span if span > 0 else np.zeros_like(d)
     # the knee is where the increasing curve runs farthest below the chord joining its ends
     knee = int(np.argmax(x - yn))
-    return EpsSuggestion(eps_m=float(d[knee]), k=k, distances_m=d, knee_index=knee)
+    eps = float(d[knee])
+    if noise_alpha is not None:
+        area = area_m2 if area_m2 is not None else csr.hull_area_m2(xy)
+        eps = min(eps, csr.chance_core_distance_m(len(xy), area, k, noise_alpha))
+    return EpsSuggestion(eps_m=eps, k=k, distances_m=d, knee_index=knee)
 
 
 # --- cluster polygons and their summaries ------------------------------------------------

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from geo_pcmt.analysis import calendar
 from geo_pcmt.analysis.clusters import nearest_feature
 from geo_pcmt.analysis.grid import metric_xy
 from geo_pcmt.analysis.trends import CATEGORY_LABELS
@@ -150,8 +151,8 @@ def _retail_status(retail: gpd.GeoDataFrame) -> pd.Series:
 
 
 def _season_start(as_of: pd.Timestamp, month: int) -> pd.Timestamp:
-    year = as_of.year if as_of.month >= month else as_of.year - 1
-    return pd.Timestamp(year=year, month=month, day=1)
+    """First day of the opium season counted for ``as_of`` (:mod:`geo_pcmt.analysis.calendar`)."""
+    return pd.Timestamp(calendar.latest_opium_season(as_of, start_month=month).start)
 
 
 # --- the signals, in the order their reasons are listed on equal points -------------------

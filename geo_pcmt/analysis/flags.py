@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_pcmt.analysis import calendar
 from geo_pcmt.analysis import flag_signals as sig
 from geo_pcmt.analysis.flag_signals import (  # importable from here as before
     CROSSING_WORDS,
@@ -59,8 +60,9 @@ class FlagRules:
       ``crossing_score`` = 2 (trafficking enters through crossings).
     Border line — within ``border_km`` = 5 km of the Viet Nam–Laos border:
       ``border_score`` = 1.
-    Opium poppy this season (the season containing ``as_of`` starts on the first day of
-      ``season_start_month`` = 9: planted in autumn, harvested about March) — at least
+    Opium poppy this season (the season counted for ``as_of`` starts on the first day of
+      ``season_start_month`` = 9, the one calendar of :mod:`geo_pcmt.analysis.calendar`,
+      shared with the patrol targets: sown in autumn, harvested about March) — at least
       ``opium_low_m2`` = 125 m²: 1 point; at least ``opium_high_m2`` = 750 m²: 2 points
       (the 125 / 750 m² bands of Decision 28/2025/QĐ-TTg, criteria d of class II and I).
     Re-emergence — any point back after elimination (status ``re-emerged``):
@@ -85,7 +87,7 @@ class FlagRules:
     crossing_score: float = 2.0
     border_km: float = 5.0
     border_score: float = 1.0
-    season_start_month: int = 9
+    season_start_month: int = calendar.OPIUM_SEASON_START_MONTH
     opium_low_m2: float = 125.0
     opium_high_m2: float = 750.0
     opium_low_score: float = 1.0

@@ -146,12 +146,18 @@ def _print_result(result, reports, paths, as_json: bool) -> None:
                    "(default: retail_points, opium_plots, cases).")
 @click.option("--eps-m", type=float, default=None,
               help="DBSCAN radius in metres (default 500; or use --suggest-eps).")
-@click.option("--suggest-eps", is_flag=True, help="Pick DBSCAN's eps from the k-distance curve.")
+@click.option("--suggest-eps", is_flag=True,
+              help="Pick DBSCAN's eps from the k-distance curve, never above the distance at "
+                   "which uniform noise would form clusters.")
 @click.option("--min-samples", type=int, default=None, help="DBSCAN min_samples (default 5).")
 @click.option("--min-cluster-size", type=int, default=None,
-              help="HDBSCAN min_cluster_size (default 5).")
+              help="HDBSCAN min_cluster_size (default 5; clusters no denser than chance are "
+                   "dropped, so uniform noise gives none).")
 @click.option("--cell-size-m", type=float, default=None,
               help="Hexagon size in metres, centre to centre (default 2000).")
+@click.option("--bandwidth-m", "kde_bandwidth_m", type=click.FloatRange(min=1), default=None,
+              help="Heat-map (KDE) bandwidth in metres (default: the rule of thumb; needed "
+                   "when all points sit at one place).")
 @click.option("--permutations", type=int, default=None,
               help="Gi* conditional permutations (default 0 = analytical only).")
 @click.option("--seed", type=int, default=None, help="Seed of the permutations (default 0).")

@@ -143,3 +143,42 @@ def _draw_segments(axes, summary: BorderSummary) -> None:
 
 
 __all__ = ["STATUS_COLORS", "STATUS_LABELS", "border_strip_chart"]
+
+
+#: Colours and Vietnamese / English names of the forecasts in :func:`pai_chart`.
+_FORECASTS = [("list", "#b2182b", "Danh sách địa bàn phức tạp (list)"),
+              ("kde", "#2166ac", "Mật độ KDE (KDE baseline)"),
+              ("last_month", "#7f7f7f", "Điểm tháng trước (last month's points)")]
+
+
+def pai_chart(rows, path: str | Path, *, title: str | None = None, dpi: int = 150) -> Path:
+    """Draw PAI against the share of the area flagged, one line per forecast (the mean over
+    the months tested, each month as a faint dot), to ``path`` (``.png`` or ``.svg``).
+
+    Parameters
+    ----------
+    rows : DataFrame with ``month``, ``method``, ``area_share`` and ``pai`` (the rows of
+        :class:`geo_pcmt.runs.backtest.BacktestResult`).
+    """
+    from geo_pcmt.formatting import fmt_number
+    fig = Figure(figsize=(7.5, 4.8))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    for method, colour, label in _FORECASTS:
+        r = rows[rows["method"] == method]
+        if not len(r):
+            continue
+        ax.scatter(100 * r["area_share"], r["pai"], s=10, color=colour, alpha=0.35)
+        mean = r.groupby("share").agg(area=("area_share", "mean"), pai=("pai", "mean"))
+        ax.plot(100 * mean["area"], mean["pai"], marker="o", color=colour, label=label)
+    ax.axhline(1.0, color="#444444", lw=0.8, ls=":")
+    ax.set_xlabel("Tỷ lệ diện tích được khoanh (% diện tích tỉnh) — share of the area flagged")
+    ax.set_ylabel("PAI (tỷ lệ trúng ÷ tỷ lệ diện tích)")
+    ax.xaxis.set_major_formatter(lambda v, _: fmt_number(v, 0 if v == int(v) else 1))
+    ax.yaxis.set_major_formatter(lambda v, _: fmt_number(v, 0 if v == int(v) else 1))
+    ax.set_title(title or "Danh sách có dự báo được không? (PAI theo tháng kiểm tra)")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=dpi)
+    return path

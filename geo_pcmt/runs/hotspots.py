@@ -269,15 +269,18 @@ def _cluster(steps: _Steps, inputs: Mapping, params: HotspotParams, methods, say
     if not method or not len(to_cluster):
         return
     say(method)
+    communes = inputs.get("communes")
+    area_m2 = metric_area(communes).area if communes is not None and len(communes) else None
     if method == "dbscan":
         eps = params.eps_m
         if eps is None:
-            eps = suggest_eps_m(to_cluster, min_samples=params.min_samples).eps_m
+            eps = suggest_eps_m(to_cluster, min_samples=params.min_samples,
+                                area_m2=area_m2).eps_m
             steps.resolved["eps_m_suggested"] = round(eps, 1)
         steps.labelled = dbscan(to_cluster, eps_m=eps, min_samples=params.min_samples)
     else:
         steps.labelled = hdbscan(to_cluster, min_cluster_size=params.min_cluster_size,
-                                 engine=params.hdbscan_engine)
+                                 engine=params.hdbscan_engine, area_m2=area_m2)
     steps.clusters = cluster_polygons(
         steps.labelled, method=method, hull=params.hull, buffer_m=params.buffer_m,
         communes=inputs.get("communes"), crossings=inputs.get("border_crossings"),

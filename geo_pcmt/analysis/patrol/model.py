@@ -17,8 +17,9 @@ from geo_pcmt.values import is_missing, text
 #: Koper curve: stops of about 10–16 minutes deter best (DOMAIN.md §5); 15 min by default.
 DWELL_MIN_DEFAULT = 15.0
 KOPER_DWELL_RANGE_MIN = (10, 16)
-#: Opium poppy season in Nghệ An: planted from late autumn, harvested around March.
-OPIUM_SEASON_MONTHS = (12, 1, 2, 3)
+#: Opium poppy season in Nghệ An (1 Sep – 31 Mar, :mod:`geo_pcmt.analysis.calendar`):
+#: sown in autumn, harvested around March.
+OPIUM_SEASON_MONTHS = (9, 10, 11, 12, 1, 2, 3)
 #: Risk at or above which a target is "high risk" for the weekly coverage guarantee.
 HIGH_RISK_MIN = 7.0
 #: The least a stored plan is marked: patrol plans are never public.

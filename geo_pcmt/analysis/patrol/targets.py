@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
+from geo_pcmt.analysis import calendar
 from geo_pcmt.analysis.patrol.model import (
     DWELL_MIN_DEFAULT,
     TARGET_COLUMNS,
@@ -63,12 +64,10 @@ def _vi_int(x: float) -> str:
 
 
 def season_of(day: date) -> tuple[date, date] | None:
-    """The opium season (1 Dec – 31 Mar) that ``day`` falls in, or None outside the season."""
-    if day.month == 12:
-        return date(day.year, 12, 1), date(day.year + 1, 3, 31)
-    if day.month <= 3:
-        return date(day.year - 1, 12, 1), date(day.year, 3, 31)
-    return None
+    """The opium season (1 Sep – 31 Mar, :mod:`geo_pcmt.analysis.calendar`) that ``day``
+    falls in, or None outside the season."""
+    season = calendar.opium_season(day)
+    return None if season is None else (season.start, season.end)
 
 
 def _latest_run(frame: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -219,7 +218,7 @@ def _opium_areas(frame: gpd.GeoDataFrame, w, detected: list) -> gpd.GeoDataFrame
     pts = gpd.GeoSeries(_points(f), crs=STORAGE_CRS).to_crs(METRIC_CRS)
     f["_x"], f["_y"] = pts.x.to_numpy(), pts.y.to_numpy()
     f["_area"] = f["area_m2"].astype(float).fillna(0)
-    f["_season"] = [(d.year if d.month == 12 else d.year - 1) for d in detected]
+    f["_season"] = [calendar.season_year(d) for d in detected]
     f["_level"] = _levels(f)
     rows = []
     for (commune, village), g in f.groupby(["_commune", "_village"], sort=True):
@@ -255,7 +254,7 @@ def _opium(frame, w, plan_date: date, lookback_seasons: int) -> list[gpd.GeoData
                                    list(np.array(detected, dtype=object)[standing])))
     # Villages with plots in the last seasons (eradicated or harvested): growers come back,
     # so the season's patrols check them for re-planting (DOMAIN.md §4: repeated sweeps).
-    earliest = date(season[0].year - lookback_seasons, 12, 1)
+    earliest = calendar.opium_season_of_year(season[0].year - lookback_seasons).start
     past = np.array([d is not None and earliest <= d < season[0] for d in detected])
     if lookback_seasons > 0 and past.any():
         out.append(_opium_areas(frame[past], w, list(np.array(detected, dtype=object)[past])))
@@ -278,7 +277,7 @@ def collect_targets(sources: Mapping[str, pd.DataFrame | None], *, plan_date: da
         store returns them). Missing or empty layers are skipped. Derived layers holding
         several runs contribute their latest run.
     plan_date : date
-        Decides the opium season (1 Dec – 31 Mar): standing plots (detected this season, not
+        Decides the opium season (1 Sep – 31 Mar): standing plots (detected this season, not
         eradicated by ``plan_date``) and villages with plots in the last
         ``opium_lookback_seasons`` seasons (re-planting checks). Out of season: no opium target.
     area : shapely geometry (EPSG:4326), optional
