@@ -162,3 +162,38 @@ def test_current_status_follows_the_latest_event():
     ev = pd.DataFrame({"place_id": ["A", "A"], "status": ["under_transformation", "transformed"],
                        "date": ["2026-02-01", "2026-04-01"]})
     assert place_history.current_status(ev) == {"A": "transformed"}
+
+
+@pytest.mark.slow
+def test_cli_lists_places_in_vietnamese_keeps_identity_and_records_lifecycle(tmp_path):
+    from click.testing import CliRunner
+
+    from geo_pcmt import access
+    from geo_pcmt.cli import main
+    from geo_pcmt.store import open_store
+    store_path = str(tmp_path / "s.gpkg")
+    runner = CliRunner()
+    assert runner.invoke(main, ["demo", "--store", store_path]).exit_code == 0
+    first = runner.invoke(main, ["places", "--store", store_path, "--as-of", "2026-10-31",
+                                 "--json"])
+    assert first.exit_code == 0, first.output
+    listed = json.loads(first.output)["places"]
+    assert listed and all(p["change"] == "new" for p in listed)
+    pid = listed[0]["place_id"]
+    csv = tmp_path / "p.csv"
+    mark = runner.invoke(main, ["places", "--store", store_path, "mark", pid, "--status",
+                                "cleared", "--by", "Đồn BP Nậm Cắn", "--date", "2026-11-01"])
+    assert mark.exit_code == 0, mark.output
+    again = runner.invoke(main, ["places", "--store", store_path, "--as-of", "2026-10-31",
+                                 "--csv", str(csv)])
+    assert again.exit_code == 0, again.output
+    assert "mức cao, điểm số" in again.output and "tái phát" in again.output
+    assert "Địa bàn" in csv.read_text(encoding="utf-8-sig").splitlines()[0]
+    store = open_store(store_path)
+    try:
+        events = access.read(store, "place_events", role="analyst")
+        stored = access.read(store, "complex_places", role="analyst")
+    finally:
+        store.close()
+    assert list(events[events["place_id"] == pid]["status"]) == ["new", "cleared", "relapsed"]
+    assert set(stored["place_id"]) == {p["place_id"] for p in listed}
