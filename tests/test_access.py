@@ -26,6 +26,7 @@ READERS = {
     "recognitions": SIGNED_IN, "targets": SIGNED_IN, "audit_log": ("admin",),
     "hotspot_clusters": ANALYSTS_UP, "gistar_cells": ANALYSTS_UP,
     "emerging_hotspots": ANALYSTS_UP, "complex_hotspots": ANALYSTS_UP,
+    "complex_places": ANALYSTS_UP, "place_events": ANALYSTS_UP,
     "commune_status": SIGNED_IN, "transformation_plans": ANALYSTS_UP,
     "border_progress": ANALYSTS_UP, "patrol_plans": ("commander", "admin"),
     "patrol_stops": ("commander", "admin"),
@@ -80,7 +81,7 @@ def test_aggregates_and_audited_reads_are_unchanged():
     assert [n for n in READERS if access.is_restricted_read(n)] == [
         "retail_points", "opium_plots", "cases", "commune_assessments", "audit_log",
         "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots",
-        "transformation_plans", "border_progress", "patrol_plans", "patrol_stops"]
+        "complex_places", "place_events", "transformation_plans", "border_progress", "patrol_plans", "patrol_stops"]
     assert access.operational_fields() == {"case_ref", "address", "detected_by", "criteria",
                                            "area_of_responsibility"}
 

@@ -116,33 +116,33 @@ def test_openings_and_trails_weigh_more_than_gates():
     assert (t["dwell_min"] == 15.0).all()  # Koper curve default
 
 
-def test_only_hot_gistar_cells_of_the_latest_run_become_targets_weighted_by_confidence():
-    cells = gpd.GeoDataFrame({
-        "id": ["a1", "a2", "a3", "b1"], "run_id": ["r1", "r1", "r1", "r0"],
-        "created_at": ["2026-01-10T00:00:00", "2026-01-10T00:00:00", "2026-01-10T00:00:00",
-                       "2025-12-01T00:00:00"],
-        "cell": ["c1", "c2", "c3", "c9"], "z": [3.4, 2.1, -2.5, 4.0],
-        "hotspot_class": ["hot_99", "hot_95", "cold_95", "hot_99"], "confidence": [99, 95, 95, 99],
-    }, geometry=[shapely.box(p.x - .002, p.y - .002, p.x + .002, p.y + .002)
-                 for p in (at(1000, 0), at(3000, 0), at(5000, 0), at(7000, 0))], crs=4326)
-    t = patrol.collect_targets({"gistar_cells": cells}, plan_date=THURSDAY)
-    assert list(t["target_id"]) == ["gistar_cell:c1", "gistar_cell:c2"]
-    assert t["risk"].tolist() == [6.0, 4.5]
-    assert "99 %" in t["reason_vi"].iloc[0] and "z = 3.4" in t["reason_vi"].iloc[0]
-    assert (t.geometry.geom_type == "Point").all()
-
-
-def test_complex_hotspots_scale_from_4_to_10_and_carry_their_reasons():
-    flags = gpd.GeoDataFrame({
-        "id": ["f1", "f2", "f3"], "area_kind": "cluster", "area_ref": ["k1", "k2", "k3"],
-        "name": ["Cụm chợ", "Cụm bản", "Cụm QL7"], "score": [2.0, 5.0, 8.0],
-        "level": ["low", "medium", "high"],
-        "reasons_vi": ["", "3 điểm bán lẻ đang hoạt động trong 600 m", "Gi* z = 3.4 (99 %)"],
+def places_list() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({
+        "id": ["r1/DB-1", "r1/DB-2", "r1/DB-3"], "run_id": "r1", "place_id": ["DB-1", "DB-2", "DB-3"],
+        "name": ["Bản Phà Tụ, Xã Nậm Cắn", "Khối 24, Phường Thành Vinh", "Xóm 9, Xã Nghi Lộc"],
+        "score": [2.0, 5.0, 8.0], "level": ["low", "medium", "high"],
+        "reasons_vi": ["", "1. 3 điểm bán lẻ đang hoạt động trong bán kính 600 m",
+                       "1. Gi* z = 3,4 (99 %)"],
     }, geometry=[at(0, 1000), at(0, 3000), at(0, 5000)], crs=4326)
-    t = patrol.collect_targets({"complex_hotspots": flags}, plan_date=THURSDAY)
+
+
+def test_complex_places_scale_from_4_to_10_one_stop_each_at_the_place():
+    t = patrol.collect_targets({"complex_places": places_list()}, plan_date=THURSDAY)
     risk = dict(zip(t["name"], t["risk"]))
-    assert risk == {"Cụm QL7": 10.0, "Cụm bản": 7.0, "Cụm chợ": 4.0}
-    assert "Gi* z = 3.4" in t.set_index("name").loc["Cụm QL7", "reason_vi"]
+    assert risk == {"Xóm 9, Xã Nghi Lộc": 10.0, "Khối 24, Phường Thành Vinh": 7.0,
+                    "Bản Phà Tụ, Xã Nậm Cắn": 4.0}
+    top = t.set_index("name").loc["Xóm 9, Xã Nghi Lộc"]
+    assert "mức cao, điểm số 8,0" in top["reason_vi"] and "Gi* z = 3,4" in top["reason_vi"]
+    assert list(t["target_kind"].unique()) == ["complex_place"]
+    assert t.geometry.geom_equals(places_list().geometry.iloc[::-1].reset_index(drop=True)).all()
+
+
+def test_clusters_are_no_stop_of_their_own_when_there_is_a_list_of_places():
+    clusters = gpd.GeoDataFrame({"id": ["k1"], "cluster": [1], "n_points": [12], "n_active": [9]},
+                                geometry=[at(0, 1000)], crs=4326)
+    t = patrol.collect_targets({"complex_places": places_list(), "hotspot_clusters": clusters},
+                               plan_date=THURSDAY)
+    assert "hotspot_cluster" not in set(t["target_kind"])
 
 
 def test_clusters_weigh_by_active_points():

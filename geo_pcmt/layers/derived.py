@@ -117,6 +117,65 @@ _register(Layer(
     ),
     kind="derived", confidentiality_default="restricted", min_role="analyst",
 ))
+
+# Complex places (geo_pcmt.analysis.places, run geo_pcmt.runs.places, CLI `geo-pcmt places`):
+# one row per place on the ground, merged across methods; identity kept between runs
+# (`place_id`), lifecycle kept as history in the record layer `place_events`.
+PLACE_STATUSES = ("new", "under_transformation", "transformed", "cleared", "relapsed")
+PLACE_CHANGES = ("new", "same", "up", "down", "relapsed")
+
+_register(Layer(
+    "complex_places", "Địa bàn, tụ điểm phức tạp (danh sách)", "Complex places", "Point",
+    _derived_common() + (
+        F("place_id", "str", required=True, label_vi="Mã địa bàn", label_en="Place ID"),
+        F("rank", "int", minimum=1, label_vi="Thứ tự", label_en="Rank"),
+        F("name", "str", required=True, label_vi="Địa bàn", label_en="Place"),
+        F("score", "float", required=True, minimum=0, label_vi="Điểm số", label_en="Score"),
+        F("level", "str", required=True, allowed=FLAG_LEVELS, label_vi="Mức", label_en="Level"),
+        F("methods", "str", label_vi="Phương pháp phát hiện", label_en="Found by"),
+        F("communes", "str", label_vi="Xã liên quan (mã)", label_en="Communes (codes)"),
+        F("commune_names", "str", label_vi="Xã liên quan", label_en="Communes"),
+        F("commune_code", "str", label_vi="Mã xã", label_en="Commune code"),
+        F("village", "str", label_vi="Thôn, bản gần nhất", label_en="Nearest village"),
+        F("n_evidence", "int", minimum=0, label_vi="Số hồ sơ có vị trí",
+          label_en="Located records"),
+        F("n_commune_only", "int", minimum=0, label_vi="Số hồ sơ chỉ xác định đến xã",
+          label_en="Records located only by commune"),
+        F("extent_m", "float", minimum=0, label_vi="Bán kính địa bàn (m)", label_en="Extent (m)"),
+        F("reasons_vi", "str", label_vi="Lý do", label_en="Reasons (Vietnamese)", max_length=20_000),
+        F("reasons_en", "str", label_vi="Lý do (tiếng Anh)", label_en="Reasons", max_length=20_000),
+        F("signals", "str", label_vi="Tín hiệu (JSON)", label_en="Signals (JSON)",
+          max_length=20_000),
+        F("n_signals", "int", minimum=0, label_vi="Số tín hiệu", label_en="Signals fired"),
+        F("status", "str", allowed=PLACE_STATUSES, label_vi="Tình trạng", label_en="Status"),
+        F("change", "str", allowed=PLACE_CHANGES, label_vi="Thay đổi", label_en="Change"),
+        F("change_vi", "str", label_vi="Thay đổi so với lần trước", label_en="Change (Vietnamese)"),
+        F("change_en", "str", label_vi="Thay đổi (tiếng Anh)", label_en="Change since last run"),
+        F("previous_score", "float", label_vi="Điểm số lần trước", label_en="Previous score"),
+    ),
+    kind="derived", confidentiality_default="restricted", min_role="analyst",
+    description="One row per complex place, merged across clusters, Gi* hex cells and commune "
+                "statistics; the point is the centroid of the place's located evidence.",
+))
+
+_register(Layer(
+    "place_events", "Diễn biến địa bàn phức tạp", "Complex place lifecycle events", None,
+    _common() + (
+        F("place_id", "str", required=True, label_vi="Mã địa bàn", label_en="Place ID"),
+        F("status", "str", required=True, allowed=PLACE_STATUSES, label_vi="Tình trạng",
+          label_en="Status"),
+        F("date", "date", required=True, label_vi="Ngày", label_en="Date"),
+        F("unit", "str", label_vi="Đơn vị chịu trách nhiệm", label_en="Responsible unit"),
+        F("deadline", "date", label_vi="Hạn hoàn thành", label_en="Deadline"),
+        F("measures", "str", label_vi="Biện pháp", label_en="Measures", max_length=5000),
+        F("decided_by", "str", label_vi="Người/cơ quan xác nhận", label_en="By whom"),
+        F("run_id", "str", label_vi="Lần chạy", label_en="Run"),
+        F("note", "str", label_vi="Ghi chú", label_en="Note", max_length=5000),
+    ),
+    min_role="analyst", time_field="date",
+    description="History of each complex place: new → under transformation (unit, deadline, "
+                "measures) → transformed or cleared (date, by whom) → relapsed.",
+))
 # [/hotspots]
 
 # [status: status.py, progress.py]

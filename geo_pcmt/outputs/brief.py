@@ -33,7 +33,8 @@ TEMPLATE = "patrol_brief.html"
 TEAM_COLOURS = ("#1f5fa8", "#c0392b", "#1e8449", "#7d3c98", "#d35400", "#117a65", "#6e2c00",
                 "#2e4053")
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
-KIND_VI = {"complex_hotspot": "Địa bàn phức tạp", "gistar_cell": "Điểm nóng Gi*",
+KIND_VI = {"complex_place": "Địa bàn, tụ điểm phức tạp",
+           "complex_hotspot": "Địa bàn phức tạp", "gistar_cell": "Điểm nóng Gi*",
            "hotspot_cluster": "Cụm điểm nóng", "border_crossing": "Cửa khẩu/lối mở/đường mòn",
            "opium_plot": "Nương thuốc phiện", "opium_area": "Khu vực trồng cũ",
            "target": "Mục tiêu"}

@@ -8,7 +8,6 @@ from it can be marked as strictly as its inputs. The weights are documented in
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any, Mapping, Sequence
 
@@ -29,14 +28,12 @@ from geo_pcmt.analysis.patrol.model import (
 )
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.ingest.gazetteer import normalize
-from geo_pcmt.values import number, text
+from geo_pcmt.values import text
 
 #: Risk weights on a 0–10 scale, one entry per kind of target (see docs/patrol.md).
 RISK_WEIGHTS: dict[str, Any] = {
-    # complex-hotspot flags: 4 for the lowest score in the run, up to 10 for the highest
-    "complex_hotspot_min": 4.0, "complex_hotspot_max": 10.0,
-    # Gi* hot cells by confidence level (%)
-    "gistar": {99: 6.0, 95: 4.5, 90: 3.0},
+    # complex places: 4 for the lowest score in the list, up to 10 for the highest
+    "complex_place_min": 4.0, "complex_place_max": 10.0,
     # clusters: base + per active point, capped; a cluster with no active point left
     "cluster_base": 2.0, "cluster_per_active": 0.5, "cluster_max": 7.0, "cluster_inactive": 1.0,
     # border crossings: openings and trails are where patrols matter most; gates are staffed
@@ -49,7 +46,7 @@ RISK_WEIGHTS: dict[str, Any] = {
 }
 
 TARGET_KINDS_VI = {
-    "complex_hotspot": "Địa bàn phức tạp", "gistar_cell": "Điểm nóng Gi*",
+    "complex_place": "Địa bàn, tụ điểm phức tạp",
     "hotspot_cluster": "Cụm điểm nóng", "border_crossing": "Cửa khẩu, lối mở, đường mòn",
     "opium_plot": "Nương thuốc phiện", "opium_area": "Khu vực từng trồng thuốc phiện",
     "target": "Mục tiêu",
@@ -116,51 +113,25 @@ def _rows(kind: str, layer: str, frame: gpd.GeoDataFrame, ids, names, risks, rea
     return gpd.GeoDataFrame(data, geometry=_points(frame), crs=STORAGE_CRS)
 
 
-def _complex(frame, w) -> gpd.GeoDataFrame | None:
+def _places(frame, w) -> gpd.GeoDataFrame | None:
+    """One target per complex place, at the place (the centroid of its evidence)."""
+    from geo_pcmt.analysis.places import level_text
     frame = _latest_run(frame)
     if frame is None or not len(frame):
         return None
     score = frame["score"].astype(float).to_numpy()
     lo, hi = np.nanmin(score), np.nanmax(score)
     share = np.ones_like(score) if hi - lo < 1e-12 else (score - lo) / (hi - lo)
-    risk = w["complex_hotspot_min"] + share * (w["complex_hotspot_max"] - w["complex_hotspot_min"])
-    names = [text(n, '') or f"Địa bàn phức tạp {text(a, '')}".strip()
-             for n, a in zip(frame.get("name", [None] * len(frame)),
-                             frame.get("area_ref", [None] * len(frame)))]
+    risk = w["complex_place_min"] + share * (w["complex_place_max"] - w["complex_place_min"])
     reasons = []
-    for lvl, s, why in zip(frame.get("level", [None] * len(frame)), score,
-                           frame.get("reasons_vi", [None] * len(frame))):
+    for lvl, s, why in zip(frame["level"], score, frame.get("reasons_vi", [None] * len(frame))):
         why = text(why, '').replace("\n", "; ")
         why = why[:300] + ("…" if len(why) > 300 else "")
-        reasons.append(f"Cảnh báo địa bàn phức tạp (mức {text(lvl, '') or '?'}, điểm {s:.1f})"
+        reasons.append(f"Địa bàn, tụ điểm phức tạp ({level_text(text(lvl, ''), s)})"
                        + (f": {why}" if why else ""))
-    ids = [text(a, '') or text(i, '')
-           for a, i in zip(frame.get("area_ref", frame["id"]), frame["id"])]
-    return _rows("complex_hotspot", "complex_hotspots", frame, ids, names, risk, reasons)
-
-
-def _gistar(frame, w) -> gpd.GeoDataFrame | None:
-    frame = _latest_run(frame)
-    if frame is None or not len(frame):
-        return None
-    cls = frame["hotspot_class"].fillna("").astype(str)
-    frame = frame[cls.str.startswith("hot").to_numpy()]
-    if not len(frame):
-        return None
-    conf = frame.get("confidence")
-    levels = []
-    for c, k in zip(conf if conf is not None else [None] * len(frame), frame["hotspot_class"]):
-        level = int(number(c, 0)) or int(number(re.sub(r"\D", "", str(k)), 90) or 90)
-        levels.append(level if level in w["gistar"] else 90)
-    risk = [w["gistar"][lv] for lv in levels]
-    zs = frame.get("z", pd.Series([np.nan] * len(frame), index=frame.index))
-    reasons = [f"Điểm nóng thống kê Gi*, độ tin cậy {lv} %"
-               + (f" (z = {number(z):.1f})" if number(z) is not None else "")
-               for lv, z in zip(levels, zs)]
-    cells = [text(c, '') or text(i, '')
-             for c, i in zip(frame.get("cell", frame["id"]), frame["id"])]
-    names = [f"Ô điểm nóng Gi* {lv} %" for lv in levels]  # the commune is added later
-    return _rows("gistar_cell", "gistar_cells", frame, cells, names, risk, reasons)
+    ids = [text(p, '') or text(i, '') for p, i in
+           zip(frame.get("place_id", frame["id"]), frame["id"])]
+    return _rows("complex_place", "complex_places", frame, ids, frame["name"], risk, reasons)
 
 
 def _clusters(frame, w) -> gpd.GeoDataFrame | None:
@@ -272,10 +243,10 @@ def collect_targets(sources: Mapping[str, pd.DataFrame | None], *, plan_date: da
     Parameters
     ----------
     sources : mapping layer name → frame
-        Any of ``complex_hotspots``, ``gistar_cells`` (only ``hot…`` classes are used),
-        ``hotspot_clusters``, ``border_crossings``, ``opium_plots`` (EPSG:4326 frames as the
-        store returns them). Missing or empty layers are skipped. Derived layers holding
-        several runs contribute their latest run.
+        Any of ``complex_places`` (one stop per place, at the place), ``hotspot_clusters``
+        (only without places: a cluster is part of a place), ``border_crossings``,
+        ``opium_plots`` (EPSG:4326 frames as the store returns them). Missing or empty layers
+        are skipped. Derived layers holding several runs contribute their latest run.
     plan_date : date
         Decides the opium season (1 Sep – 31 Mar): standing plots (detected this season, not
         eradicated by ``plan_date``) and villages with plots in the last
@@ -307,10 +278,11 @@ def collect_targets(sources: Mapping[str, pd.DataFrame | None], *, plan_date: da
     w = {**RISK_WEIGHTS, **dict(weights or {})}
     if not dwell_min > 0:
         raise PatrolError(f"dwell must be > 0 minutes, got {dwell_min!r}")
+    places = _places(sources.get("complex_places"), w)
     parts: list[gpd.GeoDataFrame | None] = [
-        _complex(sources.get("complex_hotspots"), w),
-        _gistar(sources.get("gistar_cells"), w),
-        _clusters(sources.get("hotspot_clusters"), w),
+        places,
+        # a cluster is part of a place: with a list of places it is not a stop of its own
+        _clusters(sources.get("hotspot_clusters"), w) if places is None else None,
         _crossings(sources.get("border_crossings"), w),
         *_opium(sources.get("opium_plots"), w, plan_date, opium_lookback_seasons),
     ]
@@ -342,7 +314,7 @@ def _label_communes(targets: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gp
     name = hit["name"].reindex(out.index)
     missing = out["commune_code"].isna() | (out["commune_code"].astype(str) == "")
     out.loc[missing, "commune_code"] = code[missing]
-    unnamed = out["target_kind"].isin(["gistar_cell", "hotspot_cluster"]) & name.notna()
+    unnamed = (out["target_kind"] == "hotspot_cluster") & name.notna()
     out.loc[unnamed, "name"] = out.loc[unnamed, "name"] + " – " + name[unnamed].astype(str)
     return out
 
@@ -392,8 +364,8 @@ def _merge_close(targets: gpd.GeoDataFrame, within_m: float) -> gpd.GeoDataFrame
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
 
 
-TARGET_SOURCE_LAYERS = ("complex_hotspots", "gistar_cells", "hotspot_clusters",
-                        "border_crossings", "opium_plots")
+TARGET_SOURCE_LAYERS = ("complex_places", "hotspot_clusters", "border_crossings",
+                        "opium_plots")
 
 
 def post_area(post: Post, communes: gpd.GeoDataFrame | None, *, radius_km: float | None = None,
