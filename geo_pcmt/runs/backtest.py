@@ -27,8 +27,9 @@ import pandas as pd
 
 from geo_pcmt.analysis import backtest as bt
 from geo_pcmt.analysis import calendar
+from geo_pcmt.crs import METRIC_CRS
 from geo_pcmt.ingest import boundaries
-from geo_pcmt.runs import common, hotspots
+from geo_pcmt.runs import common, hotspots, places
 from geo_pcmt.values import dates
 
 #: Layers whose new records of the month are the events a forecast is scored on, with the
@@ -117,19 +118,28 @@ class BacktestResult:
 
 # --- the list under test ------------------------------------------------------------------
 
+#: A place's disc is at least this wide (m): a patrol covers the ground around it.
+MIN_PLACE_RADIUS_M = 500.0
+
+
 def list_areas(frames_before: Mapping[str, pd.DataFrame], params: BacktestParams,
                as_of: date) -> gpd.GeoDataFrame:
     """The list under test, built from ``frames_before`` only: areas with ``score``.
 
-    Today the complex-hotspot flags (:func:`geo_pcmt.analysis.flags.complex_hotspots`
-    through the hotspot run); when the merged place list exists, swap it in here.
+    The complex places (:mod:`geo_pcmt.runs.places`), each as the disc its evidence covers
+    (``extent_m`` around the place, at least :data:`MIN_PLACE_RADIUS_M`), so that the list
+    is scored on the ground a patrol would cover, not on whole communes.
     """
-    hp = replace(params.hotspots, date_to=as_of.isoformat(), as_of=as_of.isoformat(),
-                 role=params.role)
-    flags = hotspots.run(frames_before, hp).frames.get("complex_hotspots")
-    if flags is None:
+    pp = places.PlaceParams(as_of=as_of.isoformat(), role=params.role)
+    inputs = {**frames_before, "complex_places": None, "place_events": None}
+    found = places.run(inputs, pp).places
+    if not len(found):
         return gpd.GeoDataFrame({"score": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
-    return flags[["score", "geometry"]].copy()
+    metric = found.to_crs(METRIC_CRS)
+    radius = np.maximum(found["extent_m"].astype(float).fillna(0).to_numpy(), MIN_PLACE_RADIUS_M)
+    discs = gpd.GeoDataFrame({"score": found["score"].to_numpy()},
+                             geometry=metric.geometry.buffer(radius).to_numpy(), crs=METRIC_CRS)
+    return discs.to_crs(4326)
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -140,6 +150,10 @@ def read_inputs(store, params: BacktestParams, role: str | None = None
     role = common.check_role(params.role if role is None else role)
     hp = replace(params.hotspots, date_from=None, date_to=None, role=role)
     frames = hotspots.read_inputs(store, hp, role)
+    place_inputs = places.read_inputs(store, places.PlaceParams(role=role), role)
+    for layer, frame in place_inputs.items():
+        if layer not in frames and layer not in ("complex_places", "place_events"):
+            frames[layer] = frame
     for layer in params.test_layers:
         if layer not in frames and common.has_rows(store, layer):
             frames[layer] = common.read(store, layer, role)
