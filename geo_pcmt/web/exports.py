@@ -50,7 +50,7 @@ def _chunks(store, c: Collection, ids: list[str], role: str | None) -> Iterator[
 def _selection(store, c: Collection, q, role: str | None) -> tuple[list[str], Iterable]:
     """The ids that match the query, and the rows as frames (read later, while streaming)."""
     if c.is_aggregate:
-        frame = filter_frame(aggregate_frame(store, c), q)
+        frame = filter_frame(aggregate_frame(store, c, role), q)
         stop = None if q.limit is None else q.offset + q.limit
         frame = frame.iloc[q.offset:stop]
         return frame["id"].tolist(), [frame]
