@@ -26,6 +26,7 @@ from geo_pcmt.layers import ROLES  # noqa: F401  (the roles, in order; kept with
 CLEARANCE = {"viewer": "public", "analyst": "restricted", "commander": "restricted",
              "admin": "secret"}
 SMALL_COUNT = 5  # counts below this are suppressed in public aggregates ("< 5")
+AGGREGATE_LEVELS = ("public", "restricted")  # rows a public aggregate counts: never secret
 
 
 def role_rank(role: str) -> int:
@@ -208,7 +209,131 @@ def aggregate_row_filter(layer: str | Layer) -> dict:
     spec = get_layer(layer) if isinstance(layer, str) else layer
     if "confidentiality" not in spec.field_names:
         return {}
-    return {"confidentiality": ["public", "restricted"]}
+    return {"confidentiality": list(AGGREGATE_LEVELS)}
+
+
+def read_counts(store, layer: str, *, role: str | None) -> gpd.GeoDataFrame:
+    """The public aggregate ``<layer>_per_commune`` as ``role`` gets it: the one viewer count.
+
+    Every output that shows a reader counts of records it may not see as rows (the API's
+    ``<layer>_per_commune`` collection, its exports, the viewer's map) takes them from here,
+    so they agree commune by commune.
+
+    * Records up to *restricted* are counted (:func:`aggregate_row_filter`): a secret
+      operation changes no count anyone sees.
+    * Counts below :data:`SMALL_COUNT` (but above zero) are missing, ``suppressed`` True.
+    * There is no time window, on purpose: counts of two windows could be subtracted to
+      reveal the small counts that suppression hides. Every count is over all time.
+    * Only ``commune_code`` of the records is read; no field of a record reaches the reader.
+
+    Parameters
+    ----------
+    store : Store
+        Any backend. Communes come from its ``communes`` layer (read as ``role``), or from
+        the shipped boundaries when the store has none.
+    layer : str
+        A record layer with an aggregate (:func:`public_aggregates`), e.g. ``retail_points``.
+    role : str or None
+        The reader; anonymous visitors (``None``) get no aggregate.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per commune: ``id`` (= ``code``), ``code``, ``name``, ``count`` (Int64,
+        missing where suppressed), ``suppressed``, ``geometry`` (EPSG:4326).
+
+    Raises
+    ------
+    AccessDenied
+        For anonymous visitors, or a layer with no aggregate.
+    """
+    if not can_read_aggregates(role):
+        raise AccessDenied(f"counts of {layer!r} are not readable by role "
+                           f"{role or 'anonymous'!r}")
+    if f"{layer}_per_commune" not in public_aggregates():
+        raise AccessDenied(f"layer {layer!r} has no per-commune aggregate")
+    present = {info.name for info in store.layers() if info.count}
+    if layer in present:
+        records = store.read(layer, columns=["commune_code"], where=aggregate_row_filter(layer))
+    else:
+        records = pd.DataFrame({"commune_code": pd.Series([], dtype=object)})
+    if "communes" in present:
+        communes = read(store, "communes", role=role, columns=["code", "name"])
+    else:
+        from geo_pcmt.ingest import boundaries
+        communes = boundaries.communes()[["code", "name", "geometry"]]
+    return aggregate_counts(records, communes)
+
+
+def aggregate_counts(records: pd.DataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows of a public aggregate from records already in memory (pure).
+
+    What :func:`read_counts` computes after reading: records above *restricted* (a missing
+    level counts as *restricted*) are left out, then :func:`commune_counts`. Only
+    ``commune_code`` of ``records`` is used.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``id``, ``code``, ``name``, ``count``, ``suppressed``, ``geometry``: one row per commune.
+    """
+    if "confidentiality" in records.columns:
+        keep = records["confidentiality"].fillna("restricted").isin(AGGREGATE_LEVELS)
+        records = records[keep.to_numpy()]
+    codes = records["commune_code"] if "commune_code" in records.columns else []
+    out = commune_counts(pd.DataFrame({"commune_code": pd.Series(codes, dtype=object)}),
+                         communes)
+    out.insert(0, "id", out["code"].astype(str))
+    return out[["id", "code", "name", "count", "suppressed", "geometry"]]
+
+
+def is_aggregate_frame(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` holds aggregate rows (:func:`aggregate_counts`), not records."""
+    return {"code", "count", "suppressed"} <= set(frame.columns)
+
+
+# How a product showing rows of each level is marked (Vietnamese, English): the same words on
+# the patrol brief, its GPX, the maps, the exports and the GeoJSON files.
+MARKINGS: dict[str, tuple[str, str]] = {"public": ("Công khai", "Public"),
+                                        "restricted": ("MẬT", "RESTRICTED"),
+                                        "secret": ("TỐI MẬT", "SECRET")}
+
+
+def marking(levels, *, at_least: str = "public") -> tuple[str, str]:
+    """The classification mark of a product made from rows of ``levels``: ``(mark, level)``.
+
+    The highest level wins; a missing level counts as *restricted* (as :func:`redact` reads
+    it). One function decides the mark of every page and file that shows records.
+
+    Parameters
+    ----------
+    levels : iterable of str or None
+        The ``confidentiality`` of the rows shown (a column, a list, a set).
+    at_least : str
+        The floor (a patrol plan is at least *restricted*).
+
+    Examples
+    --------
+    >>> marking(["public", "restricted"]), marking([]), marking([None, "secret"])
+    (('MẬT', 'restricted'), ('Công khai', 'public'), ('TỐI MẬT', 'secret'))
+    """
+    top = CONFIDENTIALITY_LEVELS.index(at_least)
+    for v in levels:
+        v = "restricted" if v is None or (isinstance(v, float) and v != v) else str(v)
+        top = max(top, CONFIDENTIALITY_LEVELS.index(v) if v in CONFIDENTIALITY_LEVELS
+                  else CONFIDENTIALITY_LEVELS.index("restricted"))
+    level = CONFIDENTIALITY_LEVELS[top]
+    return MARKINGS[level][0], level
+
+
+def frames_marking(frames, *, at_least: str = "public") -> tuple[str, str]:
+    """:func:`marking` of every row of ``frames`` (frames without the column are public)."""
+    levels: set = set()
+    for frame in frames:
+        if frame is not None and len(frame) and "confidentiality" in frame.columns:
+            levels.update(frame["confidentiality"].astype(object).where(
+                frame["confidentiality"].notna(), None).unique().tolist())
+    return marking(levels, at_least=at_least)
 
 
 def is_restricted_read(layer: str | Layer, frame: pd.DataFrame | None = None) -> bool:

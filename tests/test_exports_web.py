@@ -29,8 +29,12 @@ def export(app, path, role="analyst"):
 def test_geojson_export_is_streamed_rfc7946_with_every_visible_row(app):
     res = export(app, "/export/retail_points.geojson")
     assert res.status_code == 200 and res.is_streamed
-    assert res.headers["Content-Disposition"] == 'attachment; filename="retail_points.geojson"'
+    # restricted rows: the file name carries the mark (ASCII, and in Vietnamese for browsers)
+    assert res.headers["Content-Disposition"].startswith(
+        'attachment; filename="retail_points-MAT.geojson"; filename*=UTF-8\'\'retail_points-M')
     doc = json.loads(res.data)
+    assert doc["classification"] == {"level": "restricted", "mark": "MẬT",
+                                     "mark_en": "RESTRICTED"}
     FeatureCollection.model_validate(doc)
     assert sorted(f["id"] for f in doc["features"]) == VISIBLE_TO_ANALYST
     assert "crs" not in doc

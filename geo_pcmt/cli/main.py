@@ -200,6 +200,9 @@ def export(layer, fmt, out, role, user, store_url):
     store.audit(user, "export", layer, [], {"format": fmt, "role": role, "rows": len(frame),
                                            "path": str(path)})
     click.echo(f"{len(frame)} features → {path}")
+    mark, level = access.frames_marking([frame])
+    if level != "public":
+        click.echo(f"classification {mark} ({level}): handle the file as {mark}", err=True)
 
 
 @main.command()

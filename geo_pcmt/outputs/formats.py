@@ -6,13 +6,20 @@ The ``geo-pcmt export`` command and the web's ``/export/<layer>.<format>`` both 
 ========  ==========================================  =========================================
 format    file                                        notes
 ========  ==========================================  =========================================
-geojson   RFC 7946 FeatureCollection                  streamed; lon/lat, right-hand rule
+geojson   RFC 7946 FeatureCollection                  streamed; lon/lat, right-hand rule;
+                                                      a ``classification`` member
 gpkg      GeoPackage, one layer                       built whole, then sent
 csv       UTF-8 with BOM, lon/lat or WKT columns      streamed; formulas defused
 xlsx      one sheet, lon/lat or WKT columns           built whole; text cells; refuses cells
                                                       over 32,767 characters and rows over
                                                       1,048,575 rather than cut them
 ========  ==========================================  =========================================
+
+Every file carries the classification of its rows (:attr:`Table.classification`, from
+:func:`geo_pcmt.access.marking`): the GeoJSON as a top-level ``classification`` member
+(a foreign member, RFC 7946 §6.1), the XLSX in its sheet name, its printed page header and
+its document properties; row 1 stays the column names so tools read the file unchanged.
+Downloads of restricted rows also carry the mark in the file name (``…-MAT.csv``).
 
 Every writer takes a :class:`~geo_pcmt.outputs.table.Table` (the columns every chunk has)
 and the rows as an iterable of frames, so a 100k-row layer can be written chunk by chunk.
@@ -26,6 +33,7 @@ from typing import Callable, Iterable, Iterator
 import pandas as pd
 import pyogrio
 
+from geo_pcmt.access import MARKINGS, frames_marking
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.outputs.geojson import iter_feature_collection
 from geo_pcmt.outputs.spreadsheet import check_xlsx_rows, iter_csv, write_xlsx
@@ -37,7 +45,10 @@ _GDAL_GEOMETRY = {"Point": "Point", "MultiPolygon": "MultiPolygon", "LineString"
 
 
 def _iter_geojson(table: Table, frames: Frames) -> Iterator[str]:
-    return iter_feature_collection(frames)
+    # RFC 7946 §6.1 allows foreign members: the file says how it must be handled
+    mark = MARKINGS[table.classification]
+    return iter_feature_collection(frames, extra={"classification": {
+        "level": table.classification, "mark": mark[0], "mark_en": mark[1]}})
 
 
 def write_gpkg(table: Table, frames: Frames, path: str | Path) -> Path:
@@ -173,7 +184,7 @@ def export_frame(frame: pd.DataFrame, path: str | Path, layer: str,
     """
     path = Path(path)
     fmt_ = get_format(fmt or path.suffix.lstrip("."))
-    table = Table.of_frame(frame, layer)
+    table = replace(Table.of_frame(frame, layer), classification=frames_marking([frame])[1])
     spec = LAYERS.get(layer)
     if spec is not None and table.geometry_type is not None:
         # the schema decides lon/lat or WKT, as for every other export of the layer

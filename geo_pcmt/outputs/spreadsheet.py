@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from geo_pcmt.access import MARKINGS
 from geo_pcmt.outputs.table import CellTooLong, Table, TooManyRows
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -95,7 +96,16 @@ def write_xlsx(table: Table, frames: Iterable[pd.DataFrame], path):
     """
     from openpyxl import Workbook
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(table.name[:31])
+    mark = MARKINGS[table.classification][0]
+    restricted = table.classification != "public"
+    # the mark on screen (sheet tab), in print (every page's header) and in the properties;
+    # row 1 stays the column names, so tools still read the table
+    ws = wb.create_sheet((f"{mark} {table.name}" if restricted else table.name)[:31])
+    if restricted:
+        ws.oddHeader.center.text = mark
+        ws.oddFooter.center.text = mark
+    wb.properties.category = mark
+    wb.properties.keywords = f"classification={table.classification}"
     header = None
     try:
         for frame in frames:

@@ -58,11 +58,16 @@ class Table:
     geometry_type : str or None
         The schema's geometry type (``Point``, ``MultiPolygon`` …); ``None`` for a table.
         Point layers get ``lon``/``lat`` columns in spreadsheets, others ``wkt``.
+    classification : str
+        The highest ``confidentiality`` of the rows (``public``, ``restricted``, ``secret``;
+        :func:`geo_pcmt.access.marking`): the mark the file carries (GeoJSON member, sheet
+        name, print header and properties of a workbook).
     """
 
     name: str
     fields: tuple[str, ...]
     geometry_type: str | None = None
+    classification: str = "public"
 
     @classmethod
     def of_layer(cls, layer: Layer, fields=None, name: str | None = None) -> "Table":

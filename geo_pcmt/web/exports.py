@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 import tempfile
 from typing import Iterable, Iterator
 
@@ -47,16 +48,34 @@ def _chunks(store, c: Collection, ids: list[str], role: str | None) -> Iterator[
                           columns=list(c.fields))
 
 
-def _selection(store, c: Collection, q, role: str | None) -> tuple[list[str], Iterable]:
-    """The ids that match the query, and the rows as frames (read later, while streaming)."""
+def _selection(store, c: Collection, q, role: str | None
+               ) -> tuple[list[str], Iterable, str]:
+    """The ids that match the query, the rows as frames (read later, while streaming), and
+    the highest confidentiality among them (the file's classification, known before the
+    first byte is sent)."""
     if c.is_aggregate:
-        frame = filter_frame(aggregate_frame(store, c), q)
+        frame = filter_frame(aggregate_frame(store, c, role), q)
         stop = None if q.limit is None else q.offset + q.limit
         frame = frame.iloc[q.offset:stop]
-        return frame["id"].tolist(), [frame]
-    ids = access.read(store, c.id, role=role, bbox=q.bbox, where=q.where, columns=["id"],
-                      limit=q.limit, offset=q.offset)["id"].astype(str).tolist()
-    return ids, _chunks(store, c, ids, role)
+        return frame["id"].tolist(), [frame], "public"
+    columns = ["id"] + (["confidentiality"] if "confidentiality" in c.fields else [])
+    head = access.read(store, c.id, role=role, bbox=q.bbox, where=q.where, columns=columns,
+                       limit=q.limit, offset=q.offset)
+    level = access.frames_marking([head])[1]
+    ids = head["id"].astype(str).tolist()
+    return ids, _chunks(store, c, ids, role), level
+
+
+def _disposition(c: Collection, fmt: Format, level: str) -> str:
+    """``attachment`` with the file name, marked (``-MAT``, ``-TOI-MAT``) when restricted:
+    the mark a CSV file cannot carry inside without confusing the tools that read it."""
+    from urllib.parse import quote
+    if level == "public":
+        return f'attachment; filename="{c.id}.{fmt.extension}"'
+    mark = access.MARKINGS[level][0]
+    ascii_mark = {"restricted": "MAT", "secret": "TOI-MAT"}[level]
+    return (f'attachment; filename="{c.id}-{ascii_mark}.{fmt.extension}"; '
+            f"filename*=UTF-8''{quote(f'{c.id}-{mark}.{fmt.extension}'.replace(' ', '-'))}")
 
 
 def _refused(exc: ExportRefused) -> ApiError:
@@ -100,13 +119,14 @@ def export(name: str):
     role = current_role()
     q = parse_query(request.args, c, role, paged=False)
     store = get_store()
-    ids, chunks = _selection(store, c, q, role)
-    table = Table.of_layer(c.layer, c.fields, name=c.id)
+    ids, chunks, level = _selection(store, c, q, role)
+    table = replace(Table.of_layer(c.layer, c.fields, name=c.id), classification=level)
     try:
         fmt.refuse_rows(table, len(ids))
     except ExportRefused as exc:
         raise _refused(exc) from None
-    headers = {"Content-Disposition": f'attachment; filename="{c.id}.{fmt.extension}"'}
+    headers = {"Content-Disposition": _disposition(c, fmt, level),
+               "X-Classification": level}
     workdir = None
     if fmt.streams:
         body = fmt.stream(table, chunks)

@@ -340,8 +340,10 @@ def map_view(plan_id: str):
     codes = () if communes is None else tuple(
         communes.loc[communes.intersects(box), "code"].astype(str))
     title = f"Tuần tra {plan.post.name} – {plan.report.get('plan_date', '')}"
+    # the page shows the plan's stops: it carries the plan's mark (MẬT / TỐI MẬT), as its brief
     m = mapping.build(frames, role=_role() or "commander",
-                      options=mapping.MapOptions(communes=codes, title=title))
+                      options=mapping.MapOptions(communes=codes, title=title),
+                      classification_floor=plan.confidentiality)
     for r in (plan.routes.to_dict("records") if len(plan.routes) else []):
         line = r.get("geometry")
         if line is None or line.is_empty:

@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
+from geo_pcmt.access import marking
 from geo_pcmt.ingest.gazetteer import normalize
 from geo_pcmt.layers import CONFIDENTIALITY_LEVELS, area_codes
 from geo_pcmt.values import is_missing, text
@@ -24,8 +25,6 @@ OPIUM_SEASON_MONTHS = (9, 10, 11, 12, 1, 2, 3)
 HIGH_RISK_MIN = 7.0
 #: The least a stored plan is marked: patrol plans are never public.
 PLAN_CONFIDENTIALITY_MIN = "restricted"
-#: How a plan of each level is marked on paper and on the GPS (Vietnamese classification).
-MARKING_VI = {"restricted": "MẬT", "secret": "TỐI MẬT"}
 
 TARGET_COLUMNS = ["target_id", "target_kind", "name", "risk", "reason_vi", "dwell_min",
                   "tw_open_min", "tw_close_min", "revisit_min", "lao_counterpart",
@@ -170,7 +169,7 @@ class PatrolPlan:
     @property
     def marking_vi(self) -> str:
         """The classification printed on the brief and the GPS: ``MẬT`` or ``TỐI MẬT``."""
-        return MARKING_VI[self.confidentiality]
+        return marking([self.confidentiality], at_least=PLAN_CONFIDENTIALITY_MIN)[0]
 
 
 # --- the timetable clock ----------------------------------------------------------------------

@@ -93,7 +93,8 @@ def _read_template(name: str) -> str:
 
 
 def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str = "vi",
-          options: MapOptions | None = None, generated_on: date | None = None) -> folium.Map:
+          options: MapOptions | None = None, generated_on: date | None = None,
+          classification_floor: str = "public") -> folium.Map:
     """The interactive hotspot map of the given layers, as the role may see it.
 
     Parameters
@@ -106,14 +107,19 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         ``targets`` (EPSG:4326). A layer is drawn only if its frame is given, not empty, and
         readable by ``role``.
     role : {"viewer", "analyst", "commander", "admin"}
-        The reader. A viewer gets no record of an intelligence layer, only commune counts
-        with small counts suppressed.
+        The reader. A viewer gets no record of an intelligence layer, only the public
+        per-commune counts (:func:`geo_pcmt.access.read_counts`: small counts suppressed,
+        all time — the date and type filters do not apply to them).
     lang : {"vi", "en"}
         Language the page opens in (the reader can switch; ``?lang=en`` also works).
     options : MapOptions, optional
         Filters and opening view (dates, communes, point types, layers, year).
     generated_on : date, optional
         Date printed on the map (default: today); the headline grades this year on it.
+    classification_floor : {"public", "restricted", "secret"}
+        The lowest classification the page carries (a patrol plan's map: the plan's level);
+        otherwise the highest ``confidentiality`` of the rows shown decides it
+        (:func:`geo_pcmt.access.frames_marking`), on screen and in print.
 
     Returns
     -------
@@ -131,7 +137,9 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
     _check_inputs(frames, lang)
     visible, counted = visible_frames(
         {k: v for k, v in frames.items() if v is not None and len(v)}, role)
-    visible, counted = filter_records(visible, opts), filter_records(counted, opts)
+    # counts are the public aggregates as they are: no date or type filter (two windows'
+    # counts could be subtracted to reveal the small counts that suppression hides)
+    visible = filter_records(visible, opts)
     today = generated_on or date.today()
     communes = visible.get("communes")
     names = ({} if communes is None else
@@ -159,13 +167,17 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         "types": list(RETAIL_POINT_TYPES), "pstatus": list(RETAIL_POINT_STATUS),
         "kinds": list(CROSSING_KINDS), "data": data, "focus": focus,
         "selected": list(opts.communes), "title": opts.title, "generated": today.isoformat(),
-        "classification": _classification(visible, role),
+        "classification": access.frames_marking(visible.values(),
+                                                at_least=classification_floor)[1],
+        "countsAllTime": bool(counted) and bool(opts.date_from or opts.date_to
+                                                 or opts.point_types),
         "synthetic": _synthetic(visible, counted), "print": opts.print_view,
         "overlays": [o.key for o in OVERLAYS if o.key in groups or
                      (o.key == "osm" and opts.online_tiles)],
     }
     m.add_child(_App(config, groups, _read_template("map_app.js"),
                      _read_template("map_app.css")))
+    _add_marking(m, config["classification"])
     _add_controls(m, opts, lang, show)
     localize(m, base_url=opts.assets_base_url)
     return m
@@ -284,10 +296,15 @@ def _opening_year(years: list[int], chosen: int | None, today: date) -> int | No
     return chosen if chosen in years else years[-1]
 
 
-def _classification(visible: Mapping[str, pd.DataFrame], role: str) -> str:
-    """The marking the page carries: the reader's clearance if it shows intelligence records."""
-    return access.CLEARANCE[role] if any(access.is_restricted_layer(n) for n in visible if n in access.LAYERS) \
-        else "public"
+def _add_marking(m: folium.Map, level: str) -> None:
+    """The classification mark in the page itself (top centre, on screen and in print), as
+    the patrol brief carries it; none on a public page."""
+    if level == "public":
+        return
+    mark = access.MARKINGS[level][0]
+    m.get_root().html.add_child(folium.Element(
+        f'<div class="gp-marking gp-marking-{level}" role="note">{html.escape(mark)}</div>'),
+        name="gp_marking")
 
 
 def _synthetic(*frame_sets: Mapping[str, pd.DataFrame]) -> bool:

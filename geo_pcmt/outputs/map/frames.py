@@ -1,7 +1,9 @@
 """Which frames the map needs, reading them as a role may see them, and filtering them.
 
 Records reach the map through :func:`geo_pcmt.access.read` (rows and fields the role may see);
-layers the role may not read arrive only as per-commune counts, never as rows.
+layers the role may not read arrive only as the API's per-commune counts
+(:func:`geo_pcmt.access.read_counts`), never as rows, and no filter (dates, types) applies to
+them.
 """
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ MAP_LAYERS: tuple[str, ...] = (
     "targets", "border_crossings", "border_posts", "facilities", "retail_points", "opium_plots",
     "cases", "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots")
 
-# Record layers a reader who may not see them still gets as counts per commune, with the
-# date that places a record in the time filter.
+# Record layers a reader who may not see them still gets as counts per commune (all time:
+# the time filter never applies to counts), with the date that places a record in time.
 COUNTED_LAYERS: dict[str, str] = {"retail_points": "first_seen", "cases": "date",
                                   "opium_plots": "detected_on"}
 
@@ -57,9 +59,10 @@ def frames_from_store(store, role: str | None, *, layers: Sequence[str] = MAP_LA
     """Read from ``store`` what the map needs for ``role``.
 
     Layers the role may read come through :func:`geo_pcmt.access.read` (rows within its
-    clearance, fields it may see). Of the counted record layers the role may not read, only
-    ``commune_code`` and the date are read, with the public aggregates' row rule
-    (:func:`geo_pcmt.access.aggregate_row_filter`: secret records are not counted).
+    clearance, fields it may see). Of the counted record layers the role may not read, the
+    map gets what the API's ``<layer>_per_commune`` collection gives the role, from
+    :func:`geo_pcmt.access.read_counts` (keyed ``<layer>_per_commune``): counts per commune
+    over all time, small counts suppressed, secret records not counted — never a record.
     """
     present = _present(store)
     out: dict[str, pd.DataFrame] = {}
@@ -69,8 +72,7 @@ def frames_from_store(store, role: str | None, *, layers: Sequence[str] = MAP_LA
         if access.can_read_layer_for(role, name):
             out[name] = access.read(store, name, role=role)
         elif name in COUNTED_LAYERS and access.can_read_aggregates(role):
-            out[name] = store.read(name, columns=["commune_code", COUNTED_LAYERS[name]],
-                                   where=access.aggregate_row_filter(name))
+            out[f"{name}_per_commune"] = access.read_counts(store, name, role=role)
     return out
 
 
@@ -99,25 +101,34 @@ def restricted_layers(store, role: str | None,
 
 def visible_frames(frames: Mapping[str, pd.DataFrame], role: str
                    ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Split ``frames`` into what ``role`` may see as rows and what only feeds public counts.
+    """Split ``frames`` into what ``role`` may see as rows and what it sees only as counts.
 
     Returns
     -------
     (visible, counted)
         ``visible``: frames redacted for the role (:func:`geo_pcmt.access.redact`), without
-        the fields it may not see (:func:`geo_pcmt.access.visible_fields`); ``counted``: the
-        frames of layers the role may not read, kept only to count records per commune
-        (:func:`geo_pcmt.access.commune_counts`) — never drawn.
+        the fields it may not see (:func:`geo_pcmt.access.visible_fields`); ``counted``: per
+        counted layer (:data:`COUNTED_LAYERS`) the role may not read, its public aggregate
+        (a ``<layer>_per_commune`` frame from :func:`geo_pcmt.access.read_counts`) or, in a
+        frame given as records, the records — only ever turned into that same aggregate by
+        :func:`geo_pcmt.access.aggregate_counts`, never drawn. Other unreadable layers are
+        dropped.
     """
     access.role_rank(role)
     visible, counted = {}, {}
     for name, frame in frames.items():
         if frame is None:
             continue
-        if access.can_read_layer(role, name):
-            visible[name] = _without_hidden_fields(access.redact(frame, name, role), name, role)
-        else:
-            counted[name] = frame
+        source = name[: -len("_per_commune")] if name.endswith("_per_commune") else name
+        if source not in LAYERS:
+            continue
+        if access.can_read_layer(role, source):
+            if source == name:
+                visible[name] = _without_hidden_fields(access.redact(frame, name, role),
+                                                       name, role)
+        elif source in COUNTED_LAYERS and access.can_read_aggregates(role):
+            if source not in counted or access.is_aggregate_frame(frame):
+                counted[source] = frame
     return visible, counted
 
 

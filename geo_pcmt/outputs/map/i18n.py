@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 
+from geo_pcmt.access import MARKINGS
 from geo_pcmt.analysis.targets import VERDICT_WORDS
 from geo_pcmt.outputs.map.overlays import OVERLAYS
 
@@ -67,8 +68,10 @@ I18N: dict[str, dict[str, str]] = {
             "Chưa có kết quả phân loại xã; đang hiển thị quyết định công nhận.",
         "ui.generated": "Lập ngày", "ui.north": "B", "ui.synthetic":
             "DỮ LIỆU MẪU TỔNG HỢP – không phải thông tin nghiệp vụ",
-        "ui.class.public": "Công khai", "ui.class.restricted": "MẬT – lưu hành nội bộ",
-        "ui.class.secret": "TỐI MẬT", "ui.hide": "Thu gọn", "ui.show": "Mở",
+        "ui.class.public": MARKINGS["public"][0], "ui.class.restricted": MARKINGS["restricted"][0],
+        "ui.class.secret": MARKINGS["secret"][0], "ui.hide": "Thu gọn", "ui.show": "Mở",
+        "ui.counts_all_time": "Số lượng theo xã tính trên toàn bộ thời gian và mọi loại; bộ "
+                              "lọc thời gian, loại điểm không áp dụng. Số dưới 5 được ẩn.",
         "ui.cases_heat": "Mật độ vụ án (3 tháng)", "ui.km": "km",
         "ui.compare_target": "so với chỉ tiêu",
     },
@@ -127,8 +130,10 @@ I18N: dict[str, dict[str, str]] = {
         "ui.no_status": "No commune classification yet; showing recognition decisions.",
         "ui.generated": "Made on", "ui.north": "N",
         "ui.synthetic": "SYNTHETIC SAMPLE DATA – not intelligence",
-        "ui.class.public": "Public", "ui.class.restricted": "RESTRICTED – internal use",
-        "ui.class.secret": "SECRET", "ui.hide": "Hide", "ui.show": "Show",
+        "ui.class.public": MARKINGS["public"][1], "ui.class.restricted": MARKINGS["restricted"][1],
+        "ui.class.secret": MARKINGS["secret"][1], "ui.hide": "Hide", "ui.show": "Show",
+        "ui.counts_all_time": "Counts per commune are over all time and every type; the date "
+                              "and type filters do not apply to them. Counts under 5 are hidden.",
         "ui.cases_heat": "Case density (3 months)", "ui.km": "km",
         "ui.compare_target": "against target",
     },

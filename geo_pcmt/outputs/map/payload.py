@@ -127,17 +127,24 @@ def derived_payload(name: str, frame: gpd.GeoDataFrame) -> dict:
 
 def counts_payload(counted: Mapping[str, pd.DataFrame], communes: gpd.GeoDataFrame
                    ) -> dict | None:
-    """Per-commune counts of the layers the reader may not see, small counts suppressed."""
+    """Per-commune counts of the layers the reader may not see, as the API gives them.
+
+    ``counted`` maps a record layer to its public aggregate
+    (:func:`geo_pcmt.access.read_counts`); records given instead are first made into that
+    same aggregate (:func:`geo_pcmt.access.aggregate_counts`). Suppressed counts are sent as
+    ``"<5"``, zero counts not at all.
+    """
     keys = {"retail_points": "points", "cases": "cases", "opium_plots": "plots"}
     table: dict[str, dict[str, Any]] = {}
     for layer, short in keys.items():
-        frame = counted.get(layer)
-        if frame is None or "commune_code" not in frame.columns:
+        agg = counted.get(layer)
+        if agg is None:
             continue
-        agg = access.commune_counts(frame, communes)
+        if not access.is_aggregate_frame(agg):
+            agg = access.aggregate_counts(agg, communes)
         for code, n, hidden in zip(agg["code"].astype(str), agg["count"], agg["suppressed"]):
             if hidden:
-                table.setdefault(code, {})[short] = "<5"
+                table.setdefault(code, {})[short] = f"<{access.SMALL_COUNT}"
             elif not pd.isna(n) and int(n) > 0:
                 table.setdefault(code, {})[short] = int(n)
     if not table:
@@ -228,8 +235,12 @@ def plots_payload(plots: gpd.GeoDataFrame, base_month: int, names: Mapping[str, 
 
 
 def point_features(frame: gpd.GeoDataFrame, fields: Sequence[str]) -> dict:
-    """A point layer (crossings, posts, facilities) as GeoJSON points with ``fields``."""
+    """A point layer (crossings, posts, facilities) as GeoJSON points with ``fields``.
+
+    Only the fields the frame has: a field the reader may not see (dropped before) is not
+    even named on the page."""
     frame = _located(frame)
+    fields = [f for f in fields if f in frame.columns]
     centre = frame.geometry.representative_point() if len(frame) else frame.geometry
     return geometry.feature_collection(
         geometry.round_geoms(centre.values, 5),

@@ -1,7 +1,8 @@
 """Reading the features of a collection as the caller's role may see them, and auditing it.
 
 Stored layers are read through :func:`geo_pcmt.access.read` (the one role-scoped reader);
-the per-commune aggregates are counted from the record layers and filtered in memory.
+the per-commune aggregates come from :func:`geo_pcmt.access.read_counts` and are filtered in
+memory.
 """
 from __future__ import annotations
 
@@ -32,20 +33,10 @@ def find_collection(cid: str) -> Collection:
 
 
 def aggregate_frame(store, c: Collection, role: str | None = None) -> gpd.GeoDataFrame:
-    """The per-commune counts of an aggregate collection (small counts suppressed).
-
-    The counted records are read with :func:`geo_pcmt.access.aggregate_row_filter` (up to
-    *restricted*, whatever the caller's role: an aggregate is every signed-in role's view of
-    them, see :func:`geo_pcmt.access.public_aggregates`); only their ``commune_code`` is
-    read. The communes are read as ``role``.
-    """
-    source = c.source
-    records = store.read(source, columns=["commune_code"],
-                         where=access.aggregate_row_filter(source))
-    communes = access.read(store, "communes", role=role, columns=["code", "name"])
-    out = access.commune_counts(pd.DataFrame(records[["commune_code"]]), communes)
-    out.insert(0, "id", out["code"].astype(str))
-    return out[["id", "code", "name", "count", "suppressed", "geometry"]]
+    """The per-commune counts of an aggregate collection: :func:`geo_pcmt.access.read_counts`
+    (small counts suppressed, secret records not counted, no time window), the same counts
+    the viewer's map shows."""
+    return access.read_counts(store, c.source, role=role)
 
 
 def filter_frame(frame: pd.DataFrame, q: Query) -> pd.DataFrame:

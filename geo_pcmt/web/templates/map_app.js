@@ -578,6 +578,9 @@ function geoPcmtApp(map, G, C) {
     h.push('<div class="gp-meta"><span class="gp-class gp-class-' + esc(C.classification) + '">' + esc(T("ui.class." + C.classification)) +
       "</span> " + esc(T("ui.generated")) + " " + esc(C.generated) + "</div>");
     if (C.synthetic) { h.push('<div class="gp-synthetic">' + esc(T("ui.synthetic")) + "</div>"); }
+    if (D.commune_counts) {
+      h.push('<div class="gp-note' + (C.countsAllTime ? " gp-warn" : "") + '">' + esc(T("ui.counts_all_time")) + "</div>");
+    }
     if (panelOpen) {
       if (C.years.length) {
         h.push('<div class="gp-year"><label>' + esc(T("f.year")) + ' <select data-act="year">' + C.years.map(function (y) {
