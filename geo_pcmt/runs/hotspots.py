@@ -50,6 +50,7 @@ from geo_pcmt.analysis.grid import (
 from geo_pcmt.layers import get_layer
 from geo_pcmt.analysis.trends import emerging_hotspots, space_time_cube
 from geo_pcmt.runs import common
+from geo_pcmt.analysis.places import split_by_location
 from geo_pcmt.values import dates
 
 METHODS = ("dbscan", "hdbscan", "gistar", "emerging", "kde", "flags")
@@ -247,8 +248,14 @@ class _Steps:
 
 def _activity(inputs: Mapping[str, gpd.GeoDataFrame], params: HotspotParams
               ) -> dict[str, gpd.GeoDataFrame]:
-    """The activity layers of the run; retail points cleared before the window are left out."""
-    activity = {name: inputs[name] for name in params.layers if name in inputs}
+    """The activity layers of the run, located records only.
+
+    Records placed only at a commune centre (``geocode_quality == "commune"``) have no position
+    of their own: they never enter clustering, hex Gi* or the flags' distances (the places run
+    counts them at commune level). Retail points cleared before the window are left out.
+    """
+    activity = {name: split_by_location(inputs[name])[0]
+                for name in params.layers if name in inputs}
     rp = activity.get("retail_points")
     if params.date_from and rp is not None and len(rp) and "cleared_on" in rp.columns:
         # retail points cleared before the window started were not active in it
@@ -490,6 +497,10 @@ def run(inputs: Mapping[str, gpd.GeoDataFrame], params: HotspotParams | None = N
     for name in ("communes", "border_line", "border_crossings"):
         fingerprints[name] = fingerprint(inputs.get(name))
     steps = _Steps(points, {"as_of": params.as_of or params.date_to or date.today().isoformat()})
+    set_aside = [split_by_location(inputs[n])[1] for n in params.layers if n in inputs]
+    commune_only = sum(len(f) for f in set_aside if f is not None)
+    if commune_only:
+        steps.resolved["commune_only_records_left_out"] = commune_only
     _analyse(steps, inputs, activity, params, say)
 
     say("shaping")
