@@ -370,3 +370,22 @@ def test_the_store_compare_and_set_lets_one_of_many_writers_through(any_store):
     assert len(winners) == 1 and outcome.count("conflict") == 5
     stored = any_store.read("retail_points", where={"id": "RP-X"})["name"].iloc[0]
     assert stored == "người " + winners[0].split()[1]
+
+
+# --- the API says so ----------------------------------------------------------------------------
+
+def test_conformance_and_each_roles_openapi_declare_the_edits_it_may_make(app):
+    conf = call(app, "GET", "/api/conformance").get_json()["conformsTo"]
+    assert any(c.endswith("ogcapi-features-4/1.0/conf/create-replace-delete") for c in conf)
+    assert any(c.endswith("ogcapi-features-4/1.0/conf/update") for c in conf)
+
+    def ops(role):
+        paths = call(app, "GET", "/api/openapi", role=role).get_json()["paths"]
+        return {(p, m) for p, item in paths.items() for m in item if m != "get"}
+    analyst, admin, viewer = ops("analyst"), ops("admin"), ops("viewer")
+    item = "/collections/cases/items/{featureId}"
+    assert {("/collections/cases/items", "post"), (item, "put"), (item, "patch")} <= analyst
+    assert (item, "delete") not in analyst and (item, "delete") in admin
+    assert not any(p.startswith("/collections/communes") for p, _ in admin)
+    assert not any(p.startswith("/collections/patrol_") for p, _ in admin)
+    assert viewer == set()
