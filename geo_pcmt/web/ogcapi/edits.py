@@ -32,7 +32,7 @@ import uuid
 
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from geo_pcmt import access, ingest
 from geo_pcmt.ingest.problem_text import problem_json
@@ -241,7 +241,7 @@ def _checked(c: Collection, feature: dict, fid: str, lang: str) -> pd.DataFrame:
         raise ApiError(403, "above_clearance",
                        f"confidentiality {level!r} is above your clearance "
                        "(mức mật cao hơn quyền của bạn)")
-    request.environ["geo_pcmt.warnings"] = [p.code for p in report.warnings]
+    g.edit_warnings = [p.code for p in report.warnings]
     return clean
 
 
@@ -283,7 +283,7 @@ def _detail(method: str, expected: set[str] | None) -> dict:
     """What the audit record of an edit says besides the store's own report."""
     return {"via": "ogcapi", "method": method, "role": current_role(),
             "if_match": sorted(expected or ()),
-            "warnings": request.environ.get("geo_pcmt.warnings", [])}
+            "warnings": g.get("edit_warnings", [])}
 
 
 def _item_url(cid: str, fid: str) -> str:
