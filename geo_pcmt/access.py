@@ -9,7 +9,8 @@ role       clearance                  sees
 =========  =========================  ==============================================
 viewer     public                     base layers, public layers, per-commune counts
                                       (small counts suppressed); no point records
-analyst    restricted                 every record up to *restricted*
+analyst    restricted                 every record up to *restricted*; creates and
+                                      edits single records through the API
 commander  restricted                 as analyst, plus patrol plans
 admin      secret                     everything, users, uploads, deletes, audit log
 =========  =========================  ==============================================
@@ -357,6 +358,27 @@ def can_upload(role: str | None) -> bool:
 def can_delete(role: str | None) -> bool:
     """Deleting records is for admins."""
     return role is not None and at_least(role, "admin")
+
+
+def can_edit_layer(role: str | None, layer: str | Layer) -> bool:
+    """Whether ``role`` may create, replace and update single records of ``layer`` through
+    the API (OGC API – Features Part 4; deleting still needs :func:`can_delete`).
+
+    Officers' record layers only, for analysts and above (the role that reads every record
+    up to *restricted*). Reference boundaries, analysis results and the audit log are
+    read-only; so are the patrol plans and stops (``min_role`` commander), which only the
+    patrol run writes from the commander's planning page, as a plan and its stops together.
+    """
+    spec = _spec(layer)
+    return (role is not None and spec.kind == "record" and spec.name in LAYERS
+            and role_rank(spec.min_role) <= role_rank("analyst")
+            and at_least(role, "analyst") and can_read_layer(role, spec))
+
+
+def can_set_confidentiality(role: str | None, level: str | None) -> bool:
+    """Whether ``role`` may give a record the confidentiality ``level`` (None: the layer's
+    default, checked once it is known): never above the role's own clearance."""
+    return role is not None and (level is None or level in allowed_levels(role))
 
 
 def can_manage_users(role: str | None) -> bool:

@@ -129,9 +129,20 @@ class Store(Protocol):
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int: ...
 
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *,
-              mode: WriteMode = "append", user: str = "system") -> WriteReport: ...
+              mode: WriteMode = "append", user: str = "system",
+              expect_version: Mapping[str, Any] | None = None,
+              detail: Mapping[str, Any] | None = None) -> WriteReport:
+        """Write rows in one transaction with its audit record (``detail`` added to it).
+        With ``expect_version`` (``{id: version}``, :mod:`geo_pcmt.store.versions`) the
+        version check and the write are one transaction: a row at another version raises
+        :class:`~geo_pcmt.store.versions.VersionConflict` and nothing is written."""
+        ...
 
-    def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int: ...
+    def delete(self, layer: str, ids: Sequence[str], *, user: str = "system",
+               expect_version: Mapping[str, Any] | None = None,
+               detail: Mapping[str, Any] | None = None) -> int:
+        """Delete rows by id (compare-and-set with ``expect_version``, as :meth:`write`)."""
+        ...
 
     def layers(self) -> list[LayerInfo]:
         """Every stored layer with its count and extent."""

@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import geopandas as gpd
 import pandas as pd
@@ -34,6 +34,7 @@ from geo_pcmt.store.base import StoreBase, audit_values, chunks
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import rewrite_key as _rewrite_key, version_key as _version_key
 from geo_pcmt.store.gpkg_connections import Connections
+from geo_pcmt.store.versions import Expected, check_expected
 from geo_pcmt.store.gpkg_geometry import (  # noqa: F401  (the blob codec, importable here)
     _envelope, _register_functions, decode_geometries, encode_geometries)
 from geo_pcmt.store.gpkg_rtree import (RTreeQueries, _box_params, _in_box_joined,
@@ -391,12 +392,18 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
     # --- writes -----------------------------------------------------------------------
 
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *,
-              mode: WriteMode = "append", user: str = "system") -> WriteReport:
+              mode: WriteMode = "append", user: str = "system",
+              expect_version: Expected | None = None,
+              detail: Mapping | None = None) -> WriteReport:
         """Write rows in one transaction: all of them or none.
 
         ``append`` refuses ids that exist already; ``replace`` empties the layer first;
         ``upsert`` inserts new ids and updates existing ones (keeping ``created_at``).
-        The write and its audit record commit together.
+        The write and its audit record (with ``detail`` added) commit together.
+        ``expect_version`` (``{id: version}``, see :mod:`.versions`) makes it a
+        compare-and-set: checked after this writer holds the file's write lock, so no
+        other write comes between the check and this one; a row at another version (or
+        gone) raises :class:`~geo_pcmt.store.versions.VersionConflict`.
         """
         spec = self._writable(layer, mode)
         prepared = frames.prepare(spec, frame)
@@ -405,6 +412,8 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
         geom_blobs = (encode_geometries(prepared.geometries) if spec.has_geometry else None)
         self._ensure(spec)
         with self._transaction() as conn:
+            if expect_version:  # the write lock is held: nobody writes until we commit
+                self._check_versions(spec, expect_version)
             geom = self._geom_column(conn, spec.name)
             if geom:
                 all_cols.append(geom)
@@ -443,25 +452,36 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
             report = WriteReport(spec.name, mode, len(ids) - existing, existing, deleted,
                                  count_after)
             version = _bump_data_version(conn, spec.name, appended=appended)
-            self._audit(conn, user, f"write:{mode}", spec.name, ids, report.as_dict())
+            self._audit(conn, user, f"write:{mode}", spec.name, ids,
+                        {**report.as_dict(), **(detail or {})})
         self._counts.put((spec.name, None, ()), (count_after, version, last))
         return report
 
-    def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
-        """Delete rows by id in one transaction; returns how many were deleted."""
+    def delete(self, layer: str, ids: Sequence[str], *, user: str = "system",
+               expect_version: Expected | None = None, detail: Mapping | None = None) -> int:
+        """Delete rows by id in one transaction; returns how many were deleted.
+        ``expect_version`` and ``detail`` as for :meth:`write`."""
         spec = self._writable(layer)
         ids = [str(i) for i in ids]
         if not ids or not self._has_table(spec.name):
             return 0
         with self._transaction() as conn:
+            if expect_version:
+                self._check_versions(spec, expect_version)
             n = 0
             for chunk in chunks(ids, 500):
                 n += conn.execute(f"DELETE FROM {_q(spec.name)} WHERE id IN "
                                   f"({','.join('?' * len(chunk))})", chunk).rowcount
             if n:
                 _bump_data_version(conn, spec.name, appended=False)
-            self._audit(conn, user, "delete", spec.name, ids, {"deleted": n})
+            self._audit(conn, user, "delete", spec.name, ids, {"deleted": n, **(detail or {})})
         return n
+
+    def _check_versions(self, spec: Layer, expect: Expected) -> None:
+        """Compare the rows' versions, called holding the write lock: read on this thread's
+        own connection, which sees the last commit, and no commit can come before ours."""
+        check_expected(spec, self.read(spec.name, where={"id": [str(i) for i in expect]}),
+                       expect)
 
     def data_version(self, layer: str | None = None) -> int:
         """A number that grows with every committed data write or delete (not with audit

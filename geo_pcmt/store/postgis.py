@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -38,6 +38,7 @@ from geo_pcmt.store.base import BBox, StoreError, Where, WriteMode, WriteReport
 from geo_pcmt.store.base import CountMemo, StoreBase, audit_values, filter_key, versions_from_rows
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import version_key as _version_key
+from geo_pcmt.store.versions import Expected, check_expected
 from geo_pcmt.store.postgis_pool import IDLE_PING_S, Pools  # noqa: F401  (IDLE_PING_S: see there)
 from geo_pcmt.store.postgis_sql import (  # noqa: F401  (SRID, table_for: importable here)
     GEOM, SRID, _as_text, _copy, _db_message, _ewkb_hex, _url, _utc_columns, conditions,
@@ -261,12 +262,7 @@ class PostGISStore(Pools, StoreBase):
             query = query.offset(int(offset))
         with self._connect() as conn:
             records = conn.execute(query).all()
-        data = {c: [r[i] for r in records] for i, c in enumerate(cols)}
-        if spec.has_geometry:
-            wkb = np.asarray([None if r[-1] is None else bytes(r[-1]) for r in records],
-                             dtype=object)
-            return frames.typed(spec, data, shapely.from_wkb(wkb))
-        return frames.typed(spec, data)
+        return _frame_of(spec, cols, records)
 
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
         """Number of rows matching the same filters as :meth:`read`.
@@ -366,7 +362,8 @@ class PostGISStore(Pools, StoreBase):
 
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *,
               mode: WriteMode = "append", user: str = "system",
-              keep_timestamps: bool = False) -> WriteReport:
+              keep_timestamps: bool = False, expect_version: Expected | None = None,
+              detail: Mapping | None = None) -> WriteReport:
         """Write rows in one transaction: all of them or none.
 
         ``append`` refuses ids that exist already; ``replace`` empties the layer first (in
@@ -374,6 +371,11 @@ class PostGISStore(Pools, StoreBase):
         ``upsert`` inserts new ids and updates existing ones (keeping ``created_at``). The
         write and its audit record commit together. ``keep_timestamps`` keeps the frame's
         ``updated_at`` (for copying a store, :mod:`geo_pcmt.store.migrate`).
+        ``detail`` is added to the audit record; ``expect_version`` (``{id: version}``,
+        see :mod:`.versions`) makes the write a compare-and-set: the rows are locked
+        (``SELECT … FOR UPDATE``) before their versions are compared, so a concurrent
+        writer of the same rows waits, then finds them changed
+        (:class:`~geo_pcmt.store.versions.VersionConflict`).
         """
         spec = self._writable(layer, mode)
         prepared = frames.prepare(spec, frame, keep_updated_at=keep_timestamps)
@@ -388,6 +390,7 @@ class PostGISStore(Pools, StoreBase):
         table = self._qt(spec.name)
         with self._transaction() as conn:
             cur = conn.connection.driver_connection.cursor()
+            self._lock_and_check(conn, spec, expect_version)
             deleted = existing = 0
             if mode == "replace":
                 deleted = cur.execute(f"DELETE FROM {table}").rowcount
@@ -414,7 +417,8 @@ class PostGISStore(Pools, StoreBase):
             count_after = self._count_after(conn, spec, version, mode, inserted, deleted)
             report = WriteReport(spec.name, mode, int(inserted), int(updated), deleted,
                                  count_after)
-            self._audit(cur, user, f"write:{mode}", spec.name, ids, report.as_dict())
+            self._audit(cur, user, f"write:{mode}", spec.name, ids,
+                        {**report.as_dict(), **(detail or {})})
         self._remember_count((spec.name, None, ()), count_after, version)
         self._keep_statistics(spec.name, report.inserted + report.updated + report.deleted,
                               report.count_after)
@@ -476,8 +480,27 @@ class PostGISStore(Pools, StoreBase):
             except (StoreError, psycopg.errors.UndefinedTable):
                 pass
 
-    def delete(self, layer: str, ids: Sequence[str], *, user: str = "system") -> int:
-        """Delete rows by id in one transaction; returns how many were deleted."""
+    def _lock_and_check(self, conn: sa.Connection, spec: Layer,
+                        expect: Expected | None) -> None:
+        """For a compare-and-set: read the rows named in ``expect`` ``FOR UPDATE`` in this
+        transaction (a concurrent writer of them waits until this one ends, then reads
+        what it wrote) and compare their versions. Read as :meth:`read` reads them, on
+        the transaction's own connection: a second one from the pool could run out while
+        every connection waits for the lock."""
+        if not expect:
+            return
+        table, cols = self.table(spec), spec.field_names
+        select = [_as_text(table.c[c], spec.field(c).type) for c in cols]
+        if spec.has_geometry:
+            select.append(sa.func.ST_AsBinary(table.c[GEOM]).label(GEOM))
+        query = sa.select(*select).where(table.c.id.in_([str(i) for i in expect])) \
+            .order_by(table.c.fid).with_for_update()
+        check_expected(spec, _frame_of(spec, cols, conn.execute(query).all()), expect)
+
+    def delete(self, layer: str, ids: Sequence[str], *, user: str = "system",
+               expect_version: Expected | None = None, detail: Mapping | None = None) -> int:
+        """Delete rows by id in one transaction; returns how many were deleted.
+        ``expect_version`` and ``detail`` as for :meth:`write`."""
         spec = self._writable(layer)
         ids = [str(i) for i in ids]
         if not ids or not self._has_table(spec.name):
@@ -486,11 +509,12 @@ class PostGISStore(Pools, StoreBase):
         self._ensure_meta()
         with self._transaction() as conn:
             cur = conn.connection.driver_connection.cursor()
+            self._lock_and_check(conn, spec, expect_version)
             n = cur.execute(f"DELETE FROM {self._qt(spec.name)} WHERE id = ANY(%s)",
                             (ids,)).rowcount
             if n:
                 self._bump_data_version(cur, spec.name)
-            self._audit(cur, user, "delete", spec.name, ids, {"deleted": n})
+            self._audit(cur, user, "delete", spec.name, ids, {"deleted": n, **(detail or {})})
         return n
 
 
@@ -556,6 +580,17 @@ class PostGISStore(Pools, StoreBase):
                 except sa.exc.DBAPIError as exc:
                     problems.append(f"{name}: {_db_message(exc)}")
         return "ok" if not problems else "; ".join(problems)
+
+
+def _frame_of(spec: Layer, cols: list[str], records) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Rows selected as :meth:`PostGISStore.read` selects them (text-typed values, then
+    the geometry as WKB) → a typed frame."""
+    data = {c: [r[i] for r in records] for i, c in enumerate(cols)}
+    if spec.has_geometry:
+        wkb = np.asarray([None if r[-1] is None else bytes(r[-1]) for r in records],
+                         dtype=object)
+        return frames.typed(spec, data, shapely.from_wkb(wkb))
+    return frames.typed(spec, data)
 
 
 def _stage(cur, table: str, cols: list[str], values: list[list]) -> None:

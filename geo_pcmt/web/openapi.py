@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from geo_pcmt import access
 from geo_pcmt.layers import LAYERS, Field, Layer
+from geo_pcmt.web.openapi_edits import PART4_CONFORMANCE, add_edit_operations
 
 OPENAPI_VERSION = "3.0.3"
 CONFORMANCE = (
@@ -20,6 +21,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 )
+CONFORMANCE += PART4_CONFORMANCE  # create, replace, update, delete: see .openapi_edits
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _JSON_TYPES = {"str": {"type": "string"}, "int": {"type": "integer"},
                "float": {"type": "number"}, "bool": {"type": "boolean"},
@@ -197,6 +199,7 @@ def build_openapi(role: str | None, *, server_url: str = "/api", limit_default: 
     for cid, c in collections.items():
         schemas.update(_collection_schemas(cid, c))
         paths.update(_collection_paths(cid, c))
+    add_edit_operations(paths, collections, role)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": "1.0.0",

@@ -71,10 +71,12 @@ from geo_pcmt.web.openapi import (
     collections_for,
     feature_schema,
 )
+from geo_pcmt.web.ogcapi.edits import item_version, register_edits, tagged
 from geo_pcmt.web.security import ApiError
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/api")
 bp.teardown_app_request(release_claims)
+register_edits(bp)  # Part 4: POST items, PUT/PATCH/DELETE items/{id} (see .edits)
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -318,7 +320,7 @@ def item(cid: str, fid: str):
     key = cache_key("item", c, read_layers(c)) if fmt == "json" else None
     hit = lookup(key)
     if hit is not None:
-        return serve(c, q, hit)
+        return tagged(serve(c, q, hit), hit)
     frame = read_one(c, q, role)
     if not len(frame):
         raise ApiError(404, "not_found", f"no feature {fid[:80]!r} in {cid}")
@@ -334,9 +336,9 @@ def item(cid: str, fid: str):
     feature = json.loads("".join(iter_geojson(frame)))["features"][0]
     feature["links"] = links
     answer = CachedAnswer(json.dumps(feature, ensure_ascii=False).encode(),
-                          "application/geo+json", ids, len(frame))
+                          "application/geo+json", ids, len(frame), item_version(c, frame))
     keep(key, answer)
-    return Response(answer.body, mimetype=answer.mimetype)
+    return tagged(Response(answer.body, mimetype=answer.mimetype), answer)
 
 
 def openapi_document() -> dict:

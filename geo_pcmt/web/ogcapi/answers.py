@@ -36,6 +36,7 @@ class CachedAnswer:
     mimetype: str
     audit_ids: list[str] | None = None  # None: not a restricted read
     returned: int = 0
+    version: str | None = None  # one feature's row version: its ETag (see ogcapi.edits)
 
     @property
     def size(self) -> int:
