@@ -123,8 +123,10 @@ _register(Layer(
 # Computed class (from assessments and a rule set) and drug-free status (only from a
 # recognition record) are kept apart: `computed_class` never says khong_ma_tuy; `status` is
 # the map's one-word summary (khong_ma_tuy when a national recognition is in force, else the
-# computed class). "khong_trong_diem" = assessed, no class fired (not a key area).
-COMMUNE_STATUS_VALUES = COMMUNE_STATUS + ("khong_trong_diem",)
+# computed class). "co_te_nan_ma_tuy" = drug activity recorded, not a key area;
+# "khong_trong_diem" = assessed, nothing fired. `computed_class` is decided by verified bands
+# only; `provisional_class` is what the placeholder (unverified) bands would add.
+COMMUNE_STATUS_VALUES = COMMUNE_STATUS + ("co_te_nan_ma_tuy", "khong_trong_diem")
 PLAN_TARGETS = ("loai_II", "loai_III", "khong_trong_diem", "khong_ma_tuy", "sach_ve_ma_tuy")
 
 _register(Layer(
@@ -137,6 +139,10 @@ _register(Layer(
           label_en="Status"),
         F("computed_class", "str", allowed=COMMUNE_STATUS_VALUES, label_vi="Phân loại tính toán",
           label_en="Computed class"),
+        F("provisional_class", "str", allowed=COMMUNE_STATUS_VALUES,
+          label_vi="Phân loại nếu áp ngưỡng tạm", label_en="Class with placeholder bands"),
+        F("unverified_basis", "str", label_vi="Dựa trên ngưỡng chưa kiểm chứng",
+          label_en="Rests on unverified bands", max_length=2000),
         F("rule_set", "str", label_vi="Bộ tiêu chí", label_en="Rule set"),
         F("rule_set_version", "str", label_vi="Phiên bản bộ tiêu chí", label_en="Rule-set version"),
         F("reason", "str", label_vi="Căn cứ", label_en="Reason", max_length=2000),
