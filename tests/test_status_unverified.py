@@ -100,3 +100,52 @@ def test_sample_2025_has_fewer_than_half_key_areas_and_prints_rule_set(tmp_path)
     summary = next(ln for ln in res.output.splitlines() if ln.startswith("2025 "))
     assert f"{key}/130" in summary and str(counts["co_te_nan_ma_tuy"]) in summary.split()
     assert "28/2025@2#" in res.output and "loai_II.a, loai_III.a" in res.output
+
+
+def test_progress_judges_both_years_by_one_rule_set_unless_as_assessed(store, tmp_path):
+    # 150 addicts in 5,000 people: type I under 3122/2010 (≥ 100) in 2024, one class-I
+    # criterion under 28/2025 in 2025 — a "progress" that is only a change of rule set
+    base = {"id": "", "source": "CA xã", "commune_code": "16837", "population": 5000,
+            "addicts_with_records": 150, "users": 0, "harbouring_locations": 0,
+            "offenders_arrested": 0, "plants": 0, "plant_area_m2": 0.0,
+            "on_drug_route": False, "rule_set": ""}
+    sheet = tmp_path / "a.csv"
+    pd.DataFrame([{**base, "id": "A1", "period": "2024"},
+                  {**base, "id": "A2", "period": "2025"}]).to_csv(sheet, index=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["assess", str(sheet), "--store", str(store.path)]).exit_code == 0
+    args = ["progress", "--year", "2025", "--store", str(store.path), "--today", "2026-01-10",
+            "--json"]
+    one = json.loads(runner.invoke(main, args).output)
+    assert one["judged_by"] == "28/2025" and "cùng một bộ tiêu chí: 28/2025" in \
+        one["judged_by_text"]
+    assert one["transitions"].get("improved", 0) == 0 and one["rule_set_changed"] == 0
+    mixed = json.loads(runner.invoke(main, args + ["--as-assessed"]).output)
+    assert mixed["judged_by"] is None and mixed["transitions"]["improved"] == 1
+    assert mixed["rule_set_changed"] == 1
+    text = runner.invoke(main, args[:-1] + ["--as-assessed"]).output
+    line = next(ln for ln in text.splitlines() if ln.startswith("16837"))
+    assert "loại I" in line and "có TNMT†" in line
+
+
+def test_progress_csv_has_vietnamese_headers_and_codes_on_request(store, tmp_path):
+    runner = CliRunner()
+    out, raw = tmp_path / "p.csv", tmp_path / "raw.csv"
+    base = ["progress", "--year", "2025", "--store", str(store.path), "--today", "2026-01-10"]
+    sheet = tmp_path / "a.csv"
+    pd.DataFrame([{"id": "A1", "source": "x", "commune_code": "16837", "period": "2025",
+                   "population": 5000, "addicts_with_records": 3, "users": 0,
+                   "harbouring_locations": 0, "offenders_arrested": 0, "plants": 0,
+                   "plant_area_m2": 0, "on_drug_route": False, "rule_set": ""}]
+                 ).to_csv(sheet, index=False)
+    runner.invoke(main, ["assess", str(sheet), "--store", str(store.path)])
+    assert runner.invoke(main, base + ["--csv", str(out)]).exit_code == 0
+    assert runner.invoke(main, base + ["--csv", str(raw), "--codes"]).exit_code == 0
+    head = out.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert head.startswith("Mã xã,Xã, phường") or "Mã xã" in head
+    assert "Tình trạng" in head and "commune_code" not in head
+    frame = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert "Có tệ nạn ma túy, không phải trọng điểm" in set(frame["Tình trạng"])
+    assert raw.read_text(encoding="utf-8-sig").startswith("commune_code")
+    assert "--csv" in runner.invoke(main, ["progress", "--help"]).output
+    assert "Vietnamese column" in runner.invoke(main, ["status", "--help"]).output

@@ -241,9 +241,15 @@ def _print_rule_sets(status, rule_sets) -> None:
 @click.option("--bands", default="0,5,15,30", show_default=True,
               help="Distance band edges from the border line, km.")
 @click.option("--rule-set", "rule_set_name", default=None,
-              help="Judge every period by this rule set (see `geo-pcmt status`).")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None)
-@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None)
+              help="Judge every period by this rule set (default: the one in force at the end "
+                   "of --year, for both years of the comparison).")
+@click.option("--as-assessed", is_flag=True,
+              help="Judge each period by the rule set it was assessed with (mixed view); rows "
+                   "comparing two rule sets are marked †.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help=CSV_HELP)
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
+              help=XLSX_HELP)
+@CODES_OPTION
 @click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False), default=None,
               help="With --border: segments, posts, bands and strip bins for the map.")
 @click.option("--no-write", is_flag=True, help="Do not write derived layers.")
@@ -253,8 +259,9 @@ def _print_rule_sets(status, rule_sets) -> None:
 @ROLE_OPTION
 @JSON_OPTION
 @STORE_OPTION
-def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_path, xlsx_path,
-                     geojson_path, no_write, user, rules_dir, today, role, as_json, store_url):
+def progress_command(year, with_border, chart_path, bands, rule_set_name, as_assessed, csv_path,
+                     xlsx_path, keep_codes, geojson_path, no_write, user, rules_dir, today, role,
+                     as_json, store_url):
     """Dashboard numbers against the targets, transformation progress, and the border corridor."""
     from geo_pcmt.runs import progress as progress_run
     try:
@@ -263,7 +270,8 @@ def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_pa
         raise click.BadParameter(f"--bands must be numbers separated by commas, got {bands!r}")
     params = progress_run.ProgressParams(year=year, today=today or date.today(),
                                          border=bool(with_border or chart_path), bands_km=edges,
-                                         rule_set=rule_set_name, rules_dir=rules_dir, role=role)
+                                         rule_set=rule_set_name, as_assessed=as_assessed,
+                                         rules_dir=rules_dir, role=role)
     store = open_command_store(store_url)
     result = _call_run(progress_run, store, params)
     if result.border is not None:
@@ -272,9 +280,11 @@ def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_pa
             border_strip_chart(result.border, chart_path)
         if not no_write:
             _write_run(progress_run, store, result, user)
-        _write_files(result.border_rows, csv_path, xlsx_path, geojson_path, "border_progress")
+        _write_files(result.border_rows, csv_path, xlsx_path, geojson_path, "border_progress",
+                     keep_codes)
     else:
-        _write_files(result.transformation, csv_path, xlsx_path, None, "transformation")
+        _write_files(result.transformation, csv_path, xlsx_path, None, "transformation",
+                     keep_codes)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=1, default=str))
         return
@@ -294,16 +304,22 @@ def _print_progress(result) -> None:
     click.echo(f"Biên giới / border: {dash_b.text_vi}")
     click.echo(f"  ({dash_b.text_en})")
     click.echo(f"Sạch về ma túy (nhãn tỉnh): {dash_s.n_drug_free}/{dash_s.n_total} "
-               f"({dash_s.share_pct:.1f} %)")
+               f"({fmt_percent(dash_s.share_pct / 100)})")
     trans_year = result.transformation_year
     tv = trans_year["transition"].value_counts().to_dict()
     click.echo(f"Chuyển hóa năm {result.year} (transformation): {tv.get('improved', 0)} tiến bộ "
                f"(improved), {tv.get('worsened', 0)} xấu đi (worsened), "
                f"{tv.get('unchanged', 0)} giữ nguyên (unchanged)")
+    click.echo(f"  {result.judged_by_text}")
+    mixed = int(trans_year["rule_set_changed"].sum())
+    if mixed:
+        click.echo(f"  † {mixed} xã so sánh giữa hai bộ tiêu chí khác nhau (compared across "
+                   "rule sets)")
     moved = trans_year[trans_year["transition"].isin(["improved", "worsened"])]
     if len(moved):
         rows = [[r.commune_code, r.commune_name, SHORT.get(r.previous_status, ""), "→",
-                 SHORT.get(r.status, ""), str(r.points_cleared), str(r.plots_eradicated),
+                 SHORT.get(r.status, "") + ("†" if r.rule_set_changed else ""),
+                 str(r.points_cleared), str(r.plots_eradicated),
                  str(r.cases)] for r in moved.itertuples()]
         click.echo(_table(rows, ["mã", "xã/phường", "trước", "", "nay", "điểm triệt xóa",
                                  "nương triệt phá", "vụ án"]))
