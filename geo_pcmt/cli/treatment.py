@@ -97,4 +97,65 @@ def treatment_command(year, targets_file, today, csv_path, xlsx_path, keep_codes
                                .astype(str).head(10)))
 
 
-COMMANDS = [treatment_command]
+
+
+@click.command("methadone")
+@click.option("--year", type=int, default=None,
+              help="Year of the people counts (default: the latest year with counts).")
+@click.option("--threshold", "threshold_min", type=click.Choice(["30", "60"]), default="30",
+              show_default=True, help="Minutes by motorbike a new dispensing point should "
+                                      "bring people within.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help=CSV_HELP)
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
+              help=XLSX_HELP)
+@CODES_OPTION
+@click.option("--no-write", is_flag=True, help="Do not write the methadone_access layer.")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@click.option("--role", type=click.Choice(ROLES), default=DEFAULT_ROLE, show_default=True,
+              help="Role the run reads the records for.")
+@JSON_OPTION
+@STORE_OPTION
+def methadone_command(year, threshold_min, csv_path, xlsx_path, keep_codes, no_write, user, role,
+                      as_json, store_url):
+    """Motorbike time from each commune to the nearest methadone dispensing point, people
+    with records beyond 30 / 60 minutes, and the 3 best sites for one more point."""
+    from geo_pcmt.cli.status import _write_run
+    from geo_pcmt.runs import methadone as methadone_run
+    params = methadone_run.MethadoneParams(year=year, threshold_min=float(threshold_min),
+                                           role=role)
+    store = open_command_store(store_url)
+    result = _call_run(methadone_run, store, params)
+    if not no_write:
+        _write_run(methadone_run, store, result, user)
+    acc = result.access
+    table = acc.communes.sort_values("minutes", ascending=False)
+    _write_files(table, csv_path, xlsx_path, None, "methadone_access", keep_codes)
+    if as_json:
+        click.echo(json.dumps({"year": result.year, "threshold_min": acc.threshold_min,
+                               "communes": pd.DataFrame(table.drop(columns="geometry"))
+                               .to_dict("records"),
+                               "sites": pd.DataFrame(acc.sites.drop(columns="geometry"))
+                               .to_dict("records")}, ensure_ascii=False, indent=1, default=str))
+        return
+    far = table[table["beyond_30"]]
+    rows = [[r.commune_code, r.commune_name, r.nearest_point, fmt_number(r.minutes),
+             fmt_number(r.people), "có" if r.beyond_60 else "không"] for r in far.itertuples()]
+    click.echo(f"Tiếp cận Methadone năm {result.year}: thời gian đi xe máy tới điểm cấp phát "
+               f"gần nhất, các xã xa hơn 30 phút")
+    click.echo(_table(rows, ["mã", "xã/phường", "điểm cấp phát gần nhất", "phút",
+                             "người nghiện có hồ sơ", "xa hơn 60 phút"]))
+    c = acc.communes
+    click.echo(f"Người nghiện có hồ sơ ở xã xa hơn 30 phút: "
+               f"{fmt_number(c.loc[c['beyond_30'], 'people'].sum())} "
+               f"({int(c['beyond_30'].sum())} xã); xa hơn 60 phút: "
+               f"{fmt_number(c.loc[c['beyond_60'], 'people'].sum())} "
+               f"({int(c['beyond_60'].sum())} xã)")
+    rows = [[str(r.rank), r.commune_name, fmt_number(r.gain_people), str(r.communes_gained)]
+            for r in acc.sites.itertuples()]
+    click.echo(f"Địa điểm đề xuất thêm một điểm cấp phát (trong {fmt_number(acc.threshold_min)} "
+               "phút):")
+    click.echo(_table(rows, ["thứ tự", "đặt tại xã", "số người được phục vụ thêm",
+                             "số xã thêm"]))
+
+
+COMMANDS = [treatment_command, methadone_command]

@@ -226,6 +226,33 @@ _register(Layer(
     description="Border corridor summaries by Lao province segment, border post, distance band "
                 "and chainage bin (written by `geo-pcmt progress --border`).",
 ))
+_register(Layer(
+    "methadone_access", "Tiếp cận điều trị Methadone", "Methadone access", "Point",
+    _derived_common() + (
+        F("kind", "str", required=True, allowed=("commune", "candidate_site"),
+          label_vi="Loại", label_en="Kind"),
+        F("year", "int", label_vi="Năm", label_en="Year"),
+        F("commune_code", "str", required=True, label_vi="Mã xã", label_en="Commune code"),
+        F("commune_name", "str", label_vi="Xã, phường", label_en="Commune"),
+        F("nearest_point", "str", label_vi="Điểm cấp phát gần nhất",
+          label_en="Nearest dispensing point"),
+        F("minutes", "float", minimum=0, label_vi="Thời gian đi xe máy (phút)",
+          label_en="Motorbike time (min)"),
+        F("people", "int", minimum=0, label_vi="Người nghiện có hồ sơ",
+          label_en="Addicts with records"),
+        F("beyond_30", "bool", label_vi="Xa hơn 30 phút", label_en="Beyond 30 min"),
+        F("beyond_60", "bool", label_vi="Xa hơn 60 phút", label_en="Beyond 60 min"),
+        F("rank", "int", minimum=1, label_vi="Thứ tự đề xuất", label_en="Candidate rank"),
+        F("gain_people", "int", minimum=0, label_vi="Số người được phục vụ thêm",
+          label_en="People newly within reach"),
+        F("communes_gained", "int", minimum=0, label_vi="Số xã được phục vụ thêm",
+          label_en="Communes newly within reach"),
+    ),
+    kind="derived", confidentiality_default="restricted", min_role="analyst",
+    time_field="year",
+    description="Written by `geo-pcmt methadone`: motorbike time from each commune to the "
+                "nearest methadone dispensing point, and the best candidate sites for one more.",
+))
 # [/status]
 
 # [patrol: patrol.py]
