@@ -29,6 +29,8 @@ READERS = {
     "commune_status": SIGNED_IN, "transformation_plans": ANALYSTS_UP,
     "border_progress": ANALYSTS_UP, "patrol_plans": ("commander", "admin"),
     "patrol_stops": ("commander", "admin"),
+    # issue #17: treatment counts and methadone access are for analysts and up
+    "treatment": ANALYSTS_UP, "methadone_access": ANALYSTS_UP,
 }
 # fields left out for viewers and anonymous visitors on layers they may read
 HIDDEN_BELOW_ANALYST = {
