@@ -23,12 +23,16 @@ READERS = {
     "retail_points": ANALYSTS_UP, "opium_plots": ANALYSTS_UP,
     "border_crossings": SIGNED_IN, "border_posts": SIGNED_IN,
     "cases": ANALYSTS_UP, "facilities": SIGNED_IN, "commune_assessments": ANALYSTS_UP,
-    "recognitions": SIGNED_IN, "targets": SIGNED_IN, "audit_log": ("admin",),
+    "recognitions": SIGNED_IN,
+    "treatment": ANALYSTS_UP,  # issue #17: treatment counts per commune, analysts and up
+    "targets": SIGNED_IN, "audit_log": ("admin",),
     "hotspot_clusters": ANALYSTS_UP, "gistar_cells": ANALYSTS_UP,
     "emerging_hotspots": ANALYSTS_UP, "complex_hotspots": ANALYSTS_UP,
     "complex_places": ANALYSTS_UP, "place_events": ANALYSTS_UP,
     "commune_status": SIGNED_IN, "transformation_plans": ANALYSTS_UP,
-    "border_progress": ANALYSTS_UP, "patrol_plans": ("commander", "admin"),
+    "border_progress": ANALYSTS_UP,
+    "methadone_access": ANALYSTS_UP,  # issue #17: derived from the treatment counts
+    "patrol_plans": ("commander", "admin"),
     "patrol_stops": ("commander", "admin"),
 }
 # fields left out for viewers and anonymous visitors on layers they may read
@@ -79,9 +83,10 @@ def test_aggregates_and_audited_reads_are_unchanged():
     assert sorted(access.public_aggregates()) == [
         "cases_per_commune", "opium_plots_per_commune", "retail_points_per_commune"]
     assert [n for n in READERS if access.is_restricted_read(n)] == [
-        "retail_points", "opium_plots", "cases", "commune_assessments", "audit_log",
-        "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots",
-        "complex_places", "place_events", "transformation_plans", "border_progress", "patrol_plans", "patrol_stops"]
+        "retail_points", "opium_plots", "cases", "commune_assessments", "treatment",
+        "audit_log", "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots",
+        "complex_places", "place_events", "transformation_plans", "border_progress",
+        "methadone_access", "patrol_plans", "patrol_stops"]
     assert access.operational_fields() == {"case_ref", "address", "detected_by", "criteria",
                                            "area_of_responsibility"}
 

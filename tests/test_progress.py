@@ -64,7 +64,7 @@ def test_class_transitions_move_toward_drug_free(story):
     assert (story.loc[("A", "2024"), "transition"], story.loc[("A", "2024"), "steps"]) == \
         ("improved", 1)
     assert (story.loc[("A", "2025"), "transition"], story.loc[("A", "2025"), "steps"]) == \
-        ("improved", 3)
+        ("improved", 4)  # II → III → có tệ nạn → không TĐ → không ma túy
     assert (story.loc[("B", "2025"), "transition"], story.loc[("B", "2025"), "steps"]) == \
         ("worsened", -1)
     assert story.loc[("A", "2025"), "rule_set_changed"]
@@ -161,7 +161,7 @@ def test_dashboard_numbers_are_computed_from_recognitions_and_targets():
     assert d.expected_pct == pytest.approx(20 + 10 * 328 / 364, abs=0.05)
     assert d.verdict == "behind" and d.needed == 1
     assert d.text_en == "2 of 10 communes drug-free (20.0 %), target 30 % in 2026, behind"
-    assert d.text_vi == ("2/10 xã, phường không ma túy (20.0 %), chỉ tiêu 30 % năm 2026 — "
+    assert d.text_vi == ("2/10 xã, phường không ma túy (20,0 %), chỉ tiêu 30 % năm 2026 — "
                          "chậm tiến độ")
     more = recs(*base, ("r6", "C4", "khong_ma_tuy", "6", "2026-09-09", "UBND tỉnh", None))
     d = progress.dashboard(more, communes, TARGETS, on=TODAY)
@@ -364,7 +364,7 @@ def test_cli_progress_prints_dashboard_and_border_tables(store, tmp_path):
     res = CliRunner().invoke(main, ["progress", "--border", "--chart", str(chart), "--store",
                                     str(store.path), "--today", "2026-11-25", "--year", "2026"])
     assert res.exit_code == 0, res.output
-    assert "0/130 xã, phường không ma túy (0.0 %)" in res.output
+    assert "0/130 xã, phường không ma túy (0,0 %)" in res.output
     assert "Hủa Phăn" in res.output and "0–5 km" in res.output and chart.exists()
     assert store.count("border_progress") > 40
     res = CliRunner().invoke(main, ["progress", "--store", str(store.path), "--json",

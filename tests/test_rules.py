@@ -51,16 +51,21 @@ BOUNDS_28 = [
     ("loai_II.c", {"offenders_arrested": 5}, {"offenders_arrested": 4}),
     ("loai_II.d", {"plants": 500}, {"plants": 499}),
     ("loai_II.d", {"plant_area_m2": 125.0}, {"plant_area_m2": 124.9}),
-    ("loai_III.a", {"users": 1}, {"users": 0}),
-    ("loai_III.b", {"offenders_arrested": 1}, {"offenders_arrested": 0}),
-    ("loai_III.c", {"plant_area_m2": 0.5}, {"plant_area_m2": 0.0}),
+    ("loai_III.a", {"users": 10}, {"users": 9}),
+    ("loai_III.b", {"offenders_arrested": 2}, {"offenders_arrested": 1}),
+    ("loai_III.c", {"plant_area_m2": 25.0}, {"plant_area_m2": 24.9}),
+    ("loai_III.c", {"plants": 100}, {"plants": 99}),
+    ("co_te_nan_ma_tuy.a", {"users": 1}, {"users": 0}),
+    ("co_te_nan_ma_tuy.b", {"harbouring_locations": 1}, {"harbouring_locations": 0}),
+    ("co_te_nan_ma_tuy.c", {"offenders_arrested": 1}, {"offenders_arrested": 0}),
+    ("co_te_nan_ma_tuy.d", {"plant_area_m2": 0.5}, {"plant_area_m2": 0.0}),
     # đ: on a drug route with two lower-class criteria (here II.b and II.c)
     ("loai_I.đ", {"on_drug_route": True, "harbouring_locations": 1, "offenders_arrested": 5},
      {"on_drug_route": False, "harbouring_locations": 1, "offenders_arrested": 5}),
     ("loai_I.đ", {"on_drug_route": True, "harbouring_locations": 1, "offenders_arrested": 5},
      {"on_drug_route": True, "harbouring_locations": 1, "offenders_arrested": 4}),
-    ("loai_II.đ", {"on_drug_route": True, "users": 1, "offenders_arrested": 1},
-     {"on_drug_route": True, "users": 1, "offenders_arrested": 0}),
+    ("loai_II.đ", {"on_drug_route": True, "users": 10, "offenders_arrested": 2},
+     {"on_drug_route": True, "users": 10, "offenders_arrested": 1}),
 ]
 
 BOUNDS_3122 = [
@@ -73,6 +78,8 @@ BOUNDS_3122 = [
     ("loai_III.a", {"addicts_with_records": 1}, {"addicts_with_records": 0}),
     ("loai_III.b", {"harbouring_locations": 1}, {"harbouring_locations": 0}),
     ("loai_III.c", {"plant_area_m2": 0.1}, {"plant_area_m2": 0.0}),
+    ("co_te_nan_ma_tuy.a", {"users": 1}, {"users": 0}),
+    ("co_te_nan_ma_tuy.d", {"plants": 1}, {"plants": 0}),
 ]
 
 BOUNDS_SACH = [  # "fires" = the commune meets that criterion of the label
@@ -118,17 +125,28 @@ def test_three_class_one_criteria_make_loai_I_and_two_do_not(rule_sets):
     three = rs.evaluate(clean(users=50, harbouring_locations=2, offenders_arrested=10))
     assert three.computed_class == "loai_I"
     assert "3 of 5" in three.reason and "a, b, c" in three.reason
-    # two class-I criteria (a, b) fire class-II a and b too, but no third class-II band
+    # two class-I criteria (a, b) fire class-II a and b too, but no third class-II band;
+    # class III has only placeholder bands, so the class given is "drug activity, not a key
+    # area" and the provisional class III says which bands it would rest on
     two = rs.evaluate(clean(users=50, harbouring_locations=2))
-    assert two.computed_class == "loai_III"
+    assert two.computed_class == "co_te_nan_ma_tuy"
+    assert two.provisional_class == "loai_III"
+    assert two.rests_on == {"loai_III.a": ["loai_III.a"]}
 
 
 def test_loai_II_needs_three_lower_bands(rule_sets):
     rs = find_rule_set(rule_sets, "28/2025")
     assert rs.evaluate(clean(users=20, harbouring_locations=1, offenders_arrested=5)
+                       ).provisional_class == "loai_II"
+    # II.a (0.2 %) is a placeholder: with II.b, II.c verified and II.a only a placeholder,
+    # the commune is not class II; the provisional class II says it rests on II.a
+    ev = rs.evaluate(clean(users=20, harbouring_locations=1, offenders_arrested=4))
+    assert ev.computed_class == "co_te_nan_ma_tuy" and ev.provisional_class == "loai_III"
+    ev = rs.evaluate(clean(users=20, harbouring_locations=1, offenders_arrested=5))
+    assert ev.provisional_class == "loai_II" and ev.computed_class == "co_te_nan_ma_tuy"
+    assert ev.rests_on == {"loai_II.a": ["loai_II.a"]}
+    assert rs.evaluate(clean(users=20, harbouring_locations=1, offenders_arrested=5, plants=500)
                        ).computed_class == "loai_II"
-    assert rs.evaluate(clean(users=20, harbouring_locations=1, offenders_arrested=4)
-                       ).computed_class == "loai_III"
 
 
 def test_nothing_to_report_is_not_a_key_area_and_never_drug_free(rule_sets):
@@ -141,8 +159,11 @@ def test_nothing_to_report_is_not_a_key_area_and_never_drug_free(rule_sets):
 def test_one_criterion_is_enough_under_3122(rule_sets):
     rs = find_rule_set(rule_sets, "3122/2010")
     assert rs.evaluate(clean(addicts_with_records=100)).computed_class == "loai_I"
-    assert rs.evaluate(clean(addicts_with_records=60)).computed_class == "loai_II"
-    assert rs.evaluate(clean(addicts_with_records=3)).computed_class == "loai_III"
+    # type II and III bands of 3122 are placeholders: they never decide a class alone
+    ev = rs.evaluate(clean(addicts_with_records=60))
+    assert (ev.computed_class, ev.provisional_class) == ("co_te_nan_ma_tuy", "loai_II")
+    ev = rs.evaluate(clean(addicts_with_records=3))
+    assert (ev.computed_class, ev.provisional_class) == ("co_te_nan_ma_tuy", "loai_III")
 
 
 def test_label_rule_set_says_whether_criteria_are_met(rule_sets):
@@ -162,7 +183,7 @@ def test_every_criterion_reports_value_threshold_and_result(rule_sets):
     assert (d["value"], d["threshold"], d["fired"]) == (800.0, 750, True)
     assert [(k["left"], k["value"], k["result"]) for k in d["checks"]] == [
         ("plants", 1200, False), ("plant_area_m2", 800.0, True)]
-    assert len(ev.criteria) == 13 and ev.rates == {"addicts_users_pct": 0.0, "arrests_pct": 0.1}
+    assert len(ev.criteria) == 17 and ev.rates == {"addicts_users_pct": 0.0, "arrests_pct": 0.1}
 
 
 def test_missing_count_leaves_the_class_undetermined_and_says_which_field(rule_sets):

@@ -150,9 +150,11 @@ def test_history_uses_the_rule_set_in_force_or_the_one_named(rule_sets):
         "rule_set": [None, None, "28/2025"]})
     out = classify_history(frame, rule_sets)
     assert out["rule_set"].tolist() == ["3122/2010", "28/2025", "28/2025"]
-    # 120 addicts: type I under 3122/2010 (≥ 100), only 1.2 % → one class-I criterion under 28/2025
-    assert out["computed_class"].tolist() == ["loai_I", "loai_III", "loai_III"]
-    assert out["rule_set_version"].iloc[0].startswith("3122/2010@1#")
+    # 120 addicts: type I under 3122/2010 (≥ 100), only 1.2 % → one class-I criterion under
+    # 28/2025: class III only through a placeholder band, so drug activity, not a key area
+    assert out["computed_class"].tolist() == ["loai_I", "co_te_nan_ma_tuy", "co_te_nan_ma_tuy"]
+    assert out["provisional_class"].tolist() == ["loai_I", "loai_III", "loai_III"]
+    assert out["rule_set_version"].iloc[0].startswith("3122/2010@2#")
 
 
 def test_history_names_the_row_with_an_unknown_rule_set(rule_sets):
@@ -316,8 +318,10 @@ def test_cli_assess_refuses_bad_file_and_status_prints_the_table(store, tmp_path
     res = runner.invoke(main, ["status", "--store", str(store.path), "--today", "2026-11-25"])
     assert res.exit_code == 0, res.output
     line = next(ln for ln in res.output.splitlines() if ln.startswith("16837"))
-    # 2024 judged by 3122/2010 (4 addicts: type III), 2025 by 28/2025 (three class-I criteria)
-    assert line.split()[-4:] == ["loại", "III", "loại", "I"]
+    # 2024 judged by 3122/2010 (4 addicts: type III only by a placeholder band, so "có tệ
+    # nạn", marked †), 2025 by 28/2025 (three class-I criteria)
+    assert line.split()[-4:] == ["có", "TNMT†", "loại", "I"]
+    assert "ngưỡng tạm chưa kiểm chứng" in res.output and "III.a" not in line
     assert store.count("commune_status") == 260
     res = runner.invoke(main, ["status", "--store", str(store.path), "--period", "2025",
                                "--json", "--no-write"])

@@ -1095,7 +1095,7 @@ def generate(seed: int = DEFAULT_SEED, start: str = DEFAULT_START, end: str = DE
     years = list(range(int(str(start_d)[:4]), int(str(end_d)[:4]) + 1))
     rngs = {k: np.random.default_rng([seed, i]) for i, k in enumerate(
         ("pop", "posts", "crossings", "retail", "cases", "plots", "facilities", "assess",
-         "recog", "stamps"))}
+         "recog", "stamps", "treatment"))}
     geo = _Geo(boundaries.communes(boundaries_dir), boundaries.border_line(boundaries_dir),
                boundaries.border_gates(boundaries_dir))
     geo.pop = _populations(geo, rngs["pop"], years)
@@ -1178,7 +1178,42 @@ def generate(seed: int = DEFAULT_SEED, start: str = DEFAULT_START, end: str = DE
                                                  end_d, pts, ev, plots)
     frames["recognitions"] = _recognitions(geo, rngs["recog"], source, stamp, start_d, end_d)
     frames["targets"] = _targets(source, stamp, end_d)
+    frames["treatment"] = _treatment(frames["commune_assessments"], rngs["treatment"], source,
+                                     stamp, end_d)
     return {name: frames[name] for name in LAYER_NAMES}
+
+
+# Share of addicts with records in each kind of treatment, 2022 → 2026 (rising toward Plan
+# 180's 76 % reach); Report 564 (Jun 2023): 1,701 compulsory + 98 voluntary at facilities,
+# 12 methadone facilities. Shapes only: the counts are SYNTHETIC.
+_TREATMENT_SHARES = {  # compulsory, voluntary at facility, home/community, methadone
+    2022: (0.36, 0.03, 0.14, 0.09), 2023: (0.40, 0.03, 0.16, 0.10),
+    2024: (0.41, 0.04, 0.18, 0.11), 2025: (0.42, 0.05, 0.20, 0.11),
+    2026: (0.42, 0.05, 0.21, 0.12)}
+
+
+def _treatment(assess: pd.DataFrame, rng, source, stamp, end):
+    """Treatment counts per commune and year, drawn from its assessment's addicts (counts only)."""
+    rows = []
+    for r in assess.itertuples():
+        year = int(r.period)
+        shares = np.array(_TREATMENT_SHARES.get(year, _TREATMENT_SHARES[2026]))
+        shares = np.clip(shares * rng.uniform(0.7, 1.3, 4), 0, None)
+        shares = shares / max(1.0, shares.sum() / 0.95)
+        n = int(r.addicts_with_records)
+        comp, vol, comm, meth, _ = rng.multinomial(n, [*shares, 1 - shares.sum()])
+        post = int(rng.binomial(n, 0.12))
+        trained = int(rng.binomial(comm, 0.3))
+        rows.append((r.commune_code, year, n, int(r.users), comp, vol, comm, post, meth, trained))
+    df = pd.DataFrame(rows, columns=["commune_code", "year", "addicts_with_records", "users",
+                                     "compulsory_treatment", "voluntary_treatment",
+                                     "community_treatment", "post_treatment", "on_methadone",
+                                     "vocational_trained"])
+    made = np.array([min(_day(f"{y + 1}-01-20"), end) for y in df["year"]], dtype="datetime64[D]")
+    return _frame("treatment", {
+        **_common("treatment", [f"TR-{c}-{y}" for c, y in zip(df["commune_code"], df["year"])],
+                  source, _stamp(made, stamp, end), _stamp(made, stamp, end, (41, 60))),
+        **{c: df[c] for c in df.columns}})
 
 
 def _facilities(geo, rng, source, stamp, end, t0):

@@ -186,7 +186,9 @@ def _transformation_row(r: dict, prev: dict | None, counts: dict[str, pd.Series]
         "previous_period": prev["period"] if prev else None,
         "previous_status": prev["status"] if prev else None, "transition": transition,
         "steps": steps,
-        "rule_set_changed": bool(prev and prev.get("rule_set") and r.get("rule_set")
+        # a missing rule set is NaN in a frame (truthy): only two named ones can differ
+        "rule_set_changed": bool(prev and isinstance(prev.get("rule_set"), str)
+                                 and isinstance(r.get("rule_set"), str)
                                  and prev["rule_set"] != r["rule_set"]),
         "drug_free": bool(r.get("drug_free")), "sach_ve_ma_tuy": bool(r.get("sach_ve_ma_tuy")),
     }

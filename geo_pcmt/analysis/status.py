@@ -33,6 +33,8 @@ from geo_pcmt.analysis.recognitions import (
 )
 from geo_pcmt.layers import get_layer
 from geo_pcmt.analysis.rules import (
+    CLASS_STATUSES,
+    DRUG_ACTIVITY,
     NOT_KEY_AREA,
     UNDETERMINED,
     RuleSet,
@@ -43,11 +45,26 @@ from geo_pcmt.analysis.rules import (
 
 DRUG_FREE = "khong_ma_tuy"
 SACH = "sach_ve_ma_tuy"
-CLASS_ORDER = ("loai_I", "loai_II", "loai_III", NOT_KEY_AREA, DRUG_FREE)  # worst → best
+CLASS_ORDER = ("loai_I", "loai_II", "loai_III", DRUG_ACTIVITY, NOT_KEY_AREA, DRUG_FREE)  # worst → best
+KEY_AREAS = CLASS_STATUSES  # địa bàn trọng điểm phức tạp
+CLASS_VI = {"loai_I": "loại I", "loai_II": "loại II", "loai_III": "loại III",
+            DRUG_ACTIVITY: "có tệ nạn ma túy (không trọng điểm)",
+            NOT_KEY_AREA: "không trọng điểm", DRUG_FREE: "không ma túy",
+            UNDETERMINED: "chưa đánh giá"}
+
+
+def _vi(value: str | None) -> str:
+    return CLASS_VI.get(value, value or "")
+
+
+def _key(key: str) -> str:
+    """``loai_III.a`` → ``III.a`` (the way the decision numbers its criteria)."""
+    return key.replace("loai_", "")
 
 CLASSIFY_COLUMNS = ["commune_code", "period", "period_end", "rule_set", "rule_set_version",
-                    "kind", "computed_class", "reason", "fired", "unverified_fired", "criteria",
-                    "rates", "missing", "assessment_id", "lineage_note"]
+                    "kind", "computed_class", "provisional_class", "rests_on", "reason", "fired",
+                    "unverified_fired", "criteria", "rates", "missing", "assessment_id",
+                    "lineage_note"]
 
 
 # --- classification -----------------------------------------------------------------------
@@ -68,19 +85,39 @@ def _row_result(row: Mapping, rs: RuleSet | None, reason_if_none: str) -> dict:
             "assessment_id": row.get("id"), "lineage_note": _lineage_note(row.get("source"))}
     if rs is None:
         return {**base, "rule_set": None, "rule_set_version": None, "kind": None,
-                "computed_class": UNDETERMINED, "reason": reason_if_none, "fired": [],
-                "unverified_fired": [], "criteria": [], "rates": {}, "missing": []}
+                "computed_class": UNDETERMINED, "provisional_class": None, "rests_on": {},
+                "reason": reason_if_none, "fired": [], "unverified_fired": [], "criteria": [],
+                "rates": {}, "missing": []}
     ev = rs.evaluate(row)
     fired = [f"{c['outcome']}.{c['id']}" for c in ev.criteria if c["fired"] is True]
-    # a class "rests on" unverified thresholds when, without them, too few criteria fire
-    outcome = next((o for o in rs.outcomes if o.value == ev.computed_class), None)
-    mine = [c for c in ev.criteria if c["outcome"] == ev.computed_class and c["fired"] is True]
-    shaky = [f"{c['outcome']}.{c['id']}" for c in mine if c["unverified"]]
-    unverified = shaky if outcome and len(mine) - len(shaky) < outcome.at_least else []
+    if rs.kind == "classification":
+        # the bands a worse provisional class rests on, directly or through another criterion
+        unverified = sorted({b for bands in ev.rests_on.values() for b in bands})
+    else:  # a label: its outcome holds only thanks to these unverified criteria
+        outcome = next((o for o in rs.outcomes if o.value == ev.computed_class), None)
+        mine = [c for c in ev.criteria if c["outcome"] == ev.computed_class and c["fired"]]
+        shaky = [f"{c['outcome']}.{c['id']}" for c in mine if c["unverified"]]
+        unverified = shaky if outcome and len(mine) - len(shaky) < outcome.at_least else []
     return {**base, "rule_set": rs.id, "rule_set_version": rs.version_tag, "kind": rs.kind,
-            "computed_class": ev.computed_class, "reason": ev.reason, "fired": fired,
+            "computed_class": ev.computed_class, "provisional_class": ev.provisional_class,
+            "rests_on": ev.rests_on, "reason": ev.reason, "fired": fired,
             "unverified_fired": unverified, "criteria": ev.criteria, "rates": ev.rates,
             "missing": ev.missing}
+
+
+def rests_on_text(rests_on: Mapping[str, list[str]] | None) -> str:
+    """Which result rests on which unverified band, as text.
+
+    Examples
+    --------
+    >>> rests_on_text({"loai_II.đ": ["loai_III.a", "loai_III.b"], "loai_II.a": ["loai_II.a"]})
+    'II.đ (qua III.a, III.b); II.a'
+    """
+    parts = []
+    for key, bands in (rests_on or {}).items():
+        via = [_key(b) for b in bands if b != key]
+        parts.append(f"{_key(key)} (qua {', '.join(via)})" if via else _key(key))
+    return "; ".join(parts)
 
 
 def classify(assessments: pd.DataFrame, rule_set: RuleSet) -> pd.DataFrame:
@@ -99,11 +136,14 @@ def classify(assessments: pd.DataFrame, rule_set: RuleSet) -> pd.DataFrame:
     DataFrame
         One row per assessment: ``commune_code``, ``period``, ``period_end`` (ISO date),
         ``rule_set`` (id), ``rule_set_version`` (``id@version#digest``), ``kind``,
-        ``computed_class`` (``loai_I``/``loai_II``/``loai_III``/``khong_trong_diem``/
-        ``chua_danh_gia``; for a label rule set the outcome, e.g. ``du_tieu_chi``), ``reason``
-        (which criteria decided), ``fired`` (keys such as ``loai_I.a``), ``unverified_fired``
-        (the class's fired criteria with unverified thresholds, when the class would not hold
-        without them), ``criteria``
+        ``computed_class`` (``loai_I``/``loai_II``/``loai_III``/``co_te_nan_ma_tuy``/
+        ``khong_trong_diem``/``chua_danh_gia``, decided by verified bands only; for a label
+        rule set the outcome, e.g. ``du_tieu_chi``), ``provisional_class`` (what every band
+        in the file, placeholders included, would say), ``rests_on`` (criterion of the
+        provisional class → the unverified bands it rests on; empty when both classes
+        agree), ``reason`` (which criteria decided), ``fired`` (keys such as ``loai_I.a``),
+        ``unverified_fired`` (the unverified bands the provisional class rests on; for a
+        label, its fired unverified criteria when it would not hold without them), ``criteria``
         (every criterion: value, threshold, fired, checks), ``rates`` (per cent),
         ``missing`` (fields whose absence left a criterion unknown), ``assessment_id``,
         ``lineage_note`` (set for rows carried over from pre-2025 communes).
@@ -196,12 +236,14 @@ def commune_status(communes: gpd.GeoDataFrame, classified: pd.DataFrame,
         ``commune_code``, ``commune_name``, ``is_border``, ``lao_province``, ``period``,
         ``as_of`` (date recognitions were read on), ``status`` (``khong_ma_tuy`` when a national
         recognition is in force, else ``computed_class``: the choropleth value),
-        ``computed_class``, ``rule_set``, ``rule_set_version``, ``reason``, ``criteria`` (JSON
+        ``computed_class``, ``provisional_class`` (with placeholder bands),
+        ``unverified_basis`` (which result rests on which unverified band, as text),
+        ``rule_set``, ``rule_set_version``, ``reason``, ``criteria`` (JSON
         text), ``drug_free_label`` (the strongest label in force: ``khong_ma_tuy``, else
         ``sach_ve_ma_tuy``, else None), ``drug_free`` (bool, national label in force),
         ``sach_ve_ma_tuy`` (bool, Nghệ An label in force), ``recognition`` (decisions in force),
-        ``lineage_note``, ``warnings`` (e.g. recognised but criteria of a class fire; class
-        resting on unverified thresholds).
+        ``lineage_note``, ``warnings`` (a national or "sạch" label beside a key-area class; a
+        worse class that only unverified bands would give).
     """
     today = today or date.today()
     cls = classified[classified["kind"].isin(["classification"]) | classified["kind"].isna()] \
@@ -223,17 +265,28 @@ def commune_status(communes: gpd.GeoDataFrame, classified: pd.DataFrame,
     return gpd.GeoDataFrame(out, geometry="geometry", crs=communes.crs)
 
 
-def _warnings(period: str, computed: str, drug_free: bool, r: Mapping | None) -> str | None:
-    """Recognised yet meeting a class's criteria; a class resting on unverified thresholds."""
+def _warnings(period: str, computed: str, drug_free: bool, sach: bool,
+              r: Mapping | None) -> str | None:
+    """Recognised (national or Nghệ An label) yet meeting a key-area class; a worse class
+    that rests on unverified bands only."""
     warnings = []
-    if drug_free and computed in ("loai_I", "loai_II", "loai_III"):
+    if drug_free and computed in KEY_AREAS:
         warnings.append(f"được công nhận không ma túy nhưng số liệu kỳ {period} đạt "
-                        f"tiêu chí {computed} — cần rà soát (recognised drug-free, yet "
+                        f"tiêu chí {_vi(computed)} — cần rà soát (recognised drug-free, yet "
                         f"the assessment meets {computed})")
-    if r and r["unverified_fired"]:
-        warnings.append(f"phân loại dựa trên tiêu chí chưa kiểm chứng "
-                        f"{', '.join(r['unverified_fired'])} (class rests on unverified "
-                        "thresholds)")
+    if sach and computed in KEY_AREAS:
+        warnings.append(f"mang nhãn sạch về ma túy nhưng số liệu kỳ {period} đạt tiêu chí "
+                        f"{_vi(computed)} — cần rà soát (labelled 'sạch về ma túy', yet the "
+                        f"assessment meets {computed})")
+    provisional = r.get("provisional_class") if r else None
+    if r and r.get("rests_on") and provisional != computed:
+        if (drug_free or sach) and provisional in KEY_AREAS:
+            warnings.append(f"mang nhãn {'không ma túy' if drug_free else 'sạch về ma túy'} "
+                            f"nhưng theo ngưỡng tạm sẽ là {_vi(provisional)} (labelled "
+                            f"drug-free; placeholder bands would make it {provisional})")
+        warnings.append(f"{_vi(provisional)} chỉ khi áp ngưỡng chưa kiểm chứng "
+                        f"{rests_on_text(r['rests_on'])}, nên giữ {_vi(computed)} "
+                        f"({provisional} only with unverified bands; kept {computed})")
     return "; ".join(warnings) or None
 
 
@@ -248,6 +301,8 @@ def _status_row(c, period: str, as_of: str, r: Mapping | None, mine: pd.DataFram
         "lao_province": getattr(c, "lao_province", None), "period": period,
         "as_of": as_of, "status": DRUG_FREE if drug_free else computed,
         "computed_class": computed,
+        "provisional_class": r.get("provisional_class") if r else None,
+        "unverified_basis": rests_on_text(r.get("rests_on")) or None if r else None,
         "rule_set": r["rule_set"] if r else None,
         "rule_set_version": r["rule_set_version"] if r else None,
         "reason": r["reason"] if r else "không có số liệu đánh giá kỳ này (no assessment)",
@@ -256,12 +311,13 @@ def _status_row(c, period: str, as_of: str, r: Mapping | None, mine: pd.DataFram
         "drug_free": drug_free,
         "sach_ve_ma_tuy": sach, "recognition": _describe(mine),
         "lineage_note": r["lineage_note"] if r else None,
-        "warnings": _warnings(period, computed, drug_free, r), "geometry": c.geometry,
+        "warnings": _warnings(period, computed, drug_free, sach, r), "geometry": c.geometry,
     }
 
 
 STATUS_COLUMNS = ["commune_code", "commune_name", "is_border", "lao_province", "period", "as_of",
-                  "status", "computed_class", "rule_set", "rule_set_version", "reason",
+                  "status", "computed_class", "provisional_class", "unverified_basis",
+                  "rule_set", "rule_set_version", "reason",
                   "criteria", "drug_free_label", "drug_free", "sach_ve_ma_tuy", "recognition",
                   "lineage_note", "warnings"]
 
@@ -285,11 +341,11 @@ def latest_status(status: pd.DataFrame) -> pd.DataFrame:
 
 
 def class_rank(value: str | None) -> int | None:
-    """0 = ``loai_I`` (worst) … 4 = ``khong_ma_tuy`` (best); None for ``chua_danh_gia``."""
+    """0 = ``loai_I`` (worst) … 5 = ``khong_ma_tuy`` (best); None for ``chua_danh_gia``."""
     return CLASS_ORDER.index(value) if value in CLASS_ORDER else None
 
 
-__all__ = ["CLASS_ORDER", "DRUG_FREE", "LINEAGE_MARK", "SACH", "class_rank", "classify",
+__all__ = ["CLASS_ORDER", "DRUG_FREE", "KEY_AREAS", "LINEAGE_MARK", "SACH", "class_rank", "classify",
            "classify_history", "commune_status", "latest_status", "recognise",
-           "recognitions_on", "revoke", "status_layer", "store_assessments",
+           "recognitions_on", "rests_on_text", "revoke", "status_layer", "store_assessments",
            "validate_assessments", "validate_recognitions", "RuleSetError"]

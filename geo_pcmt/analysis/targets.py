@@ -13,6 +13,7 @@ from datetime import date
 import pandas as pd
 
 from geo_pcmt.analysis.status import DRUG_FREE, SACH, recognitions_on
+from geo_pcmt.formatting import fmt_number, fmt_percent
 
 PROVINCE_SCOPES = ("province", "tinh", "tỉnh", "40", "nghe_an", "nghệ an")
 BORDER_SCOPES = ("border", "bien_gioi", "biên giới", "border_communes")
@@ -161,7 +162,7 @@ def dashboard(recognitions: pd.DataFrame, communes: pd.DataFrame, targets: pd.Da
     >>> d.text_en
     '2 of 10 communes drug-free (20.0 %), target 30 % in 2026, behind'
     >>> d.text_vi
-    '2/10 xã, phường không ma túy (20.0 %), chỉ tiêu 30 % năm 2026 — chậm tiến độ'
+    '2/10 xã, phường không ma túy (20,0 %), chỉ tiêu 30 % năm 2026 — chậm tiến độ'
     """
     codes = set(communes["code"].astype(str))
     have = _holders(recognitions, on, label, codes)
@@ -172,9 +173,11 @@ def dashboard(recognitions: pd.DataFrame, communes: pd.DataFrame, targets: pd.Da
     year = on.year
     word = _LABEL_WORDS.get(label, (label, label))
     unit = "xã, phường" if scope in PROVINCE_SCOPES else "xã"
-    t_vi = f", chỉ tiêu {tgt:g} % năm {year}" if tgt is not None else ""
+    t_vi = f", chỉ tiêu {fmt_number(tgt, 0 if float(tgt).is_integer() else 1)} % năm {year}" \
+        if tgt is not None else ""
     t_en = f", target {tgt:g} % in {year}" if tgt is not None else ""
-    text_vi = f"{n}/{total} {unit} {word[0]} ({share:.1f} %){t_vi} — {VERDICT_WORDS[verdict][0]}"
+    text_vi = f"{n}/{total} {unit} {word[0]} ({fmt_percent(share / 100)}){t_vi} — " \
+              f"{VERDICT_WORDS[verdict][0]}"
     text_en = f"{n} of {total} communes {word[1]} ({share:.1f} %){t_en}, {VERDICT_WORDS[verdict][1]}"
     return Dashboard(on, scope, label, n, total, round(share, 1), year, tgt,
                      None if expected is None else round(expected, 1), verdict, needed, text_vi,

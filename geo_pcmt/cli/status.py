@@ -17,15 +17,33 @@ import click
 import pandas as pd
 
 from geo_pcmt.access import ROLES
+from geo_pcmt.formatting import fmt_percent
 from geo_pcmt.cli.options import EXIT_PROBLEMS, EXIT_STORE, JSON_OPTION, STORE_OPTION, open_command_store
 from geo_pcmt.runs.common import DEFAULT_ROLE
 
 SHORT = {"loai_I": "loại I", "loai_II": "loại II", "loai_III": "loại III",
-         "khong_trong_diem": "không TĐ", "khong_ma_tuy": "KHÔNG MT", "chua_danh_gia": "chưa ĐG"}
-LEGEND = ("loại I/II/III = trọng điểm phức tạp (key complex area); không TĐ = không thuộc diện "
-          "trọng điểm (not a key area); KHÔNG MT = được công nhận không ma túy (recognised "
-          "drug-free); chưa ĐG = chưa đánh giá (not assessed); * = nhãn sạch về ma túy của tỉnh "
-          "(Nghệ An 'sạch về ma túy' label)")
+         "co_te_nan_ma_tuy": "có TNMT", "khong_trong_diem": "không TĐ",
+         "khong_ma_tuy": "KHÔNG MT", "chua_danh_gia": "chưa ĐG"}
+LEGEND = ("loại I/II/III = trọng điểm phức tạp (key complex area); có TNMT = có tệ nạn ma túy, "
+          "không phải trọng điểm (drug activity, not a key area); không TĐ = không ghi nhận tệ "
+          "nạn, không trọng điểm (nothing recorded); KHÔNG MT = được công nhận không ma túy "
+          "(recognised drug-free); chưa ĐG = chưa đánh giá (not assessed); * = nhãn sạch về ma "
+          "túy của tỉnh (Nghệ An 'sạch về ma túy' label); † = ngưỡng tạm chưa kiểm chứng sẽ xếp "
+          "cao hơn (placeholder bands would give a worse class; see 'nếu áp ngưỡng tạm')")
+CSV_HELP = ("Also write the table as CSV (UTF-8, opens in Excel) with Vietnamese column "
+            "headers and class names; --codes keeps field names and codes.")
+XLSX_HELP = ("Also write the table as an Excel workbook (.xlsx) with Vietnamese column "
+             "headers and class names; --codes keeps field names and codes.")
+CODES_OPTION = click.option("--codes", "keep_codes", is_flag=True,
+                            help="In --csv/--xlsx files keep field names and codes (loai_I …) "
+                                 "instead of Vietnamese headers and names.")
+
+
+def _mark(row) -> str:
+    """Short class, * for the 'sạch' label, † when placeholder bands would give worse."""
+    text = SHORT.get(row.status, row.status) + ("*" if row.sach_ve_ma_tuy else "")
+    prov = getattr(row, "provisional_class", None)
+    return text + ("†" if isinstance(prov, str) and prov != row.computed_class else "")
 
 
 def fail(message: str, code: int = EXIT_PROBLEMS):
@@ -81,9 +99,12 @@ def _write_run(module, store, result, user):
         fail(str(exc), EXIT_STORE)
 
 
-def _write_files(frame, csv_path, xlsx_path, geojson_path, layer):
+def _write_files(frame, csv_path, xlsx_path, geojson_path, layer, keep_codes: bool = False):
     from geo_pcmt.outputs.export import to_csv_bytes, to_xlsx_bytes, write_geojson
+    from geo_pcmt.outputs.headers import readable
     flat = pd.DataFrame(frame.drop(columns=[c for c in ("geometry",) if c in frame]))
+    if not keep_codes:
+        flat = readable(flat, layer)
     if csv_path:
         Path(csv_path).write_bytes(to_csv_bytes(flat))
         click.echo(f"CSV → {csv_path}")
@@ -110,8 +131,10 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
               help="Judge every period by this rule set (e.g. 28/2025) for a comparable "
                    "series; default: the rule set each assessment names, else the one in force.")
 @click.option("--border-only", is_flag=True, help="Only the border communes.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None)
-@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help=CSV_HELP)
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
+              help=XLSX_HELP)
+@CODES_OPTION
 @click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False), default=None,
               help="Communes with status per period, for the map (RFC 7946).")
 @click.option("--no-write", is_flag=True, help="Do not write the commune_status layer.")
@@ -121,8 +144,8 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 @ROLE_OPTION
 @JSON_OPTION
 @STORE_OPTION
-def status_command(periods, rule_set_name, border_only, csv_path, xlsx_path, geojson_path,
-                   no_write, user, rules_dir, today, role, as_json, store_url):
+def status_command(periods, rule_set_name, border_only, csv_path, xlsx_path, keep_codes,
+                   geojson_path, no_write, user, rules_dir, today, role, as_json, store_url):
     """Classify every commune (loại I/II/III) per period and show drug-free recognitions.
 
     Classes come from the commune assessments and the rule sets; drug-free status comes only
@@ -136,7 +159,7 @@ def status_command(periods, rule_set_name, border_only, csv_path, xlsx_path, geo
     result = _call_run(status_run, store, params)
     status = result.status
     rep = _write_run(status_run, store, result, user) if not no_write else None
-    _write_files(status, csv_path, xlsx_path, geojson_path, "commune_status")
+    _write_files(status, csv_path, xlsx_path, geojson_path, "commune_status", keep_codes)
     if as_json:
         out = pd.DataFrame(status.drop(columns="geometry")).astype(object)
         out = out.where(out.notna(), None)  # JSON has no NaN
@@ -145,6 +168,7 @@ def status_command(periods, rule_set_name, border_only, csv_path, xlsx_path, geo
                               default=str))
         return
     _print_status(status, periods)
+    _print_rule_sets(status, result.rule_sets)
     if rep:
         click.echo(f"commune_status: {rep[0].inserted} new, {rep[0].updated} updated rows")
 
@@ -156,31 +180,55 @@ def _print_status(status, periods) -> None:
         for r in status.sort_values("commune_code").itertuples():
             crits = json.loads(r.criteria) if isinstance(r.criteria, str) else []
             fired = ", ".join(f"{c['outcome'].replace('loai_', '')}.{c['id']}" for c in crits
-                              if c["fired"])
+                              if c["fired"] and c["outcome"].startswith("loai_"))
             warn = r.warnings if isinstance(r.warnings, str) else ""
-            rows.append([r.commune_code, r.commune_name,
-                         SHORT.get(r.status, r.status) + ("*" if r.sach_ve_ma_tuy else ""),
+            prov = r.provisional_class if isinstance(r.provisional_class, str) else None
+            tentative = (f"{SHORT.get(prov, prov)} ← {r.unverified_basis}"
+                         if prov and prov != r.computed_class else "")
+            rows.append([r.commune_code, r.commune_name, _mark(r),
                          SHORT.get(r.computed_class, r.computed_class), fired or "–",
-                         warn[:70] + ("…" if len(warn) > 70 else "")])
+                         tentative or "–", warn[:60] + ("…" if len(warn) > 60 else "")])
         click.echo(_table(rows, ["mã", "xã/phường", "tình trạng", "phân loại", "tiêu chí đạt",
-                                 "cảnh báo"]))
+                                 "nếu áp ngưỡng tạm", "cảnh báo"]))
     else:
-        piv = status.pivot(index="commune_code", columns="period", values="status")
-        sach = status.pivot(index="commune_code", columns="period", values="sach_ve_ma_tuy")
-        cols = list(piv.columns)
-        rows = [[code, names[code]] + [SHORT.get(piv.at[code, p], "") +
-                                       ("*" if bool(sach.at[code, p]) else "") for p in cols]
-                for code in piv.index]
+        cols = sorted(status["period"].unique())
+        by = {(r.commune_code, r.period): r for r in status.itertuples()}
+        rows = [[code, names[code]] + [_mark(by[(code, p)]) if (code, p) in by else ""
+                                       for p in cols]
+                for code in sorted(names.index)]
         click.echo(_table(rows, ["mã", "xã/phường"] + cols))
     click.echo("")
     counts = status.groupby(["period", "status"]).size().unstack(fill_value=0)
-    order = [c for c in ("loai_I", "loai_II", "loai_III", "khong_trong_diem", "khong_ma_tuy",
-                         "chua_danh_gia") if c in counts.columns]
-    rows = [[p] + [str(counts.at[p, c]) for c in order] +
-            [str(int(status[(status["period"] == p)]["sach_ve_ma_tuy"].sum()))]
-            for p in counts.index]
-    click.echo(_table(rows, ["kỳ"] + [SHORT[c] for c in order] + ["sạch*"]))
+    order = [c for c in ("loai_I", "loai_II", "loai_III", "co_te_nan_ma_tuy",
+                         "khong_trong_diem", "khong_ma_tuy", "chua_danh_gia")
+             if c in counts.columns]
+    rows = []
+    for p in counts.index:
+        mine = status[status["period"] == p]
+        key = int(mine["status"].isin(("loai_I", "loai_II", "loai_III")).sum())
+        tentative = int((mine["provisional_class"].notna()
+                         & (mine["provisional_class"] != mine["computed_class"])).sum())
+        rows.append([p] + [str(counts.at[p, c]) for c in order] +
+                    [f"{key}/{len(mine)} ({fmt_percent(key / len(mine))})",
+                     str(int(mine["sach_ve_ma_tuy"].sum())), str(tentative)])
+    click.echo(_table(rows, ["kỳ"] + [SHORT[c] for c in order] +
+                      ["trọng điểm", "sạch*", "†"]))
     click.echo(LEGEND)
+
+
+def _print_rule_sets(status, rule_sets) -> None:
+    """Each rule set used, with its version and the bands still unverified."""
+    used = [u for u in status["rule_set"].dropna().unique()]
+    for rs_id in sorted(used):
+        rs = rule_sets.get(rs_id)
+        if rs is None:
+            continue
+        periods = ", ".join(sorted(status.loc[status["rule_set"] == rs_id, "period"].unique()))
+        click.echo(f"Bộ tiêu chí / rule set {rs.id} ({rs.version_tag}) cho kỳ {periods}: "
+                   f"{rs.title_vi}")
+        if rs.unverified:
+            click.echo(f"  ngưỡng tạm chưa kiểm chứng (unverified placeholder bands, never "
+                       f"decide a class alone): {', '.join(rs.unverified)}")
 
 
 @click.command("progress")
@@ -193,9 +241,15 @@ def _print_status(status, periods) -> None:
 @click.option("--bands", default="0,5,15,30", show_default=True,
               help="Distance band edges from the border line, km.")
 @click.option("--rule-set", "rule_set_name", default=None,
-              help="Judge every period by this rule set (see `geo-pcmt status`).")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None)
-@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None)
+              help="Judge every period by this rule set (default: the one in force at the end "
+                   "of --year, for both years of the comparison).")
+@click.option("--as-assessed", is_flag=True,
+              help="Judge each period by the rule set it was assessed with (mixed view); rows "
+                   "comparing two rule sets are marked †.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help=CSV_HELP)
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
+              help=XLSX_HELP)
+@CODES_OPTION
 @click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False), default=None,
               help="With --border: segments, posts, bands and strip bins for the map.")
 @click.option("--no-write", is_flag=True, help="Do not write derived layers.")
@@ -205,8 +259,9 @@ def _print_status(status, periods) -> None:
 @ROLE_OPTION
 @JSON_OPTION
 @STORE_OPTION
-def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_path, xlsx_path,
-                     geojson_path, no_write, user, rules_dir, today, role, as_json, store_url):
+def progress_command(year, with_border, chart_path, bands, rule_set_name, as_assessed, csv_path,
+                     xlsx_path, keep_codes, geojson_path, no_write, user, rules_dir, today, role,
+                     as_json, store_url):
     """Dashboard numbers against the targets, transformation progress, and the border corridor."""
     from geo_pcmt.runs import progress as progress_run
     try:
@@ -215,7 +270,8 @@ def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_pa
         raise click.BadParameter(f"--bands must be numbers separated by commas, got {bands!r}")
     params = progress_run.ProgressParams(year=year, today=today or date.today(),
                                          border=bool(with_border or chart_path), bands_km=edges,
-                                         rule_set=rule_set_name, rules_dir=rules_dir, role=role)
+                                         rule_set=rule_set_name, as_assessed=as_assessed,
+                                         rules_dir=rules_dir, role=role)
     store = open_command_store(store_url)
     result = _call_run(progress_run, store, params)
     if result.border is not None:
@@ -224,9 +280,11 @@ def progress_command(year, with_border, chart_path, bands, rule_set_name, csv_pa
             border_strip_chart(result.border, chart_path)
         if not no_write:
             _write_run(progress_run, store, result, user)
-        _write_files(result.border_rows, csv_path, xlsx_path, geojson_path, "border_progress")
+        _write_files(result.border_rows, csv_path, xlsx_path, geojson_path, "border_progress",
+                     keep_codes)
     else:
-        _write_files(result.transformation, csv_path, xlsx_path, None, "transformation")
+        _write_files(result.transformation, csv_path, xlsx_path, None, "transformation",
+                     keep_codes)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=1, default=str))
         return
@@ -246,16 +304,22 @@ def _print_progress(result) -> None:
     click.echo(f"Biên giới / border: {dash_b.text_vi}")
     click.echo(f"  ({dash_b.text_en})")
     click.echo(f"Sạch về ma túy (nhãn tỉnh): {dash_s.n_drug_free}/{dash_s.n_total} "
-               f"({dash_s.share_pct:.1f} %)")
+               f"({fmt_percent(dash_s.share_pct / 100)})")
     trans_year = result.transformation_year
     tv = trans_year["transition"].value_counts().to_dict()
     click.echo(f"Chuyển hóa năm {result.year} (transformation): {tv.get('improved', 0)} tiến bộ "
                f"(improved), {tv.get('worsened', 0)} xấu đi (worsened), "
                f"{tv.get('unchanged', 0)} giữ nguyên (unchanged)")
+    click.echo(f"  {result.judged_by_text}")
+    mixed = int(trans_year["rule_set_changed"].sum())
+    if mixed:
+        click.echo(f"  † {mixed} xã so sánh giữa hai bộ tiêu chí khác nhau (compared across "
+                   "rule sets)")
     moved = trans_year[trans_year["transition"].isin(["improved", "worsened"])]
     if len(moved):
         rows = [[r.commune_code, r.commune_name, SHORT.get(r.previous_status, ""), "→",
-                 SHORT.get(r.status, ""), str(r.points_cleared), str(r.plots_eradicated),
+                 SHORT.get(r.status, "") + ("†" if r.rule_set_changed else ""),
+                 str(r.points_cleared), str(r.plots_eradicated),
                  str(r.cases)] for r in moved.itertuples()]
         click.echo(_table(rows, ["mã", "xã/phường", "trước", "", "nay", "điểm triệt xóa",
                                  "nương triệt phá", "vụ án"]))

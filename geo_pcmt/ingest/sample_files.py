@@ -17,7 +17,7 @@ from geo_pcmt.paths import SAMPLE_DIR
 
 SPATIAL_LAYERS = ("retail_points", "opium_plots", "border_crossings", "border_posts", "cases",
                   "facilities")
-TABLE_LAYERS = ("commune_assessments", "recognitions", "targets")
+TABLE_LAYERS = ("commune_assessments", "recognitions", "targets", "treatment")
 LAYER_NAMES = SPATIAL_LAYERS + TABLE_LAYERS
 
 

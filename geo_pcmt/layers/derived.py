@@ -182,8 +182,10 @@ _register(Layer(
 # Computed class (from assessments and a rule set) and drug-free status (only from a
 # recognition record) are kept apart: `computed_class` never says khong_ma_tuy; `status` is
 # the map's one-word summary (khong_ma_tuy when a national recognition is in force, else the
-# computed class). "khong_trong_diem" = assessed, no class fired (not a key area).
-COMMUNE_STATUS_VALUES = COMMUNE_STATUS + ("khong_trong_diem",)
+# computed class). "co_te_nan_ma_tuy" = drug activity recorded, not a key area;
+# "khong_trong_diem" = assessed, nothing fired. `computed_class` is decided by verified bands
+# only; `provisional_class` is what the placeholder (unverified) bands would add.
+COMMUNE_STATUS_VALUES = COMMUNE_STATUS + ("co_te_nan_ma_tuy", "khong_trong_diem")
 PLAN_TARGETS = ("loai_II", "loai_III", "khong_trong_diem", "khong_ma_tuy", "sach_ve_ma_tuy")
 
 _register(Layer(
@@ -196,6 +198,10 @@ _register(Layer(
           label_en="Status"),
         F("computed_class", "str", allowed=COMMUNE_STATUS_VALUES, label_vi="Phân loại tính toán",
           label_en="Computed class"),
+        F("provisional_class", "str", allowed=COMMUNE_STATUS_VALUES,
+          label_vi="Phân loại nếu áp ngưỡng tạm", label_en="Class with placeholder bands"),
+        F("unverified_basis", "str", label_vi="Dựa trên ngưỡng chưa kiểm chứng",
+          label_en="Rests on unverified bands", max_length=2000),
         F("rule_set", "str", label_vi="Bộ tiêu chí", label_en="Rule set"),
         F("rule_set_version", "str", label_vi="Phiên bản bộ tiêu chí", label_en="Rule-set version"),
         F("reason", "str", label_vi="Căn cứ", label_en="Reason", max_length=2000),
@@ -278,6 +284,33 @@ _register(Layer(
     kind="derived", confidentiality_default="restricted",
     description="Border corridor summaries by Lao province segment, border post, distance band "
                 "and chainage bin (written by `geo-pcmt progress --border`).",
+))
+_register(Layer(
+    "methadone_access", "Tiếp cận điều trị Methadone", "Methadone access", "Point",
+    _derived_common() + (
+        F("kind", "str", required=True, allowed=("commune", "candidate_site"),
+          label_vi="Loại", label_en="Kind"),
+        F("year", "int", label_vi="Năm", label_en="Year"),
+        F("commune_code", "str", required=True, label_vi="Mã xã", label_en="Commune code"),
+        F("commune_name", "str", label_vi="Xã, phường", label_en="Commune"),
+        F("nearest_point", "str", label_vi="Điểm cấp phát gần nhất",
+          label_en="Nearest dispensing point"),
+        F("minutes", "float", minimum=0, label_vi="Thời gian đi xe máy (phút)",
+          label_en="Motorbike time (min)"),
+        F("people", "int", minimum=0, label_vi="Người nghiện có hồ sơ",
+          label_en="Addicts with records"),
+        F("beyond_30", "bool", label_vi="Xa hơn 30 phút", label_en="Beyond 30 min"),
+        F("beyond_60", "bool", label_vi="Xa hơn 60 phút", label_en="Beyond 60 min"),
+        F("rank", "int", minimum=1, label_vi="Thứ tự đề xuất", label_en="Candidate rank"),
+        F("gain_people", "int", minimum=0, label_vi="Số người được phục vụ thêm",
+          label_en="People newly within reach"),
+        F("communes_gained", "int", minimum=0, label_vi="Số xã được phục vụ thêm",
+          label_en="Communes newly within reach"),
+    ),
+    kind="derived", confidentiality_default="restricted", min_role="analyst",
+    time_field="year",
+    description="Written by `geo-pcmt methadone`: motorbike time from each commune to the "
+                "nearest methadone dispensing point, and the best candidate sites for one more.",
 ))
 # [/status]
 

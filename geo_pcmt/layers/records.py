@@ -234,6 +234,36 @@ _register(Layer(
 ))
 
 _register(Layer(
+    "treatment", "Cai nghiện, điều trị và quản lý sau cai", "Drug treatment by commune and year",
+    None,
+    _common() + (
+        F("commune_code", "str", required=True, max_length=10, label_vi="Mã xã",
+          label_en="Commune code"),
+        F("year", "int", required=True, minimum=2000, label_vi="Năm", label_en="Year"),
+        F("addicts_with_records", "int", required=True, minimum=0,
+          label_vi="Người nghiện có hồ sơ quản lý", label_en="Addicts with records"),
+        F("users", "int", minimum=0, label_vi="Người sử dụng trái phép có hồ sơ",
+          label_en="Illegal users with records"),
+        F("compulsory_treatment", "int", minimum=0, label_vi="Cai nghiện bắt buộc",
+          label_en="In compulsory treatment"),
+        F("voluntary_treatment", "int", minimum=0, label_vi="Cai nghiện tự nguyện tại cơ sở",
+          label_en="In voluntary treatment at a facility"),
+        F("community_treatment", "int", minimum=0,
+          label_vi="Cai nghiện tự nguyện tại gia đình, cộng đồng",
+          label_en="In voluntary treatment at home or in the community"),
+        F("post_treatment", "int", minimum=0, label_vi="Quản lý sau cai nghiện",
+          label_en="Under post-treatment management"),
+        F("on_methadone", "int", minimum=0, label_vi="Điều trị Methadone",
+          label_en="On methadone"),
+        F("vocational_trained", "int", minimum=0,
+          label_vi="Được dạy nghề (cai tại gia đình, cộng đồng)",
+          label_en="Vocational training (home/community treatment)"),
+    ),
+    min_role="analyst", time_field="year",
+    description="Counts per commune and year, never person records (DOMAIN §7-8).",
+))
+
+_register(Layer(
     "targets", "Chỉ tiêu", "Targets", None,
     _common() + (
         F("scope", "str", required=True, label_vi="Phạm vi (tỉnh / mã xã / biên giới)",

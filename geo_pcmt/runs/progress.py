@@ -8,13 +8,14 @@ stores the derived ``border_progress`` rows.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any, Mapping
 
 import pandas as pd
 
 from geo_pcmt.analysis import progress
+from geo_pcmt.analysis.rules import find_rule_set, rule_set_for
 from geo_pcmt.runs import common, status as status_run
 
 LAYER = "border_progress"
@@ -32,7 +33,12 @@ class ProgressParams:
     today : the day the data is read on (default: the run's day).
     border : also summarise the Lao-border corridor (segments, posts, distance bands).
     bands_km : distance band edges from the border line, km.
-    rule_set, rules_dir : as :class:`geo_pcmt.runs.status.StatusParams`.
+    rule_set : judge every period by this rule set (id or alias). Default: the
+        classification rule set in force at the end of ``year``, for every period, so a
+        year-on-year comparison never mixes rule sets silently.
+    as_assessed : judge each period by the rule set its assessment names (else the one in
+        force then): the mixed view, each row marked where the rule set changed.
+    rules_dir : as :class:`geo_pcmt.runs.status.StatusParams`.
     role : the role the run reads for (default ``analyst``).
     """
 
@@ -41,6 +47,7 @@ class ProgressParams:
     border: bool = False
     bands_km: tuple[float, ...] = progress.DEFAULT_BANDS_KM
     rule_set: str | None = None
+    as_assessed: bool = False
     rules_dir: str | None = None
     role: str = common.DEFAULT_ROLE
 
@@ -65,6 +72,8 @@ class ProgressRun:
     border : :class:`geo_pcmt.analysis.progress.BorderSummary` or None; ``border_rows`` its
         rows shaped to the ``border_progress`` layer.
     confidentiality : of the derived rows: the highest of the input rows.
+    judged_by : the rule set every period was judged by, or None for the mixed
+        (``as_assessed``) view; ``judged_by_text`` says so in Vietnamese and English.
     """
 
     run_id: str
@@ -78,13 +87,17 @@ class ProgressRun:
     border: progress.BorderSummary | None = None
     border_rows: pd.DataFrame | None = None
     confidentiality: str = "restricted"
+    judged_by: str | None = None
+    judged_by_text: str = ""
 
     def as_dict(self) -> dict:
         """The figures as plain JSON values (``geo-pcmt progress --json``)."""
         d = self.dashboards
         out: dict = {"dashboard": d["province"].as_dict(), "dashboard_border": d["border"].as_dict(),
                      "sach_ve_ma_tuy": d["sach_ve_ma_tuy"].as_dict(),
-                     "transitions": self.transformation_year["transition"].value_counts().to_dict()}
+                     "transitions": self.transformation_year["transition"].value_counts().to_dict(),
+                     "judged_by": self.judged_by, "judged_by_text": self.judged_by_text,
+                     "rule_set_changed": int(self.transformation_year["rule_set_changed"].sum())}
         if self.border is not None:
             s = self.border
             out["border"] = {"totals": s.totals,
@@ -123,6 +136,26 @@ def _border(inputs: Mapping[str, Any], status: pd.DataFrame, params: ProgressPar
         cases=inputs["cases"], targets=inputs["targets"], bands_km=list(params.bands_km))
 
 
+def _judged_by(rule_sets, params: ProgressParams, year: int) -> tuple[str | None, str]:
+    """The one rule set every period is judged by (None: as assessed), and a sentence."""
+    if params.as_assessed and not params.rule_set:
+        return None, ("Mỗi kỳ theo bộ tiêu chí đã áp dụng khi đánh giá; dòng đánh dấu † là "
+                      "so sánh giữa hai bộ tiêu chí khác nhau (each period by the rule set it "
+                      "was assessed with; † marks a comparison across rule sets)")
+    try:
+        rs = find_rule_set(rule_sets, params.rule_set) if params.rule_set else \
+            rule_set_for(rule_sets, date(year, 12, 31))
+    except KeyError as exc:
+        raise status_run.StatusRunError(exc.args[0]) from None
+    if rs is None:
+        raise status_run.StatusRunError(f"no classification rule set in force on {year}-12-31; "
+                                        "name one with --rule-set or use --as-assessed")
+    why = "" if params.rule_set else f", bộ tiêu chí có hiệu lực cuối năm {year}"
+    return rs.id, (f"Mọi kỳ được đánh giá theo cùng một bộ tiêu chí: {rs.id}{why} "
+                   f"(every period judged by one rule set, {rs.id}; --as-assessed shows "
+                   "each period by its own)")
+
+
 def run(inputs: Mapping[str, Any], params: ProgressParams | None = None) -> ProgressRun:
     """Compute the progress figures from ``inputs`` (pure).
 
@@ -134,7 +167,8 @@ def run(inputs: Mapping[str, Any], params: ProgressParams | None = None) -> Prog
     params = params or ProgressParams()
     today = params.today or date.today()
     year = params.year or today.year
-    st = status_run.run(inputs, params.status_params())
+    judged_by, judged_text = _judged_by(inputs["rule_sets"], params, year)
+    st = status_run.run(inputs, replace(params.status_params(), rule_set=judged_by))
     trans = progress.transformation(st.status, retail_points=inputs["retail_points"],
                                     opium_plots=inputs["opium_plots"], cases=inputs["cases"],
                                     recognitions=inputs["recognitions"],
@@ -150,7 +184,7 @@ def run(inputs: Mapping[str, Any], params: ProgressParams | None = None) -> Prog
         _dashboards(inputs, min(date(year, 12, 31), today)), trans,
         trans[trans["period"].str.startswith(str(year))],
         progress.plan_progress(plans, st.status, today=today) if len(plans) else None,
-        confidentiality=level)
+        confidentiality=level, judged_by=judged_by, judged_by_text=judged_text)
     if params.border:
         result.border = _border(inputs, st.status, params, year, today)
         rows = progress.border_layer(result.border, run_id=result.run_id,

@@ -9,7 +9,7 @@ rows read.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Mapping
 
@@ -79,6 +79,7 @@ class StatusRun:
     classified : DataFrame — one row per assessment (:func:`geo_pcmt.analysis.status.classify`)
     rows : DataFrame — ``status`` shaped to the ``commune_status`` layer
     confidentiality : str — of every derived row: the highest of the input rows
+    rule_sets : dict — id → RuleSet used (versions and unverified bands, for the outputs)
     """
 
     run_id: str
@@ -87,6 +88,7 @@ class StatusRun:
     classified: pd.DataFrame
     rows: pd.DataFrame
     confidentiality: str
+    rule_sets: Mapping[str, RuleSet] = field(default_factory=dict)
 
 
 def read_inputs(store, params: StatusParams, role: str | None = None) -> dict[str, Any]:
@@ -170,7 +172,7 @@ def run(inputs: Mapping[str, Any], params: StatusParams | None = None) -> Status
     run_id = common.new_run_id("st", text, common.now_utc())
     rows = status_layer(status, run_id=run_id, params=stored)
     rows["confidentiality"] = level
-    return StatusRun(run_id, stored, status, classified, rows, level)
+    return StatusRun(run_id, stored, status, classified, rows, level, dict(rule_sets))
 
 
 def write(store, result: StatusRun, *, user: str = "system", mode: str = "upsert") -> list:

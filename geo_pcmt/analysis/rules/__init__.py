@@ -37,6 +37,8 @@ from geo_pcmt.analysis.rules.load import (
 )
 from geo_pcmt.analysis.rules.model import (
     CLASS_STATUSES,
+    CLASSIFICATION_OUTCOMES,
+    DRUG_ACTIVITY,
     KINDS,
     NOT_KEY_AREA,
     RECOGNITION_ONLY,
@@ -50,7 +52,7 @@ from geo_pcmt.analysis.rules.model import (
     assessment_variables,
 )
 
-__all__ = ["CLASS_STATUSES", "Criterion", "Evaluation", "KINDS", "NOT_KEY_AREA", "Outcome",
+__all__ = ["CLASS_STATUSES", "CLASSIFICATION_OUTCOMES", "Criterion", "DRUG_ACTIVITY", "Evaluation", "KINDS", "NOT_KEY_AREA", "Outcome",
            "RULES_DIR", "RECOGNITION_ONLY", "Rate", "RuleSet", "RuleSetError", "UNDETERMINED",
            "assessment_variables", "find_rule_set", "load_rule_set", "load_rule_sets",
            "parse_rule_set", "rule_set_for"]

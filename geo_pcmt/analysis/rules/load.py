@@ -11,9 +11,8 @@ import yaml
 
 from geo_pcmt.analysis.rules.expr import Expression, ExprError, parse
 from geo_pcmt.analysis.rules.model import (
-    CLASS_STATUSES,
+    CLASSIFICATION_OUTCOMES,
     KINDS,
-    NOT_KEY_AREA,
     RECOGNITION_ONLY,
     UNDETERMINED,
     Criterion,
@@ -290,9 +289,9 @@ def _check_outcome_value(value: str, kind: str, path: str, line: int | None, whe
         raise RuleSetError(path, line, where, f"a rule set cannot give {value!r}: drug-free "
                            "status comes only from a recognition record, and "
                            f"{UNDETERMINED!r} is the engine's answer to missing data")
-    if kind == "classification" and value not in CLASS_STATUSES + (NOT_KEY_AREA,):
+    if kind == "classification" and value not in CLASSIFICATION_OUTCOMES:
         raise RuleSetError(path, line, where, f"classification outcomes are "
-                           f"{', '.join(CLASS_STATUSES)} and {NOT_KEY_AREA}, got {value!r}")
+                           f"{', '.join(CLASSIFICATION_OUTCOMES)}, got {value!r}")
 
 
 def _dependency_order(outcomes: list[Outcome], path: str) -> tuple[Criterion, ...]:
