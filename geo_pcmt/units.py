@@ -15,8 +15,9 @@ district       ``district:<name>``         every post whose area of responsibili
 Districts were abolished on 1 July 2025, but people (and district police commands, now
 reorganised) still name their area by the former district. A 2025 commune belongs to the
 former district the ``communes`` layer gives it (``district_pre2025``: the district most of
-its old communes lay in). A post whose area of responsibility is empty counts by the commune
-it stands in (``commune_code``). The ``unit`` field of ``border_posts`` is not used: it names
+its old communes lay in). A post whose area spans two former districts belongs to both
+(Đồn BP Hạnh Lâm in the sample: Anh Sơn and Thanh Chương). A post whose area of
+responsibility is empty counts by the commune it stands in (``commune_code``). The ``unit`` field of ``border_posts`` is not used: it names
 the command the post answers to (``BĐBP Nghệ An`` for every post in the data), which does
 not divide the posts.
 

@@ -39,15 +39,18 @@ def _audit(store_url, action: str, username: str, detail: dict) -> None:
         click.echo(f"warning: not recorded in the audit log ({exc})", err=True)
 
 
-def _resolve_unit(text: str | None, store_url) -> str:
-    """The stored form of the unit typed, checked against the store's posts and communes."""
+def _resolve_unit(text: str | None, store_url) -> tuple[str, str]:
+    """``(stored form, Vietnamese label)`` of the unit typed, checked against the store's
+    posts and communes; the province needs no store."""
     if not (text or "").strip() or text.strip() == str(PROVINCE):
-        return str(PROVINCE)
-    from geo_pcmt.runs.patrol import resolve_unit
+        return str(PROVINCE), unit_label(PROVINCE)
+    from geo_pcmt.runs.patrol import resolve_unit, unit_choices
+    store = open_command_store(store_url)
     try:
-        return str(resolve_unit(open_command_store(store_url), text))
+        stored = str(resolve_unit(store, text))
     except UnitError as exc:
         fail(str(exc))
+    return stored, dict(unit_choices(store)).get(stored, stored)
 
 
 def fail(message: str) -> None:
@@ -84,7 +87,7 @@ def user_add(username, role, display_name, unit, password_stdin, users_path, sto
 
     Example: geo-pcmt user add chi_huy_kd --role commander --unit "Keng Đu"
     """
-    stored_unit = _resolve_unit(unit, store_url)
+    stored_unit, label = _resolve_unit(unit, store_url)
     password = _read_password(password_stdin, "Mật khẩu / password", confirm=True)
     try:
         created = _users(users_path, store_url).add(username, password, role,
@@ -92,7 +95,7 @@ def user_add(username, role, display_name, unit, password_stdin, users_path, sto
     except UserError as exc:
         fail(str(exc))
     _audit(store_url, "user:add", created.username, {"role": created.role, "unit": created.unit})
-    click.echo(f"added {created.username} ({created.role}, {unit_label(created.unit)})")
+    click.echo(f"added {created.username} ({created.role}, {label})")
 
 
 @user.command("set-unit")
@@ -103,13 +106,13 @@ def user_add(username, role, display_name, unit, password_stdin, users_path, sto
 def user_set_unit(username, unit, users_path, store_url):
     """Move USERNAME to UNIT: 'province', a post ('BP-002', 'Keng Đu') or a former district
     ('Huyện Kỳ Sơn'). Applies from the user's next request."""
-    stored_unit = _resolve_unit(unit, store_url)
+    stored_unit, label = _resolve_unit(unit, store_url)
     try:
         changed = _users(users_path, store_url).set_unit(username, stored_unit)
     except UserError as exc:
         fail(str(exc))
     _audit(store_url, "user:unit", changed.username, {"unit": changed.unit})
-    click.echo(f"{changed.username}: {changed.unit} ({unit_label(changed.unit)})")
+    click.echo(f"{changed.username}: {changed.unit} ({label})")
 
 
 @user.command("list")

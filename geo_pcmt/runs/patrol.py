@@ -213,12 +213,13 @@ def read_inputs(store, params: PatrolParams, role: str | None = None) -> PatrolI
         The post is not of ``params.unit`` (for a commander; admins plan for every post).
     """
     role = check_role(params.role if role is None else role)
-    post = find_post(access.read(store, "border_posts", role=role), params.post)
+    posts = access.read(store, "border_posts", role=role)
+    post = find_post(posts, params.post)
     allowed = unit_post_ids(store, params.unit, role)
     if allowed is not None and str(post.id) not in allowed:
         raise access.AccessDenied(
-            f"{post.name} không thuộc đơn vị của bạn / post {post.name!r} is not of your unit "
-            f"({units.unit_label(params.unit)})")
+            f"{post.name} không thuộc đơn vị của bạn ({units.unit_label(params.unit, posts)}) "
+            f"/ post {post.name!r} is not of your unit")
     communes = access.read(store, "communes", role=role)
     bbox = tuple(post_area(post, communes, radius_km=params.radius_km).bounds)
     sources = {name: _read_or_none(store, name, role, bbox=bbox) for name in TARGET_SOURCE_LAYERS}
