@@ -7,6 +7,10 @@ hashes along. Passwords are hashed with werkzeug's scrypt; API tokens (``gpt_…
 session ids are random (256 bits) and only their SHA-256 is stored, so a stolen file yields
 no usable token or session. Roles are those of :mod:`geo_pcmt.access`.
 
+Each user belongs to a unit (:mod:`geo_pcmt.units`: a border post, a former district or the
+province), stored as text in ``users.unit``; files made before units existed are upgraded in
+place and their users get the province, so what they see does not change.
+
 Revocation is one step: signing out, disabling a user, changing or resetting a password
 end *every* session and API token of that user at once (:meth:`UserStore.sign_out_everywhere`).
 A reset sets a temporary password that must be changed at the next sign-in.
@@ -39,6 +43,7 @@ from typing import Iterator, Sequence
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from geo_pcmt.access import ROLES
+from geo_pcmt.units import UnitError, parse_unit
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "gpt_"
@@ -80,6 +85,7 @@ CREATE INDEX IF NOT EXISTS ix_sessions_username ON sessions(username);
 # columns added after the first release: (table, column, definition) for ALTER TABLE
 _ADDED_COLUMNS = (
     ("users", "must_change_password", "INTEGER NOT NULL DEFAULT 0"),
+    ("users", "unit", "TEXT NOT NULL DEFAULT 'province'"),  # existing users: the province
 )
 SESSION_IDLE_S = 8 * 3600          # a session unused this long ends
 SESSION_MAX_AGE_S = 7 * 86_400     # and every session ends this long after sign-in
@@ -102,6 +108,7 @@ class User:
     created_at: str
     disabled_at: str | None = None
     must_change_password: bool = False  # a temporary password set by an admin's reset
+    unit: str = "province"  # geo_pcmt.units: "province", "post:<id>" or "district:<name>"
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -229,14 +236,25 @@ class UserStore:
 
     @staticmethod
     def _user(row) -> User:
-        return User(row[0], row[1], row[2], bool(row[3]), row[4], row[5], bool(row[6]))
+        return User(row[0], row[1], row[2], bool(row[3]), row[4], row[5], bool(row[6]),
+                    row[7] or "province")
 
     _USER_COLS = ("username, role, display_name, active, created_at, disabled_at, "
-                  "must_change_password")
+                  "must_change_password, unit")
 
-    def add(self, username: str, password: str, role: str, *, display_name: str = "") -> User:
-        """Create a user. ``UserError`` for a taken or malformed username, a weak password
-        or an unknown role."""
+    @staticmethod
+    def _unit(unit: str | None) -> str:
+        """The stored form of ``unit`` (``UserError`` if malformed); checking that the post
+        or district exists is the caller's, who has the store (:func:`units.resolve_unit`)."""
+        try:
+            return str(parse_unit(unit))
+        except UnitError as exc:
+            raise UserError(str(exc)) from None
+
+    def add(self, username: str, password: str, role: str, *, display_name: str = "",
+            unit: str | None = None) -> User:
+        """Create a user (of ``unit``, default the province). ``UserError`` for a taken or
+        malformed username, a weak password, an unknown role or a malformed unit."""
         username = username.strip().lower()
         if not USERNAME_RE.match(username):
             raise UserError(f"username {username!r} not allowed: 2–64 characters a–z, 0–9, "
@@ -246,11 +264,13 @@ class UserStore:
         check_password_strength(password, username)
         if len(display_name) > 200:
             raise UserError("display name longer than 200 characters")
+        stored_unit = self._unit(unit)
         with self._connect() as conn:
             try:
                 conn.execute("INSERT INTO users (username, password_hash, role, display_name, "
-                             "created_at) VALUES (?, ?, ?, ?, ?)",
-                             (username, self._hash(password), role, display_name, _now()))
+                             "created_at, unit) VALUES (?, ?, ?, ?, ?, ?)",
+                             (username, self._hash(password), role, display_name, _now(),
+                              stored_unit))
             except sqlite3.IntegrityError:
                 raise UserError(f"user {username!r} exists already") from None
         return self.get(username)
@@ -292,6 +312,16 @@ class UserStore:
                          (stamp, user.username))
             self._end_all(conn, user.username, stamp)
             conn.execute("COMMIT")
+        return self.get(user.username)
+
+    def set_unit(self, username: str, unit: str | None) -> User:
+        """Move a user to another unit; it applies from their next request (every request
+        reads the user afresh), so their sessions and tokens need not end."""
+        user = self._require(username)
+        stored_unit = self._unit(unit)
+        with self._connect() as conn:
+            conn.execute("UPDATE users SET unit = ? WHERE username = ?",
+                         (stored_unit, user.username))
         return self.get(user.username)
 
     def enable(self, username: str) -> User:
@@ -350,7 +380,7 @@ class UserStore:
                 self._dummy_hash = self._hash(secrets.token_hex(16))
             check_password_hash(self._dummy_hash, password)
             return None
-        if not check_password_hash(row[7], password):
+        if not check_password_hash(row[8], password):
             return None
         user = self._user(row)
         return user if user.active else None

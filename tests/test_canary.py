@@ -2,18 +2,19 @@
 
 One ``secret`` and one ``restricted`` record go into every record layer, next to the Nậm Cắn
 border post and inside the sample's dense cluster of retail points there. Then, for every role
-(anonymous, viewer, analyst, commander, admin), every output is walked: API collections,
-items and single items, the OpenAPI document, exports in every format, the published layers,
-the map and the standalone map, patrol plans (page, brief, GPX, GeoJSON, map page) made by a
-commander and by an admin, the derived layers after the hotspot and status runs, and the CLI's
-exports and map written for each role. Each canary's id, name and coordinates must appear only
-where the role table allows:
+(anonymous, viewer, analyst, commander, a commander of another unit, admin), every output
+is walked: API collections, items and single items, the OpenAPI document, exports in every
+format, the published layers, the map and the standalone map, patrol plans (page, brief, GPX,
+GeoJSON, map page) made by a commander and by an admin, the derived layers after the hotspot
+and status runs, and the CLI's exports and map written for each role. Each canary's id, name
+and coordinates must appear only where the role table allows (a commander of another unit has
+a commander's clearance, and sees no plan made for the post at all):
 
 =========  ======================================================
 canary     may appear for
 =========  ======================================================
 secret     admin
-restricted analyst, commander, admin
+restricted analyst, commander (of any unit), admin
 =========  ======================================================
 
 If any one output read the store around :func:`geo_pcmt.access.read`, a canary would show up
@@ -46,7 +47,8 @@ from tests.test_ogcapi import bearer, make_app
 pytestmark = pytest.mark.slow
 
 ROLES = (None, "viewer", "analyst", "commander", "admin")
-MAY_SEE = {"secret": {"admin"}, "restricted": {"analyst", "commander", "admin"}}
+OTHER_UNIT = "commander_other_unit"  # a commander of Đồn BP Keng Đu (BP-002), not of POST
+MAY_SEE = {"secret": {"admin"}, "restricted": {"analyst", "commander", OTHER_UNIT, "admin"}}
 SPATIAL = ("retail_points", "opium_plots", "border_crossings", "border_posts", "cases",
            "facilities")
 TABLES = ("commune_assessments", "recognitions", "targets")
@@ -149,6 +151,9 @@ def world(tmp_path_factory):
         assert res.exit_code == 0, res.output
     app = make_app(store, d, API_LIMIT_MAX=100_000, API_LIMIT_DEFAULT=100_000,
                    PATROL_TIME_LIMIT_S=1.0)
+    users = app.extensions["geo_pcmt_users"]
+    users.add(OTHER_UNIT, "mật-khẩu-thử-nghiệm", "commander", unit="post:BP-002")
+    app.config["TEST_TOKENS"][OTHER_UNIT] = users.create_token(OTHER_UNIT)[0]
     plans = {}
     for role in ("commander", "admin"):
         res = app.test_client().post("/patrol/", headers=bearer(app, role), data={
@@ -261,12 +266,28 @@ def _leaks(canaries, role, outputs) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
+@pytest.mark.parametrize("role", ROLES + (OTHER_UNIT,), ids=lambda r: r or "anonymous")
 def test_no_web_output_shows_a_canary_to_a_role_that_may_not_read_it(world, role):
     outputs = _outputs(world["app"], role, world["plans"])
     assert outputs, "the role saw nothing at all: the walk is broken"
     leaks = _leaks(world["canaries"], role, outputs)
     assert leaks == [], "\n".join(leaks)
+
+
+def test_a_commander_of_another_unit_sees_no_plan_made_for_the_post(world):
+    """Units: BP-001's plans (the province commander's and the admin's) answer 404 on every
+    route to a commander of Keng Đu, and no walked output holds their ids."""
+    app, plans = world["app"], world["plans"]
+    outputs = _outputs(app, OTHER_UNIT, plans)
+    assert "/patrol/" in outputs and any("patrol_plans" in url for url in outputs)
+    shown = [f"{plan_id} in {url}" for url, text in outputs.items()
+             for plan_id in plans.values() if plan_id in text]
+    assert shown == [], "\n".join(shown)
+    client = app.test_client()
+    for plan_id in plans.values():
+        for suffix in ("", ".gpx", ".geojson", "/brief", "/map"):
+            res = client.get(f"/patrol/{plan_id}{suffix}", headers=bearer(app, OTHER_UNIT))
+            assert res.status_code == 404, (plan_id, suffix)
 
 
 @pytest.mark.parametrize("role", ROLES[1:])

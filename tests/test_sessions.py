@@ -282,6 +282,7 @@ def test_a_user_file_of_the_previous_version_upgrades_in_place(tmp_path):
     users = UserStore(path).init()
     user = users.authenticate("an", PASSWORD)
     assert user is not None and not user.must_change_password
+    assert user.unit == "province"  # units came later: an existing user sees what they saw
     assert users.session_user(users.start_session("an")).username == "an"
     UserStore(path).init()  # twice is harmless
     temporary = users.reset_password("an")

@@ -1,4 +1,5 @@
-"""``geo-pcmt user add|list|disable|enable|passwd|reset`` and ``geo-pcmt token create|list|revoke``.
+"""``geo-pcmt user add|list|set-unit|disable|enable|passwd|reset`` and
+``geo-pcmt token create|list|revoke``.
 
 Users live in the user file of the web service (``users.sqlite`` beside the store, or
 ``--users`` / ``$GEO_PCMT_USERS``); every change is also written to the store's audit log.
@@ -12,7 +13,13 @@ import click
 
 from geo_pcmt.access import ROLES
 from geo_pcmt.cli.options import EXIT_PROBLEMS, JSON_OPTION, STORE_OPTION, open_command_store
+from geo_pcmt.units import PROVINCE, UnitError, unit_label
 from geo_pcmt.users import UserError, UserStore, default_users_path
+
+UNIT_HELP = ("Unit (đơn vị): 'province' (default: every post), a border post by id or name "
+             "('BP-002', 'Keng Đu'), or a former district ('Huyện Kỳ Sơn', 'district:Kỳ "
+             "Sơn': the posts whose area of responsibility lies in it). Commanders see and "
+             "plan for their unit's posts only.")
 
 USERS_OPTION = click.option(
     "--users", "users_path", envvar="GEO_PCMT_USERS", default=None,
@@ -32,6 +39,20 @@ def _audit(store_url, action: str, username: str, detail: dict) -> None:
         click.echo(f"warning: not recorded in the audit log ({exc})", err=True)
 
 
+def _resolve_unit(text: str | None, store_url) -> tuple[str, str]:
+    """``(stored form, Vietnamese label)`` of the unit typed, checked against the store's
+    posts and communes; the province needs no store."""
+    if not (text or "").strip() or text.strip() == str(PROVINCE):
+        return str(PROVINCE), unit_label(PROVINCE)
+    from geo_pcmt.runs.patrol import resolve_unit, unit_choices
+    store = open_command_store(store_url)
+    try:
+        stored = str(resolve_unit(store, text))
+    except UnitError as exc:
+        fail(str(exc))
+    return stored, dict(unit_choices(store)).get(stored, stored)
+
+
 def fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_PROBLEMS)
@@ -45,8 +66,8 @@ def _read_password(password_stdin: bool, prompt: str, *, confirm: bool = False) 
 
 @click.group("user")
 def user():
-    """Manage users of the web service (người dùng): add, list, disable, enable, passwd,
-    reset."""
+    """Manage users of the web service (người dùng): add, list, set-unit, disable, enable,
+    passwd, reset."""
 
 
 @user.command("add")
@@ -56,20 +77,42 @@ def user():
                    "plans; admin: + users, uploads, deletes, audit log.")
 @click.option("--name", "display_name", default="", help="Full name with diacritics, e.g. "
                                                           "'Nguyễn Văn An'.")
+@click.option("--unit", default=None, help=UNIT_HELP)
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from standard input instead of prompting.")
 @USERS_OPTION
 @STORE_OPTION
-def user_add(username, role, display_name, password_stdin, users_path, store_url):
-    """Add USERNAME with a role; asks for the password twice (≥ 10 characters)."""
+def user_add(username, role, display_name, unit, password_stdin, users_path, store_url):
+    """Add USERNAME with a role (and unit); asks for the password twice (≥ 10 characters).
+
+    Example: geo-pcmt user add chi_huy_kd --role commander --unit "Keng Đu"
+    """
+    stored_unit, label = _resolve_unit(unit, store_url)
     password = _read_password(password_stdin, "Mật khẩu / password", confirm=True)
     try:
         created = _users(users_path, store_url).add(username, password, role,
-                                                    display_name=display_name)
+                                                    display_name=display_name, unit=stored_unit)
     except UserError as exc:
         fail(str(exc))
-    _audit(store_url, "user:add", created.username, {"role": created.role})
-    click.echo(f"added {created.username} ({created.role})")
+    _audit(store_url, "user:add", created.username, {"role": created.role, "unit": created.unit})
+    click.echo(f"added {created.username} ({created.role}, {label})")
+
+
+@user.command("set-unit")
+@click.argument("username")
+@click.argument("unit")
+@USERS_OPTION
+@STORE_OPTION
+def user_set_unit(username, unit, users_path, store_url):
+    """Move USERNAME to UNIT: 'province', a post ('BP-002', 'Keng Đu') or a former district
+    ('Huyện Kỳ Sơn'). Applies from the user's next request."""
+    stored_unit, label = _resolve_unit(unit, store_url)
+    try:
+        changed = _users(users_path, store_url).set_unit(username, stored_unit)
+    except UserError as exc:
+        fail(str(exc))
+    _audit(store_url, "user:unit", changed.username, {"unit": changed.unit})
+    click.echo(f"{changed.username}: {changed.unit} ({label})")
 
 
 @user.command("list")
@@ -86,7 +129,7 @@ def user_list(as_json, users_path, store_url):
         state = "active" if u.active else f"disabled {u.disabled_at}"
         if u.must_change_password:
             state += " (temporary password)"
-        click.echo(f"{u.username:24s} {u.role:10s} {state:30s} {u.display_name}")
+        click.echo(f"{u.username:24s} {u.role:10s} {u.unit:24s} {state:30s} {u.display_name}")
 
 
 def _set_state(action: str, username: str, users_path, store_url) -> None:

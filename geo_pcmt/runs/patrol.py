@@ -13,6 +13,11 @@ The one implementation behind ``geo-pcmt patrol`` and the web form ``POST /patro
 :func:`load_plan`, :func:`list_plans` and :func:`visits_this_week` read stored plans back, as
 a role may see them.
 
+Units (:mod:`geo_pcmt.units`): a commander plans for, and sees the plans of, the border posts
+of their unit only (:func:`unit_post_ids`); planning for another unit's post is refused
+(:class:`geo_pcmt.access.AccessDenied`), and another unit's plans are simply not there
+(:func:`load_plan` says no such plan). Admins, and commanders of the province, see all.
+
 Examples
 --------
 >>> params = PatrolParams(post="Nậm Cắn", hours=6, teams=2, randomise=True, seed=7)
@@ -29,7 +34,7 @@ from datetime import date, timedelta
 import geopandas as gpd
 import pandas as pd
 
-from geo_pcmt import access
+from geo_pcmt import access, units
 from geo_pcmt.analysis.patrol import (
     TARGET_SOURCE_LAYERS,
     PatrolError,
@@ -74,6 +79,7 @@ class PatrolParams:
     week : plan the seven days of ``plan_date``'s week (needs ``randomise``).
     method, time_limit_s : the solver and its time limit per plan (s).
     role : whose clearance the targets are read with: ``commander`` (default) or ``admin``.
+    unit : the maker's unit (:mod:`geo_pcmt.units`); a commander may plan only for its posts.
     """
 
     post: str
@@ -92,6 +98,7 @@ class PatrolParams:
     method: str = "auto"
     time_limit_s: float = 10.0
     role: str = DEFAULT_ROLE
+    unit: str = "province"
 
     @property
     def day(self) -> date:
@@ -130,6 +137,60 @@ def check_role(role: str | None) -> str:
     return role
 
 
+def unit_post_ids(store, unit: str | None, role: str | None) -> tuple[str, ...] | None:
+    """Ids of the border posts whose plans ``role`` of ``unit`` sees and makes; ``None``
+    for all (admins, the province). Posts and communes are read as ``role`` may see them.
+
+    Raises
+    ------
+    geo_pcmt.units.UnitError
+        ``unit`` is malformed (a user file edited by hand).
+    """
+    scope = units.parse_unit(unit)
+    if scope.is_province or (role is not None and access.at_least(role, "admin")):
+        return None
+    posts = access.read(store, "border_posts", role=role,
+                        columns=["id", "area_of_responsibility", "commune_code"])
+    communes = None
+    if scope.kind == "district":
+        communes = access.read(store, "communes", role=role, columns=["code", "district_pre2025"])
+    return units.unit_posts(scope, posts, communes)
+
+
+def _unit_data(store, role: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The posts and communes units are resolved against (empty when not loaded)."""
+    posts = _read_or_none(store, "border_posts", role,
+                          columns=["id", "name", "area_of_responsibility", "commune_code"])
+    communes = _read_or_none(store, "communes", role, columns=["code", "district_pre2025"])
+    return (posts if posts is not None else pd.DataFrame(columns=["id", "name"])), communes
+
+
+def resolve_unit(store, text: str | None, *, role: str = "admin") -> units.Unit:
+    """The unit a person typed (post id or name, former district, province), checked against
+    the store's posts and communes (:func:`geo_pcmt.units.resolve_unit`; ``UnitError``)."""
+    posts, communes = _unit_data(store, role)
+    return units.resolve_unit(text, posts, communes)
+
+
+def unit_choices(store, *, role: str = "admin") -> list[tuple[str, str]]:
+    """Every unit a user can be given, ``(stored, Vietnamese label)``, for a form."""
+    posts, communes = _unit_data(store, role)
+    return units.unit_choices(posts, communes)
+
+
+def plan_scope(store, layer: str, posts: tuple[str, ...] | None, role: str | None) -> dict:
+    """A ``where`` that keeps the rows of ``layer`` (``patrol_plans``, ``patrol_stops``) of
+    the plans of ``posts`` (from :func:`unit_post_ids`); empty for every post or another
+    layer. Stops are kept by their plan (they carry no post)."""
+    if posts is None or layer not in ("patrol_plans", "patrol_stops"):
+        return {}
+    if layer == "patrol_plans":
+        return {"post_id": list(posts)}
+    ids = access.read(store, "patrol_plans", role=role, columns=["id"],
+                      where={"post_id": list(posts)})["id"] if posts else []
+    return {"plan_id": [str(i) for i in ids]}
+
+
 def _read_or_none(store, layer: str, role: str, **kwargs) -> pd.DataFrame | None:
     try:
         return access.read(store, layer, role=role, **kwargs)
@@ -148,9 +209,17 @@ def read_inputs(store, params: PatrolParams, role: str | None = None) -> PatrolI
         The post is unknown or ambiguous.
     geo_pcmt.analysis.patrol.travel.TravelError
         The network file cannot be read.
+    geo_pcmt.access.AccessDenied
+        The post is not of ``params.unit`` (for a commander; admins plan for every post).
     """
     role = check_role(params.role if role is None else role)
-    post = find_post(access.read(store, "border_posts", role=role), params.post)
+    posts = access.read(store, "border_posts", role=role)
+    post = find_post(posts, params.post)
+    allowed = unit_post_ids(store, params.unit, role)
+    if allowed is not None and str(post.id) not in allowed:
+        raise access.AccessDenied(
+            f"{post.name} không thuộc đơn vị của bạn ({units.unit_label(params.unit, posts)}) "
+            f"/ post {post.name!r} is not of your unit")
     communes = access.read(store, "communes", role=role)
     bbox = tuple(post_area(post, communes, radius_km=params.radius_km).bounds)
     sources = {name: _read_or_none(store, name, role, bbox=bbox) for name in TARGET_SOURCE_LAYERS}
@@ -227,28 +296,33 @@ def save_plan(store, p: PatrolPlan, *, user: str) -> str:
     return plan_id
 
 
-def load_plan(store, plan_id: str, *, role: str) -> PatrolPlan:
-    """A stored plan (stops, routes, report) by id, if ``role`` may see it.
+def load_plan(store, plan_id: str, *, role: str,
+              posts: tuple[str, ...] | None = None) -> PatrolPlan:
+    """A stored plan (stops, routes, report) by id, if ``role`` may see it and it is of one
+    of ``posts`` (:func:`unit_post_ids`; ``None``: any post).
 
     Raises
     ------
     PatrolError
-        No plan with that id within the role's clearance (a secret plan is not there for a
-        commander).
+        No plan with that id within the role's clearance and the posts (a secret plan is not
+        there for a commander, another unit's plan not for a commander of this one).
     geo_pcmt.access.AccessDenied
         The role may not read patrol plans at all.
     """
-    rows = access.read(store, "patrol_plans", role=check_role(role), where={"id": str(plan_id)})
+    where = {"id": str(plan_id), **plan_scope(store, "patrol_plans", posts, role)}
+    rows = access.read(store, "patrol_plans", role=check_role(role), where=where)
     if not len(rows):
         raise PatrolError(f"no patrol plan with id {plan_id!r}")
     stops = access.read(store, "patrol_stops", role=role, where={"plan_id": str(plan_id)})
     return plan_from_records(rows.iloc[0].to_dict(), stops)
 
 
-def list_plans(store, *, role: str, post: str | None = None, limit: int = 50) -> pd.DataFrame:
-    """Stored plans ``role`` may see, newest first (no stops), optionally of one post (id or
-    name)."""
-    frame = access.read(store, "patrol_plans", role=check_role(role), columns=PLAN_LIST_COLUMNS)
+def list_plans(store, *, role: str, post: str | None = None, limit: int = 50,
+               posts: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Stored plans ``role`` may see, newest first (no stops), of ``posts`` (ids, from
+    :func:`unit_post_ids`; ``None``: every post), optionally of one post (id or name)."""
+    frame = access.read(store, "patrol_plans", role=check_role(role), columns=PLAN_LIST_COLUMNS,
+                        where=plan_scope(store, "patrol_plans", posts, role) or None)
     if post is not None and len(frame):
         frame = frame[(frame["post_id"] == post) | (frame["post"] == post)]
     return frame.sort_values(["plan_date", "created_at"], ascending=False).head(limit)
@@ -273,5 +347,5 @@ def visits_this_week(store, post: Post, plan_date: date, *, role: str) -> dict[s
 
 
 __all__ = ["DEFAULT_ROLE", "PatrolInputs", "PatrolParams", "PatrolRun", "check_role",
-           "list_plans", "load_plan", "read_inputs", "run", "save_plan", "visits_this_week",
-           "write"]
+           "list_plans", "load_plan", "plan_scope", "read_inputs", "resolve_unit", "run",
+           "save_plan", "unit_choices", "unit_post_ids", "visits_this_week", "write"]

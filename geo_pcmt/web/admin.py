@@ -1,5 +1,5 @@
-"""Admin pages: the audit log (view, filter, export) and the users (add, list, disable,
-enable, reset the password).
+"""Admin pages: the audit log (view, filter, export) and the users (add, list, set the unit,
+disable, enable, reset the password).
 
 The audit log is append-only: the store refuses writes to it and appends its own records
 in the same transaction as each write; these pages only read it. Exporting it is itself
@@ -17,6 +17,8 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from geo_pcmt import access
 from geo_pcmt.access import ROLES
+from geo_pcmt.runs import patrol as patrol_run
+from geo_pcmt.units import UnitError
 from geo_pcmt.users import UserError
 from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import current_role, current_user, get_users, login_required
@@ -133,8 +135,16 @@ def _users_page(error: str | None = None, status: int = 200, temporary: tuple | 
     for t in users.list_tokens():
         if t.active:
             tokens[t.username] = tokens.get(t.username, 0) + 1
+    choices = patrol_run.unit_choices(get_store())
+    labels = dict(choices)
     return render_template("users.html", users=users.list_users(), tokens=tokens, roles=ROLES,
-                           error=error, temporary=temporary), status
+                           error=error, temporary=temporary, units=choices,
+                           unit_labels=labels), status
+
+
+def _unit_of_form() -> str:
+    """The unit the form names, checked against the store (``UnitError`` if unknown)."""
+    return str(patrol_run.resolve_unit(get_store(), request.form.get("unit", "")))
 
 
 @bp.get("/users")
@@ -156,11 +166,30 @@ def add_user():
     try:
         user = get_users().add(form.get("username", ""), form.get("password", ""),
                                form.get("role", ""), display_name=form.get("display_name", "")
-                               .strip())
-    except UserError as exc:
+                               .strip(), unit=_unit_of_form())
+    except (UserError, UnitError) as exc:
         return _users_page(str(exc), 400)
     get_store().audit(current_user().username, "user:add", None, [user.username],
-                      {"role": user.role})
+                      {"role": user.role, "unit": user.unit})
+    return redirect(url_for("admin.users_page"))
+
+
+@bp.post("/users/<username>/unit")
+@login_required
+def set_unit(username: str):
+    """Move a user to another unit (from the form's ``unit``): it applies from their next
+    request."""
+    _require(access.can_manage_users, "managing users")
+    if get_users().get(username) is None:
+        raise ApiError(404, "not_found", f"no user named {username[:80]!r}")
+    try:
+        user = get_users().set_unit(username, _unit_of_form())
+    except (UserError, UnitError) as exc:
+        return _users_page(str(exc), 400)
+    get_store().audit(current_user().username, "user:unit", None, [user.username],
+                      {"unit": user.unit})
+    if not wants_html():
+        return {"username": user.username, "unit": user.unit}
     return redirect(url_for("admin.users_page"))
 
 

@@ -24,8 +24,8 @@ then do nothing but choose a new one (``/account/password``): pages redirect the
 calls answer 403 ``password_change_required``.
 
 Other blueprints (the map, patrols) protect their views with :func:`login_required` and
-ask :func:`current_role` what to show; the access rules themselves are in
-:mod:`geo_pcmt.access`.
+ask :func:`current_role` what to show, and patrols ask :func:`current_unit` whose posts;
+the access rules themselves are in :mod:`geo_pcmt.access` and :mod:`geo_pcmt.units`.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, current_app, g, redirect, render_template, request, session,
                    url_for)
 
-from geo_pcmt import access
+from geo_pcmt import access, units
 from geo_pcmt.users import MIN_PASSWORD_LENGTH, TOKEN_PREFIX, User, UserError, UserStore
 from geo_pcmt.web.context import get_store
 from geo_pcmt.web.security import ApiError, wants_html
@@ -67,6 +67,27 @@ def current_role() -> str | None:
     configured ``ANONYMOUS_ROLE`` (default ``None``: reference layers only)."""
     user = g.get("user")
     return user.role if user is not None else current_app.config.get("ANONYMOUS_ROLE")
+
+
+def current_unit() -> str:
+    """The unit of this request's user (stored form, :mod:`geo_pcmt.units`): whose border
+    posts a commander sees and plans for. Anonymous visitors: ``province`` (they read no
+    patrol plan anyway)."""
+    user = g.get("user")
+    return user.unit if user is not None else "province"
+
+
+@bp.app_template_global("unit_label")
+def unit_label(unit: str) -> str:
+    """A unit in Vietnamese for a page (a post by its name, :func:`geo_pcmt.units.unit_label`)."""
+    posts = None
+    if unit.startswith("post:"):
+        try:
+            posts = access.read(get_store(), "border_posts", role=current_role(),
+                                columns=["id", "name"], where={"id": unit[5:]})
+        except Exception:  # noqa: BLE001 — no store or layer: the post's id will do
+            posts = None
+    return units.unit_label(unit, posts)
 
 
 def actor() -> str:

@@ -6,7 +6,11 @@ open page. Plans are made by the one patrol run (:mod:`geo_pcmt.runs.patrol`) wi
 signed-in user's role, so a commander's plan never holds a record above a commander's
 clearance, and a plan above it (an admin's secret one) is not there for a commander. Plans
 are stored with who made them; every view and download of a plan is written to the audit
-log. Routes (blueprint ``patrol``, under ``/patrol``):
+log. A commander sees and plans for the border posts of their unit only
+(:mod:`geo_pcmt.units`): the form lists those posts, a plan for another unit's post answers
+403, and another unit's plans are not there (every page and download of one answers 404, as
+for a plan that does not exist); admins and commanders of the province see every post.
+Routes (blueprint ``patrol``, under ``/patrol``):
 
 ====================================  ===========================================================
 ``GET  /patrol/``                     the form and the latest plans
@@ -30,7 +34,7 @@ from flask import (Blueprint, Response, abort, current_app, g, jsonify, redirect
 import shapely
 from markupsafe import escape
 
-from geo_pcmt import access
+from geo_pcmt import access, units
 from geo_pcmt.analysis import patrol
 from geo_pcmt.analysis.patrol import travel
 from geo_pcmt.outputs import brief, gpx
@@ -39,9 +43,9 @@ from geo_pcmt.store import StoreError
 from geo_pcmt.web.context import get_store
 
 try:  # the auth blueprint is built separately; without it nothing here may open
-    from geo_pcmt.web.auth import actor, current_role, login_required
+    from geo_pcmt.web.auth import actor, current_role, current_unit, login_required
 except ImportError:  # pragma: no cover - only while the auth module is absent
-    actor = current_role = login_required = None
+    actor = current_role = current_unit = login_required = None
 
 try:
     from geo_pcmt.web.security import wants_html
@@ -76,16 +80,29 @@ def _role() -> str | None:
     return current_role() if current_role is not None else None
 
 
+def _unit() -> str:
+    return current_unit() if current_unit is not None else "province"
+
+
+def _scope() -> tuple[str, ...] | None:
+    """Ids of the posts this user sees and plans for (``None``: all), once per request."""
+    if "patrol_scope" not in g:
+        g.patrol_scope = patrol_run.unit_post_ids(get_store(), _unit(), _role())
+    return g.patrol_scope
+
+
 _FORM = """{% extends "base.html" %}
 {% block title %}Kế hoạch tuần tra{% endblock %}
 {% block body %}
 <h1>Lập kế hoạch tuần tra <span class="en">Patrol planning</span></h1>
+<p>Đơn vị <span class="en">Unit</span>: <strong>{{ unit_label }}</strong></p>
 <div class="card">
   {% if error %}<p class="error">{{ error }}</p>{% endif %}
   <form method="post" action="{{ url_for('patrol.create') }}">
     <input type="hidden" name="{{ CSRF_FIELD }}" value="{{ csrf_token() }}">
     <label for="post">Đồn / trạm xuất phát <span class="en">Start post</span></label>
     <select id="post" name="post" required>
+      {% if not posts %}<option value="">(đơn vị chưa có đồn nào / no post in your unit)</option>{% endif %}
       {% for p in posts %}<option value="{{ p.id }}"{% if p.id == form.post %} selected{% endif %}>{{ p.name }}</option>{% endfor %}
     </select>
     <label for="plan_date">Ngày tuần tra <span class="en">Date</span></label>
@@ -149,8 +166,12 @@ _SHOW = """{% extends "base.html" %}
 
 
 def _posts():
+    """The posts of the user's unit, by name."""
     posts = access.read(get_store(), "border_posts", role=_role(),
-                        columns=["name", "unit", "area_of_responsibility"])
+                        columns=["id", "name", "unit", "area_of_responsibility"])
+    scope = _scope()
+    if scope is not None:
+        posts = posts[posts["id"].astype(str).isin(scope)]
     return posts.sort_values("name")
 
 
@@ -161,11 +182,13 @@ def _render_form(error: str | None = None, status: int = 200, form: dict | None 
                 "seed": ""}
     defaults.update(form or {})
     try:
-        plans = patrol_run.list_plans(get_store(), role=_role(), limit=20).to_dict("records")
+        plans = patrol_run.list_plans(get_store(), role=_role(), limit=20,
+                                      posts=_scope()).to_dict("records")
     except StoreError:
         plans = []
     html = render_template_string(
         _FORM, posts=posts.to_dict("records"), form=defaults, error=error, plans=plans,
+        unit_label=units.unit_label(_unit(), posts),
         modes=travel.MODES, max_teams=MAX_TEAMS, max_hours=MAX_HOURS)
     return html, status
 
@@ -233,12 +256,15 @@ def create():
         post=args["post"], hours=args["hours"], teams=args["teams"], mode=args["mode"],
         plan_date=date.fromisoformat(args["plan_date"]), start_time=args["start_time"],
         radius_km=args["radius_km"], randomise=args["randomise"], seed=args["seed"],
-        time_limit_s=float(current_app.config.get("PATROL_TIME_LIMIT_S", 10.0)), role=_role())
+        time_limit_s=float(current_app.config.get("PATROL_TIME_LIMIT_S", 10.0)), role=_role(),
+        unit=_unit())
     store = get_store()
     try:
         result = patrol_run.run(patrol_run.read_inputs(store, params), params)
         plan_id, = patrol_run.write(store, result, user=_user())
         plan = result.plans[0]
+    except access.AccessDenied as exc:  # another unit's post
+        return _error(str(exc), form, 403)
     except patrol.PatrolError as exc:
         return _error(str(exc), form)
     except StoreError as exc:
@@ -251,7 +277,7 @@ def create():
 def _error(message: str, form: dict, status: int = 400):
     if wants_html():
         return _render_form(message, status, form)
-    code = "invalid_patrol_request" if status == 400 else "store_unavailable"
+    code = {400: "invalid_patrol_request", 403: "forbidden"}.get(status, "store_unavailable")
     return jsonify(code=code, error=code, description=message, status=status), status
 
 
@@ -266,7 +292,7 @@ def _links(plan_id: str) -> dict:
 def _load(plan_id: str, what: str) -> patrol.PatrolPlan:
     store = get_store()
     try:
-        plan = patrol_run.load_plan(store, plan_id, role=_role())
+        plan = patrol_run.load_plan(store, plan_id, role=_role(), posts=_scope())
     except patrol.PatrolError:
         abort(404, description=f"no patrol plan {plan_id!r}")
     store.audit(_user(), f"read:{what}", "patrol_plans", [plan_id], {"post": plan.post.name})

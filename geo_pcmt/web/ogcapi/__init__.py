@@ -62,6 +62,7 @@ from geo_pcmt.web.ogcapi.query import (
     parse_query,
     parse_value,
     merge_row_scope,
+    unit_scope,
 )
 from geo_pcmt.web.openapi import (
     CONFORMANCE,
@@ -317,6 +318,7 @@ def item(cid: str, fid: str):
     q = Query(where={"id": fid})
     if not c.is_aggregate:  # the filter the audit record names
         merge_row_scope(q.where, access.row_filter_for(role, c.layer))
+        merge_row_scope(q.where, unit_scope(c, role))  # another unit's plan: 404
     key = cache_key("item", c, read_layers(c)) if fmt == "json" else None
     hit = lookup(key)
     if hit is not None:

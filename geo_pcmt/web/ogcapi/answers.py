@@ -18,7 +18,7 @@ from typing import Callable
 from flask import current_app, g, request
 
 from geo_pcmt.web.context import get_store
-from geo_pcmt.web.auth import current_role
+from geo_pcmt.web.auth import current_role, current_unit
 from geo_pcmt.web.openapi import Collection
 
 # Layers whose content changes without the data version moving (audit appends): never cached.
@@ -157,7 +157,8 @@ def cache_key(kind: str | tuple, c: Collection | None = None,
     versions = tuple(data_version(store, name) for name in layers or (None,))
     if None in versions:
         return None
-    return (kind, current_role(), request.url, versions)
+    # the unit too: two commanders of one role see different patrol plans
+    return (kind, current_role(), current_unit(), request.url, versions)
 
 
 def stamped(body: bytes) -> bytes:

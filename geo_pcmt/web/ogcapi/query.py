@@ -13,6 +13,9 @@ from datetime import date, datetime, timezone
 from flask import current_app
 
 from geo_pcmt import access
+from geo_pcmt.runs import patrol as patrol_run
+from geo_pcmt.web.auth import current_unit
+from geo_pcmt.web.context import get_store
 from geo_pcmt.web.openapi import CRS84, Collection
 from geo_pcmt.web.security import ApiError
 
@@ -171,6 +174,17 @@ def merge_row_scope(where: dict, rf: dict) -> dict:
     return where
 
 
+def unit_scope(c: Collection, role: str | None) -> dict:
+    """The caller's unit as a row scope on the patrol layers: a commander reads the plans
+    and stops of their unit's border posts only (:func:`geo_pcmt.runs.patrol.plan_scope`);
+    admins, commanders of the province and every other collection: no scope."""
+    if c.is_aggregate or c.id not in ("patrol_plans", "patrol_stops"):
+        return {}
+    store = get_store()
+    posts = patrol_run.unit_post_ids(store, current_unit(), role)
+    return patrol_run.plan_scope(store, c.id, posts, role)
+
+
 def parse_query(args, c: Collection, role: str | None, *, paged: bool = True,
                 extra_params: frozenset = frozenset()) -> Query:
     """Turn query parameters into a :class:`Query` (400 with a clear message if malformed)."""
@@ -221,5 +235,6 @@ def parse_query(args, c: Collection, role: str | None, *, paged: bool = True,
             q.where[tf] = span
     if not c.is_aggregate:
         merge_row_scope(q.where, access.row_filter_for(role, c.layer))
+        merge_row_scope(q.where, unit_scope(c, role))
     return q
 
