@@ -96,24 +96,26 @@ def _close(store) -> None:
         server.drop_database(store.url.database)
 
 
+def _store_of_the_param(request, tmp_path: Path, *, boundaries: bool):
+    """The store of the backend ``request.param`` for one test, closed (and its PostGIS
+    database dropped) afterwards."""
+    if request.param == "postgis":
+        request.getfixturevalue("pg_templates")  # the server, or a loud skip
+    store = make_store(request.param, tmp_path, boundaries=boundaries)
+    yield store
+    _close(store)
+
+
 @pytest.fixture(params=BACKENDS)
 def any_store(request, tmp_path):
     """A store with the real boundaries loaded, once per backend."""
-    if request.param == "postgis":
-        request.getfixturevalue("pg_templates")
-    store = make_store(request.param, tmp_path, boundaries=True)
-    yield store
-    _close(store)
+    yield from _store_of_the_param(request, tmp_path, boundaries=True)
 
 
 @pytest.fixture(params=BACKENDS)
 def any_empty_store(request, tmp_path):
     """A store with every table and no rows, once per backend."""
-    if request.param == "postgis":
-        request.getfixturevalue("pg_templates")
-    store = make_store(request.param, tmp_path, boundaries=False)
-    yield store
-    _close(store)
+    yield from _store_of_the_param(request, tmp_path, boundaries=False)
 
 
 def backend(store) -> str:

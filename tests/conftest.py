@@ -33,7 +33,11 @@ The quick loop
 whole-service tests. Modules and tests mark themselves (``pytestmark = pytest.mark.slow``);
 every test that needs the PostGIS server is marked here, in
 :func:`pytest_collection_modifyitems`, so a new PostGIS test is slow without saying so.
-``pytest`` alone runs everything (as CI does).
+``pytest`` alone runs everything (as CI does), the docstring examples of ``geo_pcmt`` and
+``tools`` included (``--doctest-modules``, see pyproject.toml and the root ``conftest.py``).
+
+Scratch space: ``tmp_path`` and ``tempfile`` folders are on /dev/shm when it is a tmpfs with
+room (see :func:`_scratch_on_tmpfs`).
 """
 from __future__ import annotations
 
