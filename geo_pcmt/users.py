@@ -17,8 +17,7 @@ A reset sets a temporary password that must be changed at the next sign-in.
 
 Examples
 --------
->>> users = UserStore("var/users.sqlite")
->>> users.init()
+>>> users = UserStore("var/users.sqlite").init()
 >>> users.add("ngoc.anh", "mật-khẩu-dài-đủ", "analyst", display_name="Nguyễn Ngọc Anh")
 User(username='ngoc.anh', role='analyst', ...)
 >>> token, info = users.create_token("ngoc.anh", label="QGIS")

@@ -1,13 +1,13 @@
 """Fixtures that give the same test a GeoPackage store and a PostGIS store.
 
-Import them into a test module (pytest finds fixtures by name in the module)::
-
-    from .backends import any_store, any_empty_store, pg_server, pg_templates  # noqa: F401
+``tests/conftest.py`` registers the fixtures for every test module: a test only names them
+(``def test_x(any_store): ...``) and never imports them.
 
 ``any_store`` holds the real boundaries (like ``store`` in conftest.py), ``any_empty_store``
 only the empty tables. The PostGIS variants are clones of template databases built once per
 session on the throw-away server of :mod:`tests.pg`, so each test gets its own database in
-a fraction of a second. Without the server binaries the PostGIS variants skip loudly.
+a fraction of a second. Without the server binaries the PostGIS variants skip loudly; with
+them they are marked ``slow`` (see ``tests/conftest.py``).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import pytest
 from geo_pcmt.runs.seed import load_boundaries
 from geo_pcmt.store import GeoPackageStore
 
-from .pg import PgServer, pg_server, shared_server  # noqa: F401  (pg_server is a fixture)
+from .pg import PgServer, shared_server
 
 BACKENDS = ["gpkg", "postgis"]
 TEMPLATE_EMPTY = "geo_pcmt_tmpl_empty"
@@ -44,7 +44,7 @@ def _build_templates(server: PgServer) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def pg_templates(pg_server):  # noqa: F811
+def pg_templates(pg_server):
     """Template databases on the session server: ``empty`` and ``boundaries``."""
     return _build_templates(pg_server)
 
@@ -52,7 +52,7 @@ def pg_templates(pg_server):  # noqa: F811
 _GPKG_TEMPLATES: dict[bool, Path] = {}
 
 
-def _gpkg_template(boundaries: bool) -> Path:
+def gpkg_template(boundaries: bool) -> Path:
     """A GeoPackage built once per session (init, boundaries) that tests copy."""
     if boundaries not in _GPKG_TEMPLATES:
         folder = Path(tempfile.mkdtemp(prefix="geo_pcmt_gpkg_"))
@@ -66,15 +66,21 @@ def _gpkg_template(boundaries: bool) -> Path:
     return _GPKG_TEMPLATES[boundaries]
 
 
+def copy_store(path: Path, *, boundaries: bool = True) -> GeoPackageStore:
+    """A GeoPackage store at ``path``, copied from the session's template: every table, and
+    the real boundaries when ``boundaries`` (a copy takes milliseconds, a fresh build seconds)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(gpkg_template(boundaries), path)
+    return GeoPackageStore(path)
+
+
 def make_store(kind: str, tmp_path: Path, *, boundaries: bool):
     """A fresh store of ``kind`` ("gpkg" or "postgis"); PostGIS needs the session server.
 
     Returns the store; PostGIS databases are dropped with the server at session end.
     """
     if kind == "gpkg":
-        path = tmp_path / f"{'b' if boundaries else 'e'}.gpkg"
-        shutil.copyfile(_gpkg_template(boundaries), path)
-        return GeoPackageStore(path)
+        return copy_store(tmp_path / f"{'b' if boundaries else 'e'}.gpkg", boundaries=boundaries)
     from geo_pcmt.store.postgis import PostGISStore
     server = shared_server()
     templates = _build_templates(server)
@@ -90,24 +96,26 @@ def _close(store) -> None:
         server.drop_database(store.url.database)
 
 
+def _store_of_the_param(request, tmp_path: Path, *, boundaries: bool):
+    """The store of the backend ``request.param`` for one test, closed (and its PostGIS
+    database dropped) afterwards."""
+    if request.param == "postgis":
+        request.getfixturevalue("pg_templates")  # the server, or a loud skip
+    store = make_store(request.param, tmp_path, boundaries=boundaries)
+    yield store
+    _close(store)
+
+
 @pytest.fixture(params=BACKENDS)
 def any_store(request, tmp_path):
     """A store with the real boundaries loaded, once per backend."""
-    if request.param == "postgis":
-        request.getfixturevalue("pg_templates")
-    store = make_store(request.param, tmp_path, boundaries=True)
-    yield store
-    _close(store)
+    yield from _store_of_the_param(request, tmp_path, boundaries=True)
 
 
 @pytest.fixture(params=BACKENDS)
 def any_empty_store(request, tmp_path):
     """A store with every table and no rows, once per backend."""
-    if request.param == "postgis":
-        request.getfixturevalue("pg_templates")
-    store = make_store(request.param, tmp_path, boundaries=False)
-    yield store
-    _close(store)
+    yield from _store_of_the_param(request, tmp_path, boundaries=False)
 
 
 def backend(store) -> str:

@@ -6,10 +6,9 @@ outside the folder is touched and no system cluster is used. As root, ``initdb``
 ``postgres`` refuse to run, so they run as the ``postgres`` system user (``runuser``) with
 the folder handed over to it.
 
-The ``pg_server`` fixture is imported by the test modules that need it (see
-``tests/backends.py`` for the fixtures that give a test a store on either backend)::
-
-    from .pg import pg_server  # noqa: F401  (a pytest fixture)
+The ``pg_server`` fixture is registered for every test module by ``tests/conftest.py`` (see
+``tests/backends.py`` for the fixtures that give a test a store on either backend); the
+tests that use it are marked ``slow`` there.
 
 When the binaries are absent the PostGIS tests are skipped with a loud reason (and a
 warning in the summary); install ``postgresql`` and ``postgresql-15-postgis-3`` to run them.
@@ -247,8 +246,8 @@ def shared_server() -> PgServer:
 def pg_server():
     """The session's throw-away PostgreSQL + PostGIS server, stopped at session end.
 
-    Several modules import this fixture; each copy is finalised at the end of the session
-    and ``stop`` is idempotent, so the server lives until the last test is done.
+    ``stop`` is idempotent, so a module that still imports this fixture (a second copy,
+    finalised at the end of the session too) does no harm.
     """
     server = shared_server()
     yield server

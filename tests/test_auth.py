@@ -11,13 +11,7 @@ from flask import Blueprint
 from geo_pcmt.cli import main
 from geo_pcmt.users import UserError, UserStore
 from geo_pcmt.web.auth import current_role, login_required
-from tests.test_ogcapi import PASSWORD, bearer, csrf_of, login, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
-
-
-@pytest.fixture
-def app(web_store, tmp_path):
-    return make_app(web_store, tmp_path)
+from tests.conftest import PASSWORD, bearer, csrf_of, login, make_app
 
 
 def basic(username: str, secret: str) -> dict:

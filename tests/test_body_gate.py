@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from tests.test_ogcapi import bearer, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
+from tests.conftest import bearer
 
 
 class Trickle:
@@ -33,8 +32,8 @@ class Trickle:
 
 
 @pytest.fixture
-def app(web_store, tmp_path):
-    return make_app(web_store, tmp_path, ANONYMOUS_BODY_TIMEOUT_S=0.5)
+def app_config():
+    return {"ANONYMOUS_BODY_TIMEOUT_S": 0.5}
 
 
 def slow_post(app, size=200, every_s=0.05, headers=None):

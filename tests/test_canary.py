@@ -40,9 +40,8 @@ from geo_pcmt.cli import main
 from geo_pcmt.ingest import boundaries
 from geo_pcmt.ingest.sample_files import read as read_sample
 from geo_pcmt.layers import LAYERS
-from geo_pcmt.runs.seed import load_boundaries
-from geo_pcmt.store import GeoPackageStore
-from tests.test_ogcapi import bearer, make_app
+from tests.backends import copy_store
+from tests.conftest import bearer, make_app
 
 pytestmark = pytest.mark.slow
 
@@ -127,9 +126,7 @@ def _canary_rows(sample, layer: str, spot: tuple[float, float], communes) -> tup
 def world(tmp_path_factory):
     """The sample (2025 onwards for cases) plus canaries, derived layers and patrol plans."""
     d = tmp_path_factory.mktemp("canary")
-    store = GeoPackageStore(d / "canary.gpkg")
-    store.init()
-    load_boundaries(store)
+    store = copy_store(d / "canary.gpkg")
     sample = read_sample()
     sample["cases"] = sample["cases"][sample["cases"]["date"].str[:4] >= "2025"]
     communes = boundaries.communes()

@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from geo_pcmt.cli import main
@@ -61,6 +62,7 @@ def test_unreadable_file_is_one_clear_line(tmp_path):
     assert res.exit_code == 1 and "unsupported file type '.docx'" in res.output
 
 
+@pytest.mark.slow  # whole service: demo on the sample, then export
 def test_demo_then_export_geojson(tmp_path, monkeypatch):
     db = tmp_path / "demo.gpkg"
     res = _run("demo", store=db)
@@ -75,6 +77,7 @@ def test_demo_then_export_geojson(tmp_path, monkeypatch):
     assert "export" in set(log["action"])
 
 
+@pytest.mark.slow  # whole service: demo on the sample
 def test_demo_runs_for_analysts_and_marks_derived_rows_with_the_inputs_confidentiality(tmp_path):
     db = tmp_path / "demo.gpkg"
     assert _run("demo", store=db).exit_code == 0

@@ -15,7 +15,6 @@ from geojson_pydantic import FeatureCollection
 
 from geo_pcmt.ingest import boundaries
 from geo_pcmt.outputs.export import export_layer, to_geojson
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
 
 
 def _rings(geom):

@@ -11,15 +11,9 @@ import pytest
 import shapely
 from geojson_pydantic import FeatureCollection
 
-from tests.test_ogcapi import MUONG_XEN, bearer, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
+from tests.conftest import MUONG_XEN, bearer
 
 VISIBLE_TO_ANALYST = sorted(f"RP-{i:02d}" for i in range(13) if i not in (7, 12))
-
-
-@pytest.fixture
-def app(web_store, tmp_path):
-    return make_app(web_store, tmp_path)
 
 
 def export(app, path, role="analyst"):

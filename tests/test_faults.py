@@ -27,10 +27,11 @@ import requests
 
 from geo_pcmt.store import GeoPackageStore, StoreError, open_store
 
-from .backends import (BACKENDS, backend, make_store, pg_server, pg_templates,  # noqa: F401
-                       serve_app, stop_app)
+from .backends import BACKENDS, backend, make_store, serve_app, stop_app
 from .conftest import retail_frame
 from .pg import PgServer, file_size_limit, require_bindir
+
+pytestmark = pytest.mark.slow
 
 SHARED_IDS = 5  # ids every upsert rewrites: RP-900000 … RP-900004
 

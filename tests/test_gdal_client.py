@@ -13,13 +13,12 @@ import pytest
 from werkzeug.serving import make_server
 
 from geo_pcmt.store import GeoPackageStore
-from tests.test_ogcapi import PASSWORD, make_app
-from tests.test_ogcapi import web_template  # noqa: F401  (fixture)
+from tests.conftest import PASSWORD, make_app
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not (shutil.which("ogrinfo") and shutil.which("ogr2ogr")),
     reason="!!! ogrinfo/ogr2ogr NOT FOUND: install Debian's gdal-bin to run the real-GIS-client "
-           "tests of the OGC API !!!")
+           "tests of the OGC API !!!")]
 if not (shutil.which("ogrinfo") and shutil.which("ogr2ogr")):  # pragma: no cover
     warnings.warn("gdal-bin missing: the OGC API is NOT being tested with a real GIS client")
 

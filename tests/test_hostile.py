@@ -31,9 +31,10 @@ from geo_pcmt.ingest import IngestError, ValidationReport, read_any, validate
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.store import StoreError
 
-from .backends import (ADMIN_PASSWORD, BACKENDS, backend, make_store, pg_server,  # noqa: F401
-                       pg_templates)
+from .backends import ADMIN_PASSWORD, BACKENDS, backend, make_store
 from .conftest import retail_frame
+
+pytestmark = pytest.mark.slow
 
 TODAY = date(2026, 11, 25)
 EXAMPLES = int(os.environ.get("GEO_PCMT_FUZZ_EXAMPLES", "0")) or None

@@ -12,8 +12,7 @@ from click.testing import CliRunner
 
 from geo_pcmt.runs import hotspots
 from geo_pcmt.cli import main
-from geo_pcmt.runs.seed import load_boundaries
-from geo_pcmt.store import GeoPackageStore
+from tests.backends import copy_store
 
 NAM_CAN = (411_000.0, 2_153_400.0)  # metric point in Xã Nậm Cắn, ~6 km from the gate
 VINH = (569_800.0, 2_064_900.0)  # Phường Thành Vinh
@@ -48,9 +47,7 @@ def _frames(seed=0):
 @pytest.fixture(scope="module")
 def filled_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("hotspots") / "s.gpkg"
-    store = GeoPackageStore(path)
-    store.init()
-    load_boundaries(store)
+    store = copy_store(path)
     for layer, frame in _frames().items():
         store.write(layer, frame, mode="replace")
     return store
@@ -65,6 +62,7 @@ def test_hotspots_is_listed_in_help():
     assert "hotspots" in CliRunner().invoke(main, ["--help"]).output
 
 
+@pytest.mark.slow  # whole service: a full run
 def test_cli_writes_every_derived_layer_and_geojson(filled_store, tmp_path):
     out = tmp_path / "maps"
     res = _run("hotspots", "--to", "2025-12-31", "--out", str(out), store=filled_store)
@@ -93,6 +91,7 @@ def test_cli_writes_every_derived_layer_and_geojson(filled_store, tmp_path):
     assert ((audit["user"] == "cli") & (audit["layer"] == "complex_hotspots")).any()
 
 
+@pytest.mark.slow  # whole service: two full runs
 def test_a_second_run_replaces_the_first(filled_store, tmp_path):
     _run("hotspots", "--method", "gistar", "--no-export", store=filled_store)
     first = filled_store.read("gistar_cells")
@@ -115,6 +114,7 @@ def test_bad_options_are_usage_errors(filled_store):
                 store=filled_store).exit_code == 2
 
 
+@pytest.mark.slow  # whole service: two full runs
 def test_a_run_is_reproducible_from_its_inputs_and_params(filled_store):
     params = hotspots.HotspotParams(date_to="2025-12-31", seed=3)
     inputs = hotspots.read_inputs(filled_store, params)
@@ -175,9 +175,7 @@ def _secret_points(n=3):
 @pytest.fixture(scope="module")
 def store_with_secrets(tmp_path_factory):
     path = tmp_path_factory.mktemp("hotspots_secret") / "s.gpkg"
-    store = GeoPackageStore(path)
-    store.init()
-    load_boundaries(store)
+    store = copy_store(path)
     for layer, frame in _frames().items():
         store.write(layer, frame, mode="replace")
     store.write("retail_points", _secret_points(), mode="append")
@@ -189,6 +187,7 @@ def _flags_run(store, role):
     return hotspots.run(hotspots.read_inputs(store, params, role), params)
 
 
+@pytest.mark.slow  # whole service: two full runs
 def test_a_secret_point_in_a_dense_cluster_does_not_change_an_analyst_run(filled_store,
                                                                           store_with_secrets):
     plain = _flags_run(filled_store, "analyst")
@@ -204,6 +203,7 @@ def test_a_secret_point_in_a_dense_cluster_does_not_change_an_analyst_run(filled
         assert json.loads(frame["params"].iloc[0])["role"] == "analyst"
 
 
+@pytest.mark.slow  # whole service: a full run
 def test_a_run_made_for_admin_marks_its_derived_rows_secret(store_with_secrets):
     result = _flags_run(store_with_secrets, "admin")
     assert sorted(result.frames["hotspot_clusters"]["n_points"]) == [25, 32]  # secrets count

@@ -27,6 +27,8 @@ from geo_pcmt.ingest import boundaries
 from geo_pcmt.outputs import map as mapping
 from geo_pcmt.runs.seed import read_sample
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "maps" / "screenshots"
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser",

@@ -240,6 +240,7 @@ def test_progress_counts_drug_free_communes_by_border_segment_against_the_target
     assert (early["target"], early["target_year"], early["verdict"]) == (0.3, 2026, "no_target")
 
 
+@pytest.mark.slow  # whole service: maps of the sample
 def test_headline_on_the_map_is_what_progress_dashboard_says_for_the_sample(base_frames):
     from geo_pcmt.analysis import progress
     from geo_pcmt.runs.seed import read_sample
@@ -367,8 +368,9 @@ def test_app_redirects_home_to_the_map_and_serves_the_vendored_assets(store):
     assert client.get("/map/standalone").headers["Content-Disposition"].startswith("attachment")
 
 
+@pytest.mark.slow  # whole service: maps of the sample
 def test_a_repeated_map_is_kept_audited_every_time_and_rebuilt_after_a_write(store, tmp_path):
-    from tests.test_ogcapi import bearer, make_app
+    from tests.conftest import bearer, make_app
     store.write("retail_points", _points(), mode="append")
     app = make_app(store, tmp_path)
     client, auth = app.test_client(), bearer(app, "analyst")

@@ -1,143 +1,26 @@
 """OGC API – Features under /api: landing, conformance, collections, items, paging, filters.
 
-The first section builds the small web data set the other web test files import
-(``web_store``, ``make_app``, ``login``): few rows with known right answers.
+The small web data set with known right answers (``web_store``, ``make_app``, ``login``) is in
+``tests/conftest.py``.
 """
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import pytest
 import shapely
 
 from geo_pcmt import access
 from geo_pcmt.layers import LAYERS, Field, Layer, register_derived
-from geo_pcmt.runs.seed import load_boundaries
-from geo_pcmt.store import GeoPackageStore
-from geo_pcmt.web import create_app
-
-# --- shared by the web tests -------------------------------------------------------------
-
-FAST_HASH = "pbkdf2:sha256:1000"  # the real default (scrypt) is tested in test_auth.py
-PASSWORD = "mật-khẩu-thử-nghiệm"
-ROLES = ("viewer", "analyst", "commander", "admin")
-MUONG_XEN, NAM_CAN = "16813", "16837"
-# 8 retail points in Mường Xén, 3 in Nậm Cắn, one of each secret: see web_frames()
-XSS_NAME = "<script>alert('xss')</script>"
-XSS_IMG = '<img src=x onerror="alert(1)">'
-
-
-def _points(rows, crs="EPSG:4326"):
-    return gpd.GeoDataFrame([r[2] for r in rows],
-                            geometry=shapely.points([r[0] for r in rows], [r[1] for r in rows]),
-                            crs=crs)
-
-
-def web_frames() -> dict[str, gpd.GeoDataFrame]:
-    """Constructed records with known answers.
-
-    retail_points: RP-00 … RP-09 in Mường Xén on a line from (104.10, 19.35) eastwards
-    every 0.01°, RP-10 … RP-12 in Nậm Cắn at lat 19.50; RP-07 and RP-12 are secret,
-    RP-08 and RP-09 public, the rest restricted; RP-02 is cleared; RP-05's name is a script.
-    """
-    rp = []
-    for i in range(13):
-        in_mx = i < 10
-        lon = 104.10 + 0.01 * i if in_mx else 104.15 + 0.01 * (i - 10)
-        lat = 19.35 if in_mx else 19.50
-        conf = "secret" if i in (7, 12) else "public" if i in (8, 9) else "restricted"
-        rp.append((lon, lat, {
-            "id": f"RP-{i:02d}", "source": "test SYNTHETIC", "type": "diem_ban_le",
-            "status": "cleared" if i == 2 else "active", "first_seen": f"2024-0{1 + i % 9}-15",
-            "name": XSS_NAME if i == 5 else f"Điểm số {i}", "case_ref": f"VA-{i}",
-            "address": f"Bản {i}", "confidentiality": conf,
-            "commune_code": MUONG_XEN if in_mx else NAM_CAN}))
-    crossings = [(104.12, 19.40, {"id": "BC-1", "source": "test", "kind": "international",
-                                  "name": "Nậm Cắn", "border_post": "Đồn BP CKQT Nậm Cắn",
-                                  "confidentiality": "public"}),
-                 (104.20, 19.45, {"id": "BC-2", "source": "test", "kind": "trail",
-                                  "name": XSS_IMG, "confidentiality": "public"}),
-                 (104.21, 19.46, {"id": "BC-3", "source": "test", "kind": "trail",
-                                  "name": "Đường mòn bí mật", "confidentiality": "restricted"})]
-    cases = [(104.10 + 0.001 * d, 19.36, {
-        "id": f"C-{d:02d}", "source": "test", "kind": "retail", "date": f"2024-03-{d:02d}",
-        "offenders": 1, "commune_code": MUONG_XEN, "confidentiality": "restricted"})
-        for d in range(1, 21)]
-    status = pd.DataFrame({
-        "id": ["ST-1", "ST-2"], "run_id": "r1", "commune_code": [MUONG_XEN, NAM_CAN],
-        "period": ["2024", "2025"], "status": ["loai_I", "khong_ma_tuy"],
-        "criteria": ["a) 0.6 % addicts; b) 3 locations", ""], "confidentiality": "public"})
-    return {"retail_points": _points(rp), "border_crossings": _points(crossings),
-            "cases": _points(cases), "commune_status": status}
-
-
-@pytest.fixture(scope="session")
-def web_template(tmp_path_factory) -> Path:
-    """A GeoPackage with the boundaries and :func:`web_frames`, built once per session."""
-    path = tmp_path_factory.mktemp("web_template") / "web.gpkg"
-    store = GeoPackageStore(path)
-    store.init()
-    load_boundaries(store)
-    for name, frame in web_frames().items():
-        store.write(name, frame, mode="replace", user="fixture")
-    store.close()  # the whole store in the one file before it is copied
-    return path
-
-
-@pytest.fixture
-def web_store(web_template, tmp_path) -> GeoPackageStore:
-    """A fresh copy of the template store for one test."""
-    path = tmp_path / "web.gpkg"
-    shutil.copy(web_template, path)
-    return GeoPackageStore(path)
-
-
-def make_app(store, tmp_path: Path, **config):
-    """The app on ``store`` (its own store object, as a gunicorn worker has; either
-    backend) with one user per role (``<role>_user``) and a token each."""
-    from .backends import store_url
-    app = create_app({"STORE": store_url(store), "TESTING": True,
-                      "USERS_DB": str(tmp_path / "users.sqlite"),
-                      "PASSWORD_HASH_METHOD": FAST_HASH, **config})
-    users = app.extensions["geo_pcmt_users"]
-    app.config["TEST_TOKENS"] = {}
-    for role in ROLES:
-        users.add(f"{role}_user", PASSWORD, role, display_name=f"Người dùng {role}")
-        app.config["TEST_TOKENS"][role] = users.create_token(f"{role}_user")[0]
-    return app
-
-
-def bearer(app, role: str | None) -> dict:
-    """Headers for ``role`` (none for anonymous)."""
-    return {} if role is None else {"Authorization": f"Bearer {app.config['TEST_TOKENS'][role]}"}
-
-
-def csrf_of(client) -> str:
-    """The session's CSRF token, as a form would carry it."""
-    client.get("/login")
-    with client.session_transaction() as s:
-        return s["csrf_token"]
-
-
-def login(client, username: str, password: str = PASSWORD):
-    """Log in through the form (CSRF included); returns the response."""
-    token = csrf_of(client)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token})
-
+from tests.conftest import (FAST_HASH, MUONG_XEN, NAM_CAN, PASSWORD, ROLES,  # noqa: F401
+                            XSS_IMG, XSS_NAME, bearer, csrf_of, login, make_app, web_frames)
 
 # --- fixtures of this file ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory, web_template):
-    """One app on a read-only copy for the whole module (these tests do not write data)."""
-    d = tmp_path_factory.mktemp("ogcapi")
-    shutil.copy(web_template, d / "web.gpkg")
-    return make_app(GeoPackageStore(d / "web.gpkg"), d)
+def api(module_app):
+    """One app for the whole module (these tests do not write data)."""
+    return module_app
 
 
 def get(api, url, role="analyst", headers=None, **kw):

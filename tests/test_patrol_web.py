@@ -12,24 +12,24 @@ from flask import Flask
 pytest.importorskip("geo_pcmt.web.auth", reason="the auth module (login_required) is not built yet")
 
 from geo_pcmt.outputs import gpx  # noqa: E402
-from tests.test_ogcapi import bearer, csrf_of, login, make_app  # noqa: E402
-from tests.test_ogcapi import web_store, web_template  # noqa: E402,F401  (fixtures)
+from tests.conftest import bearer, csrf_of, login  # noqa: E402
 from tests.test_patrol import crossings, posts_frame  # noqa: E402
 
 
 @pytest.fixture
-def app(web_store, tmp_path):
+def web_store(web_store):
     posts = posts_frame()
     posts["source"] = "test"
     web_store.write("border_posts", posts, mode="replace")
     cr = crossings()
     cr["source"] = "test"
     web_store.write("border_crossings", cr, mode="replace")
-    app = make_app(web_store, tmp_path, PATROL_TIME_LIMIT_S=1.0)
-    if "patrol" not in app.blueprints:  # until create_app registers it
-        from geo_pcmt.web.patrol import bp
-        app.register_blueprint(bp)
-    return app
+    return web_store
+
+
+@pytest.fixture
+def app_config():
+    return {"PATROL_TIME_LIMIT_S": 1.0}
 
 
 FORM = {"post": "BP-001", "plan_date": "2026-01-15", "start_time": "07:00", "hours": "6",
@@ -128,6 +128,7 @@ def test_without_the_auth_module_every_patrol_view_is_forbidden(monkeypatch, web
     assert client.get("/patrol/PT-1.gpx").status_code == 403
 
 
+@pytest.mark.slow  # whole service: a plan drawn on the map page
 def test_the_map_view_draws_each_team_on_the_interactive_map(app):
     pytest.importorskip("geo_pcmt.outputs.map")
     plan_id = _plan(app)
@@ -142,6 +143,7 @@ def test_the_map_view_draws_each_team_on_the_interactive_map(app):
     assert "'unsafe-inline'" in res.headers["Content-Security-Policy"]  # folium's inline code
 
 
+@pytest.mark.slow  # whole service: plans, pages and downloads
 def test_a_commanders_plan_holds_no_secret_record_and_an_admins_secret_plan_stays_hidden(
         app, web_store):
     from tests.test_patrol import SECRET_WORDS, add_secret_records

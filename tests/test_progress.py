@@ -319,6 +319,7 @@ def _independent(frame, line):
     return m
 
 
+@pytest.mark.slow  # whole service: progress of the sample
 def test_sample_segment_and_band_figures_match_an_independent_computation(sample_run,
                                                                           base_layers):
     s, st, summary = sample_run
@@ -350,6 +351,7 @@ def test_sample_segment_and_band_figures_match_an_independent_computation(sample
     assert summary.totals["crossings"] == len(s["border_crossings"])  # all within 500 m
 
 
+@pytest.mark.slow  # whole service: the sample's full history
 def test_sample_history_has_communes_moving_to_drug_free(sample_run):
     _, st, _ = sample_run
     piv = st.pivot(index="commune_code", columns="period", values="status")
@@ -359,6 +361,7 @@ def test_sample_history_has_communes_moving_to_drug_free(sample_run):
     assert (piv["2026"] == "khong_ma_tuy").sum() == 8
 
 
+@pytest.mark.slow  # whole service: the CLI on the sample
 def test_cli_progress_prints_dashboard_and_border_tables(store, tmp_path):
     chart = tmp_path / "bg.png"
     res = CliRunner().invoke(main, ["progress", "--border", "--chart", str(chart), "--store",

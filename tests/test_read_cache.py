@@ -15,8 +15,7 @@ import shapely
 import geopandas as gpd
 
 
-from .backends import any_store, backend, pg_server, pg_templates  # noqa: F401
-from .test_ogcapi import ROLES, bearer, make_app, web_frames
+from .conftest import ROLES, bearer, make_app, web_frames
 
 ITEMS = "/api/collections/retail_points/items?limit=50"
 
@@ -29,8 +28,8 @@ def data_store(any_store):
 
 
 @pytest.fixture
-def app(data_store, tmp_path):
-    return make_app(data_store, tmp_path)
+def web_store(data_store):  # the conftest ``app`` on either backend
+    return data_store
 
 
 def get(app, url, role="analyst"):

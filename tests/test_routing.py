@@ -16,6 +16,7 @@ from geo_pcmt.analysis.patrol.routing import (
 )
 
 needs_ortools = pytest.mark.skipif(not routing.ortools_available(), reason="OR-Tools not installed")
+ortools_run = [needs_ortools, pytest.mark.slow]  # OR-Tools searches to its time limit
 
 
 def grid_problem(n: int, *, teams: int = 1, budget: float = 240.0, seed: int = 0,
@@ -60,6 +61,7 @@ def brute_force_optimum(p: RoutingProblem) -> float:
                if not a & b)
 
 
+@pytest.mark.slow  # OR-Tools searches to its time limit
 @needs_ortools
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_ortools_finds_the_brute_force_optimum_of_a_small_instance(seed):
@@ -79,7 +81,7 @@ def test_greedy_plan_is_valid_and_never_beats_the_optimum():
     assert 0 < sol.prize <= brute_force_optimum(p) + 1e-9
 
 
-@pytest.mark.parametrize("method", ["greedy", pytest.param("auto", marks=needs_ortools)])
+@pytest.mark.parametrize("method", ["greedy", pytest.param("auto", marks=ortools_run)])
 def test_every_team_is_back_within_the_budget(method):
     p = grid_problem(40, teams=3, budget=180.0, seed=5)
     sol = solve(p, method=method, time_limit_s=1.0)
@@ -95,7 +97,7 @@ def test_every_team_is_back_within_the_budget(method):
             prev = k
 
 
-@pytest.mark.parametrize("method", ["greedy", pytest.param("ortools", marks=needs_ortools)])
+@pytest.mark.parametrize("method", ["greedy", pytest.param("ortools", marks=ortools_run)])
 def test_time_windows_are_kept_and_an_early_team_waits(method):
     base = grid_problem(10, teams=1, budget=300.0, seed=6)
     opens = np.full(11, np.nan)
@@ -114,6 +116,7 @@ def test_time_windows_are_kept_and_an_early_team_waits(method):
         assert start[5] <= 40.0 + 1e-6
 
 
+@pytest.mark.slow  # OR-Tools searches to its time limit
 def test_a_target_whose_window_cannot_be_met_is_left_out():
     base = grid_problem(5, teams=1, budget=300.0, seed=7)
     opens = np.full(6, np.nan)
@@ -127,7 +130,7 @@ def test_a_target_whose_window_cannot_be_met_is_left_out():
         assert 2 not in sol.visited and check(p, sol.routes) == []
 
 
-@pytest.mark.parametrize("method", ["greedy", pytest.param("ortools", marks=needs_ortools)])
+@pytest.mark.parametrize("method", ["greedy", pytest.param("ortools", marks=ortools_run)])
 def test_a_revisit_comes_at_least_the_gap_after_the_first_visit(method):
     # three targets 10–20 min from the post; node 4 revisits node 1 at least 120 min later
     travel = np.array([[0, 10, 15, 20, 10],
@@ -149,6 +152,7 @@ def test_a_revisit_comes_at_least_the_gap_after_the_first_visit(method):
     assert sol.return_min[0] >= 120.0 + 15.0 + 10.0
 
 
+@pytest.mark.slow  # OR-Tools searches to its time limit
 def test_unreachable_targets_are_never_routed():
     p0 = grid_problem(6, teams=2, budget=300.0, seed=9)
     travel = p0.travel_min.copy()
@@ -179,6 +183,7 @@ def test_when_ortools_finds_nothing_in_time_the_greedy_plan_is_kept(monkeypatch)
     assert any("no plan within" in n for n in sol.notes)
 
 
+@pytest.mark.slow  # OR-Tools searches to its time limit
 @needs_ortools
 def test_ortools_plan_is_never_worse_than_the_greedy_one():
     p = grid_problem(60, teams=2, budget=200.0, seed=12)

@@ -9,7 +9,6 @@ pytest 9).
 """
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 
 import pytest
@@ -19,9 +18,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import (content_type_conformance, not_a_server_error,
                                  response_schema_conformance, status_code_conformance)
 
-from geo_pcmt.store import GeoPackageStore
-from tests.test_ogcapi import bearer, make_app
-from tests.test_ogcapi import web_template  # noqa: F401  (fixture)
+from tests.conftest import bearer
+
+pytestmark = pytest.mark.slow
 
 POSITIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
                    response_schema_conformance]
@@ -30,10 +29,8 @@ EXAMPLES = {GenerationMode.POSITIVE: 2, GenerationMode.NEGATIVE: 1}
 
 
 @pytest.fixture(scope="module")
-def st_app(tmp_path_factory, web_template):
-    d = tmp_path_factory.mktemp("schemathesis")
-    shutil.copy(web_template, d / "web.gpkg")
-    return make_app(GeoPackageStore(d / "web.gpkg"), d)
+def st_app(module_app):
+    return module_app
 
 
 def run_schemathesis(app, role: str | None) -> tuple[Counter, list[str]]:

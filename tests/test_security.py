@@ -3,15 +3,12 @@ path traversal, malformed input, and errors without stack traces."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from flask import Blueprint
 
-from geo_pcmt.store import GeoPackageStore
 from geo_pcmt.web.security import relaxed_csp
-from tests.test_ogcapi import XSS_IMG, XSS_NAME, bearer, login, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
+from tests.conftest import XSS_IMG, XSS_NAME, bearer, login, make_app
 
 ROLES = (None, "viewer", "analyst", "commander", "admin")
 ANALYST_UP = {"analyst", "commander", "admin"}
@@ -19,10 +16,8 @@ SIGNED_IN = {"viewer", "analyst", "commander", "admin"}
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, web_template):
-    d = tmp_path_factory.mktemp("security")
-    shutil.copy(web_template, d / "web.gpkg")
-    return make_app(GeoPackageStore(d / "web.gpkg"), d)
+def app(module_app):  # these tests only read: one app for the module
+    return module_app
 
 
 def fetch(app, url, role):

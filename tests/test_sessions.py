@@ -10,16 +10,10 @@ from click.testing import CliRunner
 
 from geo_pcmt.cli import main
 from geo_pcmt.users import UserError, UserStore
-from tests.test_ogcapi import PASSWORD, csrf_of, login, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
+from tests.conftest import PASSWORD, csrf_of, login, make_app
 
 NEW_PASSWORD = "mật-khẩu-mới-của-tôi"
 COOKIE = "session"
-
-
-@pytest.fixture
-def app(web_store, tmp_path):
-    return make_app(web_store, tmp_path)
 
 
 def users_of(app) -> UserStore:

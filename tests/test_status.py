@@ -370,6 +370,7 @@ def test_a_status_run_for_admin_marks_its_rows_secret(store):
     assert json.loads(result.rows["params"].iloc[0])["role"] == "admin"
 
 
+@pytest.mark.slow  # whole service: the CLI on the sample
 def test_cli_status_and_seed_derive_give_the_same_rows(store):
     from geo_pcmt.runs.seed import derive
     store.write("commune_assessments", _assessment_rows(), mode="replace")

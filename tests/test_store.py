@@ -49,6 +49,7 @@ def _writer(path: str, start: int) -> None:  # runs in a child process
         start += 20_000
 
 
+@pytest.mark.slow  # fault: a writer process is killed
 def test_killing_a_writer_mid_write_leaves_every_earlier_record_intact(store):
     store.write("retail_points", retail_frame(1000))
     before = store.read("retail_points")
@@ -169,6 +170,7 @@ def test_the_spatial_index_after_append_upsert_and_replace_is_what_gdal_expects(
     assert len(store.read("retail_points", bbox=(104.0, 19.0, 104.5, 19.8))) == 4
 
 
+@pytest.mark.slow  # load: writers queue for the lock
 def test_a_writer_waits_its_turn_and_gives_a_clear_error_when_it_never_comes(empty_store):
     # another process holding the write turn: a writer waits, then reports the store busy,
     # and nothing of its rows is stored; once the turn is free it writes

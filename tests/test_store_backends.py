@@ -20,8 +20,7 @@ from geo_pcmt.layers import LAYERS
 from geo_pcmt.runs.seed import read_sample
 from geo_pcmt.store import StoreError, open_store
 
-from .backends import (any_empty_store, any_store, backend, execute_sql,  # noqa: F401
-                       full_frame, make_store, pg_server, pg_templates)
+from .backends import backend, execute_sql, full_frame, make_store
 from .conftest import retail_frame
 
 RECORD_LAYERS = [name for name in LAYERS if name != "audit_log"]
@@ -313,6 +312,7 @@ def _concurrent_writer(kind: str, where: str, worker: int, writes: int) -> None:
         store.read("retail_points", bbox=(104.17, 19.41, 104.18, 19.42), limit=50)
 
 
+@pytest.mark.slow  # load: concurrent writer processes
 def test_concurrent_writers_in_several_processes_lose_nothing(any_empty_store):
     store = any_empty_store
     where = str(store.path) if backend(store) == "gpkg" else \

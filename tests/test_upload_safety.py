@@ -11,8 +11,7 @@ import pyogrio
 import pytest
 
 from geo_pcmt.ingest import IngestError, read_any, safety
-from tests.test_ogcapi import bearer, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
+from tests.conftest import bearer, make_app
 
 CLEAN = ("id,type,status,first_seen,name,lon,lat\n"
          "U-1,diem_ban_le,active,2024-02-01,Điểm Huồi Khe,104.12,19.36\n")
@@ -40,18 +39,14 @@ def listener():
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)  # (shutdown waits up to one poll interval)
     thread.start()
     server.hits = hits
     server.url = f"http://127.0.0.1:{server.server_port}"
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def app(web_store, tmp_path):
-    return make_app(web_store, tmp_path)
 
 
 def geojson(crs: dict | None = None, geometry_crs: dict | None = None) -> str:
@@ -117,6 +112,7 @@ def test_a_named_crs_is_read_as_before(app):
     assert res.status_code == 201, res.get_json()  # GDAL resolves these without the network
 
 
+@pytest.mark.slow  # whole service: helper processes
 def test_the_refusal_survives_the_helper_process(web_store, tmp_path, listener):
     pooled = make_app(web_store, tmp_path, INGEST_PROCESSES=1)
     try:

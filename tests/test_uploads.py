@@ -7,9 +7,7 @@ import json
 
 import pytest
 
-from tests.test_ogcapi import XSS_IMG, bearer, login, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
-from tests.backends import pg_server, pg_templates  # noqa: F401  (fixtures)
+from tests.conftest import XSS_IMG, bearer, login, make_app
 
 CLEAN = ("id,type,status,first_seen,name,lon,lat\n"
          "U-1,diem_ban_le,active,2024-02-01,Điểm Huồi Khe,104.12,19.36\n"
@@ -18,11 +16,6 @@ ONE_BAD = ("id,type,status,first_seen,name,lon,lat\n"
            "U-1,diem_ban_le,active,2024-02-01,Điểm A,104.12,19.36\n"
            "U-2,diem_ban_le,sleeping,2024-02-01,Điểm B,104.13,19.36\n"
            f"U-3,tu_diem_phuc_tap,watch,2024-02-03,{XSS_IMG.replace(chr(34), '')},104.14,19.37\n")
-
-
-@pytest.fixture
-def app(web_store, tmp_path):
-    return make_app(web_store, tmp_path)
 
 
 def store_of(app):
@@ -198,6 +191,7 @@ def test_numbers_matched_reflect_an_upload_at_once(app):
     assert (before, after) == (13, 15)
 
 
+@pytest.mark.slow  # whole service: helper processes
 @pytest.mark.parametrize("kind", ["gpkg", "postgis"])
 def test_uploads_validated_in_helper_processes_answer_exactly_as_in_the_request(
         kind, web_store, tmp_path, monkeypatch, request):
@@ -239,6 +233,7 @@ def test_uploads_validated_in_helper_processes_answer_exactly_as_in_the_request(
         pool.shutdown()
 
 
+@pytest.mark.slow  # fault: the server process is killed
 def test_upload_helpers_leave_when_their_server_process_is_gone(tmp_path):
     # a gunicorn worker stopped or killed must not leave its helper processes behind
     import os
@@ -263,6 +258,7 @@ def test_upload_helpers_leave_when_their_server_process_is_gone(tmp_path):
         "a helper outlived its server process"
 
 
+@pytest.mark.slow  # fault: a writer process is killed
 def test_a_writer_process_that_dies_is_reported_as_unconfirmed_and_replaced(web_store,
                                                                             tmp_path):
     # the writer killed (out of memory, kill -9) mid-write: the caller hears that the
@@ -282,6 +278,7 @@ def test_a_writer_process_that_dies_is_reported_as_unconfirmed_and_replaced(web_
         pool.shutdown()
 
 
+@pytest.mark.slow  # fault: a writer process is killed
 def test_an_upload_whose_writer_died_answers_503_and_audits_an_unknown_outcome(
         web_store, tmp_path, monkeypatch):
     from geo_pcmt.ingest.pool import HelperStopped, HelperWriter

@@ -66,6 +66,9 @@ def check_upload(path: str | os.PathLike) -> None:
     Examples
     --------
     >>> check_upload("var/uploads/3f2a….geojson")  # doctest: +SKIP
+    >>> check_upload("https://example.org/points.geojson")
+    Traceback (most recent call last):
+    geo_pcmt.ingest.reading.IngestError: points.geojson: only local files are read (chỉ đọc tệp trên máy chủ)
     """
     text = os.fspath(path)
     if _URLISH.search(text) or "://" in text:

@@ -27,7 +27,10 @@ def assign_communes(points: gpd.GeoSeries | np.ndarray, communes: gpd.GeoDataFra
 
     Examples
     --------
-    >>> codes = assign_communes(gdf.geometry, boundaries.communes())
+    >>> from geo_pcmt.ingest import boundaries
+    >>> points = shapely.points([104.17, 105.69, 0.0], [19.41, 18.67, 0.0])
+    >>> assign_communes(points, boundaries.communes()).tolist()  # Nậm Cắn, Trường Vinh, sea
+    ['16837', '16690', None]
     """
     geoms = np.asarray(points.values if hasattr(points, "values") else points, dtype=object)
     polys = np.asarray(communes.geometry.values, dtype=object)

@@ -58,8 +58,10 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
 
     Examples
     --------
+    >>> from geo_pcmt.runs.seed import load_boundaries
     >>> store = GeoPackageStore("var/geo_pcmt.gpkg")
     >>> store.init()
+    >>> reports = load_boundaries(store)  # the real 2025 communes, border line, …
     >>> store.count("communes")
     130
     """

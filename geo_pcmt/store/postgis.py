@@ -68,8 +68,8 @@ class PostGISStore(Pools, StoreBase):
     Examples
     --------
     >>> store = PostGISStore("postgresql://pcmt@127.0.0.1/pcmt")
-    >>> store.init()
-    >>> store.count("communes", bbox=(104.0, 19.2, 104.4, 19.6))
+    >>> store.init()  # doctest: +SKIP
+    >>> store.count("communes", bbox=(104.0, 19.2, 104.4, 19.6))  # doctest: +SKIP
     6
     """
 

@@ -58,6 +58,8 @@ class ApiError(HTTPException):
     Examples
     --------
     >>> raise ApiError(400, "invalid_bbox", "bbox needs 4 numbers: minLon,minLat,maxLon,maxLat")
+    Traceback (most recent call last):
+    geo_pcmt.web.security.ApiError: 400 Bad Request: bbox needs 4 numbers: minLon,minLat,maxLon,maxLat
     """
 
     def __init__(self, status: int, error_code: str, description: str,
