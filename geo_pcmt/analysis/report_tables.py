@@ -58,8 +58,8 @@ def period(kind: str, value: str) -> Period:
     Examples
     --------
     >>> p = period("quarter", "2025Q2")
-    >>> p.start, p.end, p.prev_start, p.title_vi
-    (datetime.date(2025, 4, 1), datetime.date(2025, 6, 30), datetime.date(2024, 4, 1), 'quý II năm 2025')
+    >>> str(p.start), str(p.end), str(p.prev_start), p.title_vi
+    ('2025-04-01', '2025-06-30', '2024-04-01', 'quý II năm 2025')
     """
     value = str(value).strip()
     pats = {"month": r"(\d{4})-(\d{2})", "quarter": r"(\d{4})[Qq]([1-4])",
@@ -394,6 +394,7 @@ def pre2025_basis(annex: ReportTable, lineage: pd.DataFrame) -> ReportTable:
 
 
 __all__ = ["PERIOD_KINDS", "Period", "ReportTable", "cases_by_force", "cases_by_kind",
-           "class_counts", "classification_list", "criteria_legend", "commune_annex", "fired_text", "force_of",
+           "class_counts", "classification_list", "criteria_legend", "commune_annex",
+           "fired_text", "force_of",
            "in_period", "old_district_of", "pct_change", "period", "pre2025_basis", "precheck",
            "seizures", "treatment_counts", "treatment_table"]

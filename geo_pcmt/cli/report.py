@@ -28,7 +28,8 @@ def write_report(report, fmt: str, path) -> Path:
 @click.option("--month", help="Monthly report, e.g. 2025-06.")
 @click.option("--quarter", help="Quarterly report, e.g. 2025Q2.")
 @click.option("--year", help="Yearly report, e.g. 2025.")
-@click.option("--action-month", help="The June action month (tháng hành động) of a year, e.g. 2025.")
+@click.option("--action-month", help="The June action month (tháng hành động) of a year, "
+                                      "e.g. 2025.")
 @click.option("--format", "fmt", type=click.Choice(sorted(WRITERS)), default=None,
               help="docx (Word), xlsx (one sheet per table) or pdf (A4, printed by headless "
                    "Chromium). Default: from the file name's extension.")
