@@ -166,3 +166,33 @@ def test_pdf_is_printed_from_the_same_content(year_report, tmp_path):
     from geo_pcmt.outputs.report_html import write_pdf
     path = write_pdf(year_report, tmp_path / "r.pdf")
     assert path.read_bytes()[:4] == b"%PDF"
+
+
+@pytest.fixture(scope="module")
+def report_app(sample_store, tmp_path_factory):
+    from tests.test_ogcapi import make_app
+    return make_app(sample_store, tmp_path_factory.mktemp("report_web"))
+
+
+@pytest.mark.parametrize("role, status", [(None, 401), ("viewer", 403), ("analyst", 200)])
+def test_the_report_form_is_for_analysts(report_app, role, status):
+    from tests.test_ogcapi import bearer
+    res = report_app.test_client().get("/reports/", headers=bearer(report_app, role))
+    assert res.status_code == status
+
+
+def test_the_web_download_is_the_same_report_and_is_audited(report_app, tmp_path):
+    from openpyxl import load_workbook
+    from tests.test_ogcapi import bearer
+    client = report_app.test_client()
+    res = client.get("/reports/download?kind=quarter&value=2025Q2&format=xlsx",
+                     headers=bearer(report_app, "analyst"))
+    assert res.status_code == 200 and "attachment" in res.headers["Content-Disposition"]
+    (tmp_path / "r.xlsx").write_bytes(res.data)
+    wb = load_workbook(tmp_path / "r.xlsx")
+    assert "quý II năm 2025" in wb["Bieu 1"]["A7"].value and wb["Bieu 1"]["A1"].value == "MẬT"
+    bad = client.get("/reports/download?kind=quarter&value=2025-2&format=docx",
+                     headers=bearer(report_app, "analyst"))
+    assert bad.status_code == 400
+    log = report_app.extensions["geo_pcmt_store"].read("audit_log", where={"action": "report"})
+    assert len(log) == 1 and "2025Q2" in str(log.iloc[0]["detail"])

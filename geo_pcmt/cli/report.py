@@ -9,20 +9,9 @@ import click
 from geo_pcmt.access import ROLES
 from geo_pcmt.cli.options import STORE_OPTION, open_command_store
 from geo_pcmt.cli.status import _call_run
+from geo_pcmt.outputs.report import REPORT_FORMATS, write_report
 from geo_pcmt.runs.common import DEFAULT_ROLE
 from geo_pcmt.runs.report import DEFAULT_UNIT
-
-WRITERS = {"docx": ("geo_pcmt.outputs.report_docx", "write_docx"),
-           "xlsx": ("geo_pcmt.outputs.report_xlsx", "write_xlsx"),
-           "pdf": ("geo_pcmt.outputs.report_html", "write_pdf")}
-
-
-def write_report(report, fmt: str, path) -> Path:
-    """Write ``report`` as ``fmt`` (docx / xlsx / pdf) to ``path``; used by the CLI and web."""
-    import importlib
-    module, name = WRITERS[fmt]
-    return getattr(importlib.import_module(module), name)(report, path)
-
 
 @click.command("report")
 @click.option("--month", help="Monthly report, e.g. 2025-06.")
@@ -30,7 +19,7 @@ def write_report(report, fmt: str, path) -> Path:
 @click.option("--year", help="Yearly report, e.g. 2025.")
 @click.option("--action-month", help="The June action month (tháng hành động) of a year, "
                                       "e.g. 2025.")
-@click.option("--format", "fmt", type=click.Choice(sorted(WRITERS)), default=None,
+@click.option("--format", "fmt", type=click.Choice(sorted(REPORT_FORMATS)), default=None,
               help="docx (Word), xlsx (one sheet per table) or pdf (A4, printed by headless "
                    "Chromium). Default: from the file name's extension.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -55,7 +44,7 @@ def report_command(month, quarter, year, action_month, fmt, output, unit, number
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --month, --quarter, --year, --action-month")
     fmt = fmt or Path(output).suffix.lstrip(".").lower()
-    if fmt not in WRITERS:
+    if fmt not in REPORT_FORMATS:
         raise click.UsageError("say --format docx|xlsx|pdf or end the file name with one")
     kind, value = chosen[0]
     params = report_run.ReportParams(kind, value, unit=unit, number=number,
