@@ -142,7 +142,8 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Security hooks, identification, then every blueprint (the map owns ``/``)."""
-    from geo_pcmt.web import admin, auth, data, exports, maps, ogcapi, patrol, public, security
+    from geo_pcmt.web import (admin, auth, data, exports, maps, ogcapi, patrol, public, reports,
+                              security)
     security.init_app(app)
     # order matters: who is asking must be known before the CSRF check exempts Bearer calls
     app.before_request(auth.load_identity)
@@ -152,7 +153,8 @@ def _register_blueprints(app: Flask) -> None:
     def _role():
         return {"role": auth.current_role(), "has_map": "maps" in app.blueprints}
 
-    for bp in (auth.bp, ogcapi.bp, exports.bp, data.bp, admin.bp, public.bp, maps.bp, patrol.bp):
+    for bp in (auth.bp, ogcapi.bp, exports.bp, data.bp, admin.bp, public.bp, maps.bp, patrol.bp,
+               reports.bp):
         app.register_blueprint(bp)
 
 
