@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from geo_pcmt.analysis import report_tables as rt
-from geo_pcmt.analysis.patrol.model import MARKING_VI
+from geo_pcmt import access
 from geo_pcmt.analysis.rules import find_rule_set, rule_set_for
 from geo_pcmt.analysis.status import classify
 from geo_pcmt.formatting import fmt_number
@@ -76,7 +76,8 @@ class Report:
     @property
     def marking(self) -> str | None:
         """``MẬT`` / ``TỐI MẬT`` when restricted or secret rows went into it, else None."""
-        return MARKING_VI.get(self.confidentiality)
+        mark, level = access.marking([self.confidentiality])
+        return None if level == "public" else mark
 
     def tables(self) -> list[rt.ReportTable]:
         """Every table in document order (numbered)."""
