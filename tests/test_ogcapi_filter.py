@@ -281,3 +281,79 @@ def test_a_store_filter_is_checked_against_the_schema():
         Filter.of(Like("first_seen", "2024%"), layer)
     with pytest.raises(ValueError):
         Filter.of(Intersects(shapely.to_wkb(shapely.Point(0, 0))), get_layer("commune_status"))
+
+
+# --- fuzzing: never a 500, never a row the role may not see ---------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FIELDS = ["id", "status", "name", "first_seen", "cleared_on", "confidentiality", "address",
+           "nope", "geometry"]
+_LITERALS = st.one_of(st.integers(-5, 5), st.floats(allow_nan=True), st.booleans(),
+                      st.text(max_size=12), st.sampled_from(["'RP-07'", "'secret'",
+                                                             "DATE('2024-05-01')",
+                                                             "TIMESTAMP('2024-05-01T00:00:00Z')",
+                                                             "'2024-05-01T'", "NULL"]))
+
+
+def _lit(v) -> str:
+    if isinstance(v, str) and not v.startswith(("'", "DATE", "TIMESTAMP", "NULL")):
+        return "'" + v.replace("'", "''") + "'"
+    return str(v)
+
+
+_ATOMS = st.one_of(
+    st.builds(lambda f, op, v: f"{f} {op} {_lit(v)}", st.sampled_from(_FIELDS),
+              st.sampled_from(["=", "<>", "<", "<=", ">", ">=", "LIKE"]), _LITERALS),
+    st.builds(lambda f, vs: f"{f} IN ({', '.join(map(_lit, vs))})", st.sampled_from(_FIELDS),
+              st.lists(_LITERALS, min_size=1, max_size=4)),
+    st.builds(lambda f, a, b: f"{f} BETWEEN {_lit(a)} AND {_lit(b)}", st.sampled_from(_FIELDS),
+              _LITERALS, _LITERALS),
+    st.builds(lambda f: f"{f} IS NULL", st.sampled_from(_FIELDS)),
+    st.builds(lambda x, y: f"S_INTERSECTS(geometry, BBOX({x}, {y}, {x + 0.05}, {y + 0.05}))",
+              st.floats(103.9, 104.3), st.floats(19.2, 19.6)),
+    st.builds(lambda fn, f, v: f"{fn}({f}, {_lit(v)})",
+              st.sampled_from(["T_AFTER", "T_BEFORE", "T_INTERSECTS"]),
+              st.sampled_from(_FIELDS), _LITERALS),
+)
+_FILTERS = st.recursive(_ATOMS, lambda inner: st.one_of(
+    st.builds(lambda a, b: f"({a}) AND ({b})", inner, inner),
+    st.builds(lambda a, b: f"({a}) OR ({b})", inner, inner),
+    st.builds(lambda a: f"NOT ({a})", inner)), max_leaves=6)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=st.one_of(_FILTERS, st.text(max_size=60)), as_viewer=st.booleans())
+def test_fuzzed_filters_never_fail_and_never_reveal_hidden_rows(api, text, as_viewer):
+    role, cid = ("viewer", "border_crossings") if as_viewer else ("analyst", "retail_points")
+    res = items(api, cid, role, filter=text)
+    assert res.status_code in (200, 400), (text, res.status_code, res.data[:300])
+    if res.status_code == 200:
+        got = set(ids(res))
+        hidden = {"BC-3"} if as_viewer else {"RP-07", "RP-12"}
+        assert not got & hidden, text
+    else:
+        assert res.get_json()["code"] in ("invalid_filter", "invalid_parameter")
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(doc=st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
+                                  st.just({"property": "status"}),
+                                  st.just({"property": "confidentiality"}),
+                                  st.just({"date": "2024-05-01"})),
+                        lambda inner: st.one_of(
+                            st.lists(inner, max_size=3),
+                            st.builds(lambda op, args: {"op": op, "args": args},
+                                      st.sampled_from(["=", "<>", "and", "or", "not", "like",
+                                                       "in", "between", "isNull", "t_after",
+                                                       "s_intersects", "nonsense"]),
+                                      st.lists(inner, max_size=3))), max_leaves=8))
+def test_fuzzed_cql2_json_never_fails_and_never_reveals_hidden_rows(api, doc):
+    res = items(api, "retail_points", "analyst", filter=json.dumps(doc),
+                filter_lang="cql2-json")
+    assert res.status_code in (200, 400), (doc, res.status_code, res.data[:300])
+    if res.status_code == 200:
+        assert not set(ids(res)) & {"RP-07", "RP-12"}, doc
