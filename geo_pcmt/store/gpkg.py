@@ -283,8 +283,8 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
                        f"ON r.id = t.fid{filters or ' WHERE 1'} AND {_in_box_joined(geom)} "
                        f"ORDER BY t.fid LIMIT ? OFFSET ?")
                 params += [*_in_box_joined_params(bbox), int(limit), int(offset)]
-            elif (bbox is not None and not where and flt is None and spec.geometry_type == "Point"
-                    and (limit is not None or offset)):
+            elif (bbox is not None and not where and flt is None
+                    and spec.geometry_type == "Point" and (limit is not None or offset)):
                 # a page of points in a box: page the fids in the R-tree, read only those
                 # rows (filtering the table first read every row in the box)
                 ids, params = self._ids_in_box(conn, spec, bbox)

@@ -38,7 +38,8 @@ _FORMS = ("supported: = <> < <= > >=, LIKE, IN, BETWEEN, IS NULL, AND/OR/NOT, "
           "S_INTERSECTS(geometry, <WKT|BBOX(…)>), T_INTERSECTS/T_AFTER/T_BEFORE(<date field>, "
           "DATE('2024-01-01') | TIMESTAMP('2024-01-01T00:00:00Z') | INTERVAL('2024-01-01','..'))")
 _EXTRA_GRAMMAR = r'''
-%extend temporal_predicate: _binary_temporal_predicate_func "(" expression "," expression ")" -> function_temporal_predicate
+%extend temporal_predicate: _binary_temporal_predicate_func "(" expression "," expression ")" \
+    -> function_temporal_predicate
 %extend literal: "INTERVAL"i "(" SINGLE_QUOTED "," SINGLE_QUOTED ")" -> quoted_interval
 '''
 
@@ -273,8 +274,9 @@ class _Checker:
             raise _bad("temporal functions take the date property first")
         name = self.field(lhs)
         if self.c.field(name).type not in ("date", "datetime"):
+            dated = [f for f in self.c.fields if self.c.field(f).type in ("date", "datetime")]
             raise _bad(f"{name!r} is not a date property; temporal functions apply to "
-                       f"{', '.join(f for f in self.c.fields if self.c.field(f).type in ('date', 'datetime')) or 'none here'}")
+                       f"{', '.join(dated) or 'none here'}")
         if isinstance(rhs, values.Interval):
             start = None if rhs.start is None else self.value(name, rhs.start)
             end = None if rhs.end is None else self.value(name, rhs.end)
