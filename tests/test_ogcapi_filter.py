@@ -212,6 +212,12 @@ def test_the_schema_request_ignores_the_items_parameters_of_a_collection_url(api
     assert get(api, "/api/collections/cases/schema?nonsense=1").status_code == 400
 
 
+def test_an_export_keeps_only_the_rows_the_filter_keeps(api):
+    res = get(api, "/export/retail_points.geojson?filter=" + quote("status = 'cleared'"))
+    assert res.status_code == 200
+    assert [f["properties"]["id"] for f in json.loads(res.data)["features"]] == ["RP-02"]
+
+
 # --- extents, gzip ------------------------------------------------------------------------
 
 def test_collections_carry_the_temporal_extent_the_role_may_see(api):

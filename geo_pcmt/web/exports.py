@@ -55,7 +55,7 @@ def _selection(store, c: Collection, q, role: str | None) -> tuple[list[str], It
         frame = frame.iloc[q.offset:stop]
         return frame["id"].tolist(), [frame]
     ids = access.read(store, c.id, role=role, bbox=q.bbox, where=q.where, columns=["id"],
-                      limit=q.limit, offset=q.offset)["id"].astype(str).tolist()
+                      limit=q.limit, offset=q.offset, filter=q.filter)["id"].astype(str).tolist()
     return ids, _chunks(store, c, ids, role)
 
 
