@@ -428,7 +428,7 @@ def _refuse_hidden(role: str | None, layer: str, names, visible: list[str], what
 
 def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
          columns: Sequence[str] | None = None, limit: int | None = None,
-         offset: int = 0) -> pd.DataFrame:
+         offset: int = 0, filter=None) -> pd.DataFrame:
     """Read ``layer`` from ``store`` as ``role`` may see it: rows and fields.
 
     Parameters
@@ -444,6 +444,10 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
         (a filter on ``confidentiality`` keeps only the levels the role is cleared for;
         none left reads no row). Filtering on a field the role may not see raises
         :class:`AccessDenied`: the rows a filter keeps would tell its values.
+    filter : geo_pcmt.store.filters.Filter, optional
+        A checked CQL2 expression, ANDed after the role's row scope (so it can only narrow
+        what the role may see). Naming a field the role may not see raises
+        :class:`AccessDenied`, as ``where`` does.
     columns : list of str, optional
         Fields wanted; default every field the role may see. Asking for a field the role
         may not see raises :class:`AccessDenied` (the same as an unknown field would).
@@ -466,11 +470,41 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
     # unknown fields are the store's to refuse (KeyError), hidden ones are refused here
     _refuse_hidden(role, layer, [c for c in (where or {}) if c in spec.field_names], visible,
                    "filter on field(s)")
+    if filter is not None:
+        if getattr(filter, "layer", None) != layer:
+            raise TypeError(f"filter was not made for layer {layer!r}")
+        _refuse_hidden(role, layer, sorted(filter.fields), visible, "filter on field(s)")
     if columns is None:
         columns = visible
     else:
         _refuse_hidden(role, layer, columns, visible, "field(s)")
         columns = list(columns)
     scope = row_filter_for(role, layer)
+    extra = {} if filter is None else {"filter": filter}  # stores without filters still work
     return store.read(layer, bbox=bbox, where=_merge_where(where, scope), columns=columns,
-                      limit=limit, offset=offset)
+                      limit=limit, offset=offset, **extra)
+
+
+def count(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
+          filter=None) -> int:
+    """How many rows :func:`read` would return for the same arguments (no paging)."""
+    if not can_read_layer_for(role, layer):
+        raise AccessDenied(f"layer {layer!r} is not readable by role {role or 'anonymous'!r}")
+    visible = visible_fields(role, layer)
+    spec = get_layer(layer)
+    _refuse_hidden(role, layer, [c for c in (where or {}) if c in spec.field_names], visible,
+                   "filter on field(s)")
+    if filter is not None:
+        _refuse_hidden(role, layer, sorted(filter.fields), visible, "filter on field(s)")
+    extra = {} if filter is None else {"filter": filter}
+    return store.count(layer, bbox=bbox, where=_merge_where(where, row_filter_for(role, layer)),
+                       **extra)
+
+
+def value_range(store, layer: str, column: str, *, role: str | None) -> tuple | None:
+    """``(min, max)`` of ``column`` over the rows of ``layer`` that ``role`` may see (for
+    the temporal extent of a collection); a field the role may not see is refused."""
+    if not can_read_layer_for(role, layer):
+        raise AccessDenied(f"layer {layer!r} is not readable by role {role or 'anonymous'!r}")
+    _refuse_hidden(role, layer, [column], visible_fields(role, layer), "field(s)")
+    return store.value_range(layer, column, where=_merge_where(None, row_filter_for(role, layer)))

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from geo_pcmt.cli import main
 from tests.test_ogcapi import bearer
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
-from tests.test_patrol_web import _plan, app  # noqa: F401  (fixture)
+from tests.test_patrol_web import _plan, app_config, web_store  # noqa: F401  (fixtures of the patrol pages)
 
 
 def _config(html: str) -> dict:

@@ -14,8 +14,7 @@ import shapely
 
 from geo_pcmt.store.versions import VersionConflict, row_versions
 from geo_pcmt.layers import get_layer
-from tests.backends import any_store, pg_templates, pg_server  # noqa: F401  (fixtures)
-from tests.test_ogcapi import bearer, make_app, web_store, web_template  # noqa: F401
+from tests.test_ogcapi import bearer, make_app
 from tests.test_ogcapi import MUONG_XEN
 
 GEO = "application/geo+json"

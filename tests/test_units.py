@@ -20,7 +20,6 @@ from geo_pcmt.ingest import boundaries
 from geo_pcmt.store import GeoPackageStore
 from geo_pcmt.users import UserError, UserStore
 from tests.test_ogcapi import PASSWORD, bearer, csrf_of, login, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
 from tests.test_patrol import crossings, posts_frame
 
 FORM = {"post": "BP-001", "plan_date": "2026-01-15", "start_time": "07:00", "hours": "6",

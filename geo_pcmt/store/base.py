@@ -124,9 +124,13 @@ class Store(Protocol):
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
-             offset: int = 0) -> gpd.GeoDataFrame | pd.DataFrame: ...
+             offset: int = 0, filter: Any = None) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Rows of ``layer``: ``where`` (equality, lists, ranges) AND ``bbox`` AND
+        ``filter``, a checked :class:`geo_pcmt.store.filters.Filter` (never text)."""
+        ...
 
-    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int: ...
+    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
+              filter: Any = None) -> int: ...
 
     def write(self, layer: str, frame: gpd.GeoDataFrame | pd.DataFrame, *,
               mode: WriteMode = "append", user: str = "system",

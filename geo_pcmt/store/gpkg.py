@@ -33,6 +33,7 @@ from geo_pcmt.store.base import CountMemo, filter_key, versions_from_rows
 from geo_pcmt.store.base import StoreBase, audit_values, chunks
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import rewrite_key as _rewrite_key, version_key as _version_key
+from geo_pcmt.store.filters import Filter, SQLiteFilter
 from geo_pcmt.store.gpkg_connections import Connections
 from geo_pcmt.store.versions import Expected, check_expected
 from geo_pcmt.store.gpkg_geometry import (  # noqa: F401  (the blob codec, importable here)
@@ -194,8 +195,15 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
     # --- queries ----------------------------------------------------------------------
 
     def _where_sql(self, layer: Layer, conn, bbox: BBox | None,
-                   where: Where | None, alias: str = "") -> tuple[str, list]:
+                   where: Where | None, alias: str = "",
+                   flt: Filter | None = None) -> tuple[str, list]:
         clauses, params = [], []
+        if flt is not None:
+            geom = self._geom_column(conn, layer.name)
+            rtree = _q("rtree_" + layer.name + "_" + geom) if geom else None
+            sql, fparams = SQLiteFilter(layer, geom, rtree, alias).sql(flt)
+            clauses.append(sql)
+            params.extend(fparams)
         for column, value in (where or {}).items():
             layer.field(column)  # KeyError for unknown columns: never interpolated
             col = alias + _q(column)
@@ -237,7 +245,7 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
-             offset: int = 0) -> gpd.GeoDataFrame | pd.DataFrame:
+             offset: int = 0, filter: Filter | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """Rows of ``layer`` in stored order, filtered and paged.
 
         Parameters
@@ -251,14 +259,18 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
             Attribute columns to return (``id`` is always included).
         limit, offset : int
             Paging, applied after filtering.
+        filter : Filter, optional
+            A checked CQL2 expression (:class:`~geo_pcmt.store.filters.Filter`), ANDed with
+            ``where`` and ``bbox``; its values are bound, never pasted.
         """
         spec = get_layer(layer)
         cols = frames.read_columns(spec, columns, limit, offset)
         if not self._has_table(spec.name):
             return frames.empty_frame(spec, cols)
+        flt = filter
         with self._reading() as conn:
             geom = self._geom_column(conn, spec.name)
-            sql_where, params = self._where_sql(spec, conn, bbox, where)
+            sql_where, params = self._where_sql(spec, conn, bbox, where, flt=flt)
             select = ", ".join(_q(c) for c in cols) + (f", {_q(geom)}" if geom else "")
             refine = bbox is not None and spec.geometry_type != "Point"
             sql = f"SELECT {select} FROM {_q(spec.name)}{sql_where} ORDER BY fid"
@@ -267,15 +279,15 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
                 # a page of points in a box holding a large share of the layer: walk the
                 # table in stored order, look each row up in the R-tree by id, stop at the
                 # page's end (listing and sorting the box's ids first cost more)
-                filters, params = self._where_sql(spec, conn, None, where, alias="t.")
+                filters, params = self._where_sql(spec, conn, None, where, alias="t.", flt=flt)
                 rtree = _q("rtree_" + spec.name + "_" + geom)
                 tcols = ", ".join("t." + _q(c) for c in cols) + f", t.{_q(geom)}"
                 sql = (f"SELECT {tcols} FROM {_q(spec.name)} t NOT INDEXED CROSS JOIN {rtree} r "
                        f"ON r.id = t.fid{filters or ' WHERE 1'} AND {_in_box_joined(geom)} "
                        f"ORDER BY t.fid LIMIT ? OFFSET ?")
                 params += [*_in_box_joined_params(bbox), int(limit), int(offset)]
-            elif (bbox is not None and not where and spec.geometry_type == "Point"
-                    and (limit is not None or offset)):
+            elif (bbox is not None and not where and flt is None
+                    and spec.geometry_type == "Point" and (limit is not None or offset)):
                 # a page of points in a box: page the fids in the R-tree, read only those
                 # rows (filtering the table first read every row in the box)
                 ids, params = self._ids_in_box(conn, spec, bbox)
@@ -298,7 +310,8 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
             return out
         return frames.typed(spec, data)
 
-    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
+    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
+              filter: Filter | None = None) -> int:
         """Number of rows matching the same filters as :meth:`read`.
 
         Counts follow appends: the process remembers the last count of each filter with
@@ -310,7 +323,12 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
         if not self._has_table(spec.name):
             return 0
         if bbox is not None and spec.geometry_type != "Point":
-            return len(self.read(layer, bbox=bbox, where=where, columns=["id"]))
+            return len(self.read(layer, bbox=bbox, where=where, columns=["id"], filter=filter))
+        if filter is not None:  # counted in full (the web layer remembers these counts)
+            with self._reading() as conn:
+                sql_where, params = self._where_sql(spec, conn, bbox, where, flt=filter)
+                return conn.execute(f"SELECT count(*) FROM {_q(spec.name)}{sql_where}",
+                                    params).fetchone()[0]
         with self._reading() as conn:
             if spec.name == "audit_log":  # audit records move no data version
                 return self._count_all(conn, spec, bbox, where)
@@ -389,6 +407,20 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
             row = conn.execute(f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "
                                f"{_q('rtree_' + spec.name + '_' + geom)}").fetchone()
         return None if row[0] is None else tuple(row)
+
+    def value_range(self, layer: str, column: str, *,
+                    where: Where | None = None) -> tuple[str, str] | None:
+        """``(min, max)`` of a column over the rows ``where`` keeps (dates as ISO text), or
+        None when no row has a value."""
+        spec = get_layer(layer)
+        spec.field(column)  # KeyError for unknown columns: never interpolated
+        if not self._has_table(spec.name):
+            return None
+        with self._reading() as conn:
+            sql_where, params = self._where_sql(spec, conn, None, where)
+            row = conn.execute(f"SELECT min({_q(column)}), max({_q(column)}) FROM "
+                               f"{_q(spec.name)}{sql_where}", params).fetchone()
+        return None if row[0] is None else (row[0], row[1])
 
 
     # --- writes -----------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -79,9 +80,27 @@ def _register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("ST_IsEmpty", 1, lambda b: 1 if _envelope(b) is None else 0,
                          deterministic=True)
     conn.create_function("gp_point_in_box", 5, _point_in_box, deterministic=True)
+    conn.create_function("gp_intersects", 2, _intersects, deterministic=True)
 
 
 def _point_in_box(blob, minx, miny, maxx, maxy) -> int:
     """Exact test for a point: the R-tree keeps 32-bit float bounds, a little too wide."""
     env = _envelope(blob)
     return int(env is not None and minx <= env[0] <= maxx and miny <= env[2] <= maxy)
+
+
+@lru_cache(maxsize=64)
+def _prepared(wkb: bytes):
+    """A filter's geometry, prepared once for the many rows it is tested against."""
+    g = shapely.from_wkb(wkb)
+    shapely.prepare(g)
+    return g
+
+
+def _intersects(blob, wkb) -> int:
+    """Whether a stored geometry intersects a filter's (WKB, EPSG:4326); NULL and empty
+    geometries intersect nothing."""
+    if blob is None or wkb is None or blob[3] & 0b00010000:
+        return 0
+    g = shapely.from_wkb(bytes(blob[_wkb_offset(blob)[0]:]))
+    return int(shapely.intersects(_prepared(bytes(wkb)), g))

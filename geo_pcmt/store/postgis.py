@@ -33,7 +33,9 @@ import sqlalchemy as sa
 
 from geo_pcmt.layers import LAYERS, Layer, get_layer
 from geo_pcmt.store import frames
+from geo_pcmt.store.filters import Filter
 from geo_pcmt.store.group_commit import GroupCommit
+from geo_pcmt.store.postgis_filters import condition as filter_condition
 from geo_pcmt.store.base import BBox, StoreError, Where, WriteMode, WriteReport
 from geo_pcmt.store.base import CountMemo, StoreBase, audit_values, filter_key, versions_from_rows
 from geo_pcmt.store.base import quote_ident as _q
@@ -226,12 +228,16 @@ class PostGISStore(Pools, StoreBase):
     # --- queries ----------------------------------------------------------------------
 
 
-    def _conditions(self, layer: Layer, bbox: BBox | None, where: Where | None) -> list:
-        return conditions(self.table(layer), layer, bbox, where)
+    def _conditions(self, layer: Layer, bbox: BBox | None, where: Where | None,
+                    flt: Filter | None = None) -> list:
+        conds = conditions(self.table(layer), layer, bbox, where)
+        if flt is not None:
+            conds.append(filter_condition(self.table(layer), layer, flt))
+        return conds
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
-             offset: int = 0) -> gpd.GeoDataFrame | pd.DataFrame:
+             offset: int = 0, filter: Filter | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """Rows of ``layer`` in the order they were written, filtered and paged in SQL.
 
         Parameters
@@ -245,6 +251,9 @@ class PostGISStore(Pools, StoreBase):
             Attribute columns to return (``id`` is always included).
         limit, offset : int
             Paging, applied after filtering.
+        filter : Filter, optional
+            A checked CQL2 expression, ANDed with the rest (see
+            :mod:`geo_pcmt.store.postgis_filters`).
         """
         spec = get_layer(layer)
         cols = frames.read_columns(spec, columns, limit, offset)
@@ -254,7 +263,7 @@ class PostGISStore(Pools, StoreBase):
         select = [_as_text(table.c[c], spec.field(c).type) for c in cols]
         if spec.has_geometry:
             select.append(sa.func.ST_AsBinary(table.c[GEOM]).label(GEOM))
-        query = sa.select(*select).where(*self._conditions(spec, bbox, where)) \
+        query = sa.select(*select).where(*self._conditions(spec, bbox, where, filter)) \
             .order_by(table.c.fid)
         if limit is not None:
             query = query.limit(int(limit))
@@ -264,7 +273,8 @@ class PostGISStore(Pools, StoreBase):
             records = conn.execute(query).all()
         return _frame_of(spec, cols, records)
 
-    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
+    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
+              filter: Filter | None = None) -> int:
         """Number of rows matching the same filters as :meth:`read`.
 
         Counts follow appends: the process remembers the last count of each filter with
@@ -277,8 +287,9 @@ class PostGISStore(Pools, StoreBase):
         spec = get_layer(layer)
         if not self._has_table(spec.name):
             return 0
-        conds = self._conditions(spec, bbox, where)
-        if spec.name == "audit_log":  # audit records move no data version: always counted
+        conds = self._conditions(spec, bbox, where, filter)
+        if spec.name == "audit_log" or filter is not None:  # audit: no data version; filters:
+            # counted in full (the web layer remembers those counts)
             with self._connect() as conn:
                 return int(conn.execute(sa.select(sa.func.count())
                                         .select_from(self.table(spec)).where(*conds)).scalar_one())
@@ -356,6 +367,21 @@ class PostGISStore(Pools, StoreBase):
         with self._connect() as conn:
             row = conn.execute(query).one()
         return None if row[0] is None else tuple(float(v) for v in row)
+
+    def value_range(self, layer: str, column: str, *,
+                    where: Where | None = None) -> tuple[str, str] | None:
+        """``(min, max)`` of a column over the rows ``where`` keeps (dates as ISO text), or
+        None when no row has a value."""
+        spec = get_layer(layer)
+        ftype = spec.field(column).type
+        if not self._has_table(spec.name):
+            return None
+        col = self.table(spec).c[column]
+        query = sa.select(_as_text(sa.func.min(col), ftype), _as_text(sa.func.max(col), ftype)) \
+            .where(*self._conditions(spec, None, where))
+        with self._connect() as conn:
+            row = conn.execute(query).one()
+        return None if row[0] is None else (row[0], row[1])
 
 
     # --- writes -----------------------------------------------------------------------

@@ -60,7 +60,7 @@ def _selection(store, c: Collection, q, role: str | None
         return frame["id"].tolist(), [frame], "public"
     columns = ["id"] + (["confidentiality"] if "confidentiality" in c.fields else [])
     head = access.read(store, c.id, role=role, bbox=q.bbox, where=q.where, columns=columns,
-                       limit=q.limit, offset=q.offset)
+                       limit=q.limit, offset=q.offset, filter=q.filter)
     level = access.frames_marking([head])[1]
     ids = head["id"].astype(str).tolist()
     return ids, _chunks(store, c, ids, role), level

@@ -20,8 +20,23 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    # Part 3 (Filtering) with CQL2: see geo_pcmt.web.ogcapi.filters for what is supported
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
 )
 CONFORMANCE += PART4_CONFORMANCE  # create, replace, update, delete: see .openapi_edits
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+_GEOMETRY_FORMATS = {"Point": "geometry-point", "MultiPolygon": "geometry-multipolygon",
+                     "LineString": "geometry-linestring",
+                     "MultiLineString": "geometry-multilinestring"}
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _JSON_TYPES = {"str": {"type": "string"}, "int": {"type": "integer"},
                "float": {"type": "number"}, "bool": {"type": "boolean"},
@@ -145,6 +160,22 @@ def feature_schema(c: Collection, schema_url: str = "") -> dict:
     return out
 
 
+def queryables_schema(c: Collection, url: str = "") -> dict:
+    """The queryables of ``c`` (OGC API – Features Part 3): a JSON Schema whose properties
+    are what a CQL2 ``filter`` may name, the fields this role sees and ``geometry``."""
+    props = {n: _field_schema(c.field(n)) for n in c.fields}
+    if c.layer.has_geometry:
+        props["geometry"] = {"format": _GEOMETRY_FORMATS.get(c.layer.geometry_type,
+                                                             "geometry-any"),
+                             "title": "Hình học / Geometry"}
+    out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+           "title": f"{c.layer.title_vi} / {c.layer.title_en}", "properties": props,
+           "additionalProperties": False}
+    if url:
+        out["$id"] = url
+    return out
+
+
 def _filter_parameters(c: Collection) -> list[dict]:
     params = []
     for name in c.fields:
@@ -196,6 +227,7 @@ def build_openapi(role: str | None, *, server_url: str = "/api", limit_default: 
     schemas = _base_schemas()
     if collections:
         paths["/collections/{collectionId}/schema"] = _schema_path(collections)
+        paths["/collections/{collectionId}/queryables"] = _queryables_path(collections)
     for cid, c in collections.items():
         schemas.update(_collection_schemas(cid, c))
         paths.update(_collection_paths(cid, c))
@@ -298,6 +330,14 @@ def _schema_path(collections: dict[str, Collection]) -> dict:
                       **_errors(400, 401, 404, 429, 500)}}}
 
 
+def _queryables_path(collections: dict[str, Collection]) -> dict:
+    """``/collections/{collectionId}/queryables`` for the collections of this document."""
+    path = _schema_path(collections)
+    path["get"].update(summary="Thuộc tính lọc được / Queryables (CQL2 filter)",
+                       operationId="getQueryables")
+    return path
+
+
 def _collection_schemas(cid: str, c: Collection) -> dict[str, dict]:
     """The feature and feature-collection schemas of collection ``cid``."""
     feature = f"feature_{cid}"
@@ -353,6 +393,9 @@ def _item_parameters(c: Collection) -> list[dict]:
         params.append(_ref("parameters", "bbox"))
     if c.time_field:
         params.append(_ref("parameters", "datetime"))
+    if not c.is_aggregate:
+        params += [_ref("parameters", "filter"), _ref("parameters", "filter-lang"),
+                   _ref("parameters", "filter-crs")]
     params += _filter_parameters(c)
     return params
 
@@ -399,6 +442,22 @@ def _parameters(limit_default: int, limit_max: int) -> dict[str, dict]:
                                     "interval (2024-01-01/2024-12-31, ../2024-12-31, "
                                     "2024-01-01/..) on the collection's time field.",
                      "schema": {"type": "string"}},
+        "filter": {"name": "filter", "in": "query", "required": False, "style": "form",
+                   "explode": False,
+                   "description": "A CQL2 expression on the queryables, e.g. "
+                                  "status = 'active' AND first_seen >= DATE('2024-01-01') "
+                                  "AND S_INTERSECTS(geometry, BBOX(104.0,19.2,104.6,19.6)).",
+                   "schema": {"type": "string"}},
+        "filter-lang": {"name": "filter-lang", "in": "query", "required": False,
+                        "style": "form", "explode": False,
+                        "description": "Language of filter (default cql2-text).",
+                        "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"],
+                                   "default": "cql2-text"}},
+        "filter-crs": {"name": "filter-crs", "in": "query", "required": False,
+                       "style": "form", "explode": False,
+                       "description": "CRS of the filter's geometries (CRS84 only).",
+                       "schema": {"type": "string", "format": "uri",
+                                  "enum": [CRS84]}},
         "featureId": {"name": "featureId", "in": "path", "required": True,
                       "description": "The feature's id.", "schema": {"type": "string"}},
     }

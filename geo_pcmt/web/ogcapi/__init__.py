@@ -28,6 +28,7 @@ from geo_pcmt.layers import LAYERS
 from geo_pcmt.outputs.export import _clean, iter_geojson
 from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import current_role
+from geo_pcmt.web.ogcapi.compression import gzip_json
 from geo_pcmt.web.ogcapi.answers import (
     STAMP,
     AnswerCache,
@@ -55,7 +56,9 @@ from geo_pcmt.web.ogcapi.features import (
     submit_audit,
 )
 from geo_pcmt.web.ogcapi.query import (
+    CONTROL_PARAMS,
     Query,
+    instant,
     bad_request,
     parse_bbox,
     parse_datetime,
@@ -70,7 +73,9 @@ from geo_pcmt.web.openapi import (
     Collection,
     build_openapi,
     collections_for,
+    QUERYABLES_REL,
     feature_schema,
+    queryables_schema,
 )
 from geo_pcmt.web.ogcapi.edits import item_version, register_edits, tagged
 from geo_pcmt.web.security import ApiError
@@ -78,6 +83,7 @@ from geo_pcmt.web.security import ApiError
 bp = Blueprint("ogcapi", __name__, url_prefix="/api")
 bp.teardown_app_request(release_claims)
 register_edits(bp)  # Part 4: POST items, PUT/PATCH/DELETE items/{id} (see .edits)
+bp.after_request(gzip_json)
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -136,8 +142,48 @@ def _nominal_extent(c: Collection) -> list[float] | None:
 
 
 def _extent_layers(cols) -> tuple[str, ...]:
-    """The layers the extents in a collections document come from."""
-    return tuple(sorted({n for n in map(_extent_layer, cols) if n is not None}))
+    """The layers the extents in a collections document come from (spatial and temporal)."""
+    spatial = {n for n in map(_extent_layer, cols) if n is not None}
+    return tuple(sorted(spatial | {c.id for c in cols if c.time_field is not None}))
+
+
+def _temporal_extent(c: Collection) -> list | None:
+    """``[start, end]`` (RFC 3339, UTC) of the collection's time field over the rows the
+    caller's role may see, kept per role and data version; None without a time field."""
+    if c.time_field is None:
+        return None
+    store = get_store()
+    role = current_role()
+    key = ("t", id(store), role, c.id, data_version(store, c.id))
+    extents = current_app.extensions.setdefault("geo_pcmt_extents", {})
+    if key not in extents:
+        if len(extents) > 256:
+            extents.clear()
+        try:
+            span = access.value_range(store, c.id, c.time_field, role=role)
+        except access.AccessDenied:
+            span = None
+        extents[key] = None if span is None else [_rfc3339(span[0], end=False),
+                                                  _rfc3339(span[1], end=True)]
+    return extents[key]
+
+
+def _rfc3339(value: str, *, end: bool) -> str | None:
+    """A stored date, date-time or period (``YYYY``, ``YYYY-MM``) as the first (or, for
+    ``end``, last) second it covers, in UTC."""
+    import calendar
+    text = str(value).strip()
+    try:
+        if len(text) == 4:
+            text = f"{text}-12-31" if end else f"{text}-01-01"
+        elif len(text) == 7:
+            y, m = int(text[:4]), int(text[5:7])
+            text = f"{text}-{calendar.monthrange(y, m)[1]:02d}" if end else f"{text}-01"
+        moment, date_only = instant(text)
+    except (ValueError, ApiError):
+        return None
+    return f"{moment}T23:59:59Z" if date_only and end else \
+        (f"{moment}T00:00:00Z" if date_only else f"{moment}Z")
 
 
 def _collection_json(c: Collection) -> dict:
@@ -154,6 +200,8 @@ def _collection_json(c: Collection) -> dict:
             _link(_url(f"/collections/{c.id}/items", f="html"), "items", "text/html"),
             _link(_url(f"/collections/{c.id}/schema"), "describedBy", "application/schema+json",
                   "JSON Schema"),
+            _link(_url(f"/collections/{c.id}/queryables"), QUERYABLES_REL,
+                  "application/schema+json", "Queryables (CQL2 filter)"),
             _link(f"{request.host_url.rstrip('/')}/export/{c.id}.geojson", "enclosure",
                   "application/geo+json", "download (GeoJSON)"),
         ],
@@ -161,6 +209,10 @@ def _collection_json(c: Collection) -> dict:
     extent = _nominal_extent(c)
     if extent:
         out["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    span = _temporal_extent(c)
+    if span:
+        out.setdefault("extent", {})["temporal"] = {
+            "interval": [span], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return out
 
 
@@ -240,14 +292,30 @@ def collection(cid: str):
     return serve(None, None, answer)
 
 
+def _refuse_unknown_schema_params(c: Collection) -> None:
+    """Schema requests take ``f`` and ignore the items' own parameters: GDAL adds the
+    query of a collection URL (``…/items?datetime=2024-01-01/..``) to every request."""
+    unknown = [k for k in request.args if k not in CONTROL_PARAMS and k not in c.fields]
+    if unknown:
+        raise bad_request("unknown_parameter", f"unknown parameter(s) {', '.join(unknown[:5])}")
+
+
 @bp.get("/collections/<cid>/schema")
 def schema(cid: str):
     """JSON Schema of the collection's features (the fields this role may see)."""
     c = find_collection(cid)
-    unknown = [k for k in request.args if k != "f"]
-    if unknown:
-        raise bad_request("unknown_parameter", f"unknown parameter(s) {', '.join(unknown[:5])}")
+    _refuse_unknown_schema_params(c)
     body = feature_schema(c, _url(f"/collections/{cid}/schema"))
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/schema+json")
+
+
+@bp.get("/collections/<cid>/queryables")
+def queryables(cid: str):
+    """The properties a CQL2 ``filter`` may name (OGC API – Features Part 3), as JSON
+    Schema: the fields this role may see, and the geometry."""
+    c = find_collection(cid)
+    _refuse_unknown_schema_params(c)
+    body = queryables_schema(c, _url(f"/collections/{cid}/queryables"))
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/schema+json")
 
 

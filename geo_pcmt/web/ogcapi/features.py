@@ -66,9 +66,10 @@ def read_page(c: Collection, q: Query, role: str | None) -> tuple[pd.DataFrame, 
         frame = filter_frame(aggregate_frame(store, c, role), q)
         stop = None if q.limit is None else q.offset + q.limit
         return frame.iloc[q.offset:stop].reset_index(drop=True), len(frame)
-    frame = _read(store, c, role, bbox=q.bbox, where=q.where, limit=q.limit, offset=q.offset)
+    frame = _read(store, c, role, bbox=q.bbox, where=q.where, limit=q.limit, offset=q.offset,
+                  filter=q.filter)
     if q.limit is not None and (len(frame) == q.limit or (q.offset > 0 and not len(frame))):
-        matched = count_matches(store, c, q)
+        matched = count_matches(store, c, q, role)
     else:  # the page ends before the limit: it holds the last match, no count needed
         matched = q.offset + len(frame)
     return frame, matched
@@ -94,7 +95,7 @@ def _read(store, c: Collection, role: str | None, **query) -> pd.DataFrame:
         raise ApiError(404, "not_found", f"no collection {c.id[:80]!r}") from None
 
 
-def count_matches(store, c: Collection, q: Query) -> int:
+def count_matches(store, c: Collection, q: Query, role: str | None) -> int:
     """``numberMatched``, remembered for ``API_COUNT_CACHE_S`` seconds per filter.
 
     A client paging through a layer (QGIS, ogr2ogr) repeats the same filter with a new
@@ -105,20 +106,30 @@ def count_matches(store, c: Collection, q: Query) -> int:
     """
     ttl = current_app.config.get("API_COUNT_CACHE_S", 0)
     if ttl <= 0:
-        return store.count(c.id, bbox=q.bbox, where=q.where)
+        return _count(store, c, q, role)
     # the data version in the key: a count never outlives a write, even another worker's
     key = (c.id, q.bbox, tuple(sorted((k, repr(v)) for k, v in q.where.items())),
-           data_version(store, c.id))
+           None if q.filter is None else q.filter.key(), data_version(store, c.id))
     cache = current_app.extensions.setdefault("geo_pcmt_counts", {})
     now = time.monotonic()
     hit = cache.get(key)
     if hit is not None and hit[1] > now:
         return hit[0]
-    n = store.count(c.id, bbox=q.bbox, where=q.where)
+    n = _count(store, c, q, role)
     if len(cache) > 1024:
         cache.clear()
     cache[key] = (n, now + ttl)
     return n
+
+
+def _count(store, c: Collection, q: Query, role: str | None) -> int:
+    """The count through the role-scoped counter (``q.where`` holds the row scope already;
+    merging it again changes nothing)."""
+    try:
+        return access.count(store, c.id, role=role, bbox=q.bbox, where=q.where,
+                            filter=q.filter)
+    except access.AccessDenied:
+        raise ApiError(404, "not_found", f"no collection {c.id[:80]!r}") from None
 
 
 def forget_counts() -> None:

@@ -1,14 +1,21 @@
 """Query parameters of the items (and exports) → a checked :class:`Query` for the store.
 
 ``bbox``, ``limit``/``offset``, ``datetime`` (instants and intervals on the layer's time
-field) and one equality filter per visible property; anything else is a 400 naming the
-parameter, so that a typo never silently returns everything.
+field), ``filter`` (CQL2, see :mod:`.filters`) and one equality filter per visible
+property; anything else is a 400 naming the parameter, so that a typo never silently
+returns everything.
+
+``datetime`` is lenient in what GIS clients send: a date (``2024-01-01``), a date with an
+empty time (``2024-01-01T``, as GDAL 3.6 sends for ``-where "date >= '2024-01-01'"``), a
+date-time to the hour, minute or second with ``Z``, an offset or none (UTC), and intervals
+of those with open ends (``..`` or empty).
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
 
@@ -16,12 +23,19 @@ from geo_pcmt import access
 from geo_pcmt.runs import patrol as patrol_run
 from geo_pcmt.web.auth import current_unit
 from geo_pcmt.web.context import get_store
+from geo_pcmt.store.filters import Filter
 from geo_pcmt.web.openapi import CRS84, Collection
 from geo_pcmt.web.security import ApiError
 
-CONTROL_PARAMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"})
-_CRS84_ALIASES = frozenset({CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326", "EPSG:4326",
-                            "OGC:CRS84", "CRS84"})
+CONTROL_PARAMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs",
+                            "filter", "filter-lang", "filter-crs"})
+CRS84_ALIASES = frozenset({CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326", "EPSG:4326",
+                           "OGC:CRS84", "CRS84"})
+DATETIME_FORMS = ("2024-05-01, 2024-05-01T08:00:00Z (or +07:00, or to the hour or minute), "
+                  "and intervals start/end of those with open ends: 2024-05-01/.., "
+                  "../2024-05-31, 2024-05-01/2024-05-31")
+_INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[Tt ]((\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?)?"
+                      r"(Z|z|[+-]\d{2}:?\d{2})?)?$")
 _OPEN = ("", "..")
 
 
@@ -33,12 +47,17 @@ class Query:
     where: dict = field(default_factory=dict)
     limit: int | None = None
     offset: int = 0
+    filter: Filter | None = None
+    filter_text: str | None = None  # as sent, for the audit record
 
     def describe(self) -> dict:
         """JSON-able summary for the audit log."""
-        return {"bbox": self.bbox, "limit": self.limit, "offset": self.offset,
-                "where": {k: (f"{v.start}..{v.stop}" if isinstance(v, slice) else v)
-                          for k, v in self.where.items()}}
+        out = {"bbox": self.bbox, "limit": self.limit, "offset": self.offset,
+               "where": {k: (f"{v.start}..{v.stop}" if isinstance(v, slice) else v)
+                         for k, v in self.where.items()}}
+        if self.filter_text is not None:
+            out["filter"] = self.filter_text[:2000]
+        return out
 
 
 def bad_request(code: str, message: str) -> ApiError:
@@ -78,21 +97,41 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     return (minx, miny, maxx, maxy)
 
 
-def _parse_instant(text: str) -> tuple[str, bool]:
-    """An RFC 3339 date or date-time → (normalised text, is_date_only)."""
-    t = text.strip()
+def instant(text: str) -> tuple[str, bool]:
+    """A date or date-time as GIS clients send it → ``(normalised text, is_date_only)``.
+
+    Dates stay dates (``2024-05-01``, also ``2024-05-01T`` with no time, as GDAL 3.6
+    writes them); date-times (to the hour, minute or second, fractions dropped) become
+    UTC text to the second, ``Z`` or an offset honoured, none meaning UTC.
+
+    Examples
+    --------
+    >>> instant("2024-05-01T")
+    ('2024-05-01', True)
+    >>> instant("2024-05-01T08:30+07:00")
+    ('2024-05-01T01:30:00', False)
+    """
+    m = _INSTANT.match(text.strip()) if len(text) <= 40 else None
     try:
-        if len(t) == 10:
-            return date.fromisoformat(t).isoformat(), True
-        if "T" not in t.upper() or len(t) > 40:
+        if m is None:
             raise ValueError
-        moment = datetime.fromisoformat(t.upper().replace("Z", "+00:00"))
+        day, clock, hh, mm, ss, _frac, zone = m.groups()
+        d = date.fromisoformat(day)
+        if not clock:  # "2024-05-01" or "2024-05-01T" (a zone with no time means nothing)
+            return d.isoformat(), True
+        moment = datetime(d.year, d.month, d.day, int(hh), int(mm or 0), int(ss or 0))
+        if zone and zone.upper() != "Z":
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "")
+            offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+            moment = moment.replace(tzinfo=timezone(timedelta(minutes=offset)))
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     except ValueError:
-        raise _bad("invalid_datetime", f"datetime {text[:60]!r} is not an RFC 3339 date "
-                   "(2024-05-01) or date-time (2024-05-01T08:00:00Z)") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        raise _bad("invalid_datetime", f"datetime {text[:60]!r} is not an RFC 3339 date or "
+                                       f"date-time; accepted: {DATETIME_FORMS}") from None
     return moment.isoformat(timespec="seconds"), False
+
+
 
 
 def parse_datetime(text: str, c: Collection) -> slice:
@@ -106,15 +145,16 @@ def parse_datetime(text: str, c: Collection) -> slice:
         raise _bad("invalid_parameter", f"collection {c.id} has no time field; datetime does "
                                         "not apply")
     if text.count("/") > 1:
-        raise _bad("invalid_datetime", "datetime is one instant or start/end")
+        raise _bad("invalid_datetime", f"datetime is one instant or start/end; accepted: "
+                                       f"{DATETIME_FORMS}")
     if "/" in text:
         start_text, end_text = text.split("/")
         if start_text in _OPEN and end_text in _OPEN:
             return slice(None, None)
     else:
         start_text = end_text = text
-    lo = None if start_text in _OPEN else _parse_instant(start_text)
-    hi = None if end_text in _OPEN else _parse_instant(end_text)
+    lo = None if start_text in _OPEN else instant(start_text)
+    hi = None if end_text in _OPEN else instant(end_text)
     if lo and hi and lo[0][:19] > hi[0][:19]:
         raise _bad("invalid_datetime", f"datetime interval starts ({lo[0]}) after it ends "
                                        f"({hi[0]})")
@@ -148,7 +188,7 @@ def parse_value(c: Collection, name: str, text: str):
         if f.type == "date":
             return date.fromisoformat(text.strip()).isoformat()
         if f.type == "datetime":
-            return _parse_instant(text)[0]
+            return instant(text)[0]
     except ValueError:
         kinds = {"int": "a whole number", "float": "a number", "bool": "true or false",
                  "date": "a date YYYY-MM-DD", "datetime": "an RFC 3339 date-time"}
@@ -196,7 +236,7 @@ def parse_query(args, c: Collection, role: str | None, *, paged: bool = True,
                    f"unknown parameter(s) {', '.join(sorted(unknown)[:5])!s} for collection "
                    f"{c.id}; filters are: {', '.join(c.fields)}")
     for param in ("crs", "bbox-crs"):
-        if param in args and args[param] not in _CRS84_ALIASES:
+        if param in args and args[param] not in CRS84_ALIASES:
             raise _bad("invalid_crs", f"{param} must be {CRS84} (lon/lat WGS 84)")
     q = Query()
     if "limit" in args:
@@ -223,6 +263,13 @@ def parse_query(args, c: Collection, role: str | None, *, paged: bool = True,
     for name in c.fields:
         if name in args:
             q.where[name] = parse_value(c, name, args[name])
+    if "filter" in args:
+        from geo_pcmt.web.ogcapi.filters import parse_filter
+        q.filter = parse_filter(args["filter"], args.get("filter-lang"), c,
+                                args.get("filter-crs"))
+        q.filter_text = args["filter"]
+    elif "filter-lang" in args or "filter-crs" in args:
+        raise _bad("invalid_parameter", "filter-lang and filter-crs go with a filter")
     if "datetime" in args:
         span = parse_datetime(args["datetime"], c)
         tf = c.time_field
