@@ -17,9 +17,7 @@ from geo_pcmt.layers import get_layer
 from geo_pcmt.store import GeoPackageStore
 from geo_pcmt.store.filters import (And, Between, Compare, Filter, In, Intersects, IsNull,
                                     Like, Not, Or)
-from tests.backends import any_empty_store, pg_server, pg_templates  # noqa: F401
 from tests.test_ogcapi import get, make_app, web_frames
-from tests.test_ogcapi import web_template  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
