@@ -71,7 +71,7 @@ function geoPcmtApp(map, G, C) {
   // where it fits inside its commune on screen and clear of every label placed before it.
   map.createPane("gp-flags").style.zIndex = 590;   // under markerPane (600): clusters stay on top
   var labelPane = map.createPane("gp-labels");
-  labelPane.style.zIndex = 640;
+  labelPane.style.zIndex = 450;  // above the areas, under every marker: a name never hides a count
   labelPane.style.pointerEvents = "none";
   var LABELS = [], labelLayer = L.layerGroup().addTo(map), measure = document.createElement("canvas").getContext("2d");
   var LABEL_FONT = {"gp-lbl-lao": "italic 600 13px", "gp-lbl-gate": "600 11px", "gp-lbl-post": "600 11px",
