@@ -1042,5 +1042,6 @@ function geoPcmtApp(map, G, C) {
   placeLabels();
   ready();
   return {map: map, groups: G, setLang: setLang, setStep: setStep, state: state, drugFreeDrawn: drugFreeDrawn,
-          enterPrint: enterPrint, exitPrint: exitPrint, progress: progressOf};
+          enterPrint: enterPrint, exitPrint: exitPrint, progress: progressOf, colours: C.colours,
+          provinceBounds: function () { return D.province ? L.geoJSON(D.province).getBounds() : null; }};
 }
