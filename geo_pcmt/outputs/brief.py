@@ -5,7 +5,8 @@ opens offline from a USB stick and passes the web service's strict Content-Secur
 (the one ``<style>`` block carries the request's nonce when served). The map is drawn from
 the plan's own geometries in EPSG:32648 (metres, north up) with a scale bar.
 
-:func:`brief_pdf` prints it to PDF with headless Chromium when one is installed.
+:func:`brief_pdf` prints it to PDF with headless Chromium when one is installed (the map's
+print layouts use the same function).
 """
 from __future__ import annotations
 
@@ -223,23 +224,44 @@ def _chromium() -> str | None:
 
 
 def brief_pdf(html: str, path: str | Path, *, timeout_s: float = 60.0,
-              browser: str | None = None) -> Path:
-    """Print the brief to PDF with headless Chromium (A4, as the print CSS lays it out)."""
+              browser: str | None = None, settle_ms: int = 0) -> Path:
+    """Print an HTML page to PDF with headless Chromium, as its print CSS lays it out.
+
+    The one PDF printer of the package: the patrol brief (A4) and the map's print layouts
+    (A4/A3, the paper set by the page's ``@page`` rule) both go through it.
+
+    Parameters
+    ----------
+    html : str
+        A self-contained page (the file is written to a temporary folder).
+    path : str or Path
+        The PDF to write.
+    timeout_s : float
+        Chromium is stopped after this long.
+    browser : str, optional
+        The Chromium executable (default: found on ``PATH``).
+    settle_ms : int
+        Virtual time the page's scripts get before printing (the map draws itself with
+        JavaScript); 0 prints at load, as the brief needs no script.
+    """
     exe = browser or _chromium()
     if exe is None:
-        raise BriefError("PDF needs Chromium (apt-get install chromium); the HTML brief prints "
+        raise BriefError("PDF needs Chromium (apt-get install chromium); the HTML page prints "
                          "the same from any browser")
     path = Path(path).resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "brief.html"
+        src = Path(tmp) / "page.html"
         src.write_text(html, encoding="utf-8")
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-               f"--user-data-dir={tmp}/profile", f"--print-to-pdf={path}", src.as_uri()]
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", "--no-pdf-header-footer",
+               f"--user-data-dir={tmp}/profile", f"--print-to-pdf={path}"]
+        if settle_ms:
+            cmd.append(f"--virtual-time-budget={int(settle_ms)}")
         try:
-            done = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
+            done = subprocess.run(cmd + [src.as_uri()], capture_output=True, timeout=timeout_s,
+                                  check=False)
         except subprocess.TimeoutExpired:
             raise BriefError(f"Chromium did not finish the PDF within {timeout_s:g} s") from None
     if not path.exists() or path.stat().st_size == 0:
         raise BriefError(f"Chromium made no PDF: {done.stderr.decode(errors='replace')[-300:]}")
     return path
-

@@ -340,6 +340,53 @@ def geojson_download(plan_id: str):
                     headers={"Content-Disposition": f'attachment; filename="{plan_id}.geojson"'})
 
 
+def _draw_teams(m, plan: patrol.PatrolPlan) -> list[tuple[int, str, int]]:
+    """Each team's route and its stops numbered in order; (team, colour, stops) per team."""
+    import folium
+    teams = []
+    for r in (plan.routes.to_dict("records") if len(plan.routes) else []):
+        line = r.get("geometry")
+        if line is None or line.is_empty:
+            continue
+        team = int(r["team"])
+        colour = brief.TEAM_COLOURS[(team - 1) % len(brief.TEAM_COLOURS)]
+        # control=False: the map's layer control is rendered before these groups exist
+        group = folium.FeatureGroup(name=f"Tổ {team}", control=False)
+        folium.PolyLine([(y, x) for x, y in line.coords], color=colour, weight=4,
+                        tooltip=f"Tổ {team}").add_to(group)
+        stops = plan.stops[plan.stops["team"] == r["team"]].sort_values("seq")
+        for s in stops.to_dict("records"):
+            text = (f"<b>Tổ {team} – điểm {int(s['seq'])}: {escape(s['name'])}</b><br>"
+                    f"đến {escape(s['arrive_at'])}, dừng {float(s['dwell_min']):g} phút<br>"
+                    f"{escape(s.get('reason_vi') or '')}")
+            icon = folium.DivIcon(
+                html=f'<div class="gp-stop" style="background:{colour}">{int(s["seq"])}</div>',
+                icon_size=(22, 22), icon_anchor=(11, 11), class_name="gp-stop-icon")
+            folium.Marker((s["geometry"].y, s["geometry"].x), icon=icon,
+                          tooltip=f"Tổ {team} – điểm {int(s['seq'])}",
+                          popup=folium.Popup(text, max_width=320)).add_to(group)
+        group.add_to(m)
+        teams.append((team, colour, len(stops)))
+    return teams
+
+
+def _team_legend(plan: patrol.PatrolPlan, teams: list[tuple[int, str, int]]) -> str:
+    """The teams' colours and stop counts, and how to read the numbers (bottom left)."""
+    rows = "".join(
+        f'<div class="gp-li"><span class="gp-stop gp-stop-inline" style="background:{c}">1</span>'
+        f"Tổ {t}: {n} điểm dừng</div>" for t, c, n in teams)
+    return (
+        "<style>.gp-stop{width:22px;height:22px;border-radius:50%;color:#fff;font:700 12px/18px "
+        "system-ui,sans-serif;text-align:center;border:2px solid #fff;box-shadow:0 0 0 1px #333;"
+        "box-sizing:border-box}.gp-stop-inline{display:inline-block;width:18px;height:18px;"
+        "font-size:10px;line-height:14px;margin-right:5px}.gp-teams{position:fixed;left:10px;"
+        "bottom:28px;z-index:1000;background:#fff;border:1px solid #888;border-radius:6px;"
+        "padding:6px 9px;font:12px system-ui,sans-serif}.gp-teams b{display:block}</style>"
+        f'<div class="gp-teams" role="note"><b>Tổ tuần tra – {escape(plan.post.name)}</b>{rows}'
+        '<div class="gp-li"><span class="gp-stop gp-stop-inline" style="background:#111">●'
+        "</span>Đồn xuất phát</div><div>Số trên điểm: thứ tự dừng của tổ</div></div>")
+
+
 @bp.get("/<plan_id>/map")
 @commander_required
 def map_view(plan_id: str):
@@ -352,9 +399,11 @@ def map_view(plan_id: str):
     plan = _load(plan_id, "map")
     g.csp_relaxed = True  # folium writes inline scripts: what security.relaxed_csp sets
     store = get_store()
+    # the communes coloured by their class, as on the main map (status, recognitions, targets)
     frames = mapping.frames_from_store(store, _role() or "commander",
-                                       layers=("communes", "border_line", "border_crossings",
-                                               "border_posts"))
+                                       layers=("communes", "commune_status", "recognitions",
+                                               "targets", "border_line", "lao_provinces",
+                                               "border_crossings", "border_posts"))
     # open the map on the communes the plan crosses (the map module's own way to zoom)
     lons, lats = [plan.post.lon], [plan.post.lat]
     for geom in list(plan.routes.geometry.dropna()) + list(plan.stops.geometry.dropna()):
@@ -368,27 +417,15 @@ def map_view(plan_id: str):
     title = f"Tuần tra {plan.post.name} – {plan.report.get('plan_date', '')}"
     # the page shows the plan's stops: it carries the plan's mark (MẬT / TỐI MẬT), as its brief
     m = mapping.build(frames, role=_role() or "commander",
-                      options=mapping.MapOptions(communes=codes, title=title),
+                      options=mapping.MapOptions(communes=codes, title=title,
+                                                 layers=("communes", "border_line",
+                                                         "lao_provinces", "border_crossings",
+                                                         "border_posts")),
                       classification_floor=plan.confidentiality)
-    for r in (plan.routes.to_dict("records") if len(plan.routes) else []):
-        line = r.get("geometry")
-        if line is None or line.is_empty:
-            continue
-        colour = brief.TEAM_COLOURS[(int(r["team"]) - 1) % len(brief.TEAM_COLOURS)]
-        # control=False: the map's layer control is rendered before these groups exist
-        group = folium.FeatureGroup(name=f"Tổ {int(r['team'])}", control=False)
-        folium.PolyLine([(y, x) for x, y in line.coords], color=colour, weight=4,
-                        tooltip=f"Tổ {int(r['team'])}").add_to(group)
-        for s in plan.stops[plan.stops["team"] == r["team"]].to_dict("records"):
-            text = (f"<b>Tổ {int(s['team'])} – điểm {int(s['seq'])}: {escape(s['name'])}</b><br>"
-                    f"đến {escape(s['arrive_at'])}, dừng {float(s['dwell_min']):g} phút<br>"
-                    f"{escape(s.get('reason_vi') or '')}")
-            folium.CircleMarker((s["geometry"].y, s["geometry"].x), radius=7, color=colour,
-                                fill=True, fill_color="#ffffff", fill_opacity=1,
-                                popup=folium.Popup(text, max_width=320)).add_to(group)
-        group.add_to(m)
+    teams = _draw_teams(m, plan)
     # a circle, not folium's default pin: its icon image would come from a CDN
     folium.CircleMarker((plan.post.lat, plan.post.lon), radius=9, color="#111111", weight=3,
                         fill=True, fill_color="#111111", fill_opacity=1,
                         tooltip=str(escape(plan.post.name))).add_to(m)
+    m.get_root().html.add_child(folium.Element(_team_legend(plan, teams)), name="gp_teams")
     return Response(mapping.render_html(m, standalone=True), mimetype="text/html")

@@ -22,6 +22,7 @@ The modules, in the order the map is made:
                :func:`geo_pcmt.analysis.progress.dashboard`
 ``timeline``   months of the time slider
 ``geometry``   simplified shapes, distance bands, border posts' areas
+``views``      what a printed map is fitted to (province, border, commune, post)
 ``payload``    the JSON each layer sends to the page
 ``i18n``       the page's words in Vietnamese and English
 ``overlays``   the toggleable layers and the class colours

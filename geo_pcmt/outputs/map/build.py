@@ -20,6 +20,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geo_pcmt import access
+from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.layers import CROSSING_KINDS, RETAIL_POINT_STATUS, RETAIL_POINT_TYPES
 from geo_pcmt.outputs.map import geometry, payload
 from geo_pcmt.outputs.map.frames import filter_records, is_geo, visible_frames
@@ -30,9 +31,15 @@ from geo_pcmt.outputs.map.overlays import OVERLAYS, STATUS_CLASSES, STATUS_COLOU
 from geo_pcmt.outputs.map.status import labels_by_year, status_by_year
 from geo_pcmt.outputs.map.timeline import slider_months
 from geo_pcmt.outputs.map.vendor import DEFAULT_BASE_URL, VENDOR_DIR, inline_assets, localize
+from geo_pcmt.outputs.map.views import view_bounds, view_name
 from geo_pcmt.paths import PACKAGE_DIR
+from geo_pcmt.values import dates
 
 TEMPLATE_DIR = PACKAGE_DIR / "web" / "templates"
+# Dates a record speaks of: the latest one shown is the map's "data as of" day.
+_EVENT_DATES = ("date", "last_activity", "first_seen", "cleared_on", "detected_on",
+                "eradicated_on")
+LAO_LABEL_DEPTH_M = 20_000.0
 _CLUSTER_OPTIONS = {"chunkedLoading": True, "chunkInterval": 250, "chunkDelay": 10,
                     "maxClusterRadius": 50, "disableClusteringAtZoom": 16,
                     "spiderfyOnMaxZoom": True, "showCoverageOnHover": False}
@@ -153,9 +160,11 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
 
     show = set(opts.layers) if opts.layers is not None else {o.key for o in OVERLAYS if o.show}
     m = folium.Map(location=[19.2, 104.9], zoom_start=9, tiles=None, control_scale=True,
-                   prefer_canvas=False, zoom_control=True, minZoom=6, maxZoom=18)
+                   prefer_canvas=False, zoom_control=True, minZoom=6, maxZoom=18,
+                   # a printed page is drawn once, at its final view: no zoom animation to wait on
+                   zoomAnimation=not opts.print_view)
     groups = {key: _group(key, lang, key in show, cluster).add_to(m) for key, cluster in wanted}
-    focus = _focus(m, communes, opts)
+    focus = _focus(m, visible, opts)
     years = sorted(by_year)
     config = {
         "lang": lang, "role": role, "i18n": I18N, "months": months,
@@ -172,6 +181,10 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         "countsAllTime": bool(counted) and bool(opts.date_from or opts.date_to
                                                  or opts.point_types),
         "synthetic": _synthetic(visible, counted), "print": opts.print_view,
+        "paper": opts.paper, "orientation": opts.orientation, "unit": opts.unit,
+        "view": opts.view, "viewName": view_name(opts.view, communes, visible.get("border_posts")),
+        "dataAsOf": _data_as_of(visible, today), "labelAt": _label_points(communes),
+        "laoLabels": _lao_labels(visible.get("lao_provinces"), visible.get("border_line")),
         "overlays": [o.key for o in OVERLAYS if o.key in groups or
                      (o.key == "osm" and opts.online_tiles)],
     }
@@ -272,19 +285,51 @@ def _group(key: str, lang: str, show: bool, cluster: bool):
     return folium.FeatureGroup(name=label, show=show)
 
 
-def _focus(m: folium.Map, communes: gpd.GeoDataFrame | None, opts: MapOptions) -> list | None:
-    """Open on the chosen communes (or all): their bounds, kept clear of panel and legend."""
-    if communes is None or not len(communes):
-        return None
-    sel = communes[communes["code"].astype(str).isin(opts.communes)] if opts.communes \
-        else communes
-    if not len(sel):
-        return None
-    minx, miny, maxx, maxy = sel.total_bounds
-    focus = [[round(miny, 4), round(minx, 4)], [round(maxy, 4), round(maxx, 4)]]
-    # keep the province clear of the panel (left) and the legend (right)
-    m.fit_bounds(focus, padding_top_left=(320, 10), padding_bottom_right=(240, 10))
+def _focus(m: folium.Map, frames: Mapping[str, pd.DataFrame], opts: MapOptions
+           ) -> list | None:
+    """Open on the chosen view (:func:`.views.view_bounds`), kept clear of panel and legend."""
+    focus = view_bounds(opts.view, frames.get("communes"), frames.get("border_posts"),
+                        opts.communes)
+    if focus is not None:
+        m.fit_bounds(focus, padding_top_left=(320, 10), padding_bottom_right=(240, 10))
     return focus
+
+
+def _label_points(communes: gpd.GeoDataFrame | None) -> dict[str, list[float]]:
+    """Where each commune's name goes: a point inside it (lon, lat)."""
+    if communes is None or not len(communes):
+        return {}
+    at = communes.geometry.representative_point()
+    return {str(c): [round(p.x, 4), round(p.y, 4)] for c, p in zip(communes["code"], at)}
+
+
+def _lao_labels(lao: gpd.GeoDataFrame | None, border: gpd.GeoDataFrame | None) -> list[dict]:
+    """A Lao province's name near the border it shares (its centre is far off the map)."""
+    if lao is None or not len(lao):
+        return []
+    metric = lao.to_crs(METRIC_CRS)
+    near = (None if border is None or not len(border)
+            else border.to_crs(METRIC_CRS).union_all().buffer(LAO_LABEL_DEPTH_M))
+    out = []
+    for row, geom in zip(lao.itertuples(index=False), metric.geometry):
+        part = geom if near is None or not geom.intersects(near) else geom.intersection(near)
+        at = gpd.GeoSeries([part.representative_point()], crs=METRIC_CRS).to_crs(STORAGE_CRS)[0]
+        out.append({"name": str(row.name), "name_en": str(getattr(row, "name_en", "") or ""),
+                    "at": [round(at.x, 4), round(at.y, 4)]})
+    return out
+
+
+def _data_as_of(frames: Mapping[str, pd.DataFrame], today: date) -> str | None:
+    """The latest day a record shown speaks of (not after ``today``), for the title block."""
+    latest = None
+    for frame in frames.values():
+        for name in _EVENT_DATES:
+            if name in frame.columns:
+                d = dates(frame[name])
+                d = d[d <= pd.Timestamp(today)].max() if len(d) else pd.NaT
+                if not pd.isna(d) and (latest is None or d > latest):
+                    latest = d
+    return None if latest is None else latest.date().isoformat()
 
 
 def _opening_year(years: list[int], chosen: int | None, today: date) -> int | None:

@@ -11,6 +11,11 @@ from geo_pcmt.outputs.map.overlays import OVERLAY_KEYS
 from geo_pcmt.outputs.map.vendor import DEFAULT_BASE_URL
 
 _MONTH_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+# Paper sizes of the print layouts, portrait (width, height) in millimetres.
+PAPER_MM: dict[str, tuple[int, int]] = {"A4": (210, 297), "A3": (297, 420)}
+ORIENTATIONS: tuple[str, ...] = ("landscape", "portrait")
+# What a printed map shows: the province, the border strip, one commune or one post's area.
+VIEW_KINDS: tuple[str, ...] = ("province", "border", "commune", "post")
 
 
 class MapInputError(ValueError):
@@ -44,7 +49,18 @@ class MapOptions:
     assets_base_url : str
         Where the vendored JS/CSS are served (``/static/vendor`` by the app).
     print_view : bool
-        Open in the A4 landscape print layout.
+        Open in the print layout (title block, map, legend and scale bar side by side).
+    paper : {"A4", "A3"}
+        Paper of the print layout.
+    orientation : {"landscape", "portrait"}
+        Orientation of the print layout.
+    view : str, optional
+        What the map is fitted to: ``province``, ``border`` (the border communes),
+        ``commune:<GSO code>`` or ``post:<border post name>`` (see
+        :func:`geo_pcmt.outputs.map.views.view_bounds`); default: the chosen communes, else
+        the province.
+    unit : str, optional
+        The unit named in the print title block (e.g. "Bộ Chỉ huy BĐBP tỉnh Nghệ An").
     """
 
     date_from: str | None = None
@@ -59,6 +75,10 @@ class MapOptions:
     online_tiles: bool = True
     assets_base_url: str = DEFAULT_BASE_URL
     print_view: bool = False
+    paper: str = "A4"
+    orientation: str = "landscape"
+    view: str | None = None
+    unit: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("date_from", "date_to"):
@@ -78,13 +98,24 @@ class MapOptions:
         bad = [k for k in (self.layers or ()) if k not in OVERLAY_KEYS]
         if bad:
             raise MapInputError(f"layers={bad[0]!r}: one of {', '.join(OVERLAY_KEYS)}")
+        if self.paper not in PAPER_MM:
+            raise MapInputError(f"paper={self.paper!r}: one of {', '.join(PAPER_MM)}")
+        if self.orientation not in ORIENTATIONS:
+            raise MapInputError(f"orientation={self.orientation!r}: one of "
+                                f"{', '.join(ORIENTATIONS)}")
+        if self.view is not None:
+            kind, _, arg = self.view.partition(":")
+            if kind not in VIEW_KINDS or (kind in ("commune", "post")) != bool(arg.strip()):
+                raise MapInputError(f"view={self.view!r}: province, border, commune:<code> or "
+                                    "post:<name>")
         if self.simplify_m < 0:
             raise MapInputError(f"simplify_m={self.simplify_m}: must be ≥ 0")
 
     @classmethod
     def from_query(cls, args: Mapping[str, str], **overrides: Any) -> "MapOptions":
         """Options from URL parameters: ``from``, ``to``, ``commune``, ``type``, ``layers``,
-        ``year``, ``since``, ``print`` (lists comma-separated).
+        ``year``, ``since``, ``print``, ``paper``, ``orientation``, ``view`` (lists
+        comma-separated).
 
         Examples
         --------
@@ -105,7 +136,10 @@ class MapOptions:
         return cls(date_from=args.get("from") or None, date_to=args.get("to") or None,
                    communes=items("commune"), point_types=items("type"), layers=layers,
                    year=year("year"), since_year=year("since"),
-                   print_view=str(args.get("print", "")) in ("1", "true", "yes"), **overrides)
+                   print_view=str(args.get("print", "")) in ("1", "true", "yes"),
+                   paper=str(args.get("paper") or "A4").upper(),
+                   orientation=str(args.get("orientation") or "landscape").lower(),
+                   view=args.get("view") or None, **overrides)
 
 
 def with_base_url(options: MapOptions | None, base_url: str) -> MapOptions:

@@ -44,6 +44,9 @@ function geoPcmtApp(map, G, C) {
       (sub ? '<div class="gp-popup-sub">' + sub + "</div>" : "") +
       "<table>" + rows.join("") + "</table>" + (extra || "") + "</div>";
   }
+  var communeNames = {};
+  (D.communes ? D.communes.features : []).forEach(function (f) { communeNames[f.properties.code] = f.properties.name; });
+  function communeName(code) { return code === null || code === undefined ? "" : (communeNames[code] || ""); }
   function chip(colour) { return '<span class="gp-chip" style="background:' + colour + '"></span>'; }
   function label(prefix, v) { return v === null || v === undefined ? "" : T(prefix + "." + v); }
   function setParam(k, v) {
@@ -63,6 +66,48 @@ function geoPcmtApp(map, G, C) {
     return C.years[state.step];
   }
 
+  /* ------------------------------------------------------------ labels (placed without overlap) */
+  // Names are placed by priority (Lao provinces, gates, posts, then communes by size), each only
+  // where it fits inside its commune on screen and clear of every label placed before it.
+  map.createPane("gp-flags").style.zIndex = 590;   // under markerPane (600): clusters stay on top
+  var labelPane = map.createPane("gp-labels");
+  labelPane.style.zIndex = 450;  // above the areas, under every marker: a name never hides a count
+  labelPane.style.pointerEvents = "none";
+  var LABELS = [], labelLayer = L.layerGroup().addTo(map), measure = document.createElement("canvas").getContext("2d");
+  var LABEL_FONT = {"gp-lbl-lao": "italic 600 13px", "gp-lbl-gate": "600 11px", "gp-lbl-post": "600 11px",
+                    "gp-lbl-commune": "500 10.5px"};
+  function addLabel(at, text, cls, prio, group, minZoom, dx, fits) {
+    if (!text) { return; }
+    LABELS.push({at: L.latLng(at), text: text, cls: cls, prio: prio, group: group, minZoom: minZoom, dx: dx || 0, fits: fits || null});
+  }
+  function labelText(l) { return String(typeof l.text === "function" ? l.text() : l.text); }
+  function labelBox(l) {
+    measure.font = LABEL_FONT[l.cls] + " system-ui, sans-serif";
+    var w = Math.ceil(measure.measureText(labelText(l)).width) + 6, h = l.cls === "gp-lbl-lao" ? 17 : 14;
+    var p = map.latLngToContainerPoint(l.at), x0 = l.dx ? p.x + l.dx : p.x - w / 2;
+    return {x0: x0, y0: p.y - h / 2, x1: x0 + w, y1: p.y + h / 2, w: w, h: h, p: p};
+  }
+  function placeLabels() {
+    labelLayer.clearLayers();
+    var z = map.getZoom(), size = map.getSize(), placed = [];
+    LABELS.sort(function (a, b) { return a.prio - b.prio; });
+    LABELS.forEach(function (l) {
+      if (z < l.minZoom || (l.group && !on(l.group))) { return; }
+      var b = labelBox(l);
+      if (b.x0 < 0 || b.y0 < 0 || b.x1 > size.x || b.y1 > size.y) { return; }
+      if (l.fits && !l.fits(b)) { return; }
+      for (var i = 0; i < placed.length; i++) {
+        var q = placed[i];
+        if (b.x0 < q.x1 + 2 && b.x1 + 2 > q.x0 && b.y0 < q.y1 && b.y1 > q.y0) { return; }
+      }
+      placed.push(b);
+      labelLayer.addLayer(L.marker(l.at, {pane: "gp-labels", interactive: false, keyboard: false,
+        icon: L.divIcon({className: "gp-lbl " + l.cls, html: esc(labelText(l)), iconSize: [b.w, b.h],
+                         iconAnchor: [l.dx ? -l.dx : b.w / 2, b.h / 2]})}));
+    });
+  }
+  function shortName(n) { return String(n || "").replace(/^(Xã|Phường|Thị trấn)\s+/, ""); }
+
   /* ------------------------------------------------------------ base: province, Lao, border */
   if (D.province) {
     L.geoJSON(D.province, {interactive: false, style: {color: "#3f3f3f", weight: 2.2, fill: false}}).addTo(map);
@@ -76,6 +121,11 @@ function geoPcmtApp(map, G, C) {
       }
     }).addTo(G.lao_provinces);
   }
+  (C.laoLabels || []).forEach(function (l) {
+    addLabel([l.at[1], l.at[0]], function () {
+      return (lang === "en" && l.name_en ? l.name_en : l.name).toUpperCase() + (lang === "en" ? " (LAOS)" : " (LÀO)");
+    }, "gp-lbl-lao", 0, "lao_provinces", 7);
+  });
 
   /* ------------------------------------------------------------ communes: status choropleth */
   var communeLayer = null, selected = {};
@@ -84,10 +134,26 @@ function geoPcmtApp(map, G, C) {
     var y = C.byYear[String(year)];
     return (y && y[code]) || "chua_danh_gia";
   }
+  // a commune that holds a drug-free label while its computed class is worse keeps the class
+  // colour and gets a green outline: the headline counts it, so the map must show it
+  var FREE = {khong_ma_tuy: true, sach_ve_ma_tuy: true}, SACH_OUTLINE = "#00702a";
+  function labelOnly(code, year) {
+    var d = (C.statusDetails[code] || {})[String(year)];
+    return !!(d && FREE[d.l] && !FREE[communeClass(code, year)]);
+  }
   function communeStyle(f) {
-    var cls = communeClass(f.properties.code, currentYear());
-    return {color: selected[f.properties.code] ? "#000" : "#7a7a7a", weight: selected[f.properties.code] ? 2.5 : 0.6,
+    var code = f.properties.code, y = currentYear(), cls = communeClass(code, y);
+    var sachOnly = !selected[code] && labelOnly(code, y);
+    return {color: selected[code] ? "#000" : sachOnly ? SACH_OUTLINE : "#7a7a7a",
+            weight: selected[code] ? 2.5 : sachOnly ? 2.4 : 0.6,
             fillColor: C.colours[cls], fillOpacity: cls === "chua_danh_gia" ? 0.55 : 0.72};
+  }
+  function drugFreeDrawn(year) {  // communes drawn as drug-free: fill colour or green outline
+    var n = 0;
+    (D.communes ? D.communes.features : []).forEach(function (f) {
+      if (FREE[communeClass(f.properties.code, year)] || labelOnly(f.properties.code, year)) { n++; }
+    });
+    return n;
   }
   function communePopup(p) {
     var rows = [], det = C.statusDetails[p.code] || {}, y = currentYear();
@@ -110,7 +176,7 @@ function geoPcmtApp(map, G, C) {
       });
     }
     var sub = esc(p.kind === "phuong" ? (lang === "vi" ? "Phường" : "Ward") : (lang === "vi" ? "Xã" : "Commune")) +
-      " · " + esc(p.code) + (p.border ? " · " + esc(lang === "vi" ? "biên giới" : "border") + (p.lao ? " (" + esc(p.lao) + ")" : "") : "");
+      (p.border ? " · " + esc(lang === "vi" ? "biên giới" : "border") + (p.lao ? " (" + esc(p.lao) + ")" : "") : "");
     return popup(p.name, sub, rows);
   }
   if (D.communes) {
@@ -123,16 +189,29 @@ function geoPcmtApp(map, G, C) {
         layer.bindPopup(function () { return communePopup(f.properties); }, {maxWidth: 340});
       }
     }).addTo(G.communes);
+    var ranked = [];
+    communeLayer.eachLayer(function (layer) { ranked.push(layer); });
+    ranked.sort(function (a, b) { return boxArea(b.getBounds()) - boxArea(a.getBounds()); });
+    ranked.forEach(function (layer, rank) {
+      var p = layer.feature.properties, at = (C.labelAt || {})[p.code], bounds = layer.getBounds();
+      addLabel(at ? [at[1], at[0]] : bounds.getCenter(), shortName(p.name), "gp-lbl-commune", 3 + rank / 1000, "communes", 8, 0,
+        function (b) {  // only where the name fits inside the commune's box on screen
+          var nw = map.latLngToContainerPoint(bounds.getNorthWest()), se = map.latLngToContainerPoint(bounds.getSouthEast());
+          return se.x - nw.x >= b.w * 0.9 && se.y - nw.y >= b.h * 1.8;
+        });
+    });
   }
+  function boxArea(b) { return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth()); }
 
   /* ------------------------------------------------------------ public counts (viewer) */
+  function countRadius(n) { return Math.max(4, Math.min(26, 2.4 * Math.sqrt(n))); }  // area ∝ count
   if (D.commune_counts) {
     var cn = D.commune_counts;
     Object.keys(cn.at).forEach(function (code) {
       var c = cn.counts[code], n = typeof c.points === "number" ? c.points : (typeof c.cases === "number" ? c.cases : 0);
       var small = c.points === "<5" || (c.points === undefined && c.cases === "<5");
       var marker = L.circleMarker([cn.at[code][1], cn.at[code][0]], {
-        renderer: canvas, radius: small ? 4 : Math.min(22, 4 + Math.sqrt(n) * 1.6),
+        renderer: canvas, radius: small ? 4 : countRadius(n),
         color: "#5b2a86", weight: 1.2, fillColor: "#8c6bb1", fillOpacity: small ? 0.15 : 0.55});
       marker.bindTooltip(function () {
         var f = (D.communes && D.communes.features.filter(function (x) { return x.properties.code === code; })[0]) || null;
@@ -251,7 +330,7 @@ function geoPcmtApp(map, G, C) {
       esc(label("type", C.types[P.type[i]])) + " · " + esc(label("pstatus", st)),
       [row("f.address", P.address[i]), row("f.commune", tx[P.commune[i]]), row("f.first_seen", tx[P.first[i]]),
        row("f.last_activity", tx[P.last[i]]), row("f.cleared_on", tx[P.cleared[i]]), row("f.case_ref", P["case"][i]),
-       row("f.id", P.id[i])]);
+      ]);
   }
   function pointVisible(i, month) {
     if (month === null) { return true; }
@@ -305,11 +384,12 @@ function geoPcmtApp(map, G, C) {
       chip(done ? "#bdbdbd" : "#ae017e") + esc(done ? (lang === "vi" ? "Đã triệt phá" : "Eradicated") : (lang === "vi" ? "Chưa triệt phá" : "Not eradicated")),
       [rowHtml("f.area_m2", num(O.area[i])), rowHtml("f.plant_count", num(O.plants[i])), row("f.village", p.village),
        row("f.commune", p.commune), row("f.detected_on", p.detected_on), row("f.detected_by", p.detected_by),
-       row("f.eradicated_on", p.eradicated_on), row("f.method", p.method), row("f.id", p.id)]);
+       row("f.eradicated_on", p.eradicated_on), row("f.method", p.method)]);
   }
+  function plotRadius(area) { return Math.min(16, 3 + Math.sqrt(area || 0) / 4); }
   function plotStyle(i, month) {
     var done = O.m1[i] >= 0 && (month === null || O.m1[i] <= month);
-    return {radius: Math.min(16, 3 + Math.sqrt(O.area[i] || 0) / 4), color: "#7a0177", weight: 1,
+    return {radius: plotRadius(O.area[i]), color: "#7a0177", weight: 1,
             fillColor: done ? "#e7d4e8" : "#ae017e", fillOpacity: done ? 0.6 : 0.85, dashArray: done ? "2 2" : null};
   }
   function drawPlots() {
@@ -343,10 +423,9 @@ function geoPcmtApp(map, G, C) {
       pointToLayer: function (f, latlng) {
         var k = f.properties.kind, big = k === "international" || k === "main";
         var mk = iconMarker(latlng, "gp-x gp-x-" + esc(k), KIND_ICON[k] || "fa-flag", big ? 26 : k === "trail" ? 16 : 20);
+        mk.bindTooltip(esc(f.properties.name), {className: "gp-tip"});
         if (k === "international" || k === "main" || k === "secondary") {
-          mk.bindTooltip(esc(f.properties.name), {permanent: true, direction: "right", offset: [10, 0], className: "gp-label"});
-        } else {
-          mk.bindTooltip(esc(f.properties.name), {className: "gp-tip"});
+          addLabel(latlng, f.properties.name, "gp-lbl-gate", 1, "border_crossings", 8, 12);
         }
         return mk;
       },
@@ -355,7 +434,7 @@ function geoPcmtApp(map, G, C) {
           var p = f.properties;
           return popup(p.name, esc(label("kind", p.kind)), [row("f.lao_counterpart", p.lao_counterpart), row("f.border_post", p.border_post),
             row("f.planned", p.planned_kind ? label("kind", p.planned_kind) + (p.planned_year ? " (" + p.planned_year + ")" : "") : ""),
-            row("f.position_quality", p.position_quality), row("f.id", p.id)]);
+            row("f.position_quality", p.position_quality ? T("pq." + p.position_quality) : "")]);
         });
       }
     }).addTo(G.border_crossings);
@@ -365,6 +444,7 @@ function geoPcmtApp(map, G, C) {
       pointToLayer: function (f, latlng) {
         var mk = iconMarker(latlng, "gp-post", "fa-shield-halved", 22);
         mk.bindTooltip(esc(f.properties.name), {className: "gp-tip"});
+        addLabel(latlng, f.properties.name, "gp-lbl-post", 2, "border_posts", 9, 12);
         return mk;
       },
       onEachFeature: function (f, layer) {
@@ -373,7 +453,7 @@ function geoPcmtApp(map, G, C) {
             var x = D.communes && D.communes.features.filter(function (ff) { return ff.properties.code === c; })[0];
             return x ? x.properties.name : c;
           });
-          return popup(p.name, esc(p.unit), [row("f.aor", aor.join(", ")), row("f.id", p.id)]);
+          return popup(p.name, esc(p.unit), [row("f.aor", aor.join(", "))]);
         });
       }
     }).addTo(G.border_posts);
@@ -384,7 +464,7 @@ function geoPcmtApp(map, G, C) {
       onEachFeature: function (f, layer) {
         layer.bindPopup(function () {
           var p = f.properties;
-          return popup(p.name, esc(label("fac", p.kind)), [row("f.capacity", p.capacity), row("f.id", p.id)]);
+          return popup(p.name, esc(label("fac", p.kind)), [row("f.capacity", p.capacity)]);
         });
       }
     }).addTo(G.facilities);
@@ -410,10 +490,10 @@ function geoPcmtApp(map, G, C) {
               return esc(name) + ": " + num(kv[1]);
             }).join("<br>");
           } catch (e) { counts = esc(p.counts); }
-          return popup((lang === "vi" ? "Cụm điểm nóng " : "Hotspot cluster ") + (p.cluster || ""), esc(p.method),
+          return popup((lang === "vi" ? "Cụm điểm nóng " : "Hotspot cluster ") + (p.cluster || ""), esc(T("f.method")) + ": " + esc(String(p.method || "").toUpperCase()),
             [row("f.n_points", p.n_points), row("f.n_active", p.n_active), row("f.n_cleared", p.n_cleared),
              rowHtml("f.type", counts), row("f.dates", (p.first_date || "") + (p.last_date ? " – " + p.last_date : "")),
-             row("f.communes", p.commune_names ? p.commune_names : p.communes),
+             row("f.communes", p.commune_names ? p.commune_names : String(p.communes || "").split(/[;,\s]+/).map(communeName).filter(Boolean).join(", ")),
              row("f.nearest_crossing", p.nearest_crossing ? p.nearest_crossing + (p.dist_crossing_km ? " (" + num(p.dist_crossing_km, 1) + " km)" : "") : ""),
              row("f.dist_border", p.dist_border_km ? num(p.dist_border_km, 1) + " km" : "")]);
         });
@@ -436,8 +516,10 @@ function geoPcmtApp(map, G, C) {
       var reasons = (lang === "en" && p.reasons_en && p.reasons_en.length) ? p.reasons_en : (p.reasons_vi && p.reasons_vi.length ? p.reasons_vi : p.reasons_en || []);
       var list = reasons.length ? '<div class="gp-reasons-title">' + esc(T("f.reasons")) + '</div><ul class="gp-reasons">' +
         reasons.map(function (r) { return "<li>" + esc(r) + "</li>"; }).join("") + "</ul>" : "";
-      return popup(p.name || p.area_ref || p.id, chip(flagColour(p)) + esc(p.level), [row("f.score", num(p.score, 2)),
-        row("f.kind", p.area_kind), row("f.commune", p.commune_code), row("f.id", p.id)], list);
+      return popup(p.name || communeName(p.commune_code) || T("layer.complex_hotspots"),
+        chip(flagColour(p)) + esc(T("level." + ["low", "medium", "high"][flagRank(p)])),
+        [row("f.score", num(p.score, 2)), row("f.kind", p.area_kind ? T("area." + p.area_kind) : ""),
+         row("f.commune", communeName(p.commune_code))], list);
     };
     L.geoJSON(D.complex_hotspots, {
       // outlines only (a flag can be a whole commune); the strongest also get a marker
@@ -453,6 +535,7 @@ function geoPcmtApp(map, G, C) {
       var c = D.complex_hotspots.centres[i];
       if (!c || flagRank(f.properties) < 2) { return; }
       var mk = iconMarker([c[1], c[0]], "gp-flag", "fa-triangle-exclamation", 24, flagColour(f.properties));
+      mk.options.pane = "gp-flags";  // under the point clusters: a warning never hides a count
       mk.bindPopup(function () { return flagPopup(f.properties); }, {maxWidth: 360});
       mk.bindTooltip(function () { return esc(f.properties.name || f.properties.level); }, {className: "gp-tip"});
       mk.addTo(G.complex_hotspots);
@@ -469,8 +552,8 @@ function geoPcmtApp(map, G, C) {
         layer.bindPopup(function () {
           var p = f.properties, g = p.gi;
           var cls = g === "ns" ? T("gi.ns") : T(g.indexOf("hot") === 0 ? "gi.hot" : "gi.cold") + " " + g.replace(/\D/g, "") + " %";
-          return popup("Gi* · " + (p.cell || ""), chip(GI[g]) + esc(cls), [row("f.value", p.value), row("f.z", p.z ? num(p.z, 2) : ""),
-            row("f.p", p.p ? num(p.p, 4) : ""), row("f.p_fdr", p.p_fdr ? num(p.p_fdr, 4) : ""), row("f.class", p.hotspot_class)]);
+          return popup(T("layer.gistar_cells"), chip(GI[g]) + esc(cls), [row("f.value", p.value), row("f.z", p.z ? num(p.z, 2) : ""),
+            row("f.p", p.p ? num(p.p, 4) : ""), row("f.p_fdr", p.p_fdr ? num(p.p_fdr, 4) : "")]);
         });
       }
     }).addTo(G.gistar_cells);
@@ -490,9 +573,9 @@ function geoPcmtApp(map, G, C) {
       onEachFeature: function (f, layer) {
         layer.bindPopup(function () {
           var p = f.properties, k = emergingKey(p.category);
-          var name = (lang === "en" ? p.label_en : p.label_vi) || (k ? T("em." + k) : p.category);
-          return popup(T("layer.emerging_hotspots") + " · " + (p.cell || ""), esc(name),
-            [row("f.category", p.category), row("f.mk", p.mk_tau ? "τ = " + num(p.mk_tau, 2) + ", p = " + num(p.mk_p, 4) : ""),
+          var name = (lang === "en" ? p.label_en : p.label_vi) || (k ? T("em." + k) : "");
+          return popup(T("layer.emerging_hotspots"), esc(name),
+            [row("f.mk", p.mk_tau ? "τ = " + num(p.mk_tau, 2) + ", p = " + num(p.mk_p, 4) : ""),
              row("f.periods_hot", p.periods_hot)]);
         });
       }
@@ -565,7 +648,9 @@ function geoPcmtApp(map, G, C) {
         return "<tr><td>" + chip(VERDICT[a.verdict]) + esc(a.name) + "</td><td>" + num(a.free) + "/" + num(a.n) + " <small>(" + pct(a.share) +
           ")</small></td><td>" + pct(a.target) + "</td>" + (hasPts ? "<td>" + num(a.eliminated) + "</td>" : "") +
           (hasPlots ? "<td>" + num(a.plots) + "</td>" : "") + "</tr>";
-      }).join("") + "</table>";
+      }).join("") + "</table>" + (hasPts || hasPlots ? '<div class="gp-colnote">' +
+      (hasPts ? '<span><i class="fa-solid fa-store"></i>✕ = ' + esc(T("ui.col_eliminated")) + "</span>" : "") +
+      (hasPlots ? '<span><i class="fa-solid fa-seedling"></i>✕ = ' + esc(T("ui.col_eradicated")) + "</span>" : "") + "</div>" : "");
   }
   function renderPanel() {
     if (!panelDiv) { return; }
@@ -619,7 +704,7 @@ function geoPcmtApp(map, G, C) {
     if (!t || t.tagName === "SELECT") { return; }
     var act = t.getAttribute("data-act");
     if (act === "lang") { setLang(lang === "vi" ? "en" : "vi"); }
-    if (act === "print") { window.print(); }
+    if (act === "print") { printNow(); }
     if (act === "toggle") { panelOpen = !panelOpen; renderPanel(); }
   }
   panelDiv.addEventListener("click", onPanelClick);
@@ -690,15 +775,25 @@ function geoPcmtApp(map, G, C) {
     return legendDiv;
   };
   legend.addTo(map);
-  var north = L.control({position: "bottomright"});
+  var north = L.control({position: "bottomright"}), northDiv = null;
   north.onAdd = function () {
-    var d = L.DomUtil.create("div", "gp-north");
+    var d = northDiv = L.DomUtil.create("div", "gp-north");
     d.innerHTML = '<svg viewBox="0 0 24 36" width="22" height="33" aria-hidden="true"><path d="M12 2 L20 30 L12 24 L4 30 Z" fill="#222"/>' +
       '<path d="M12 2 L12 24 L4 30 Z" fill="#fff" stroke="#222" stroke-width="1"/></svg><span class="gp-i18n" data-k="ui.north">' + esc(T("ui.north")) + "</span>";
     return d;
   };
   north.addTo(map);
   function on(key) { return G[key] && map.hasLayer(G[key]); }
+  function anyLabelOnly(year) {
+    return (D.communes ? D.communes.features : []).some(function (f) { return labelOnly(f.properties.code, year); });
+  }
+  function circles(values, radius, stroke, fill, opacity, unit) {  // proportional symbols, nested
+    return values.map(function (v) {
+      var r = radius(v), d = Math.ceil(2 * r + 2);
+      return '<span><svg width="' + d + '" height="' + d + '"><circle cx="' + d / 2 + '" cy="' + d / 2 + '" r="' + r + '" stroke="' + stroke +
+        '" fill="' + fill + '" fill-opacity="' + opacity + '"/></svg>' + num(v) + (unit || "") + "</span>";
+    }).join("");
+  }
   function renderLegend() {
     if (!legendDiv) { return; }
     var h = ['<div class="gp-legend-title">' + esc(T("ui.legend")) + "</div>"];
@@ -706,17 +801,27 @@ function geoPcmtApp(map, G, C) {
       h.push('<div class="gp-sub">' + esc(T("layer.communes")) + " " + esc(currentYear() || "") + "</div>" + C.classes.map(function (c) {
         return '<div class="gp-li"><span class="gp-sw" style="background:' + C.colours[c] + '"></span>' + esc(T("status." + c)) + "</div>";
       }).join(""));
+      if (anyLabelOnly(currentYear())) {
+        h.push('<div class="gp-li"><span class="gp-sw" style="background:' + C.colours.loai_III + ";border:2.5px solid " + SACH_OUTLINE +
+          '"></span>' + esc(T("ui.sach_label")) + "</div>");
+      }
+    }
+    if (on("commune_counts")) {
+      h.push('<div class="gp-sub">' + esc(T("ui.counts_legend")) + '</div><div class="gp-li gp-li-row">' + circles([50, 20, 5], countRadius,
+        "#5b2a86", "#8c6bb1", 0.55) + '<span><svg width="12" height="12"><circle cx="6" cy="6" r="4" stroke="#5b2a86" fill="#8c6bb1" fill-opacity="0.15"/></svg>' +
+        esc(T("f.suppressed")) + "</span></div>");
     }
     if (on("retail_points")) {
       h.push('<div class="gp-sub">' + esc(T("layer.retail_points")) + "</div>" + C.types.map(function (t) {
         return '<div class="gp-li"><span class="gp-pt gp-pt-active gp-pt-inline"><i class="fa-solid ' + TYPE_ICON[t] + '"></i></span>' + esc(T("type." + t)) + "</div>";
       }).join("") + '<div class="gp-li gp-li-row">' + C.pstatus.map(function (s) {
         return '<span><span class="gp-dot gp-pt-' + s + '"></span>' + esc(T("pstatus." + s)) + "</span>";
-      }).join("") + "</div>");
+      }).join("") + '</div><div class="gp-li"><span class="gp-cluster gp-cluster-m gp-cluster-inline">12</span>' + esc(T("ui.cluster_legend")) + "</div>");
     }
     if (on("opium_plots")) {
-      h.push('<div class="gp-li"><span class="gp-dot" style="background:#ae017e"></span>' + esc(T("layer.opium_plots")) +
-        ' <span class="gp-dot" style="background:#e7d4e8;border:1px dashed #7a0177"></span>' + esc(lang === "vi" ? "đã phá" : "eradicated") + "</div>");
+      h.push('<div class="gp-sub">' + esc(T("ui.plots_legend")) + '</div><div class="gp-li gp-li-row">' +
+        circles([1000, 300, 50], plotRadius, "#7a0177", "#ae017e", 0.85, " m²") +
+        '<span><span class="gp-dot" style="background:#e7d4e8;border:1px dashed #7a0177"></span>' + esc(T("ui.eradicated")) + "</span></div>");
     }
     if (on("border_crossings")) {
       h.push('<div class="gp-sub">' + esc(T("layer.border_crossings")) + "</div>" + C.kinds.map(function (k) {
@@ -733,7 +838,24 @@ function geoPcmtApp(map, G, C) {
       h.push('<div class="gp-li"><span class="gp-sw" style="border:2px dashed #d94801;background:rgba(253,141,60,.15)"></span>' + esc(T("layer.hotspot_clusters")) + "</div>");
     }
     if (on("complex_hotspots")) {
-      h.push('<div class="gp-li"><i class="fa-solid fa-triangle-exclamation" style="color:#b10026;width:18px"></i>' + esc(T("layer.complex_hotspots")) + "</div>");
+      h.push('<div class="gp-sub">' + esc(T("layer.complex_hotspots")) + '</div><div class="gp-li gp-li-row">' +
+        [["high", "#b10026", "solid", 2.5], ["medium", "#fc4e2a", "solid", 1.5], ["low", "#feb24c", "dashed", 1.5]].map(function (l) {
+          return '<span><span class="gp-sw" style="background:transparent;border:' + l[3] + "px " + l[2] + " " + l[1] + '"></span>' + esc(T("level." + l[0])) + "</span>";
+        }).join("") + '</div><div class="gp-li"><i class="fa-solid fa-triangle-exclamation" style="color:#b10026;width:18px"></i>' + esc(T("ui.flag_high")) + "</div>");
+    }
+    if (on("facilities")) {
+      h.push('<div class="gp-sub">' + esc(T("layer.facilities")) + "</div>" + Object.keys(FAC_ICON).map(function (k) {
+        return '<div class="gp-li"><span class="gp-sym gp-fac gp-sym-inline"><i class="fa-solid ' + FAC_ICON[k] + '"></i></span>' + esc(T("fac." + k)) + "</div>";
+      }).join(""));
+    }
+    if (on("lao_provinces")) {
+      h.push('<div class="gp-li"><span class="gp-sw" style="background:#efeadf;border-color:#a89f91"></span>' + esc(T("layer.lao_provinces")) + "</div>");
+    }
+    if (on("distance_bands") && D.distance_bands) {
+      var shadesL = ["#08519c", "#3182bd", "#6baed6", "#9ecae1"];
+      h.push('<div class="gp-sub">' + esc(T("ui.distance_legend")) + '</div><div class="gp-li gp-li-row">' + D.distance_bands.features.map(function (f, i) {
+        return '<span><span class="gp-sw" style="background:' + shadesL[i] + ';opacity:.45"></span>' + num(f.properties.lo) + "–" + num(f.properties.hi) + " km</span>";
+      }).join("") + "</div>");
     }
     if (on("gistar_cells")) {
       h.push('<div class="gp-sub">Gi*</div><div class="gp-li gp-li-row">' + ["hot99", "hot95", "hot90", "cold90", "cold95", "cold99"].map(function (g) {
@@ -772,6 +894,8 @@ function geoPcmtApp(map, G, C) {
     renderPanel();
     renderSlider();
     renderLegend();
+    renderTitleBlock();
+    placeLabels();
   }
   function refresh() {
     if (communeLayer) { communeLayer.setStyle(communeStyle); }
@@ -783,6 +907,7 @@ function geoPcmtApp(map, G, C) {
     renderPanel();
     renderSlider();
     renderLegend();
+    renderTitleBlock();
   }
   function visibleOverlays() {
     return C.overlays.filter(function (k) {
@@ -798,12 +923,100 @@ function geoPcmtApp(map, G, C) {
     setParam("layers", visibleOverlays().join(","));
     renderLegend();
   });
-  window.addEventListener("beforeprint", function () { map.invalidateSize(); });
-  if (C.print) {
-    document.documentElement.classList.add("gp-print-view");
-    map.invalidateSize();
-    if (C.focus) { map.fitBounds(C.focus, {paddingTopLeft: [300, 10], paddingBottomRight: [200, 10]}); }
+
+  /* ------------------------------------------------------------ print layout */
+  // One sheet of the paper chosen: a title block on top; the map in its frame; headline,
+  // legend, scale bar and north arrow beside it (landscape) or under it (portrait), never on
+  // it; no control prints. The map is fitted to the view chosen (or the one on screen).
+  var PAPER_MM = {A4: [210, 297], A3: [297, 420]}, MARGIN_MM = 8, printing = null;
+  var paperWanted = PAPER_MM[String(params.get("paper") || "").toUpperCase()] ? String(params.get("paper")).toUpperCase() : C.paper;
+  var orientWanted = params.get("orientation") === "portrait" || params.get("orientation") === "landscape" ? params.get("orientation") : C.orientation;
+  function fmtDate(iso) {
+    var d = String(iso || "").slice(0, 10).split("-");
+    return d.length === 3 ? d[2] + "/" + d[1] + "/" + d[0] : esc(iso);
   }
+  function paperScale() {  // 1 : N at the map's centre; a CSS pixel prints as 25.4/96 mm
+    var c = map.getSize().divideBy(2), a = map.containerPointToLatLng(c), b = map.containerPointToLatLng(c.add([100, 0]));
+    var n = a.distanceTo(b) / 100 / (0.0254 / 96), p = Math.pow(10, Math.floor(Math.log10(n)) - 1);
+    return Math.round(n / p) * p;
+  }
+  function viewName() {
+    var kind = String(C.view || "").split(":")[0];
+    if ((kind === "commune" || kind === "post") && C.viewName) { return (kind === "post" ? T("ui.view.post") + " " : "") + C.viewName; }
+    return T(kind === "border" ? "ui.view.border" : "ui.view.province");
+  }
+  function renderTitleBlock() {
+    if (!printing) { return; }
+    var tb = printing.titleblock, year = currentYear();
+    tb.querySelector(".gp-tb-main").innerHTML = '<div class="gp-tb-title">' + esc(C.title || T("title")) + "</div>" +
+      (C.unit ? '<div class="gp-tb-unit">' + esc(C.unit) + "</div>" : "") +
+      '<div class="gp-tb-view">' + esc(viewName()) + (year ? " · " + esc(T("ui.classes_year")) + " " + esc(year) : "") + "</div>";
+    tb.querySelector(".gp-tb-meta").innerHTML = "<div>" + esc(T("ui.generated")) + " " + fmtDate(C.generated) + "</div>" +
+      (C.dataAsOf ? "<div>" + esc(T("ui.data_as_of")) + " " + fmtDate(C.dataAsOf) + "</div>" : "") +
+      "<div>" + esc(T("ui.scale")) + " ≈ 1 : " + num(paperScale()) + "</div>" +
+      (C.classification === "public" ? '<div class="gp-class gp-class-public">' + esc(T("ui.class.public")) + "</div>" : "");
+  }
+  function enterPrint(paper, orient, bounds, temporary) {
+    if (printing) { return; }
+    var P = PAPER_MM[paper] || PAPER_MM.A4, land = orient !== "portrait", root = document.documentElement;
+    var w = (land ? P[1] : P[0]) - 2 * MARGIN_MM, h = (land ? P[0] : P[1]) - 2 * MARGIN_MM, box = map.getContainer();
+    var style = document.createElement("style");
+    style.textContent = "@page { size: " + paper + " " + (land ? "landscape" : "portrait") + "; margin: " + MARGIN_MM + "mm; }" +
+      " .gp-sheet { width: " + w + "mm; height: " + h + "mm; }";
+    document.head.appendChild(style);
+    root.classList.add("gp-print-view", land ? "gp-print-landscape" : "gp-print-portrait", "gp-paper-" + paper);
+    var sheet = L.DomUtil.create("div", "gp-sheet"), tb = L.DomUtil.create("div", "gp-titleblock", sheet);
+    tb.innerHTML = '<div class="gp-tb-main"></div><div class="gp-tb-mark"></div><div class="gp-tb-meta"></div>';
+    var frame = L.DomUtil.create("div", "gp-frame", sheet), side = L.DomUtil.create("div", "gp-side", sheet), moved = [];
+    function move(el, to) { if (el) { moved.push([el, el.parentNode, el.nextSibling]); to.appendChild(el); } }
+    box.parentNode.insertBefore(sheet, box);
+    move(box, frame);
+    move(document.querySelector(".gp-marking"), tb.querySelector(".gp-tb-mark"));
+    move(panelDiv, side);
+    move(legendDiv, side);
+    var foot = L.DomUtil.create("div", "gp-side-foot", side);
+    move(box.querySelector(".leaflet-control-scale"), foot);
+    move(northDiv, foot);
+    printing = {style: style, sheet: sheet, titleblock: tb, moved: moved, temporary: !!temporary,
+                center: map.getCenter(), zoom: map.getZoom(), snap: map.options.zoomSnap};
+    renderPanel();  // the sheet's parts first: they decide the size of the map's frame
+    renderLegend();
+    renderTitleBlock();
+    map.options.zoomSnap = 0;  // the view fills the frame exactly
+    if (map._animatingZoom && map._onZoomTransitionEnd) { map._onZoomTransitionEnd(); }  // a zoom still in flight would swallow the fit
+    map.invalidateSize({pan: false});
+    if (bounds) { map.fitBounds(bounds, {padding: [4, 4], animate: false}); }
+    renderTitleBlock();
+    placeLabels();
+  }
+  function exitPrint() {
+    if (!printing) { return; }
+    for (var i = printing.moved.length - 1; i >= 0; i--) {
+      var m = printing.moved[i];
+      m[1].insertBefore(m[0], m[2] && m[2].parentNode === m[1] ? m[2] : null);
+    }
+    printing.sheet.parentNode.removeChild(printing.sheet);
+    printing.style.parentNode.removeChild(printing.style);
+    document.documentElement.classList.remove("gp-print-view", "gp-print-landscape", "gp-print-portrait", "gp-paper-A4", "gp-paper-A3");
+    map.options.zoomSnap = printing.snap;
+    var back = printing;
+    printing = null;
+    map.invalidateSize({pan: false});
+    map.setView(back.center, back.zoom, {animate: false});
+    renderPanel();
+    renderLegend();
+    placeLabels();
+  }
+  function printNow() {
+    if (!printing) { enterPrint(paperWanted, orientWanted, map.getBounds(), true); }
+    window.print();
+  }
+  // Ctrl+P on the interactive page prints the same layout, of the view on screen
+  window.addEventListener("beforeprint", function () {
+    if (!printing) { enterPrint(paperWanted, orientWanted, map.getBounds(), true); }
+  });
+  window.addEventListener("afterprint", function () { if (printing && printing.temporary) { exitPrint(); } });
+  map.on("moveend", function () { renderTitleBlock(); });
   map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
   map.attributionControl.addAttribution("Ranh giới / boundaries: bando/VPD 2025, Natural Earth");
 
@@ -824,6 +1037,11 @@ function geoPcmtApp(map, G, C) {
   }
   relabel();
   refresh();
+  map.on("moveend overlayadd overlayremove", placeLabels);
+  if (C.print || params.get("print") === "1") { enterPrint(paperWanted, orientWanted, C.focus || map.getBounds(), false); }
+  placeLabels();
   ready();
-  return {map: map, groups: G, setLang: setLang, setStep: setStep, state: state};
+  return {map: map, groups: G, setLang: setLang, setStep: setStep, state: state, drugFreeDrawn: drugFreeDrawn,
+          enterPrint: enterPrint, exitPrint: exitPrint, progress: progressOf, colours: C.colours,
+          provinceBounds: function () { return D.province ? L.geoJSON(D.province).getBounds() : null; }};
 }
