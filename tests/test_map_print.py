@@ -14,8 +14,8 @@ from geo_pcmt.ingest import boundaries
 from geo_pcmt.outputs import map as mapping
 from geo_pcmt.outputs.map.views import view_bounds, view_name
 from tests.test_map_browser import CHROMIUM, Chromium, map_frames  # noqa: F401 (fixture)
-from tests.test_patrol_web import _plan, app  # noqa: F401 (fixture)
-from tests.test_ogcapi import bearer, web_store, web_template  # noqa: F401 (fixtures)
+from tests.test_patrol_web import _plan, app_config, web_store  # noqa: F401 (fixtures of the patrol pages)
+from tests.test_ogcapi import bearer
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="!!! CHROMIUM NOT INSTALLED !!!")
