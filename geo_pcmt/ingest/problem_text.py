@@ -42,6 +42,18 @@ _VI = {
     "not_scalar": "giá trị phải là chữ, số, đúng/sai hoặc null",
     "no_geometry": "lớp này không có hình học; gửi \"geometry\": null",
     "bad_geojson": "hình học GeoJSON không đọc được",
+    "address_commune": "địa chỉ ghi {named} nhưng vị trí nằm ở {point}; kiểm tra lại tọa độ "
+                       "hoặc địa chỉ",
+    "status_without_date": "tình trạng «{status}» nhưng chưa có ngày này",
+    "date_against_status": "tình trạng này không đi với ngày triệt xóa {date}",
+}
+# English sentences for codes whose reason names a command-line option (on the web the fix
+# is a button): the web and the API speak of the fix, not of the CLI
+_EN = {
+    "swapped_lat_lon": "latitude and longitude look swapped",
+    "invalid_geometry": "invalid geometry",
+    "projected_coordinates": "coordinates are not longitude/latitude degrees (projected "
+                             "metres?); give the coordinate system",
 }
 _SEVERITY = {"vi": {"error": "lỗi", "warning": "cảnh báo"},
              "en": {"error": "error", "warning": "warning"}}
@@ -62,10 +74,11 @@ def problem_text(problem: Problem, layer: Layer, lang: str = "vi") -> str:
     field = layer.field(problem.field) if problem.field in layer.field_names else None
     if lang == "en":
         where = f"Field {problem.field!r}: " if problem.field else ""
-        return where + problem.reason
+        return where + _EN.get(problem.code, problem.reason)
     template = _VI.get(problem.code) or (_VI["geocode_failed"]
                                          if problem.code.startswith("geocode_") else None)
     text = problem.reason if template is None else template.format(
+        **(problem.params or {}),
         type=field.type if field else "",
         allowed=", ".join(field.allowed or ()) if field else "",
         minimum=f"{field.minimum:g}".replace(".", ",") if field and field.minimum is not None
@@ -82,6 +95,7 @@ def problem_json(problem: Problem, layer: Layer, lang: str = "vi") -> dict:
     """A problem for an API answer: field, value, code, severity and the sentence."""
     out = problem.as_dict()
     out.pop("row", None)  # one record per request: the row number says nothing
+    out.pop("sheet_row", None)
     out["reason"] = problem_text(problem, layer, lang)
     out["severity_text"] = _SEVERITY.get(lang, _SEVERITY["vi"])[problem.severity]
     return out

@@ -18,6 +18,7 @@ from geo_pcmt.crs import STORAGE_CRS
 from geo_pcmt.ingest import boundaries
 from geo_pcmt.ingest.cells import is_blank, parse_cell
 from geo_pcmt.ingest.geometry import check_commune, check_commune_codes, geometries
+from geo_pcmt.ingest.headers import LAT, LON, match_headers
 from geo_pcmt.ingest.report import Checker, ValidationReport
 from geo_pcmt.layers import Field, Layer, get_layer
 
@@ -27,12 +28,14 @@ _HTML_RE = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:|on\w+\s*=", re.IGNORECASE
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE_ORDER = (("first_seen", "last_activity"), ("first_seen", "cleared_on"),
                ("detected_on", "eradicated_on"))
+# (status field, statuses that need the date, statuses the date contradicts, date field)
+_STATUS_DATES = (("status", ("cleared",), ("active", "watch"), "cleared_on"),)
 
 
 def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = False,
              repair: bool = False, crs: str | None = None, source: str | None = None,
              communes: gpd.GeoDataFrame | None = None, gazetteer=None,
-             today: date | None = None) -> ValidationReport:
+             today: date | None = None, id_start: int = 1) -> ValidationReport:
     """Check every row of ``frame`` against the schema of ``layer``.
 
     Parameters
@@ -56,21 +59,27 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
     gazetteer : Gazetteer, optional
         For rows with an address and no coordinates (default: the shipped gazetteer).
     today : date, optional
-        Dates after this are rejected (default: today).
+        Dates after this are rejected (default: today), and the date in generated ids.
+    id_start : int
+        Number of the first id generated for rows without one
+        (``<layer>-<YYYYMMDD>-<n>``; see :func:`id_prefix`).
 
     Returns
     -------
     ValidationReport
-        ``clean`` holds only the rows without errors, shaped to the layer's schema.
+        ``clean`` holds only the rows without errors, shaped to the layer's schema;
+        ``generated_ids`` the ids given to rows that had none.
     """
     spec = get_layer(layer) if isinstance(layer, str) else layer
     communes = boundaries.communes() if communes is None else communes
     today = today or date.today()
     chk = Checker()
-    df, cols, geom_name = _normalise_headers(frame)
+    df, cols, geom_name = _normalise_headers(frame, spec)
+    generated = _generate_ids(df, cols, spec, f"{id_prefix(spec.name, today)}-", id_start)
     lon_col = lat_col = None
     if spec.has_geometry:
-        lon_col, lat_col = _find(cols, LON_NAMES), _find(cols, LAT_NAMES)
+        lon_col = LON if LON in cols else None
+        lat_col = LAT if LAT in cols else None
     _check_columns(cols, spec, {lon_col, lat_col}, chk)
     if "source" in spec.field_names and "source" not in cols and source:
         df["source"] = source
@@ -83,35 +92,61 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
            for f in spec.fields if f.name in cols}
     _check_duplicates(out.get("id"), chk)
     _check_date_order(out, chk)
+    _check_status_dates(out, chk)
     geometry = None
     if spec.has_geometry:
         geometry = geometries(df, spec, geom_name, lon_col, lat_col, crs, fix_swapped,
                               repair, chk, out, communes, gazetteer)
         check_commune(out, geometry, communes, spec, chk)
+        if lon_col is not None and "address" in df.columns and "commune_code" in out:
+            check_address_commune(df["address"].to_numpy(dtype=object), out["commune_code"],
+                                  communes, gazetteer, chk)
     elif "commune_code" in out:
         check_commune_codes(out, communes, chk)
     clean = _clean_frame(spec, out, geometry, _kept_rows(len(df), chk))
     problems = sorted(chk.problems, key=lambda p: (p.row or 0, p.field or ""))
-    return ValidationReport(spec.name, len(df), clean, problems)
+    return ValidationReport(spec.name, len(df), clean, problems, generated_ids=generated)
 
 
-def _normalise_headers(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], str | None]:
-    """A copy with rows numbered from 1 and headers folded ("Type " → "type"): the frame,
+def id_prefix(layer: str, day: date) -> str:
+    """The prefix of ids generated for rows without one on ``day``: ``<layer>-<YYYYMMDD>``.
+
+    Examples
+    --------
+    >>> id_prefix("retail_points", date(2026, 12, 5))
+    'retail_points-20261205'
+    """
+    return f"{layer}-{day:%Y%m%d}"
+
+
+def _generate_ids(df: pd.DataFrame, cols: list[str], spec: Layer, prefix: str,
+                  start: int) -> dict[int, str]:
+    """Give rows without an id ``<prefix><n>`` (n counting from ``start`` in row order),
+    in place; the ids given, by row (1 = first record)."""
+    if "id" not in spec.field_names or spec.kind != "record":
+        return {}
+    if "id" not in cols:
+        df["id"] = ""
+        cols.insert(0, "id")
+    values = df["id"].to_numpy(dtype=object)
+    blank = [r for r, v in enumerate(values, start=1) if is_blank(v)]
+    generated = {r: f"{prefix}{start + k}" for k, r in enumerate(blank)}
+    if generated:
+        df.loc[list(generated), "id"] = list(generated.values())
+    return generated
+
+
+def _normalise_headers(frame: pd.DataFrame,
+                       spec: Layer) -> tuple[pd.DataFrame, list[str], str | None]:
+    """A copy with rows numbered from 1 and headers matched to the layer's columns
+    ("Kinh độ" → "lon", "Loại điểm" → "type"; :mod:`geo_pcmt.ingest.headers`): the frame,
     its columns other than the geometry, and the geometry column's name (None if none)."""
     df = frame.copy()
     df.index = np.arange(1, len(df) + 1)
     geom_name = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
     cols = [c for c in df.columns if c != geom_name]
-    rename = {c: str(c).strip().lower().replace(" ", "_") for c in cols}
+    rename = match_headers(cols, spec)
     return df.rename(columns=rename), [rename[c] for c in cols], geom_name
-
-
-def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
-    low = {str(c).strip().lower(): c for c in columns}
-    for n in names:
-        if n in low:
-            return low[n]
-    return None
 
 
 def _check_columns(cols: list[str], spec: Layer, coordinate_cols: set, chk: Checker) -> None:
@@ -189,6 +224,42 @@ def _check_date_order(out: dict, chk: Checker) -> None:
             for i, (va, vb) in enumerate(zip(out[a], out[b])):
                 if va and vb and vb < va:
                     chk.error(i + 1, b, vb, f"{b} is before {a} ({va})", "date_order")
+
+
+def _check_status_dates(out: dict, chk: Checker) -> None:
+    """Warn where a status and its date do not go together (cleared with no clearance
+    date; a clearance date on a point still active)."""
+    for status, needs, contradicts, day in _STATUS_DATES:
+        if status not in out:
+            continue
+        days = out.get(day, [None] * len(out[status]))
+        for i, (s, d) in enumerate(zip(out[status], days)):
+            if s in needs and not d:
+                chk.warn(i + 1, day, None, f"status is {s!r} but {day} is empty",
+                         "status_without_date", {"status": s})
+            elif s in contradicts and d:
+                chk.warn(i + 1, status, s, f"{day} is {d} but the status is {s!r}",
+                         "date_against_status", {"date": d})
+
+
+def check_address_commune(addresses: np.ndarray, codes: list, communes: gpd.GeoDataFrame,
+                          gazetteer, chk: Checker) -> None:
+    """Warn where the address names a commune other than the one the point lies in
+    (read with the gazetteer; addresses it cannot place say nothing here)."""
+    todo = [i for i, a in enumerate(addresses) if not is_blank(a) and codes[i] is not None]
+    if not todo:
+        return
+    if gazetteer is None:
+        from geo_pcmt.ingest.gazetteer import Gazetteer
+        gazetteer = Gazetteer.default()
+    names = dict(zip(communes["code"], communes["name"]))
+    for i in todo:
+        m = gazetteer.match(str(addresses[i]))
+        if m.status == "matched" and m.commune_code != codes[i]:
+            where = names.get(codes[i], codes[i])
+            chk.warn(i + 1, "address", addresses[i], f"the address names {m.commune_name} but "
+                     f"the point lies in {where}", "address_commune",
+                     {"named": m.commune_name, "point": where})
 
 
 def _kept_rows(n: int, chk: Checker) -> np.ndarray:
