@@ -119,6 +119,20 @@ def id_prefix(layer: str, day: date) -> str:
     return f"{layer}-{day:%Y%m%d}"
 
 
+def next_id_number(ids, prefix: str) -> int:
+    """One past the highest ``n`` of the ids ``<prefix>-<n>`` in ``ids`` (1 when none).
+
+    Examples
+    --------
+    >>> next_id_number(["a-20261205-2", "a-20261205-10", "b-1", "a-20261205-x"], "a-20261205")
+    11
+    """
+    head = prefix + "-"
+    numbers = [int(s[len(head):]) for s in map(str, ids)
+               if s.startswith(head) and s[len(head):].isdigit()]
+    return max(numbers, default=0) + 1
+
+
 def _generate_ids(df: pd.DataFrame, cols: list[str], spec: Layer, prefix: str,
                   start: int) -> dict[int, str]:
     """Give rows without an id ``<prefix><n>`` (n counting from ``start`` in row order),
