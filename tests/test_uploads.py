@@ -54,9 +54,10 @@ def test_a_file_with_one_bad_row_stores_nothing_and_names_row_field_value_reason
     body = res.get_json()
     assert res.status_code == 422 and body["stored"] is None
     error = [p for p in body["report"]["problems"] if p["severity"] == "error"]
-    assert error == [{"row": 2, "field": "status", "value": "sleeping", "severity": "error",
-                      "code": "not_allowed", "reason": error[0]["reason"]}]
+    assert error == [{"row": 2, "sheet_row": 3, "field": "status", "value": "sleeping",
+                      "severity": "error", "code": "not_allowed", "reason": error[0]["reason"]}]
     assert "active, watch, cleared" in error[0]["reason"]
+    assert error[0]["reason"].startswith("Trường «Tình trạng»")  # Vietnamese unless ?lang=en
     assert stored_ids(app) == []
 
 
@@ -89,10 +90,18 @@ def test_oversized_upload_is_refused_with_413_and_nothing_stored(web_store, tmp_
     assert stored_ids(app, "X-") == []
 
 
-@pytest.mark.parametrize("role", ["viewer", "analyst", "commander"])
-def test_only_admins_may_upload(app, role):
-    res = api_upload(app, CLEAN, role=role)
+def test_viewers_may_not_upload(app):
+    res = api_upload(app, CLEAN, role="viewer")
     assert res.status_code == 403 and stored_ids(app) == []
+    assert "analyst" in res.get_json()["description"]
+
+
+@pytest.mark.parametrize("role", ["analyst", "commander"])
+def test_analysts_and_commanders_upload_and_are_audited(app, role):
+    res = api_upload(app, CLEAN, role=role)
+    assert res.status_code == 201 and stored_ids(app) == ["U-1", "U-2"]
+    log = store_of(app).read("audit_log", where={"action": "upload"})
+    assert log["user"].iloc[-1] == f"{role}_user"
 
 
 def test_anonymous_upload_is_refused(app):

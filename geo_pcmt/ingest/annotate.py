@@ -78,9 +78,7 @@ def annotated_frame(frame: pd.DataFrame, report: ValidationReport, layer: Layer,
 
     Problems of the whole file (a missing column) are on every row, as they reject all.
     """
-    out = pd.DataFrame(frame).copy()
-    if hasattr(frame, "geometry") and "geometry" in out.columns:
-        out = out.drop(columns="geometry")  # the file's own coordinates columns stay
+    out = frame.copy()  # a GeoDataFrame stays one: the spreadsheet writer flattens it
     out.index = range(1, len(out) + 1)
     whole = [_line(p, layer, lang) for p in report.problems if p.row is None]
     per_row: dict[int, list[str]] = {}
