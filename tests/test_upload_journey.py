@@ -173,26 +173,32 @@ def test_the_template_round_trips_fill_the_example_row_upload_stored(app):
     res = client.get("/upload/template/retail_points.xlsx")
     assert res.status_code == 200
     wb = load_workbook(io.BytesIO(res.data))
-    assert wb.sheetnames == ["Nhập liệu", "Hướng dẫn"]
+    assert wb.sheetnames == ["Nhập liệu", "Hướng dẫn", "Danh mục"]
+    assert wb["Danh mục"].sheet_state == "hidden"
     ws = wb["Nhập liệu"]
     header = [c.value for c in ws[1]]
     assert header[:2] == ["Mã", "Nguồn"] and "Loại điểm" in header and header[-2:] == [
         "Kinh độ", "Vĩ độ"]
     lists = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in ws.data_validations.dataValidation}
     type_col = ws.cell(row=1, column=header.index("Loại điểm") + 1).column_letter
-    assert "diem_ban_le" in lists[f"{type_col}2"]
+    sheet, cells = lists[f"{type_col}2"].split("!")
+    first, last = (c.replace("$", "") for c in cells.split(":"))
+    offered = [c.value for row in wb[sheet.strip("'")][f"{first}:{last}"] for c in row]
+    assert offered == ["Điểm bán lẻ", "Địa điểm tổ chức, chứa chấp", "Tụ điểm phức tạp"]
+    assert ws.cell(row=2, column=header.index("Tình trạng") + 1).value == "Đang hoạt động"
     help_rows = [[c.value for c in r] for r in wb["Hướng dẫn"].iter_rows(min_row=3)]
     status_help = next(r for r in help_rows if r[0] == "Tình trạng")
-    assert status_help[1] == "Status" and "có" in status_help[3] and "cleared" in status_help[4]
+    assert status_help[1] == "Status" and "có" in status_help[3]
+    assert "Đã triệt xóa" in status_help[4] and "cleared" not in status_help[4]
     ws.cell(row=2, column=header.index("Tên/mô tả") + 1, value="Điểm điền từ mẫu")
     buf = io.BytesIO()
     wb.save(buf)
     page = _upload(client, buf.getvalue())
     assert page.status_code == 200, page.get_data(as_text=True)
     stored = _retail(app)
-    assert stored.loc[stored["name"] == "Điểm điền từ mẫu", "id"].str.startswith(
-        "retail_points-").all()
-    assert (stored["name"] == "Điểm điền từ mẫu").sum() == 1
+    row = stored[stored["name"] == "Điểm điền từ mẫu"]
+    assert len(row) == 1 and row["id"].iloc[0].startswith("retail_points-")
+    assert (row["type"].iloc[0], row["status"].iloc[0]) == ("diem_ban_le", "active")
 
 
 def test_geo_pcmt_template_writes_the_workbook(tmp_path):

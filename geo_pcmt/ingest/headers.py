@@ -98,3 +98,50 @@ def match_headers(headers: list, spec: Layer) -> dict:
         used.add(name)
         out[h] = name
     return out
+
+
+# Coded values whose Vietnamese words the map already has (geo_pcmt.outputs.map.i18n):
+# (layer or None for any layer, field) → key prefix there.
+_VALUE_WORDS: dict[tuple[str | None, str], str] = {
+    ("retail_points", "type"): "type.", ("retail_points", "status"): "pstatus.",
+    ("border_crossings", "kind"): "kind.", ("border_crossings", "planned_kind"): "kind.",
+    ("facilities", "kind"): "fac.", ("recognitions", "label"): "status.",
+}
+
+
+def value_labels(spec: Layer, field: str) -> dict[str, str]:
+    """Coded value → the Vietnamese words an officer reads and picks (``"active"`` →
+    ``"Đang hoạt động"``); empty for fields whose values have no words yet.
+
+    Examples
+    --------
+    >>> from geo_pcmt.layers import get_layer
+    >>> value_labels(get_layer("retail_points"), "status")["cleared"]
+    'Đã triệt xóa'
+    >>> value_labels(get_layer("retail_points"), "confidentiality")["restricted"]
+    'MẬT'
+    """
+    f = spec.field(field) if field in spec.field_names else None
+    if f is None or not f.allowed:
+        return {}
+    if field == "confidentiality":
+        from geo_pcmt.access import MARKINGS
+        return {v: MARKINGS[v][0] for v in f.allowed if v in MARKINGS}
+    prefix = _VALUE_WORDS.get((spec.name, field))
+    if prefix is None:
+        return {}
+    from geo_pcmt.outputs.map.i18n import I18N  # the one place these words are kept
+    words = I18N["vi"]
+    labels = {v: words[prefix + v] for v in f.allowed if prefix + v in words}
+    return labels if len(labels) == len(f.allowed) else {}
+
+
+def value_lookup(spec: Layer, field: str) -> dict[str, str]:
+    """Folded spellings of a coded field's values (its codes and their Vietnamese words,
+    with or without diacritics) → the code; empty for free fields."""
+    f = spec.field(field) if field in spec.field_names else None
+    if f is None or not f.allowed:
+        return {}
+    table = {fold(v): v for v in f.allowed}
+    table.update({fold(label): v for v, label in value_labels(spec, field).items()})
+    return table

@@ -8,6 +8,7 @@ the English reason, so a new check is never silent.
 """
 from __future__ import annotations
 
+from geo_pcmt.ingest.headers import value_labels
 from geo_pcmt.ingest.report import Problem
 from geo_pcmt.layers import Layer
 
@@ -55,6 +56,7 @@ _EN = {
     "projected_coordinates": "coordinates are not longitude/latitude degrees (projected "
                              "metres?); give the coordinate system",
 }
+_OTHER_LABELS = {"geometry": "Hình học", "lon": "Kinh độ", "lat": "Vĩ độ", "address": "Địa chỉ"}
 _SEVERITY = {"vi": {"error": "lỗi", "warning": "cảnh báo"},
              "en": {"error": "error", "warning": "warning"}}
 
@@ -67,7 +69,7 @@ def problem_text(problem: Problem, layer: Layer, lang: str = "vi") -> str:
     >>> from geo_pcmt.layers import get_layer
     >>> p = Problem(1, "status", "open", "not an allowed value", code="not_allowed")
     >>> problem_text(p, get_layer("retail_points"))
-    'Trường «Tình trạng» (status): giá trị không được phép; chọn một trong: active, watch, cleared, re-emerged'
+    'Trường «Tình trạng» (status): giá trị không được phép; chọn một trong: Đang hoạt động, Theo dõi, Đã triệt xóa, Hoạt động trở lại'
     >>> problem_text(p, get_layer("retail_points"), "en")
     "Field 'status': not an allowed value"
     """
@@ -80,14 +82,15 @@ def problem_text(problem: Problem, layer: Layer, lang: str = "vi") -> str:
     text = problem.reason if template is None else template.format(
         **(problem.params or {}),
         type=field.type if field else "",
-        allowed=", ".join(field.allowed or ()) if field else "",
+        allowed=", ".join(value_labels(layer, field.name).values() or field.allowed or ())
+        if field else "",
         minimum=f"{field.minimum:g}".replace(".", ",") if field and field.minimum is not None
         else "",
         max_length=field.max_length if field else "")
     if problem.field is None:
         return text[:1].upper() + text[1:]
     label = field.label_vi if field is not None and field.label_vi else \
-        ("Hình học" if problem.field == "geometry" else problem.field)
+        _OTHER_LABELS.get(problem.field, problem.field)
     return f"Trường «{label}» ({problem.field}): {text}"
 
 

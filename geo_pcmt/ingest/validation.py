@@ -18,7 +18,7 @@ from geo_pcmt.crs import STORAGE_CRS
 from geo_pcmt.ingest import boundaries
 from geo_pcmt.ingest.cells import is_blank, parse_cell
 from geo_pcmt.ingest.geometry import check_commune, check_commune_codes, geometries
-from geo_pcmt.ingest.headers import LAT, LON, match_headers
+from geo_pcmt.ingest.headers import LAT, LON, fold, match_headers, value_labels, value_lookup
 from geo_pcmt.ingest.report import Checker, ValidationReport
 from geo_pcmt.layers import Field, Layer, get_layer
 
@@ -87,12 +87,13 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
     for c in spec.required_fields:
         if c not in cols:
             chk.error(None, c, None, f"required column {c!r} is missing", "missing_column")
-    out = {f.name: [_parse_value(f, r, v, source, today, chk)
+    lookups = {f.name: value_lookup(spec, f.name) for f in spec.fields if f.allowed}
+    out = {f.name: [_parse_value(f, r, v, source, today, chk, lookups.get(f.name))
                     for r, v in enumerate(df[f.name].to_numpy(dtype=object), start=1)]
            for f in spec.fields if f.name in cols}
     _check_duplicates(out.get("id"), chk)
     _check_date_order(out, chk)
-    _check_status_dates(out, chk)
+    _check_status_dates(out, chk, spec)
     geometry = None
     if spec.has_geometry:
         geometry = geometries(df, spec, geom_name, lon_col, lat_col, crs, fix_swapped,
@@ -173,8 +174,9 @@ def _check_columns(cols: list[str], spec: Layer, coordinate_cols: set, chk: Chec
 
 
 def _parse_value(f: Field, r: int, v: Any, source: str | None, today: date,
-                 chk: Checker) -> Any:
-    """Cell ``v`` of row ``r`` as a value of field ``f``, or None (blank or rejected)."""
+                 chk: Checker, lookup: dict[str, str] | None = None) -> Any:
+    """Cell ``v`` of row ``r`` as a value of field ``f``, or None (blank or rejected).
+    Coded values may be written as their Vietnamese words (``lookup``: folded → code)."""
     if is_blank(v):
         if f.name == "source" and source:
             return source
@@ -190,6 +192,8 @@ def _parse_value(f: Field, r: int, v: Any, source: str | None, today: date,
         p = p.strip()
         if not _text_ok(f, r, p, chk):
             return None
+    if f.allowed is not None and p not in f.allowed and (lookup or {}).get(fold(p)):
+        p = lookup[fold(p)]
     if f.allowed is not None and p not in f.allowed:
         chk.error(r, f.name, v, f"not an allowed value; use one of: "
                   f"{', '.join(f.allowed)}", "not_allowed")
@@ -240,17 +244,18 @@ def _check_date_order(out: dict, chk: Checker) -> None:
                     chk.error(i + 1, b, vb, f"{b} is before {a} ({va})", "date_order")
 
 
-def _check_status_dates(out: dict, chk: Checker) -> None:
+def _check_status_dates(out: dict, chk: Checker, spec: Layer) -> None:
     """Warn where a status and its date do not go together (cleared with no clearance
     date; a clearance date on a point still active)."""
     for status, needs, contradicts, day in _STATUS_DATES:
         if status not in out:
             continue
+        words = value_labels(spec, status)
         days = out.get(day, [None] * len(out[status]))
         for i, (s, d) in enumerate(zip(out[status], days)):
             if s in needs and not d:
                 chk.warn(i + 1, day, None, f"status is {s!r} but {day} is empty",
-                         "status_without_date", {"status": s})
+                         "status_without_date", {"status": words.get(s, s)})
             elif s in contradicts and d:
                 chk.warn(i + 1, status, s, f"{day} is {d} but the status is {s!r}",
                          "date_against_status", {"date": d})

@@ -3,8 +3,10 @@
 Sheet one ("Nhập liệu") has the Vietnamese headers that the upload matches back to the
 layer's columns (:mod:`geo_pcmt.ingest.headers`), one example row that passes validation as
 it stands, and drop-down lists (data validation) on every column with a closed set of
-values. Sheet two ("Hướng dẫn") explains each column: label in Vietnamese and English,
-type, whether it is required, the allowed values and a note.
+values, in Vietnamese words where the values have them (the upload reads them back as the
+codes). Sheet two ("Hướng dẫn") explains each column: label in Vietnamese and English,
+type, whether it is required, the allowed values and a note. The lists themselves are on
+a hidden third sheet ("Danh mục"), as list entries may hold commas.
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from datetime import date
 from pathlib import Path
 
 from geo_pcmt.ingest import boundaries
+from geo_pcmt.ingest.headers import value_labels
 from geo_pcmt.ingest.validation import id_prefix
 from geo_pcmt.layers import Field, Layer, get_layer
 
-DATA_SHEET, HELP_SHEET = "Nhập liệu", "Hướng dẫn"
+DATA_SHEET, HELP_SHEET, LISTS_SHEET = "Nhập liệu", "Hướng dẫn", "Danh mục"
 VALIDATED_ROWS = 5000  # rows the drop-down lists cover
 # columns the system fills itself: never in a template
 _SYSTEM_FIELDS = ("created_at", "updated_at", "is_border")
@@ -41,6 +44,13 @@ def headers(spec: Layer) -> list[str]:
     return out + ([c[0] for c in _COORDINATE_HELP] if spec.has_geometry else [])
 
 
+def choices(spec: Layer, f: Field) -> list[str]:
+    """What an officer picks for a coded field: its Vietnamese words, or the codes when the
+    values have no words yet."""
+    labels = value_labels(spec, f.name)
+    return [labels.get(v, v) for v in f.allowed or ()]
+
+
 def example_row(spec: Layer, today: date | None = None) -> list:
     """One row that passes validation as it stands: required values, a real commune's
     inside point and name, no id (the upload generates it)."""
@@ -57,7 +67,7 @@ def example_row(spec: Layer, today: date | None = None) -> list:
         elif not f.required:
             v = None
         elif f.allowed:
-            v = f.allowed[0]
+            v = choices(spec, f)[0]
         elif f.type == "date":
             v = today
         elif f.type in ("int", "float"):
@@ -86,6 +96,9 @@ def write_template(layer: str | Layer, path, today: date | None = None):
     ws.append(headers(spec))
     ws.append(example_row(spec, today))
     fields = template_fields(spec)
+    lists = wb.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
+    n_lists = 0
     for col, f in enumerate(fields, start=1):
         letter = ws.cell(row=1, column=col).column_letter
         ws.cell(row=1, column=col).font = Font(bold=f.required)
@@ -93,14 +106,20 @@ def write_template(layer: str | Layer, path, today: date | None = None):
         if f.type == "date":
             ws.cell(row=2, column=col).number_format = "dd/mm/yyyy"
         if f.allowed:
-            dv = DataValidation(type="list", formula1='"' + ",".join(f.allowed) + '"',
+            n_lists += 1
+            values = choices(spec, f)
+            for i, v in enumerate(values, start=1):
+                lists.cell(row=i, column=n_lists, value=v)
+            ref = lists.cell(row=1, column=n_lists).column_letter
+            dv = DataValidation(type="list", formula1=f"'{LISTS_SHEET}'!${ref}$1:${ref}$"
+                                                      f"{len(values)}",
                                 allow_blank=not f.required, showErrorMessage=True,
                                 errorTitle="Giá trị không hợp lệ",
                                 error="Chọn một giá trị trong danh sách")
             ws.add_data_validation(dv)
             dv.add(f"{letter}2:{letter}{VALIDATED_ROWS + 1}")
     ws.freeze_panes = "A2"
-    _help_sheet(wb.create_sheet(HELP_SHEET), spec, fields, today or date.today())
+    _help_sheet(wb.create_sheet(HELP_SHEET, 1), spec, fields, today or date.today())
     wb.save(path)
     return Path(path) if isinstance(path, str) else path
 
@@ -114,7 +133,7 @@ def _help_sheet(ws, spec: Layer, fields: list[Field], today: date) -> None:
         vi, en = _TYPE_WORDS[f.type]
         ws.append([f.label_vi or f.name, f.label_en or f.name, f"{vi} / {en}",
                    "có / yes" if f.required and f.name not in ("id", "source") else "không / no",
-                   ", ".join(f.allowed) if f.allowed else "", _note(spec, f, today)])
+                   "; ".join(choices(spec, f)), _note(spec, f, today)])
     if spec.has_geometry:
         for vi, en, ftype, note in _COORDINATE_HELP:
             ws.append([vi, en, " / ".join(_TYPE_WORDS[ftype]), "có / yes", "", note])
