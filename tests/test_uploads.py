@@ -307,3 +307,26 @@ def test_an_upload_whose_writer_died_answers_503_and_audits_an_unknown_outcome(
         assert json.loads(log["detail"].iloc[-1])["stored"] == "unknown"
     finally:
         pooled.extensions["geo_pcmt_check_pool"].shutdown()
+
+
+# --- analysts' uploads: never above their clearance, never replacing records ---------------
+
+def test_an_analyst_cannot_store_a_row_above_their_clearance(app):
+    text = ("id,type,status,first_seen,confidentiality,lon,lat\n"
+            "U-1,diem_ban_le,active,2024-02-01,restricted,104.12,19.36\n"
+            "U-2,diem_ban_le,active,2024-02-01,secret,104.13,19.36\n")
+    res = api_upload(app, text, role="analyst")
+    body = res.get_json()
+    assert res.status_code == 422 and stored_ids(app) == []
+    err = [p for p in body["report"]["problems"] if p["severity"] == "error"]
+    assert [(p["sheet_row"], p["code"]) for p in err] == [(3, "above_clearance")]
+    assert "mức mật cao hơn" in err[0]["reason"]
+    assert api_upload(app, text, role="analyst", keep_valid="true").status_code == 201
+    assert stored_ids(app) == ["U-1"]
+    assert api_upload(app, text.replace("U-", "V-"), role="admin").status_code == 201
+
+
+def test_only_admins_replace_records_by_upload(app):
+    res = api_upload(app, CLEAN, role="analyst", mode="upsert")
+    assert res.status_code == 403 and stored_ids(app) == []
+    assert api_upload(app, CLEAN, role="admin", mode="upsert").status_code == 201

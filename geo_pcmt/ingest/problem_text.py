@@ -45,6 +45,7 @@ _VI = {
     "bad_geojson": "hình học GeoJSON không đọc được",
     "address_commune": "địa chỉ ghi {named} nhưng vị trí nằm ở {point}; kiểm tra lại tọa độ "
                        "hoặc địa chỉ",
+    "above_clearance": "mức mật cao hơn mức bạn được phép gán",
     "status_without_date": "tình trạng «{status}» nhưng chưa có ngày này",
     "date_against_status": "tình trạng này không đi với ngày triệt xóa {date}",
 }

@@ -19,7 +19,7 @@ from geo_pcmt.ingest import boundaries
 from geo_pcmt.ingest.cells import is_blank, parse_cell
 from geo_pcmt.ingest.geometry import check_commune, check_commune_codes, geometries
 from geo_pcmt.ingest.headers import LAT, LON, fold, match_headers, value_labels, value_lookup
-from geo_pcmt.ingest.report import Checker, ValidationReport
+from geo_pcmt.ingest.report import Checker, Problem, ValidationReport
 from geo_pcmt.layers import Field, Layer, get_layer
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x")
@@ -300,3 +300,28 @@ def _clean_frame(spec: Layer, out: dict, geometry, keep: np.ndarray) -> pd.DataF
         if c in spec.field_names and spec.field(c).type == "int":
             clean[c] = pd.array(clean[c], dtype="Int64")
     return clean.reset_index(drop=True)
+
+
+def limit_confidentiality(report: ValidationReport, allowed: set[str] | frozenset[str],
+                          default: str) -> ValidationReport:
+    """The report with rows marked above ``allowed`` (empty marks count as ``default``)
+    turned into errors and left out of ``clean``: an uploader never writes a record above
+    their own clearance (:func:`geo_pcmt.access.can_set_confidentiality`)."""
+    clean = report.clean
+    if not len(clean):
+        return report
+    levels = clean["confidentiality"].fillna(default) if "confidentiality" in clean.columns \
+        else pd.Series([default] * len(clean), index=clean.index)
+    over = ~levels.isin(list(allowed)).to_numpy()
+    if not over.any():
+        return report
+    rejected = set(report.rows_rejected)
+    kept_rows = [r for r in range(1, report.rows_total + 1) if r not in rejected]
+    problems = list(report.problems) + [
+        Problem(row, "confidentiality", level, f"{level!r} is above your clearance",
+                "error", "above_clearance")
+        for row, level, o in zip(kept_rows, levels, over) if o]
+    problems.sort(key=lambda p: (p.row or 0, p.field or ""))
+    return ValidationReport(report.layer, report.rows_total,
+                            clean[~over].reset_index(drop=True), problems,
+                            generated_ids=report.generated_ids)

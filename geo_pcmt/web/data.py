@@ -36,6 +36,7 @@ from geo_pcmt.ingest.annotate import FIXES, annotated_frame, fixes_offered, prob
 from geo_pcmt.ingest.loading import first_free_id_number, uploadable_layers as _uploadable
 from geo_pcmt.ingest.pool import HelperStopped
 from geo_pcmt.ingest.problem_text import problem_text
+from geo_pcmt.ingest.validation import limit_confidentiality
 from geo_pcmt.layers import LAYERS
 from geo_pcmt.store import StoreError
 from geo_pcmt.web.context import get_store
@@ -92,6 +93,9 @@ def _options(form) -> dict:
     mode = form.get("mode", "append")
     if mode not in MODES:
         raise ApiError(400, "invalid_parameter", "mode must be append or upsert")
+    if mode == "upsert" and not access.at_least(current_role(), "admin"):
+        raise ApiError(403, "forbidden", "replacing stored records by upload (upsert) needs "
+                                         "the admin role; analysts add new records")
     crs = form.get("crs", "").strip() or None
     if crs is not None and not (re.fullmatch(r"EPSG:\d{4,6}", crs) and safety.known_crs(crs)):
         raise ApiError(400, "invalid_crs", "crs must look like EPSG:32648 and be a known code")
@@ -158,14 +162,18 @@ def _run(meta: dict, keep_valid: bool, annotate: bool = False):
     # at normal priority, as its write holds the whole file): see geo_pcmt.ingest.pool
     pool = current_app.extensions.get("geo_pcmt_check_pool")
     stored = dict(keep_valid=keep_valid, mode=meta["mode"], user=user)
+    admin = access.at_least(current_role(), "admin")
     try:
-        if pool is not None and not store.writes_hold_the_store:
+        if pool is not None and admin and not store.writes_hold_the_store:
             report, written = pool.load_file(meta["layer"], path, current_app.config["STORE"],
                                              **stored, **options)
         else:
             check = pool.check_file if pool is not None else ingest.check_file
             writer = pool.writer(current_app.config["STORE"]) if pool is not None else store
             report = check(meta["layer"], path, **options)
+            if not admin:  # never a record above the uploader's own clearance
+                report = limit_confidentiality(report, access.allowed_levels(current_role()),
+                                               spec.confidentiality_default)
             written = ingest.store_checked(writer, report, **stored)
     except ingest.IngestError as exc:
         message = safety.public_message(str(exc), path, meta["filename"])  # no server paths
