@@ -211,3 +211,22 @@ def test_geo_pcmt_template_writes_the_workbook(tmp_path):
     header = [c.value for c in load_workbook(out)["Nhập liệu"][1]]
     assert "Ngày phát hiện" in header and "Diện tích (m²)" in header
     assert CliRunner().invoke(main, ["template", "audit_log"]).exit_code == 2
+
+
+def test_a_large_file_with_many_problems_gives_groups_not_one_long_table(app):
+    client = app.test_client()
+    login(client, "analyst_user")
+    rows = "".join(f"diem_ban_le,Điểm {i},104.12,19.36,01/02/2024,{'sleeping' if i % 2 else 'active'}\n"
+                   for i in range(1200))
+    text = "Loại điểm,Tên,Kinh độ,Vĩ độ,Ngày phát hiện,Tình trạng\n" + rows
+    html = _post(client, "/upload", layer="retail_points",
+                 file=(io.BytesIO(text.encode()), "lon.csv")).get_data(as_text=True)
+    groups = html.split('id="groups"')[1].split("</table>")[0]
+    assert groups.count("<tr>") == 2 and '<td class="num">600</td>' in groups
+    assert "3, 5, 7, 9" in groups  # Excel rows of the first ones, then "…"
+    detail = html.split('id="problems"')[1].split("</table>")[0]
+    assert detail.count("<tr>") == 1 + 300 and "300 vấn đề nữa" in html
+    sheet = load_workbook(io.BytesIO(client.get(f"/upload/{_pid(html)}/rows.xlsx").data)).active
+    assert sheet.max_row == 1201
+    assert sum(1 for r in range(2, 1202) if sheet.cell(row=r, column=sheet.max_column).value
+               and "không được phép" in sheet.cell(row=r, column=sheet.max_column).value) == 600

@@ -272,8 +272,10 @@ def check_address_commune(addresses: np.ndarray, codes: list, communes: gpd.GeoD
         from geo_pcmt.ingest.gazetteer import Gazetteer
         gazetteer = Gazetteer.default()
     names = dict(zip(communes["code"], communes["name"]))
+    matches: dict[str, object] = {}  # files repeat addresses: read each once
     for i in todo:
-        m = gazetteer.match(str(addresses[i]))
+        text = str(addresses[i])
+        m = matches.get(text) or matches.setdefault(text, gazetteer.match(text))
         if m.status == "matched" and m.commune_code != codes[i]:
             where = names.get(codes[i], codes[i])
             chk.warn(i + 1, "address", addresses[i], f"the address names {m.commune_name} but "

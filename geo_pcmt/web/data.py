@@ -49,7 +49,8 @@ bp = Blueprint("data", __name__)
 EXTENSIONS = (".csv", ".xlsx", ".geojson", ".json", ".gpkg", ".kml")
 MODES = ("append", "upsert")  # replacing a whole layer stays a CLI operation
 PENDING_TTL_S = 3600
-MAX_PROBLEMS_RETURNED = 5000
+MAX_PROBLEMS_RETURNED = 5000  # in a JSON answer
+PAGE_PROBLEMS = 300  # row by row on the page; the groups and the annotated XLSX hold all
 _PENDING_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -232,7 +233,7 @@ def _report_page(meta: dict, report, written, *, pending: str | None):
     """The report page: counts, the generated ids, problems grouped, the fixes, the rows."""
     lang = _lang()
     spec = LAYERS[meta["layer"]]
-    shown = report.problems[:MAX_PROBLEMS_RETURNED]
+    shown = report.problems[:PAGE_PROBLEMS]
     return render_template(
         "upload_report.html", meta=meta, report=report, written=written, pending=pending,
         layer=spec, lang=lang, groups=problem_groups(report, spec, lang),
