@@ -56,7 +56,7 @@ def test_a_file_with_one_bad_row_stores_nothing_and_names_row_field_value_reason
     error = [p for p in body["report"]["problems"] if p["severity"] == "error"]
     assert error == [{"row": 2, "sheet_row": 3, "field": "status", "value": "sleeping",
                       "severity": "error", "code": "not_allowed", "reason": error[0]["reason"]}]
-    assert "active, watch, cleared" in error[0]["reason"]
+    assert "Đang hoạt động, Theo dõi, Đã triệt xóa" in error[0]["reason"]
     assert error[0]["reason"].startswith("Trường «Tình trạng»")  # Vietnamese unless ?lang=en
     assert stored_ids(app) == []
 
