@@ -351,8 +351,8 @@ def is_restricted_read(layer: str | Layer, frame: pd.DataFrame | None = None) ->
 
 
 def can_upload(role: str | None) -> bool:
-    """Uploads (and the writes they make) are for admins."""
-    return role is not None and at_least(role, "admin")
+    """Uploads (and the writes they make) are for analysts and above; viewers never."""
+    return role is not None and at_least(role, "analyst")
 
 
 def can_delete(role: str | None) -> bool:

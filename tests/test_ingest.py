@@ -220,3 +220,114 @@ def test_kml_from_google_earth_reads_as_a_2d_border_crossing(tmp_path):
     row = rep.clean.iloc[0]
     assert row["name"] == "Đường mòn Huồi Khe" and row["kind"] == "trail"
     assert not rep.clean.geometry.iloc[0].has_z
+
+
+# --- headers, generated ids, cross-checks (issue 20) --------------------------------------
+
+@pytest.mark.parametrize("lon, lat, typ, seen", [
+    ("Kinh độ", "Vĩ độ", "Loại điểm", "Ngày phát hiện"),
+    ("kinh do", "vi do", "loai", "ngay phat hien"),
+    ("KINH_ĐỘ", "VĨ_ĐỘ", "Loại", "Phát hiện lần đầu"),
+    ("Longitude", "Latitude", "Type", "First seen"),
+    ("lng", "lat", "type", "first_seen"),
+])
+def test_headers_match_with_and_without_diacritics_in_vietnamese_and_english(
+        tmp_path, lon, lat, typ, seen):
+    header = f"Mã,{typ},Tên,{lon},{lat},{seen},Tình trạng,Nguồn\n"
+    rep = _check(tmp_path, "A1,diem_ban_le,Nhà X,104.17,19.41,01/03/2024,active,CA xã\n", header)
+    assert rep.ok, [str(p) for p in rep.problems]
+    row = rep.clean.iloc[0]
+    assert (row["id"], row["type"], row["first_seen"]) == ("A1", "diem_ban_le", "2024-03-01")
+    assert row.geometry.x == pytest.approx(104.17)
+
+
+def test_the_same_word_is_the_field_of_each_layer():
+    from geo_pcmt.ingest.headers import match_headers
+    from geo_pcmt.layers import get_layer
+    assert match_headers(["Loại"], get_layer("retail_points")) == {"Loại": "type"}
+    assert match_headers(["Loại"], get_layer("cases")) == {"Loại": "kind"}
+    assert match_headers(["Ngày phát hiện"], get_layer("opium_plots")) == {
+        "Ngày phát hiện": "detected_on"}
+    assert match_headers(["Ghi chú", "Mã", "ma"], get_layer("retail_points")) == {
+        "Ghi chú": "ghi_chu", "Mã": "id", "ma": "id_2"}  # a second id column is not merged
+
+
+def test_rows_without_ids_get_stable_ids_shown_in_the_report(tmp_path):
+    header = "Loại điểm,Kinh độ,Vĩ độ,Ngày phát hiện,Tình trạng\n"
+    body = ("diem_ban_le,104.17,19.41,2024-03-01,active\n"
+            "diem_ban_le,104.18,19.41,2024-03-01,active\n")
+    p = _csv(tmp_path, body, header)
+    one = validate(read_any(p), "retail_points", today=TODAY, source="tệp")
+    two = validate(read_any(p), "retail_points", today=TODAY, source="tệp")
+    assert one.ok and one.generated_ids == {1: "retail_points-20261125-1",
+                                            2: "retail_points-20261125-2"}
+    assert one.clean["id"].tolist() == two.clean["id"].tolist()  # the same file, the same ids
+    later = validate(read_any(p), "retail_points", today=TODAY, id_start=7, source="tệp")
+    assert later.clean["id"].tolist() == ["retail_points-20261125-7", "retail_points-20261125-8"]
+    assert one.as_dict()["generated_ids"] == {"2": "retail_points-20261125-1",
+                                              "3": "retail_points-20261125-2"}
+
+
+def test_a_blank_id_cell_gets_one_and_a_given_id_is_kept(tmp_path):
+    rep = _check(tmp_path, "A1,diem_ban_le,x,104.17,19.41,2024-03-01,active,s\n"
+                           ",diem_ban_le,y,104.18,19.41,2024-03-01,active,s\n")
+    assert rep.ok and rep.clean["id"].tolist() == ["A1", "retail_points-20261125-1"]
+
+
+def test_problems_name_the_row_as_excel_shows_it(tmp_path):
+    rep = _check(tmp_path, "A1,diem_ban_le,x,104.17,19.41,2024-03-01,active,s\n"
+                           "A2,diem_ban_le,y,104.17,19.41,2024-03-01,sleeping,s\n")
+    err = _only_error(rep)
+    assert (err.row, err.sheet_row) == (2, 3) and err.as_dict()["sheet_row"] == 3
+
+
+def test_status_and_dates_that_do_not_go_together_are_warned(tmp_path):
+    header = "id,type,lon,lat,first_seen,status,cleared_on,source\n"
+    rep = _check(tmp_path, "A1,diem_ban_le,104.17,19.41,2024-03-01,cleared,,s\n"
+                           "A2,diem_ban_le,104.17,19.41,2024-03-01,active,2024-05-01,s\n"
+                           "A3,diem_ban_le,104.17,19.41,2024-03-01,cleared,2024-05-01,s\n"
+                           "A4,diem_ban_le,104.17,19.41,2024-03-01,re-emerged,2024-05-01,s\n",
+                 header)
+    assert rep.ok and rep.rows_valid == 4
+    assert [(w.row, w.code) for w in rep.warnings] == [(1, "status_without_date"),
+                                                       (2, "date_against_status")]
+
+
+def test_an_address_naming_another_commune_than_the_point_is_warned(tmp_path):
+    from geo_pcmt.ingest.problem_text import problem_text
+    from geo_pcmt.layers import get_layer
+    c = ingest.boundaries.communes().set_index("name")
+    xen = c.loc["Xã Mường Xén"].geometry.representative_point()
+    can = c.loc["Xã Nậm Cắn"].geometry.representative_point()
+    header = "id,type,address,lon,lat,first_seen,status,source\n"
+    rep = _check(tmp_path, f"A1,diem_ban_le,\"Bản Huồi Khe, xã Nậm Cắn\",{xen.x},{xen.y},"
+                           f"2024-03-01,active,s\n"
+                           f"A2,diem_ban_le,\"Bản Huồi Khe, xã Nậm Cắn\",{can.x},{can.y},"
+                           f"2024-03-01,active,s\n"
+                           f"A3,diem_ban_le,Bản không ai biết,{can.x},{can.y},2024-03-01,active,s\n",
+                 header)
+    assert rep.ok and [(w.row, w.code) for w in rep.warnings] == [(1, "address_commune")]
+    assert rep.clean["commune_code"].tolist()[0] == "16813"  # the point decides
+    text = problem_text(rep.warnings[0], get_layer("retail_points"))
+    assert "địa chỉ ghi Xã Nậm Cắn nhưng vị trí nằm ở Xã Mường Xén" in text
+
+
+def test_coded_values_may_be_written_in_vietnamese_words(tmp_path):
+    header = "Mã,Loại điểm,Kinh độ,Vĩ độ,Ngày phát hiện,Tình trạng,Mức mật\n"
+    rep = _check(tmp_path, "A1,Tụ điểm phức tạp,104.17,19.41,2024-03-01,Đang hoạt động,MẬT\n"
+                           "A2,tu diem phuc tap,104.17,19.41,2024-03-01,THEO DÕI,Công khai\n",
+                 header, source="tệp")
+    assert rep.ok, [str(p) for p in rep.problems]
+    assert rep.clean["type"].tolist() == ["tu_diem_phuc_tap"] * 2
+    assert rep.clean["status"].tolist() == ["active", "watch"]
+    assert rep.clean["confidentiality"].tolist() == ["restricted", "public"]
+
+
+def test_every_uploadable_layer_has_a_template_whose_example_row_loads(tmp_path):
+    from geo_pcmt.ingest.loading import uploadable_layers
+    from geo_pcmt.outputs.template import write_template
+    for layer in uploadable_layers():
+        path = write_template(layer, str(tmp_path / f"{layer}.xlsx"), today=TODAY)
+        rep = validate(read_any(path), layer, today=TODAY)
+        assert rep.ok and rep.rows_valid == 1, (layer, [str(p) for p in rep.problems])
+        assert not rep.warnings, (layer, [str(p) for p in rep.warnings])

@@ -51,7 +51,8 @@ ROUTE_TABLE = [
     ("/admin/audit?f=json", {"admin"}, None, "write:replace"),
     ("/admin/audit.csv", {"admin"}, None, "write:replace"),
     ("/admin/users?f=json", {"admin"}, None, "viewer_user"),
-    ("/upload", {"admin"}, None, "Tải dữ liệu lên"),
+    ("/upload", ANALYST_UP, None, "Tải dữ liệu lên"),
+    ("/upload/template/retail_points.xlsx", ANALYST_UP, None, "PK"),
     ("/account", SIGNED_IN, None, "API"),
 ]
 

@@ -47,9 +47,10 @@ def test_a_file_with_one_bad_row_stores_nothing_and_names_row_field_value_reason
     body = res.get_json()
     assert res.status_code == 422 and body["stored"] is None
     error = [p for p in body["report"]["problems"] if p["severity"] == "error"]
-    assert error == [{"row": 2, "field": "status", "value": "sleeping", "severity": "error",
-                      "code": "not_allowed", "reason": error[0]["reason"]}]
-    assert "active, watch, cleared" in error[0]["reason"]
+    assert error == [{"row": 2, "sheet_row": 3, "field": "status", "value": "sleeping",
+                      "severity": "error", "code": "not_allowed", "reason": error[0]["reason"]}]
+    assert "Đang hoạt động, Theo dõi, Đã triệt xóa" in error[0]["reason"]
+    assert error[0]["reason"].startswith("Trường «Tình trạng»")  # Vietnamese unless ?lang=en
     assert stored_ids(app) == []
 
 
@@ -82,10 +83,18 @@ def test_oversized_upload_is_refused_with_413_and_nothing_stored(web_store, tmp_
     assert stored_ids(app, "X-") == []
 
 
-@pytest.mark.parametrize("role", ["viewer", "analyst", "commander"])
-def test_only_admins_may_upload(app, role):
-    res = api_upload(app, CLEAN, role=role)
+def test_viewers_may_not_upload(app):
+    res = api_upload(app, CLEAN, role="viewer")
     assert res.status_code == 403 and stored_ids(app) == []
+    assert "analyst" in res.get_json()["description"]
+
+
+@pytest.mark.parametrize("role", ["analyst", "commander"])
+def test_analysts_and_commanders_upload_and_are_audited(app, role):
+    res = api_upload(app, CLEAN, role=role)
+    assert res.status_code == 201 and stored_ids(app) == ["U-1", "U-2"]
+    log = store_of(app).read("audit_log", where={"action": "upload"})
+    assert log["user"].iloc[-1] == f"{role}_user"
 
 
 def test_anonymous_upload_is_refused(app):
@@ -295,3 +304,26 @@ def test_an_upload_whose_writer_died_answers_503_and_audits_an_unknown_outcome(
         assert json.loads(log["detail"].iloc[-1])["stored"] == "unknown"
     finally:
         pooled.extensions["geo_pcmt_check_pool"].shutdown()
+
+
+# --- analysts' uploads: never above their clearance, never replacing records ---------------
+
+def test_an_analyst_cannot_store_a_row_above_their_clearance(app):
+    text = ("id,type,status,first_seen,confidentiality,lon,lat\n"
+            "U-1,diem_ban_le,active,2024-02-01,restricted,104.12,19.36\n"
+            "U-2,diem_ban_le,active,2024-02-01,secret,104.13,19.36\n")
+    res = api_upload(app, text, role="analyst")
+    body = res.get_json()
+    assert res.status_code == 422 and stored_ids(app) == []
+    err = [p for p in body["report"]["problems"] if p["severity"] == "error"]
+    assert [(p["sheet_row"], p["code"]) for p in err] == [(3, "above_clearance")]
+    assert "mức mật cao hơn" in err[0]["reason"]
+    assert api_upload(app, text, role="analyst", keep_valid="true").status_code == 201
+    assert stored_ids(app) == ["U-1"]
+    assert api_upload(app, text.replace("U-", "V-"), role="admin").status_code == 201
+
+
+def test_only_admins_replace_records_by_upload(app):
+    res = api_upload(app, CLEAN, role="analyst", mode="upsert")
+    assert res.status_code == 403 and stored_ids(app) == []
+    assert api_upload(app, CLEAN, role="admin", mode="upsert").status_code == 201

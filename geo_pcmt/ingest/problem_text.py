@@ -8,6 +8,7 @@ the English reason, so a new check is never silent.
 """
 from __future__ import annotations
 
+from geo_pcmt.ingest.headers import value_labels
 from geo_pcmt.ingest.report import Problem
 from geo_pcmt.layers import Layer
 
@@ -42,7 +43,21 @@ _VI = {
     "not_scalar": "giá trị phải là chữ, số, đúng/sai hoặc null",
     "no_geometry": "lớp này không có hình học; gửi \"geometry\": null",
     "bad_geojson": "hình học GeoJSON không đọc được",
+    "address_commune": "địa chỉ ghi {named} nhưng vị trí nằm ở {point}; kiểm tra lại tọa độ "
+                       "hoặc địa chỉ",
+    "above_clearance": "mức mật cao hơn mức bạn được phép gán",
+    "status_without_date": "tình trạng «{status}» nhưng chưa có ngày này",
+    "date_against_status": "tình trạng này không đi với ngày triệt xóa {date}",
 }
+# English sentences for codes whose reason names a command-line option (on the web the fix
+# is a button): the web and the API speak of the fix, not of the CLI
+_EN = {
+    "swapped_lat_lon": "latitude and longitude look swapped",
+    "invalid_geometry": "invalid geometry",
+    "projected_coordinates": "coordinates are not longitude/latitude degrees (projected "
+                             "metres?); give the coordinate system",
+}
+_OTHER_LABELS = {"geometry": "Hình học", "lon": "Kinh độ", "lat": "Vĩ độ", "address": "Địa chỉ"}
 _SEVERITY = {"vi": {"error": "lỗi", "warning": "cảnh báo"},
              "en": {"error": "error", "warning": "warning"}}
 
@@ -55,26 +70,28 @@ def problem_text(problem: Problem, layer: Layer, lang: str = "vi") -> str:
     >>> from geo_pcmt.layers import get_layer
     >>> p = Problem(1, "status", "open", "not an allowed value", code="not_allowed")
     >>> problem_text(p, get_layer("retail_points"))
-    'Trường «Tình trạng» (status): giá trị không được phép; chọn một trong: active, watch, cleared, re-emerged'
+    'Trường «Tình trạng» (status): giá trị không được phép; chọn một trong: Đang hoạt động, Theo dõi, Đã triệt xóa, Hoạt động trở lại'
     >>> problem_text(p, get_layer("retail_points"), "en")
     "Field 'status': not an allowed value"
     """
     field = layer.field(problem.field) if problem.field in layer.field_names else None
     if lang == "en":
         where = f"Field {problem.field!r}: " if problem.field else ""
-        return where + problem.reason
+        return where + _EN.get(problem.code, problem.reason)
     template = _VI.get(problem.code) or (_VI["geocode_failed"]
                                          if problem.code.startswith("geocode_") else None)
     text = problem.reason if template is None else template.format(
+        **(problem.params or {}),
         type=field.type if field else "",
-        allowed=", ".join(field.allowed or ()) if field else "",
+        allowed=", ".join(value_labels(layer, field.name).values() or field.allowed or ())
+        if field else "",
         minimum=f"{field.minimum:g}".replace(".", ",") if field and field.minimum is not None
         else "",
         max_length=field.max_length if field else "")
     if problem.field is None:
         return text[:1].upper() + text[1:]
     label = field.label_vi if field is not None and field.label_vi else \
-        ("Hình học" if problem.field == "geometry" else problem.field)
+        _OTHER_LABELS.get(problem.field, problem.field)
     return f"Trường «{label}» ({problem.field}): {text}"
 
 
@@ -82,6 +99,7 @@ def problem_json(problem: Problem, layer: Layer, lang: str = "vi") -> dict:
     """A problem for an API answer: field, value, code, severity and the sentence."""
     out = problem.as_dict()
     out.pop("row", None)  # one record per request: the row number says nothing
+    out.pop("sheet_row", None)
     out["reason"] = problem_text(problem, layer, lang)
     out["severity_text"] = _SEVERITY.get(lang, _SEVERITY["vi"])[problem.severity]
     return out

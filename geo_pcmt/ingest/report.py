@@ -1,7 +1,7 @@
 """What validation found: one :class:`Problem` per row and field, gathered in a report.
 
 Rows are numbered from 1 = first record, which is the spreadsheet row number minus one
-(the header).
+(the header); :attr:`Problem.sheet_row` is the row as Excel shows it (header row 1).
 """
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ class Problem:
     reason: str
     severity: str = "error"  # or "warning"
     code: str = "invalid"
+    #: names and values for the problem's sentence in another language (problem_text)
+    params: dict | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def sheet_row(self) -> int | None:
+        """The row as a spreadsheet shows it: header row 1, first record row 2."""
+        return None if self.row is None else int(self.row) + 1
 
     def __str__(self) -> str:
         where = "file" if self.row is None else f"row {self.row}"
@@ -32,7 +39,8 @@ class Problem:
         return f"{self.severity}: {where}{fld}: {self.reason}{val}"
 
     def as_dict(self) -> dict:
-        return {"row": None if self.row is None else int(self.row), "field": self.field,
+        return {"row": None if self.row is None else int(self.row),
+                "sheet_row": self.sheet_row, "field": self.field,
                 "value": _jsonable(self.value), "reason": self.reason,
                 "severity": self.severity, "code": self.code}
 
@@ -45,6 +53,8 @@ class ValidationReport:
     rows_total: int
     clean: gpd.GeoDataFrame | pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
+    #: ids given to rows that had none, by row (1 = first record)
+    generated_ids: dict[int, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -70,6 +80,7 @@ class ValidationReport:
         return {"layer": self.layer, "ok": self.ok, "rows_total": self.rows_total,
                 "rows_valid": self.rows_valid, "rows_rejected": self.rows_rejected,
                 "errors": len(self.errors), "warnings": len(self.warnings),
+                "generated_ids": {str(r + 1): i for r, i in self.generated_ids.items()},
                 "problems": [p.as_dict() for p in self.problems]}
 
 
@@ -96,17 +107,17 @@ class Checker:
         self.problems: list[Problem] = []
         self.bad: set[int] = set()
 
-    def error(self, row, fld, value, reason, code="invalid"):
+    def error(self, row, fld, value, reason, code="invalid", params=None):
         """An error: the row (or, with ``row`` None, the whole file) is rejected."""
         row = None if row is None else int(row)
-        self.problems.append(Problem(row, fld, value, reason, "error", code))
+        self.problems.append(Problem(row, fld, value, reason, "error", code, params))
         if row is not None:
             self.bad.add(row)
 
-    def warn(self, row, fld, value, reason, code="warning"):
+    def warn(self, row, fld, value, reason, code="warning", params=None):
         """A warning: the row is kept, the user is told."""
         row = None if row is None else int(row)
-        self.problems.append(Problem(row, fld, value, reason, "warning", code))
+        self.problems.append(Problem(row, fld, value, reason, "warning", code, params))
 
     @property
     def file_rejected(self) -> bool:

@@ -18,7 +18,8 @@ from geo_pcmt.crs import STORAGE_CRS
 from geo_pcmt.ingest import boundaries
 from geo_pcmt.ingest.cells import is_blank, parse_cell
 from geo_pcmt.ingest.geometry import check_commune, check_commune_codes, geometries
-from geo_pcmt.ingest.report import Checker, ValidationReport
+from geo_pcmt.ingest.headers import LAT, LON, fold, match_headers, value_labels, value_lookup
+from geo_pcmt.ingest.report import Checker, Problem, ValidationReport
 from geo_pcmt.layers import Field, Layer, get_layer
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x")
@@ -27,12 +28,14 @@ _HTML_RE = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:|on\w+\s*=", re.IGNORECASE
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE_ORDER = (("first_seen", "last_activity"), ("first_seen", "cleared_on"),
                ("detected_on", "eradicated_on"))
+# (status field, statuses that need the date, statuses the date contradicts, date field)
+_STATUS_DATES = (("status", ("cleared",), ("active", "watch"), "cleared_on"),)
 
 
 def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = False,
              repair: bool = False, crs: str | None = None, source: str | None = None,
              communes: gpd.GeoDataFrame | None = None, gazetteer=None,
-             today: date | None = None) -> ValidationReport:
+             today: date | None = None, id_start: int = 1) -> ValidationReport:
     """Check every row of ``frame`` against the schema of ``layer``.
 
     Parameters
@@ -56,21 +59,27 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
     gazetteer : Gazetteer, optional
         For rows with an address and no coordinates (default: the shipped gazetteer).
     today : date, optional
-        Dates after this are rejected (default: today).
+        Dates after this are rejected (default: today), and the date in generated ids.
+    id_start : int
+        Number of the first id generated for rows without one
+        (``<layer>-<YYYYMMDD>-<n>``; see :func:`id_prefix`).
 
     Returns
     -------
     ValidationReport
-        ``clean`` holds only the rows without errors, shaped to the layer's schema.
+        ``clean`` holds only the rows without errors, shaped to the layer's schema;
+        ``generated_ids`` the ids given to rows that had none.
     """
     spec = get_layer(layer) if isinstance(layer, str) else layer
     communes = boundaries.communes() if communes is None else communes
     today = today or date.today()
     chk = Checker()
-    df, cols, geom_name = _normalise_headers(frame)
+    df, cols, geom_name = _normalise_headers(frame, spec)
+    generated = _generate_ids(df, cols, spec, f"{id_prefix(spec.name, today)}-", id_start)
     lon_col = lat_col = None
     if spec.has_geometry:
-        lon_col, lat_col = _find(cols, LON_NAMES), _find(cols, LAT_NAMES)
+        lon_col = LON if LON in cols else None
+        lat_col = LAT if LAT in cols else None
     _check_columns(cols, spec, {lon_col, lat_col}, chk)
     if "source" in spec.field_names and "source" not in cols and source:
         df["source"] = source
@@ -78,40 +87,81 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
     for c in spec.required_fields:
         if c not in cols:
             chk.error(None, c, None, f"required column {c!r} is missing", "missing_column")
-    out = {f.name: [_parse_value(f, r, v, source, today, chk)
+    lookups = {f.name: value_lookup(spec, f.name) for f in spec.fields if f.allowed}
+    out = {f.name: [_parse_value(f, r, v, source, today, chk, lookups.get(f.name))
                     for r, v in enumerate(df[f.name].to_numpy(dtype=object), start=1)]
            for f in spec.fields if f.name in cols}
     _check_duplicates(out.get("id"), chk)
     _check_date_order(out, chk)
+    _check_status_dates(out, chk, spec)
     geometry = None
     if spec.has_geometry:
         geometry = geometries(df, spec, geom_name, lon_col, lat_col, crs, fix_swapped,
                               repair, chk, out, communes, gazetteer)
         check_commune(out, geometry, communes, spec, chk)
+        if lon_col is not None and "address" in df.columns and "commune_code" in out:
+            check_address_commune(df["address"].to_numpy(dtype=object), out["commune_code"],
+                                  communes, gazetteer, chk)
     elif "commune_code" in out:
         check_commune_codes(out, communes, chk)
     clean = _clean_frame(spec, out, geometry, _kept_rows(len(df), chk))
     problems = sorted(chk.problems, key=lambda p: (p.row or 0, p.field or ""))
-    return ValidationReport(spec.name, len(df), clean, problems)
+    return ValidationReport(spec.name, len(df), clean, problems, generated_ids=generated)
 
 
-def _normalise_headers(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], str | None]:
-    """A copy with rows numbered from 1 and headers folded ("Type " → "type"): the frame,
+def id_prefix(layer: str, day: date) -> str:
+    """The prefix of ids generated for rows without one on ``day``: ``<layer>-<YYYYMMDD>``.
+
+    Examples
+    --------
+    >>> id_prefix("retail_points", date(2026, 12, 5))
+    'retail_points-20261205'
+    """
+    return f"{layer}-{day:%Y%m%d}"
+
+
+def next_id_number(ids, prefix: str) -> int:
+    """One past the highest ``n`` of the ids ``<prefix>-<n>`` in ``ids`` (1 when none).
+
+    Examples
+    --------
+    >>> next_id_number(["a-20261205-2", "a-20261205-10", "b-1", "a-20261205-x"], "a-20261205")
+    11
+    """
+    head = prefix + "-"
+    numbers = [int(s[len(head):]) for s in map(str, ids)
+               if s.startswith(head) and s[len(head):].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _generate_ids(df: pd.DataFrame, cols: list[str], spec: Layer, prefix: str,
+                  start: int) -> dict[int, str]:
+    """Give rows without an id ``<prefix><n>`` (n counting from ``start`` in row order),
+    in place; the ids given, by row (1 = first record)."""
+    if "id" not in spec.field_names or spec.kind != "record":
+        return {}
+    if "id" not in cols:
+        df["id"] = ""
+        cols.insert(0, "id")
+    values = df["id"].to_numpy(dtype=object)
+    blank = [r for r, v in enumerate(values, start=1) if is_blank(v)]
+    generated = {r: f"{prefix}{start + k}" for k, r in enumerate(blank)}
+    if generated:
+        df.loc[list(generated), "id"] = list(generated.values())
+    return generated
+
+
+def _normalise_headers(frame: pd.DataFrame,
+                       spec: Layer) -> tuple[pd.DataFrame, list[str], str | None]:
+    """A copy with rows numbered from 1 and headers matched to the layer's columns
+    ("Kinh độ" → "lon", "Loại điểm" → "type"; :mod:`geo_pcmt.ingest.headers`): the frame,
     its columns other than the geometry, and the geometry column's name (None if none)."""
     df = frame.copy()
     df.index = np.arange(1, len(df) + 1)
     geom_name = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
     cols = [c for c in df.columns if c != geom_name]
-    rename = {c: str(c).strip().lower().replace(" ", "_") for c in cols}
+    rename = match_headers(cols, spec)
     return df.rename(columns=rename), [rename[c] for c in cols], geom_name
-
-
-def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
-    low = {str(c).strip().lower(): c for c in columns}
-    for n in names:
-        if n in low:
-            return low[n]
-    return None
 
 
 def _check_columns(cols: list[str], spec: Layer, coordinate_cols: set, chk: Checker) -> None:
@@ -124,8 +174,9 @@ def _check_columns(cols: list[str], spec: Layer, coordinate_cols: set, chk: Chec
 
 
 def _parse_value(f: Field, r: int, v: Any, source: str | None, today: date,
-                 chk: Checker) -> Any:
-    """Cell ``v`` of row ``r`` as a value of field ``f``, or None (blank or rejected)."""
+                 chk: Checker, lookup: dict[str, str] | None = None) -> Any:
+    """Cell ``v`` of row ``r`` as a value of field ``f``, or None (blank or rejected).
+    Coded values may be written as their Vietnamese words (``lookup``: folded → code)."""
     if is_blank(v):
         if f.name == "source" and source:
             return source
@@ -141,6 +192,8 @@ def _parse_value(f: Field, r: int, v: Any, source: str | None, today: date,
         p = p.strip()
         if not _text_ok(f, r, p, chk):
             return None
+    if f.allowed is not None and p not in f.allowed and (lookup or {}).get(fold(p)):
+        p = lookup[fold(p)]
     if f.allowed is not None and p not in f.allowed:
         chk.error(r, f.name, v, f"not an allowed value; use one of: "
                   f"{', '.join(f.allowed)}", "not_allowed")
@@ -191,6 +244,45 @@ def _check_date_order(out: dict, chk: Checker) -> None:
                     chk.error(i + 1, b, vb, f"{b} is before {a} ({va})", "date_order")
 
 
+def _check_status_dates(out: dict, chk: Checker, spec: Layer) -> None:
+    """Warn where a status and its date do not go together (cleared with no clearance
+    date; a clearance date on a point still active)."""
+    for status, needs, contradicts, day in _STATUS_DATES:
+        if status not in out:
+            continue
+        words = value_labels(spec, status)
+        days = out.get(day, [None] * len(out[status]))
+        for i, (s, d) in enumerate(zip(out[status], days)):
+            if s in needs and not d:
+                chk.warn(i + 1, day, None, f"status is {s!r} but {day} is empty",
+                         "status_without_date", {"status": words.get(s, s)})
+            elif s in contradicts and d:
+                chk.warn(i + 1, status, s, f"{day} is {d} but the status is {s!r}",
+                         "date_against_status", {"date": d})
+
+
+def check_address_commune(addresses: np.ndarray, codes: list, communes: gpd.GeoDataFrame,
+                          gazetteer, chk: Checker) -> None:
+    """Warn where the address names a commune other than the one the point lies in
+    (read with the gazetteer; addresses it cannot place say nothing here)."""
+    todo = [i for i, a in enumerate(addresses) if not is_blank(a) and codes[i] is not None]
+    if not todo:
+        return
+    if gazetteer is None:
+        from geo_pcmt.ingest.gazetteer import Gazetteer
+        gazetteer = Gazetteer.default()
+    names = dict(zip(communes["code"], communes["name"]))
+    matches: dict[str, object] = {}  # files repeat addresses: read each once
+    for i in todo:
+        text = str(addresses[i])
+        m = matches.get(text) or matches.setdefault(text, gazetteer.match(text))
+        if m.status == "matched" and m.commune_code != codes[i]:
+            where = names.get(codes[i], codes[i])
+            chk.warn(i + 1, "address", addresses[i], f"the address names {m.commune_name} but "
+                     f"the point lies in {where}", "address_commune",
+                     {"named": m.commune_name, "point": where})
+
+
 def _kept_rows(n: int, chk: Checker) -> np.ndarray:
     """Which rows go into the clean frame: none when the file itself has an error."""
     if chk.file_rejected:
@@ -210,3 +302,28 @@ def _clean_frame(spec: Layer, out: dict, geometry, keep: np.ndarray) -> pd.DataF
         if c in spec.field_names and spec.field(c).type == "int":
             clean[c] = pd.array(clean[c], dtype="Int64")
     return clean.reset_index(drop=True)
+
+
+def limit_confidentiality(report: ValidationReport, allowed: set[str] | frozenset[str],
+                          default: str) -> ValidationReport:
+    """The report with rows marked above ``allowed`` (empty marks count as ``default``)
+    turned into errors and left out of ``clean``: an uploader never writes a record above
+    their own clearance (:func:`geo_pcmt.access.can_set_confidentiality`)."""
+    clean = report.clean
+    if not len(clean):
+        return report
+    levels = clean["confidentiality"].fillna(default) if "confidentiality" in clean.columns \
+        else pd.Series([default] * len(clean), index=clean.index)
+    over = ~levels.isin(list(allowed)).to_numpy()
+    if not over.any():
+        return report
+    rejected = set(report.rows_rejected)
+    kept_rows = [r for r in range(1, report.rows_total + 1) if r not in rejected]
+    problems = list(report.problems) + [
+        Problem(row, "confidentiality", level, f"{level!r} is above your clearance",
+                "error", "above_clearance")
+        for row, level, o in zip(kept_rows, levels, over) if o]
+    problems.sort(key=lambda p: (p.row or 0, p.field or ""))
+    return ValidationReport(report.layer, report.rows_total,
+                            clean[~over].reset_index(drop=True), problems,
+                            generated_ids=report.generated_ids)
