@@ -12,7 +12,6 @@ from openpyxl import Workbook, load_workbook
 
 from geo_pcmt.ingest import boundaries
 from tests.test_ogcapi import login, make_app
-from tests.test_ogcapi import web_store, web_template  # noqa: F401  (fixtures)
 
 HEADERS = ["Loại điểm", "Tên", "Địa chỉ", "Kinh độ", "Vĩ độ", "Ngày phát hiện", "Tình trạng",
            "Ngày triệt xóa"]
