@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-MODULES = ["chainage", "clusters", "corridor", "density", "flag_signals", "flags", "gistar",
+MODULES = ["chainage", "clusters", "corridor", "dbscan", "density", "flag_signals", "flags", "gistar",
            "grid", "lineage", "progress", "records", "targets", "trends"]
 
 
