@@ -247,6 +247,27 @@ def _border_labels(xy: np.ndarray, tree: cKDTree, core: np.ndarray, labels: np.n
         labels[chunk[found]] = first[found]
 
 
+def neighbour_counts(xy: np.ndarray, radius_m: float, *, n_jobs: int | None = -1,
+                     tree: cKDTree | None = None) -> np.ndarray:
+    """How many of the points lie within ``radius_m`` of each point, itself included.
+
+    The count DBSCAN's core test makes (distance ≤ radius, as scikit-learn), from a KD-tree
+    without neighbour lists, so memory stays one integer a point however dense the data.
+
+    Examples
+    --------
+    >>> neighbour_counts(np.array([[0.0, 0], [100, 0], [250, 0]]), 100).tolist()
+    [2, 2, 1]
+    """
+    xy = np.ascontiguousarray(xy, dtype=float).reshape(-1, 2)
+    if not len(xy):
+        return np.empty(0, dtype=np.int64)
+    tree = cKDTree(xy) if tree is None else tree
+    return np.asarray(tree.query_ball_point(xy, float(radius_m), return_length=True,
+                                            workers=1 if n_jobs is None else int(n_jobs)),
+                      dtype=np.int64)
+
+
 def grid_dbscan(xy: np.ndarray, eps: float, min_samples: float,
                 sample_weight: np.ndarray | None = None, n_jobs: int | None = None
                 ) -> GridDBSCAN:
