@@ -185,3 +185,50 @@ def test_fdr_over_the_cube_only_removes_significance(planted_cube):
     strict = trends.emerging_hotspots(planted_cube, fdr=True)
     assert (strict["periods_hot"] <= plain["periods_hot"]).all()
     assert (strict["category"] != "no_pattern").sum() <= (plain["category"] != "no_pattern").sum()
+
+
+# --- the linear cube against the per-record one it replaced --------------------------------
+
+def _cube_values_per_record_step(events, cube, *, time_column, end_column, weight_column):
+    """The cube as built before (one row per record and step, a pandas MultiIndex of cells),
+    kept here as the reference the linear cube must reproduce."""
+    d = trends._event_dates(events, time_column)
+    periods = pd.PeriodIndex([pd.Period(p, freq="M") for p in cube.periods])
+    lo, hi = periods[0].start_time, periods[-1].end_time.normalize()
+    ev, t0, t1 = trends._steps_covered(events, d, end_column, lo, hi, periods, "month")
+    x, y = grid.metric_xy(ev)
+    q, r = grid.hex_of_xy(x, y, cube.cell_size_m)
+    w = pd.to_numeric(ev[weight_column], errors="coerce").fillna(0.0).to_numpy(float)
+    span = t1 - t0 + 1
+    rec = np.repeat(np.arange(len(x)), span)
+    t_index = t0[rec] + (np.arange(len(rec)) - np.repeat(np.cumsum(span) - span, span))
+    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([q[rec], r[rec]]), sort=True)
+    values = np.zeros((len(uniq), len(periods)))
+    np.add.at(values, (codes, t_index), w[rec])
+    return (np.asarray(uniq.get_level_values(0)), np.asarray(uniq.get_level_values(1)),
+            np.round(values, 9))  # sums rounded as the linear cube does, so ties compare
+
+
+def test_linear_cube_reproduces_the_per_record_cube_on_the_sample():
+    from geo_pcmt.analysis.clusters import combine_points
+    from geo_pcmt.ingest import sample_files
+    frames = sample_files.read()
+    points = combine_points({k: frames[k] for k in ("retail_points", "opium_plots", "cases")},
+                            layer_weights={"retail_points": 1.0, "opium_plots": 0.5, "cases": 0.3})
+    dated = points[points["date_start"].notna()]
+    cube = trends.space_time_cube(dated, time_column="date_start", cell_size_m=SIZE_M,
+                                  weight_column="weight", end_column="present_until")
+    q, r, values = _cube_values_per_record_step(dated, cube, time_column="date_start",
+                                                end_column="present_until", weight_column="weight")
+    assert len(cube.periods) >= 24 and cube.values.sum() > 1000  # retail points span years
+    np.testing.assert_array_equal(cube.cells["q"].to_numpy(), q)
+    np.testing.assert_array_equal(cube.cells["r"].to_numpy(), r)
+    np.testing.assert_allclose(cube.values, values, rtol=0, atol=1e-9)
+    assert ((cube.values == 0) == (values == 0)).all()  # empty bins stay exactly empty
+    out = trends.emerging_hotspots(cube)
+    reference = trends.emerging_hotspots(trends.SpaceTimeCube(
+        cells=cube.cells, periods=cube.periods, values=values, weights=cube.weights,
+        cell_size_m=cube.cell_size_m, freq=cube.freq))
+    assert out["category"].tolist() == reference["category"].tolist()
+    assert (out["category"] != "no_pattern").sum() > 0
+    np.testing.assert_allclose(out["mk_z"], reference["mk_z"], atol=1e-9)

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
 from typing import Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sklearn.cluster import DBSCAN, HDBSCAN
-from sklearn.neighbors import NearestNeighbors
+from sklearn.cluster import HDBSCAN
 
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.analysis import csr
+from geo_pcmt.analysis.dbscan import (  # noqa: F401 — dbscan, suggest_eps_m importable from here
+    EpsSuggestion,
+    _relabel_by_size,
+    _weights,
+    _xy,
+    dbscan,
+    suggest_eps_m,
+)
 from geo_pcmt.analysis.grid import metric_xy
 
 # What each record layer contributes: the column giving its type, its start/end dates and
@@ -160,108 +166,6 @@ def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
     return gpd.GeoDataFrame(data, geometry=geom.values, crs=STORAGE_CRS)
 
 
-def _xy(points: gpd.GeoDataFrame) -> np.ndarray:
-    if {"x_m", "y_m"} <= set(points.columns) and points["x_m"].notna().all():
-        return np.column_stack([points["x_m"].to_numpy(float), points["y_m"].to_numpy(float)])
-    x, y = metric_xy(points)
-    return np.column_stack([x, y])
-
-
-def _weights(points: pd.DataFrame, weight_column: str | None) -> np.ndarray | None:
-    if weight_column is None or weight_column not in points.columns:
-        return None
-    w = pd.to_numeric(points[weight_column], errors="coerce")
-    if w.isna().any() or (w < 0).any():
-        row = w.index[(w.isna() | (w < 0)).to_numpy()][0]
-        raise ValueError(f"row {row}, field {weight_column!r}: weight must be a number ≥ 0")
-    w = w.to_numpy(float)
-    return None if np.all(w == 1.0) else w
-
-
-def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
-    """Renumber clusters so that 0 is the largest (ties: first seen), −1 stays noise."""
-    labels = np.asarray(labels, dtype=int)
-    found = labels[labels >= 0]
-    if not len(found):
-        return labels
-    ids, first, counts = np.unique(found, return_index=True, return_counts=True)
-    order = np.lexsort((first, -counts))  # biggest first, then by first appearance
-    new_of = np.empty(ids.max() + 1, dtype=int)
-    new_of[ids[order]] = np.arange(len(ids))
-    out = labels.copy()
-    out[labels >= 0] = new_of[labels[labels >= 0]]
-    return out
-
-
-def dbscan(points: gpd.GeoDataFrame, *, eps_m: float = 500.0, min_samples: int = 5,
-           weight_column: str | None = "weight") -> gpd.GeoDataFrame:
-    """Label points with DBSCAN clusters, distances in metres (EPSG:32648).
-
-    Parameters
-    ----------
-    points : GeoDataFrame of points (e.g. from :func:`combine_points`), any CRS
-    eps_m : float
-        Neighbourhood radius in metres (default 500 m: a village or a few streets; see
-        :func:`suggest_eps_m` for a data-driven value).
-    min_samples : int
-        Weight (count) of points within ``eps_m`` for a core point, itself included
-        (default 5, scikit-learn's and DOMAIN.md's usual value).
-    weight_column : str or None
-        Per-point weights (``sample_weight``); ignored if absent or all 1.
-
-    Returns
-    -------
-    A copy of ``points`` with ``cluster`` (int, −1 = noise; 0 is the largest cluster, 1 the
-    next …) and ``core`` (bool).
-
-    Notes
-    -----
-    Points at identical coordinates (e.g. many records geocoded to a commune centre) are
-    collapsed to one sample whose weight is their total before calling scikit-learn: the
-    result is identical, and memory no longer grows with the square of a pile-up.
-
-    Examples
-    --------
-    >>> xy = [(470_000 + 50 * i, 2_180_000) for i in range(6)] + [(480_000, 2_190_000)]
-    >>> pts = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=32648)
-    >>> labelled = dbscan(pts, eps_m=100, min_samples=4)
-    >>> labelled["cluster"].tolist(), labelled["core"].tolist()
-    ([0, 0, 0, 0, 0, 0, -1], [False, True, True, True, True, False, False])
-    """
-    if not eps_m > 0:
-        raise ValueError(f"eps_m must be > 0 metres, got {eps_m!r}")
-    if int(min_samples) < 1:
-        raise ValueError(f"min_samples must be ≥ 1, got {min_samples!r}")
-    out = points.copy()
-    n = len(points)
-    if n == 0:
-        out["cluster"] = pd.Series([], dtype=int)
-        out["core"] = pd.Series([], dtype=bool)
-        return out
-    xy = _xy(points)
-    w = _weights(points, weight_column)
-    # cheap test first: without a repeated x there is no repeated point
-    dup_x = pd.Series(xy[:, 0]).duplicated().to_numpy()
-    if dup_x.any() and pd.DataFrame(xy[dup_x | pd.Series(xy[:, 0]).duplicated(keep="last")
-                                       .to_numpy()]).duplicated().any():
-        codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([xy[:, 0], xy[:, 1]]))
-        ux = np.column_stack([uniq.get_level_values(0), uniq.get_level_values(1)])
-        uw = np.bincount(codes, weights=w if w is not None else None, minlength=len(ux))
-        model = DBSCAN(eps=float(eps_m), min_samples=int(min_samples)).fit(ux, sample_weight=uw)
-        labels = model.labels_[codes]
-        core_u = np.zeros(len(ux), dtype=bool)
-        core_u[model.core_sample_indices_] = True
-        core = core_u[codes]
-    else:
-        model = DBSCAN(eps=float(eps_m), min_samples=int(min_samples)).fit(xy, sample_weight=w)
-        labels = model.labels_
-        core = np.zeros(n, dtype=bool)
-        core[model.core_sample_indices_] = True
-    out["cluster"] = _relabel_by_size(labels)
-    out["core"] = core
-    return out
-
-
 def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
             min_samples: int | None = None, cluster_selection_epsilon_m: float = 0.0,
             weight_column: str | None = "weight", engine: str = "sklearn",
@@ -341,80 +245,6 @@ def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
     out["cluster"] = _relabel_by_size(labels[first])
     out["probability"] = np.asarray(model.probabilities_)[first].astype(float)
     return out
-
-
-@dataclass(frozen=True)
-class EpsSuggestion:
-    """An ``eps_m`` read off the k-distance curve.
-
-    Attributes
-    ----------
-    eps_m : distance (m) at the knee of the sorted k-distance curve, capped at the chance
-        distance of :mod:`geo_pcmt.analysis.csr`
-    k : which neighbour's distance was used (``min_samples − 1``, self excluded)
-    distances_m : the sorted k-distances (ascending), for plotting the curve
-    knee_index : position of the knee in ``distances_m``
-    """
-
-    eps_m: float
-    k: int
-    distances_m: np.ndarray
-    knee_index: int
-
-
-def suggest_eps_m(points: gpd.GeoDataFrame, *, min_samples: int = 5,
-                  max_points: int = 200_000, seed: int = 0, area_m2: float | None = None,
-                  noise_alpha: float | None = csr.NOISE_ALPHA) -> EpsSuggestion:
-    """Suggest DBSCAN's ``eps_m`` from the k-distance curve (Ester et al. 1996).
-
-    Each point's distance to its (``min_samples − 1``)-th nearest other point is sorted;
-    the knee of that curve — the point farthest below the straight line joining its ends
-    (the "Kneedle" idea) — separates points inside dense groups from scattered ones. It
-    works when most points belong to groups; when most are scattered the knee lands among
-    the scattered ones and the suggestion is too large — so the knee is capped at the
-    distance within which a uniform scatter of as many points over ``area_m2`` would put
-    ``min_samples − 1`` neighbours by chance (:func:`geo_pcmt.analysis.csr.chance_core_distance_m`,
-    ``noise_alpha``): pure noise then gives no DBSCAN cluster. A suggestion, not a rule:
-    look at the curve (``distances_m``) when the data have several densities.
-
-    Parameters
-    ----------
-    points : GeoDataFrame of points, any CRS
-    min_samples : int
-        The ``min_samples`` you will give to :func:`dbscan`.
-    max_points : int
-        Larger inputs are subsampled (seeded) to keep this quick.
-
-    Returns
-    -------
-    :class:`EpsSuggestion`
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)  # 50 points in a group, 10 scattered over 40 km
-    >>> xy = np.r_[rng.normal(0, 100, (50, 2)), rng.uniform(-20_000, 20_000, (10, 2))]
-    >>> points = gpd.GeoDataFrame(geometry=shapely.points(xy + (470_000, 2_180_000)), crs=32648)
-    >>> round(suggest_eps_m(points, min_samples=5).eps_m, 1)
-    150.3
-    """
-    xy = _xy(points)
-    k = max(1, int(min_samples) - 1)
-    if len(xy) <= k:
-        raise ValueError(f"need more than {k} points to suggest eps, got {len(xy)}")
-    if len(xy) > max_points:
-        xy = xy[np.random.default_rng(seed).choice(len(xy), max_points, replace=False)]
-    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(xy).kneighbors(xy)
-    d = np.sort(dist[:, k])
-    x = np.linspace(0.0, 1.0, len(d))
-    span = d[-1] - d[0]
-    yn = (d - d[0]) / span if span > 0 else np.zeros_like(d)
-    # the knee is where the increasing curve runs farthest below the chord joining its ends
-    knee = int(np.argmax(x - yn))
-    eps = float(d[knee])
-    if noise_alpha is not None:
-        area = area_m2 if area_m2 is not None else csr.hull_area_m2(xy)
-        eps = min(eps, csr.chance_core_distance_m(len(xy), area, k, noise_alpha))
-    return EpsSuggestion(eps_m=eps, k=k, distances_m=d, knee_index=knee)
 
 
 # --- cluster polygons and their summaries ------------------------------------------------

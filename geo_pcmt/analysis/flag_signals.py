@@ -15,10 +15,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from geo_pcmt.analysis import calendar
 from geo_pcmt.analysis.clusters import nearest_feature
+from geo_pcmt.analysis.dbscan import neighbour_counts
 from geo_pcmt.analysis.grid import metric_xy
 from geo_pcmt.analysis.trends import CATEGORY_LABELS
 from geo_pcmt.crs import METRIC_CRS
@@ -169,9 +169,7 @@ def active_points(areas: np.ndarray, retail: gpd.GeoDataFrame | None,
         else np.full(len(retail), "diem_ban_le", dtype=object)
     ax, ay, atypes = x[active], y[active], types[active]
     # for each active point, how many active points lie within the radius (itself included)
-    counts = np.asarray(cKDTree(np.column_stack([ax, ay])).query_ball_point(
-        np.column_stack([ax, ay]), r=rules.radius_m, return_length=True)
-        if len(ax) else np.empty(0, dtype=int), dtype=int)
+    counts = neighbour_counts(np.column_stack([ax, ay]), rules.radius_m)
     r_vi = format_number(rules.radius_m, 0, "vi")
     r_en = format_number(rules.radius_m, 0, "en")
     fired: Fired = []

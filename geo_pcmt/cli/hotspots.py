@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from geo_pcmt.access import ROLES
+from geo_pcmt.cli import progress
+from geo_pcmt.cli.progress import StepBar
 from geo_pcmt.cli.options import (
     EXIT_PROBLEMS, EXIT_STORE, JSON_OPTION, STORE_OPTION, fail, open_command_store,
 )
@@ -78,19 +79,17 @@ def _params(methods, layers, suggest_eps, no_fdr, **values):
     return params
 
 
-def _run_with_bar(store, params, *, out, no_export, user):
-    """Read, run, write and (unless ``no_export``) export, with a progress bar on stderr."""
+def _run_with_bar(store, params, *, out, no_export, user, show_bar: bool = True):
+    """Read, run, write and (unless ``no_export``) export, with a progress bar on stderr
+    (:class:`geo_pcmt.cli.progress.StepBar`: after ~2 s, on a terminal, not with --json)."""
     from geo_pcmt.runs import hotspots
     from geo_pcmt.store import StoreError
-    steps = ["read", *params.resolved_methods(), "write"] + ([] if no_export else ["export"])
+    steps = ["read", "points", *params.resolved_methods(), "shaping", "write"] + \
+        ([] if no_export else ["export"])
     paths: list = []
-    with click.progressbar(length=len(steps), label="hotspots", file=sys.stderr,
-                           item_show_func=lambda s: s or "") as bar:
-        def step(label):
-            if label in steps:
-                bar.update(1, label)
-
-        bar.update(0, "read")
+    with StepBar("hotspots", steps, show=show_bar) as bar:
+        step = bar.step
+        step("read")
         result = hotspots.run(hotspots.read_inputs(store, params, params.role), params,
                               progress=step)
         step("write")
@@ -185,7 +184,7 @@ def hotspots_command(methods, layers, suggest_eps, no_fdr, out, no_export, user,
     store = open_command_store(store_url)
     try:
         result, reports, paths = _run_with_bar(store, params, out=out, no_export=no_export,
-                                               user=user)
+                                               user=user, show_bar=progress.wanted(as_json))
     except StoreError as exc:
         fail(str(exc), EXIT_STORE)
     except (ValueError, KeyError, AccessDenied) as exc:

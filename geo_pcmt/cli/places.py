@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from geo_pcmt.cli import progress
+from geo_pcmt.cli.progress import StepBar
 from geo_pcmt.cli.options import (
     EXIT_PROBLEMS, EXIT_STORE, JSON_OPTION, STORE_OPTION, fail, open_command_store,
 )
@@ -88,8 +90,13 @@ def places_command(ctx, as_of, csv_path, xlsx_path, user, store_url, as_json):
     params = run_places.PlaceParams(as_of=as_of)
     store = open_command_store(store_url)
     try:
-        result = run_places.run(run_places.read_inputs(store, params), params)
-        run_places.write(store, result, user=user)
+        with StepBar("places", ["read", *run_places.STEPS, "write"],
+                     show=progress.wanted(as_json)) as bar:
+            bar.step("read")
+            result = run_places.run(run_places.read_inputs(store, params), params,
+                                    progress=bar.step)
+            bar.step("write")
+            run_places.write(store, result, user=user)
         for path, fmt in ((csv_path, "csv"), (xlsx_path, "xlsx")):
             if path:
                 export_frame(officer_table(result.places), path, "complex_places_table", fmt)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Mapping
+from typing import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -33,6 +33,7 @@ from geo_pcmt.runs import common
 
 ACTIVITY_LAYERS = ("retail_points", "opium_plots", "cases")
 CLUSTER_LAYERS = ("retail_points", "opium_plots")
+STEPS = ("evidence", "clusters", "gistar", "places", "tracking")
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,10 @@ def _commune_gistar(rates: pd.DataFrame, communes: gpd.GeoDataFrame, params: Pla
     return gi_star(cells, "value", polygon_contiguity(cells, kind="queen"), fdr=params.fdr)
 
 
-def _analyse(inputs: Mapping[str, pd.DataFrame], params: PlaceParams) -> tuple[gpd.GeoDataFrame, dict]:
+def _analyse(inputs: Mapping[str, pd.DataFrame], params: PlaceParams,
+             say: Callable[[str], None]) -> tuple[gpd.GeoDataFrame, dict]:
     """Clusters, hex Gi*, commune rates and Gi*, then the places (pure)."""
+    say("evidence")
     as_of = pd.Timestamp(params.day)
     communes = inputs["communes"]
     located, only = {}, {}
@@ -139,15 +142,18 @@ def _analyse(inputs: Mapping[str, pd.DataFrame], params: PlaceParams) -> tuple[g
     points = combine_points(evidence, layer_weights=weights)
     to_cluster = points[points["layer"].isin(CLUSTER_LAYERS).to_numpy()] if len(points) else points
     clusters = None
+    say("clusters")
     if len(to_cluster):
         labelled = dbscan(to_cluster, eps_m=params.eps_m, min_samples=params.min_samples)
         clusters = cluster_polygons(labelled, communes=communes)
+    say("gistar")
     hexes = _gistar_hex(points, communes, params)
     everything = combine_points(_all_evidence(located, only, as_of, params))
     codes = _codes(everything, communes)
     rates = commune_rates(communes, codes, population=_population(
         inputs.get("commune_assessments")), rate_per=params.rules.rate_per)
     c_gi = _commune_gistar(rates, communes, params)
+    say("places")
     places = complex_places(
         retail_points=inputs.get("retail_points"), opium_plots=inputs.get("opium_plots"),
         cases=inputs.get("cases"), crossings=inputs.get("border_crossings"),
@@ -180,10 +186,14 @@ def _codes(points: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> np.ndarray:
     return assign_communes(points.geometry.to_crs(communes.crs), communes.reset_index(drop=True))
 
 
-def run(inputs: Mapping[str, pd.DataFrame], params: PlaceParams | None = None) -> PlacesRun:
-    """Build the list of complex places from ``inputs`` (see :func:`read_inputs`)."""
+def run(inputs: Mapping[str, pd.DataFrame], params: PlaceParams | None = None, *,
+        progress: Callable[[str], None] | None = None) -> PlacesRun:
+    """Build the list of complex places from ``inputs`` (see :func:`read_inputs`);
+    ``progress`` is called with each step's name (:data:`STEPS`) as it starts."""
     params = params or PlaceParams()
-    places, summary = _analyse(inputs, params)
+    say = progress or (lambda label: None)
+    places, summary = _analyse(inputs, params, say)
+    say("tracking")
     level = common.highest_confidentiality(
         [inputs.get(n) for n in ACTIVITY_LAYERS + ("border_crossings",)], "restricted")
     stored = params.as_dict()
