@@ -18,6 +18,7 @@ import argparse
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -48,8 +49,9 @@ def rivers(box: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
     rows = []
     for level in RIVER_LEVELS:
         region = f"-R{box[0]:.3f}/{box[2]:.3f}/{box[1]:.3f}/{box[3]:.3f}"
-        out = subprocess.run(["gmt", "coast", region, "-Df", f"-I{level}", "-M"],
-                             check=True, capture_output=True, text=True).stdout
+        with tempfile.TemporaryDirectory() as tmp:  # gmt leaves a gmt.history in its cwd
+            out = subprocess.run(["gmt", "coast", region, "-Df", f"-I{level}", "-M"], cwd=tmp,
+                                 check=True, capture_output=True, text=True).stdout
         lines, coords = [], []
         for line in out.splitlines():
             if line.startswith(">"):

@@ -21,7 +21,7 @@ from folium.template import Template
 
 from geo_pcmt import access
 from geo_pcmt.layers import CROSSING_KINDS, RETAIL_POINT_STATUS, RETAIL_POINT_TYPES
-from geo_pcmt.outputs.map import geometry, payload
+from geo_pcmt.outputs.map import geometry, packing, payload
 from geo_pcmt.outputs.map.frames import filter_records, is_geo, visible_frames
 from geo_pcmt.outputs.map.headline import progress_by_year
 from geo_pcmt.outputs.map.i18n import I18N, layer_label
@@ -29,7 +29,8 @@ from geo_pcmt.outputs.map.options import MapInputError, MapOptions
 from geo_pcmt.outputs.map.overlays import OVERLAYS, STATUS_CLASSES, STATUS_COLOURS
 from geo_pcmt.outputs.map.status import labels_by_year, status_by_year
 from geo_pcmt.outputs.map.timeline import slider_months
-from geo_pcmt.outputs.map.vendor import DEFAULT_BASE_URL, VENDOR_DIR, inline_assets, localize
+from geo_pcmt.outputs.map.vendor import (DEFAULT_BASE_URL, PAGE_SCRIPTS, VENDOR_DIR,
+                                         drop_unused, inline_assets, localize)
 from geo_pcmt.paths import PACKAGE_DIR
 
 TEMPLATE_DIR = PACKAGE_DIR / "web" / "templates"
@@ -65,6 +66,7 @@ class _App(JSCSSMixin):
 {% macro script(this, kwargs) %}
 (function () {
   var config = {{ this.config }};
+  config.data = geoPcmtData.read("gp-data");
   var groups = { {% for key, layer in this.groups.items() %}{{ key|tojson }}: {{ layer.get_name() }}, {% endfor %} };
   window.geoPcmtMap = geoPcmtApp({{ this._parent.get_name() }}, groups, config);
 })();
@@ -72,24 +74,39 @@ class _App(JSCSSMixin):
 {% macro html(this, kwargs) %}{% endmacro %}
 """)
 
-    def __init__(self, config: dict, groups: Mapping[str, Any], code: str, css: str):
+    def __init__(self, config: dict, groups: Mapping[str, Any], code: str, css: str,
+                 data: Mapping[str, Any]):
         super().__init__()
         self._name = "GeoPcmtApp"
         self.config = script_json(config)
+        self.packed = packing.pack(dict(data))
         self.groups = dict(groups)
         self.css = css
         self.code = code
 
     def render(self, **kwargs):
         figure = self.get_root()
-        # the drawing code once, before the map script that calls it
-        figure.header.add_child(folium.Element(f"<script>{self.code}</script>"),
-                                name="geo_pcmt_app_js")
+        # the data, the decoder and the drawing code once, before the map script that calls
+        # them; as raw HTML, never read as a template
+        figure.header.add_child(packing.data_element(self.packed), name="geo_pcmt_data")
+        figure.header.add_child(packing.RawHTML("".join(
+            f"<script>{_script(text)}</script>" for text in
+            [*(_vendored(p) for p in PAGE_SCRIPTS), _read_template("map_data.js"), self.code])),
+            name="geo_pcmt_app_js")
         super().render(**kwargs)
 
 
 def _read_template(name: str) -> str:
     return (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+
+
+def _vendored(path: str) -> str:
+    return (VENDOR_DIR / path).read_text(encoding="utf-8")
+
+
+def _script(code: str) -> str:
+    """Code safe inside an inline ``<script>`` (no ``</script`` in it ends the element)."""
+    return code.replace("</script", "<\\/script")
 
 
 def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str = "vi",
@@ -165,7 +182,7 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         "progress": {str(k): v for k, v in progress.items()},
         "colours": STATUS_COLOURS, "classes": list(STATUS_CLASSES),
         "types": list(RETAIL_POINT_TYPES), "pstatus": list(RETAIL_POINT_STATUS),
-        "kinds": list(CROSSING_KINDS), "data": data, "focus": focus,
+        "kinds": list(CROSSING_KINDS), "focus": focus,
         "selected": list(opts.communes), "title": opts.title, "generated": today.isoformat(),
         "classification": access.frames_marking(visible.values(),
                                                 at_least=classification_floor)[1],
@@ -176,9 +193,10 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
                      (o.key == "osm" and opts.online_tiles)],
     }
     m.add_child(_App(config, groups, _read_template("map_app.js"),
-                     _read_template("map_app.css")))
+                     _read_template("map_app.css"), data))
     _add_marking(m, config["classification"])
     _add_controls(m, opts, lang, show)
+    drop_unused(m)
     localize(m, base_url=opts.assets_base_url)
     return m
 

@@ -1,0 +1,78 @@
+"""The light map page: packed data decode to what was packed, the page stays small."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+import shapely
+
+from geo_pcmt.ingest import boundaries
+from geo_pcmt.outputs import map as mapping
+from geo_pcmt.outputs.map import packing
+from tests.conftest import retail_frame
+
+HALF_UNIT = 0.5 / packing.SCALE + 1e-12  # quantisation: within half a unit of 1e-5°
+
+
+@pytest.fixture(scope="module")
+def base_frames():
+    return {"communes": boundaries.communes(), "province": boundaries.province(),
+            "border_line": boundaries.border_line(),
+            "lao_provinces": boundaries.lao_provinces()}
+
+
+def test_points_and_shapes_decode_to_the_same_coordinates_within_the_quantisation():
+    rng = np.random.default_rng(3)
+    x, y = 103.9 + 2 * rng.random(500), 18.6 + 1.4 * rng.random(500)
+    poly = shapely.Polygon([(104.1, 19.1), (104.123456789, 19.1), (104.12, 19.2), (104.1, 19.1)])
+    data = {"pts": {"x": x.tolist(), "y": y.tolist(), "name": ["a"] * 500},
+            "areas": {"type": "FeatureCollection", "features": [
+                {"type": "Feature", "properties": {"code": "1"},
+                 "geometry": json.loads(shapely.to_geojson(poly))},
+                {"type": "Feature", "properties": {"code": "2"},
+                 "geometry": {"type": "Point", "coordinates": [104.0000049, 19.5]}}]}}
+    back = packing.unpack(packing.pack(data))
+    assert np.abs(np.array(back["pts"]["x"]) - x).max() <= HALF_UNIT
+    assert np.abs(np.array(back["pts"]["y"]) - y).max() <= HALF_UNIT
+    assert back["pts"]["name"] == ["a"] * 500
+    ring = np.array(back["areas"]["features"][0]["geometry"]["coordinates"][0])
+    assert np.abs(ring - shapely.get_coordinates(poly)).max() <= HALF_UNIT
+    assert back["areas"]["features"][1]["geometry"]["coordinates"] == [104.0, 19.5]
+    assert [f["properties"] for f in back["areas"]["features"]] == [{"code": "1"}, {"code": "2"}]
+
+
+def test_the_page_carries_the_points_exactly_as_rounded_before_packing(base_frames):
+    pts = retail_frame(300)
+    html = mapping.render_html(mapping.build({**base_frames, "retail_points": pts},
+                                             role="analyst", generated_on=date(2026, 11, 25)))
+    sent = packing.page_data(html)["retail_points"]
+    want = np.round(shapely.get_coordinates(pts.geometry.values), 5)
+    assert np.array_equal(np.array([sent["x"], sent["y"]]).T, want)  # 5 decimals: lossless
+    communes = packing.page_data(html)["communes"]["features"]
+    assert len(communes) == 130 and communes[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+
+
+def test_packed_data_is_a_fraction_of_the_json_and_holds_no_readable_record(base_frames):
+    pts = retail_frame(2000)
+    pts["name"] = "Nhà bà Lò Thị Bí Mật"
+    html = mapping.render_html(mapping.build({**base_frames, "retail_points": pts},
+                                             role="analyst"))
+    data = packing.page_data(html)
+    plain = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    packed = html.split('id="gp-data"', 1)[1].split(">", 1)[1].split("</script>", 1)[0]
+    assert len(packed) < len(plain) / 4
+    assert "Bí Mật" not in html and "Bí Mật" in packing.page_text(html)
+
+
+def test_hostile_text_cannot_end_the_data_element_or_reach_the_template_engine(base_frames):
+    evil = "</script>{{ 7*7 }}{% raw %}<img src=x onerror=alert(1)>"
+    pts = retail_frame(3)
+    pts["name"] = evil
+    html = mapping.render_html(mapping.build({**base_frames, "retail_points": pts},
+                                             role="analyst"))
+    assert packing.page_data(html)["retail_points"]["name"] == [evil] * 3
+    assert "<img src=x" not in html and "49" not in packing.page_text(html).split("gp-data")[1][:200]
+    with pytest.raises(ValueError):
+        packing.data_element("abc</script>")
