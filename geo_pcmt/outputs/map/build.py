@@ -193,7 +193,7 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
                      (o.key == "osm" and opts.online_tiles)],
     }
     m.add_child(_App(config, groups, _read_template("map_app.js"),
-                     _read_template("map_app.css"), data))
+                     _read_template("map_base.css") + _read_template("map_app.css"), data))
     _add_marking(m, config["classification"])
     _add_controls(m, opts, lang, show)
     drop_unused(m)

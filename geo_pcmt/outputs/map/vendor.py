@@ -200,11 +200,13 @@ def local_path(url: str) -> str:
 
 
 # folium's default links that the map page does not use (no Bootstrap widgets, no jQuery, no
-# awesome-markers icons): left out so that a standalone page does not carry ~0.5 MB for them.
-UNUSED_DEFAULTS = frozenset({"jquery", "bootstrap", "awesome_markers", "glyphicons_css",
-                             "awesome_markers_css", "awesome_rotate_css"})
-# Font Awesome faces the page never uses (it draws fa-solid icons only): not inlined.
-UNUSED_FONT_FACES = ("fa-brands-400", "fa-v4compatibility")
+# awesome-markers icons; templates/map_base.css keeps the few reboot rules it relied on):
+# left out so that a standalone page does not carry ~0.7 MB for them.
+UNUSED_DEFAULTS = frozenset({"jquery", "bootstrap", "bootstrap_css", "awesome_markers",
+                             "glyphicons_css", "awesome_markers_css", "awesome_rotate_css"})
+# Font Awesome faces the page never uses: it draws with the "Font Awesome 6 Free" family only;
+# the brand icons and the Font Awesome 4/5 names would each inline the same fonts again.
+UNUSED_FONT_FACES = ("Font Awesome 6 Brands", "Font Awesome 5", '"FontAwesome"')
 
 
 def drop_unused(root: Element) -> Element:
@@ -286,7 +288,8 @@ def _inline_css(path: Path) -> str:
                  r"\s*format\([^)]*\)", "", css)
     # faces of icon sets the page never draws are dropped whole (a font is fetched only
     # when used, but inlined it would weigh on every standalone file)
-    css = re.sub(r"@font-face\s*\{[^}]*(?:" + "|".join(UNUSED_FONT_FACES) + r")[^}]*\}", "", css)
+    css = re.sub(r"@font-face\s*\{[^}]*(?:" + "|".join(map(re.escape, UNUSED_FONT_FACES))
+                 + r")[^}]*\}", "", css)
 
     def repl(m: re.Match) -> str:
         ref = m.group(2)
