@@ -76,3 +76,37 @@ def test_hostile_text_cannot_end_the_data_element_or_reach_the_template_engine(b
     assert "<img src=x" not in html and "49" not in packing.page_text(html).split("gp-data")[1][:200]
     with pytest.raises(ValueError):
         packing.data_element("abc</script>")
+
+
+def test_the_served_map_is_gzipped_once_with_an_etag_and_304_while_data_do_not_change(
+        store, tmp_path):
+    import gzip
+
+    from tests.test_ogcapi import bearer, make_app
+    pts = retail_frame(40)
+    store.write("retail_points", pts, mode="append")
+    app = make_app(store, tmp_path)
+    client, auth = app.test_client(), bearer(app, "analyst")
+    zipped = {**auth, "Accept-Encoding": "gzip, deflate"}
+    first = client.get("/map", headers=zipped)
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in first.headers["Vary"]
+    html = gzip.decompress(first.get_data()).decode("utf-8")
+    assert len(first.get_data()) < 0.7 * len(html.encode())  # the packed data is deflated already
+    assert packing.page_data(html)["retail_points"]["id"] == pts["id"].tolist()
+    etag = first.headers["ETag"]
+    again = client.get("/map", headers={**zipped, "If-None-Match": etag})
+    assert again.status_code == 304 and not again.get_data()
+    # a client that takes no gzip gets the same page plain, under its own validator
+    plain = client.get("/map", headers=auth)
+    assert "Content-Encoding" not in plain.headers and plain.get_data(as_text=True) == html
+    assert plain.headers["ETag"] != etag
+    # a write moves the data version: the old validator no longer matches
+    late = retail_frame(1)
+    late["id"] = "RP-LATE"
+    store.write("retail_points", late, mode="append")
+    changed = client.get("/map", headers={**zipped, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert "RP-LATE" in packing.page_text(gzip.decompress(changed.get_data()).decode())
+    # every read of the restricted map is audited, 304 included
+    assert store.read("audit_log", where={"action": "read_map"}).shape[0] == 4
