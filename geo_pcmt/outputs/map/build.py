@@ -91,7 +91,8 @@ class _App(JSCSSMixin):
         figure.header.add_child(packing.data_element(self.packed), name="geo_pcmt_data")
         figure.header.add_child(packing.RawHTML("".join(
             f"<script>{_script(text)}</script>" for text in
-            [*(_vendored(p) for p in PAGE_SCRIPTS), _read_template("map_data.js"), self.code])),
+            [*(_vendored(p) for p in PAGE_SCRIPTS), _read_template("map_data.js"),
+             _read_template("map_points.js"), self.code])),
             name="geo_pcmt_app_js")
         super().render(**kwargs)
 
@@ -263,7 +264,7 @@ def _layer_data(visible: Mapping[str, pd.DataFrame], counted: Mapping[str, pd.Da
     if geo("retail_points") and base_month is not None:
         data["retail_points"] = payload.points_payload(visible["retail_points"], base_month,
                                                        names)
-        wanted.append(("retail_points", True))
+        wanted.append(("retail_points", False))  # counted on a grid in the page
     if geo("opium_plots") and base_month is not None:
         data["opium_plots"] = payload.plots_payload(visible["opium_plots"], base_month, names)
         wanted.append(("opium_plots", False))
