@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -104,7 +105,20 @@ def places(cities_csv: Path, area: shapely.Geometry) -> gpd.GeoDataFrame:
     in_province = pts.within(boundaries.province().geometry.union_all())
     pts["name"] = [vi.get(fold(n), n) if inside else n
                    for n, inside in zip(pts["name_en"], in_province)]
+    pts["known"] = [bool(inside) and fold(n) in vi
+                    for n, inside in zip(pts["name_en"], in_province)]
     pts = pts.drop_duplicates("name_en").reset_index(drop=True)
+    known = pts["known"].to_numpy()
+    # one label per town: GeoNames lists some twice ("Phonsavan", "Muang Phonsavan"); a
+    # place the gazetteer knows is always kept, another is dropped within 6 km of a kept one
+    order = np.argsort(~known, kind="stable")
+    pts, known = pts.iloc[order].reset_index(drop=True), known[order]
+    metric = pts.to_crs(METRIC_CRS).geometry.to_numpy()
+    keep: list[int] = []
+    for i, g in enumerate(metric):
+        if known[i] or all(g.distance(metric[j]) > 6_000 for j in keep):
+            keep.append(i)
+    pts = pts.iloc[sorted(keep)].sort_values("name_en").reset_index(drop=True)
     return pts[["name", "name_en", "country", "admin1", "geometry"]]
 
 

@@ -20,6 +20,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geo_pcmt import access
+from geo_pcmt.ingest.basemap import FRAME_KEYS as BASEMAP_KEYS
 from geo_pcmt.layers import CROSSING_KINDS, RETAIL_POINT_STATUS, RETAIL_POINT_TYPES
 from geo_pcmt.outputs.map import geometry, packing, payload
 from geo_pcmt.outputs.map.frames import filter_records, is_geo, visible_frames
@@ -67,6 +68,7 @@ class _App(JSCSSMixin):
 (function () {
   var config = {{ this.config }};
   config.data = geoPcmtData.read("gp-data");
+  geoPcmtBasemap({{ this._parent.get_name() }}, config.data.basemap, config.lang);
   var groups = { {% for key, layer in this.groups.items() %}{{ key|tojson }}: {{ layer.get_name() }}, {% endfor %} };
   window.geoPcmtMap = geoPcmtApp({{ this._parent.get_name() }}, groups, config);
 })();
@@ -92,7 +94,7 @@ class _App(JSCSSMixin):
         figure.header.add_child(packing.RawHTML("".join(
             f"<script>{_script(text)}</script>" for text in
             [*(_vendored(p) for p in PAGE_SCRIPTS), _read_template("map_data.js"),
-             _read_template("map_points.js"), self.code])),
+             _read_template("map_points.js"), _read_template("map_basemap.js"), self.code])),
             name="geo_pcmt_app_js")
         super().render(**kwargs)
 
@@ -153,6 +155,8 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
     """
     opts = options or MapOptions()
     _check_inputs(frames, lang)
+    # the shipped base layer (rivers, towns) is public reference data, not records
+    base = payload.basemap_payload({k: v for k, v in frames.items() if k in BASEMAP_KEYS})
     visible, counted = visible_frames(
         {k: v for k, v in frames.items() if v is not None and len(v)}, role)
     # counts are the public aggregates as they are: no date or type filter (two windows'
@@ -168,6 +172,8 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
     progress = (_progress(communes, by_year, visible, opts.since_year, today, details)
                 if communes is not None and by_year else {})
     data, wanted = _layer_data(visible, counted, opts, base_month, names, bool(progress))
+    if base:
+        data["basemap"] = base
 
     show = set(opts.layers) if opts.layers is not None else {o.key for o in OVERLAYS if o.show}
     m = folium.Map(location=[19.2, 104.9], zoom_start=9, tiles=None, control_scale=True,

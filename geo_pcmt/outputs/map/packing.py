@@ -139,7 +139,7 @@ def pack(data: dict[str, Any]) -> str:
     """
     body = json.dumps({"format": FORMAT, "scale": SCALE, "data": _encode(data)},
                       ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return base64.b64encode(zlib.compress(body.encode("utf-8"), 9)).decode("ascii")
+    return base64.b64encode(zlib.compress(body.encode("utf-8"), 6)).decode("ascii")
 
 
 def unpack(text: str) -> dict[str, Any]:
