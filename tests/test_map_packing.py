@@ -110,3 +110,44 @@ def test_the_served_map_is_gzipped_once_with_an_etag_and_304_while_data_do_not_c
     assert "RP-LATE" in packing.page_text(gzip.decompress(changed.get_data()).decode())
     # every read of the restricted map is audited, 304 included
     assert store.read("audit_log", where={"action": "read_map"}).shape[0] == 4
+
+
+@pytest.mark.slow
+def test_the_page_decodes_the_same_data_as_python_and_draws_counts_then_single_points(
+        base_frames, tmp_path):
+    from tests.test_map_browser import CHROMIUM, Chromium
+    if CHROMIUM is None:
+        pytest.skip("!!! CHROMIUM NOT INSTALLED: browser decoding not tested !!!")
+    pts = retail_frame(3000)
+    pts.loc[pts.index[:5], "name"] = None
+    path = tmp_path / "map.html"
+    path.write_text(mapping.render_html(mapping.build({**base_frames, "retail_points": pts},
+                                                      role="analyst"), standalone=True),
+                    encoding="utf-8")
+    want = packing.page_data(path.read_text(encoding="utf-8"))
+    with Chromium() as b:
+        b.open(path.as_uri(), ready_js="document.documentElement.dataset.gpReady === '1'",
+               timeout_s=60)
+        got = b.evaluate("(() => { const d = geoPcmtData.read(); const p = d.retail_points;"
+                         " return {x: Array.from(p.x), y: Array.from(p.y), m0: Array.from(p.m0),"
+                         " type: Array.from(p.type), name: Array.from({length: p.name.length},"
+                         " (_, i) => p.name[i]), n: d.communes.features.length,"
+                         " ring: d.communes.features[0].geometry.coordinates[0]}; })()")
+        assert got["x"] == want["retail_points"]["x"] and got["y"] == want["retail_points"]["y"]
+        assert got["m0"] == want["retail_points"]["m0"]
+        assert got["type"] == want["retail_points"]["type"]
+        assert got["name"] == want["retail_points"]["name"] and got["name"][0] is None
+        assert got["n"] == 130
+        assert got["ring"] == want["communes"]["features"][0]["geometry"]["coordinates"][0]
+        # province zoom: counts, far fewer markers than points; zoomed in: single points
+        counts = b.evaluate("document.querySelectorAll('.gp-cluster').length")
+        markers = b.evaluate("document.querySelectorAll('.leaflet-marker-icon').length")
+        assert 0 < counts and markers < 1000
+        shown = b.evaluate("(() => { let n = 0; document.querySelectorAll('.gp-cluster span')"
+                           ".forEach(s => n += Number(s.textContent.replace(/\\D/g, '')));"
+                           " return n + document.querySelectorAll('.leaflet-marker-icon.gp-pt').length; })()")
+        assert shown == 3000  # every point counted once at province zoom
+        b.evaluate(f"geoPcmtMap.map.setView([{pts.geometry.y.iloc[0]}, {pts.geometry.x.iloc[0]}],"
+                   " 17, {animate: false}); true")
+        assert b.evaluate("document.querySelectorAll('.leaflet-marker-icon.gp-pt').length") >= 1
+        assert b.console_errors() == []

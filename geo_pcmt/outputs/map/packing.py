@@ -1,10 +1,12 @@
-"""The page's data made compact: coordinates quantised and delta-encoded, the whole deflated.
+"""The page's data made compact: coordinates quantised and delta-encoded, columns binary, deflated.
 
 The map's data (:mod:`geo_pcmt.outputs.map.payload`, one entry per layer) is mostly
 coordinates. :func:`pack` turns every coordinate into an integer count of ``1 / SCALE``
 degrees (1e-5°, about 1.1 m: the precision the payload already rounds to) and every line,
 ring and column of points into the first position followed by differences from the previous
-one, then deflates the JSON (zlib) and writes it as base64 text. The page reverses this with
+one; the columns of point layers become binary blobs (integers as typed arrays, text as
+JSON, each deflated on its own: see below); it deflates the rest (zlib) and writes it all as
+base64 text. The page reverses this with
 ``map_data.js`` (the vendored ``fflate`` inflates); :func:`unpack` is the same decoder in
 Python, for tests and tools.
 
@@ -25,7 +27,7 @@ from branca.element import Element
 
 SCALE = 100_000  # integer units per degree (1e-5° ≈ 1.1 m)
 ELEMENT_ID = "gp-data"
-FORMAT = "gp-pack-1"
+FORMAT = "gp-pack-2"
 # Point-column payloads whose ``x``/``y`` arrays are delta-encoded as columns.
 _COLUMN_KEYS = ("x", "y")
 
@@ -89,38 +91,100 @@ def _unpack_geometry(g: dict | None) -> dict | None:
     return {"type": g["type"], "coordinates": _unpack_coords(g["q"], _DEPTH[g["type"]])}
 
 
+# ---------------------------------------------------------------- columns as binary blobs
+
+# Integer columns are stored as the smallest little-endian type that holds them, bytes
+# shuffled into planes (all first bytes, then all second bytes …: small numbers then deflate
+# far better); text columns as JSON, each blob deflated on its own so that the page inflates
+# the numbers it draws at once and a text column (names, addresses: popups only) when first
+# read.
+_INT_TYPES = (("i1", np.dtype("<i1")), ("i2", np.dtype("<i2")), ("i4", np.dtype("<i4")))
+
+
+class _Blobs:
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def add(self, raw: bytes) -> int:
+        self.parts.append(zlib.compress(raw, 6))
+        return len(self.parts) - 1
+
+
+def _int_column(values: list, blobs: _Blobs) -> dict | None:
+    if not values or not all(type(v) is int for v in values):
+        return None
+    arr = np.asarray(values, dtype=np.int64)
+    lo, hi = int(arr.min()), int(arr.max())
+    for code, dt in _INT_TYPES:
+        if np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max:
+            planes = arr.astype(dt).view(np.uint8).reshape(-1, dt.itemsize).T.tobytes()
+            return {"$i": blobs.add(planes), "t": code, "n": len(values)}
+    return None
+
+
+def _text_column(values: list, blobs: _Blobs) -> dict | None:
+    if not all(v is None or type(v) is str for v in values):
+        return None
+    body = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return {"$t": blobs.add(body.encode("utf-8"))}
+
+
+def _blob_column(ref: dict, blobs: list[bytes]) -> list | None:
+    if "$i" in ref:
+        dt = dict(_INT_TYPES)[ref["t"]]
+        planes = np.frombuffer(zlib.decompress(blobs[ref["$i"]]), dtype=np.uint8)
+        raw = planes.reshape(dt.itemsize, ref["n"]).T.copy()
+        return raw.view(dt).ravel().astype(np.int64).tolist()
+    if "$t" in ref:
+        return json.loads(zlib.decompress(blobs[ref["$t"]]).decode("utf-8"))
+    return None
+
+
 # ---------------------------------------------------------------- structures
 
 def _is_collection(v: Any) -> bool:
     return isinstance(v, dict) and v.get("type") == "FeatureCollection"
 
 
-def _encode(v: Any) -> Any:
-    """Walk a layer's payload: feature collections and x/y point columns get packed."""
+def _is_columns(v: dict) -> bool:
+    return all(k in v and isinstance(v[k], list) for k in _COLUMN_KEYS) and \
+        len(v["x"]) == len(v["y"])
+
+
+def _encode(v: Any, blobs: _Blobs) -> Any:
+    """Walk a layer's payload: feature collections get packed coordinates; point columns
+    (a dict with ``x`` and ``y`` lists) delta-encoded coordinates, and every column as long
+    as them a binary blob."""
     if _is_collection(v):
-        out = {k: _encode(x) for k, x in v.items() if k != "features"}
+        out = {k: _encode(x, blobs) for k, x in v.items() if k != "features"}
         out["features"] = [{**f, "geometry": _pack_geometry(f.get("geometry"))}
                            for f in v["features"]]
         return out
     if isinstance(v, dict):
-        out = {k: _encode(x) for k, x in v.items()}
-        if all(k in v and isinstance(v[k], list) for k in _COLUMN_KEYS) and \
-                len(v["x"]) == len(v["y"]):
-            for k in _COLUMN_KEYS:
-                out.pop(k)
-                out["q" + k] = _delta(v[k])
+        if not _is_columns(v):
+            return {k: _encode(x, blobs) for k, x in v.items()}
+        n, out = len(v["x"]), {}
+        for k, x in v.items():
+            if k in _COLUMN_KEYS:
+                k, x = "q" + k, _delta(x)
+            ref = (_int_column(x, blobs) or _text_column(x, blobs)) \
+                if isinstance(x, list) and len(x) == n and n else None
+            out[k] = ref if ref is not None else _encode(x, blobs)
         return out
     return v
 
 
-def _decode(v: Any) -> Any:
+def _decode(v: Any, blobs: list[bytes]) -> Any:
     if _is_collection(v):
-        out = {k: _decode(x) for k, x in v.items() if k != "features"}
+        out = {k: _decode(x, blobs) for k, x in v.items() if k != "features"}
         out["features"] = [{**f, "geometry": _unpack_geometry(f.get("geometry"))}
                            for f in v["features"]]
         return out
     if isinstance(v, dict):
-        out = {k: _decode(x) for k, x in v.items()}
+        column = _blob_column(v, blobs)
+        if column is not None:
+            return column
+        out = {k: _decode(x, blobs) for k, x in v.items()}
         if all("q" + k in v for k in _COLUMN_KEYS):
             for k in _COLUMN_KEYS:
                 out[k] = _undelta(out.pop("q" + k))
@@ -128,26 +192,43 @@ def _decode(v: Any) -> Any:
     return v
 
 
+_MAGIC = b"GPK2"
+
+
 def pack(data: dict[str, Any]) -> str:
-    """The page's data as compact text (base64 of deflated, quantised, delta-encoded JSON).
+    """The page's data as compact text: base64 of ``GPK2``, the length of the header, the
+    deflated JSON header (shapes with quantised, delta-encoded coordinates) and the deflated
+    column blobs it refers to.
 
     Examples
     --------
-    >>> text = pack({"pts": {"x": [104.5, 104.50001], "y": [19.1, 19.1]}})
+    >>> text = pack({"pts": {"x": [104.5, 104.50001], "y": [19.1, 19.1], "n": ["a", None]}})
     >>> unpack(text)
-    {'pts': {'x': [104.5, 104.50001], 'y': [19.1, 19.1]}}
+    {'pts': {'n': ['a', None], 'x': [104.5, 104.50001], 'y': [19.1, 19.1]}}
     """
-    body = json.dumps({"format": FORMAT, "scale": SCALE, "data": _encode(data)},
-                      ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return base64.b64encode(zlib.compress(body.encode("utf-8"), 6)).decode("ascii")
+    blobs = _Blobs()
+    doc = {"format": FORMAT, "scale": SCALE, "data": _encode(data, blobs)}
+    doc["blobs"] = [len(b) for b in blobs.parts]
+    header = zlib.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":"),
+                                      allow_nan=False).encode("utf-8"), 6)
+    body = b"".join([_MAGIC, len(header).to_bytes(4, "little"), header, *blobs.parts])
+    return base64.b64encode(body).decode("ascii")
 
 
 def unpack(text: str) -> dict[str, Any]:
     """The data :func:`pack` packed, coordinates back in degrees (to 1e-5°)."""
-    doc = json.loads(zlib.decompress(base64.b64decode(text)).decode("utf-8"))
+    body = base64.b64decode(text)
+    if body[:4] != _MAGIC:
+        raise ValueError(f"not map data packed as {FORMAT}")
+    size = int.from_bytes(body[4:8], "little")
+    doc = json.loads(zlib.decompress(body[8:8 + size]).decode("utf-8"))
     if doc.get("format") != FORMAT or doc.get("scale") != SCALE:
         raise ValueError(f"not map data packed as {FORMAT} at scale {SCALE}")
-    return _decode(doc["data"])
+    blobs, at = [], 8 + size
+    for length in doc["blobs"]:
+        blobs.append(body[at:at + length])
+        at += length
+    return _decode(doc["data"], blobs)
 
 
 # ---------------------------------------------------------------- the page
