@@ -125,7 +125,8 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         ``facilities``, ``cases``, ``hotspot_clusters``, ``gistar_cells``,
         ``emerging_hotspots``, ``complex_hotspots``, ``commune_status``, ``recognitions``,
         ``targets`` (EPSG:4326). A layer is drawn only if its frame is given, not empty, and
-        readable by ``role``.
+        readable by ``role``. ``basemap_rivers`` and ``basemap_places`` (the shipped base
+        layer, :mod:`geo_pcmt.ingest.basemap`) are drawn for every role.
     role : {"viewer", "analyst", "commander", "admin"}
         The reader. A viewer gets no record of an intelligence layer, only the public
         per-commune counts (:func:`geo_pcmt.access.read_counts`: small counts suppressed,
