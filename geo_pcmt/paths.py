@@ -9,6 +9,7 @@ REPO_DIR = PACKAGE_DIR.parent
 DATA_DIR = Path(os.environ.get("GEO_PCMT_DATA_DIR", REPO_DIR / "data"))
 BOUNDARIES_DIR = DATA_DIR / "boundaries"
 SAMPLE_DIR = DATA_DIR / "sample"
+BASEMAP_DIR = DATA_DIR / "basemap"
 
 
 def default_store_path() -> Path:

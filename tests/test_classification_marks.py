@@ -10,12 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from geo_pcmt.cli import main
+from geo_pcmt.outputs.map import packing
 from tests.test_ogcapi import bearer
 from tests.test_patrol_web import _plan, app_config, web_store  # noqa: F401  (fixtures of the patrol pages)
 
 
 def _config(html: str) -> dict:
-    return json.loads(re.search(r"var config = (\{.*?\});\n", html, re.S).group(1))
+    return packing.page_config(html)
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from geo_pcmt.ingest import boundaries
 from geo_pcmt.outputs import map as mapping
 from geo_pcmt.outputs.map import vendor
 from geo_pcmt.cli import main
+from geo_pcmt.outputs.map import packing
 from tests.conftest import retail_frame
 
 SECRET_NAME = "Nhà bà Lò Thị Bí Mật"
@@ -46,8 +47,7 @@ def _html(frames, **kw):
 
 def _config(html: str) -> dict:
     """The JSON the page draws from (the argument of geoPcmtApp)."""
-    raw = re.search(r"var config = (\{.*?\});\n", html, re.S).group(1)
-    return json.loads(raw)
+    return packing.page_config(html)
 
 
 # ---------------------------------------------------------------- offline assets
@@ -100,7 +100,8 @@ def test_viewer_gets_commune_counts_but_no_point_names_ids_or_places(base_frames
     few["id"] = ["RP-X1", "RP-X2"]
     few["commune_code"] = "16813"
     html = _html({**base_frames, "retail_points": pd.concat([pts, few])}, role="viewer")
-    assert SECRET_NAME not in html and "RP-000001" not in html and "RP-X1" not in html
+    text = packing.page_text(html)
+    assert SECRET_NAME not in text and "RP-000001" not in text and "RP-X1" not in text
     cfg = _config(html)
     assert "retail_points" not in cfg["data"] and "heat" not in cfg["overlays"]
     counts = cfg["data"]["commune_counts"]["counts"]
@@ -330,7 +331,7 @@ def test_geo_pcmt_map_writes_a_page_and_its_assets_beside_it(store, tmp_path):
     assert res.exit_code == 0, res.output
     assert (tmp_path / "maps" / "vendor" / "leaflet-1.9.3" / "leaflet.js").is_file()
     html = out.read_text(encoding="utf-8")
-    assert 'src="vendor/leaflet-1.9.3/leaflet.js"' in html and SECRET_NAME in html
+    assert 'src="vendor/leaflet-1.9.3/leaflet.js"' in html and SECRET_NAME in packing.page_text(html)
     assert store.read("audit_log", where={"action": "read_map"}).shape[0] == 1
 
 
@@ -341,7 +342,7 @@ def test_geo_pcmt_map_standalone_for_viewers_has_no_points(store, tmp_path):
                                     "--store", str(store.path)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     html = out.read_text(encoding="utf-8")
-    assert SECRET_NAME not in html and "<script src=" not in html
+    assert SECRET_NAME not in packing.page_text(html) and "<script src=" not in html
     assert not (tmp_path / "vendor").exists()
 
 
@@ -359,7 +360,7 @@ def test_app_redirects_home_to_the_map_and_serves_the_vendored_assets(store):
     page = client.get("/map?lang=en&layers=communes,border_line")
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
-    assert SECRET_NAME not in html  # anonymous readers are at most viewers
+    assert SECRET_NAME not in packing.page_text(html)  # anonymous readers are at most viewers
     assert _config(html)["lang"] == "en"
     assert "'unsafe-inline'" in page.headers.get("Content-Security-Policy", "'unsafe-inline'")
     for url in re.findall(r'<script src="([^"]+)"', html):
@@ -378,7 +379,7 @@ def test_a_repeated_map_is_kept_audited_every_time_and_rebuilt_after_a_write(sto
     second = client.get("/map?lang=vi", headers=auth)
     assert first.status_code == second.status_code == 200
     assert _config(first.get_data(as_text=True)) == _config(second.get_data(as_text=True))
-    assert SECRET_NAME in first.get_data(as_text=True)
+    assert SECRET_NAME in packing.page_text(first.get_data(as_text=True))
     # the kept page still leaves its trace: one audit record per restricted read
     assert store.read("audit_log", where={"action": "read_map"}).shape[0] == 2
     late = _points(1)
@@ -389,7 +390,7 @@ def test_a_repeated_map_is_kept_audited_every_time_and_rebuilt_after_a_write(sto
     assert "RP-LATE" in _config(third)["data"]["retail_points"]["id"]
     # another role never gets the analyst's page
     viewer = client.get("/map?lang=vi", headers=bearer(app, "viewer")).get_data(as_text=True)
-    assert SECRET_NAME not in viewer
+    assert SECRET_NAME not in packing.page_text(viewer)
 
 
 def test_sach_label_is_counted_even_when_the_commune_keeps_a_computed_class():

@@ -22,6 +22,7 @@ from geo_pcmt.ingest import boundaries
 from geo_pcmt.ingest.sample_files import read as read_sample
 from geo_pcmt.runs.seed import load_boundaries
 from geo_pcmt.store import GeoPackageStore
+from geo_pcmt.outputs.map import packing
 from tests.test_ogcapi import bearer, make_app
 
 COUNTED = {"retail_points": "points", "cases": "cases", "opium_plots": "plots"}
@@ -29,7 +30,7 @@ COUNTED = {"retail_points": "points", "cases": "cases", "opium_plots": "plots"}
 
 def _config(html: str) -> dict:
     """The JSON the map page draws from (the argument of geoPcmtApp)."""
-    return json.loads(re.search(r"var config = (\{.*?\});\n", html, re.S).group(1))
+    return packing.page_config(html)
 
 
 def _page_counts(html: str, layer: str) -> dict[str, object]:

@@ -9,9 +9,15 @@ opening), ``year`` (commune classes shown), ``since`` (class changes counted sin
 
 The vendored JavaScript/CSS are served by Flask's own static route (``/static/vendor/…``,
 ``geo_pcmt/web/static/vendor``). Anonymous visitors are sent to the login page.
+
+A page is built once per role, URL and data version (the API's answer cache), gzipped once
+when built, and sent gzipped to every client that accepts it, with a strong ``ETag``; a
+client that sends it back in ``If-None-Match`` gets ``304 Not Modified`` while the data have
+not changed (reads are audited all the same).
 """
 from __future__ import annotations
 
+import gzip
 from datetime import date
 from urllib.parse import urlencode
 
@@ -63,15 +69,35 @@ def _build(standalone: bool):
         m = mapping.build(mapping.map_frames(store, role), role=role, lang=lang,
                           options=mapping.with_base_url(options, static_base))
         page = mapping.render_html(m, standalone=standalone, base_url=static_base)
-        return CachedAnswer(page.encode(), "text/html")
+        return CachedAnswer(gzip.compress(page.encode(), compresslevel=6, mtime=0),
+                            "text/html")
 
     # the page is a function of the role, the URL, the day and the stored data: building
-    # it takes seconds, so it is kept until any layer changes (reads are audited above)
+    # it takes seconds, so it is kept (gzipped) until any layer changes (reads are audited
+    # above)
     page = remembered(f"map:{date.today().isoformat()}", (), render)
-    resp = Response(page.body, mimetype="text/html")
-    resp.headers["Cache-Control"] = "no-store" if restricted else "private, max-age=60"
+    resp = _send(page)
+    # restricted pages are never stored by the browser (a shared machine at a post);
+    # public ones are kept and revalidated with their ETag
+    resp.headers["Cache-Control"] = "no-store" if restricted else "private, no-cache"
     if standalone:
         resp.headers["Content-Disposition"] = 'attachment; filename="ban-do-diem-nong.html"'
+    return resp
+
+
+def _send(page: CachedAnswer) -> Response:
+    """The gzipped page as the client takes it: gzipped or not, or 304 if it has it already."""
+    zipped = request.accept_encodings["gzip"] > 0
+    etag = page.etag + ("" if zipped else "-identity")  # one validator per representation
+    if request.if_none_match.contains(etag):
+        resp = Response(status=304)
+    elif zipped:
+        resp = Response(page.body, mimetype=page.mimetype)
+        resp.headers["Content-Encoding"] = "gzip"
+    else:
+        resp = Response(gzip.decompress(page.body), mimetype=page.mimetype)
+    resp.set_etag(etag)
+    resp.vary.add("Accept-Encoding")
     return resp
 
 

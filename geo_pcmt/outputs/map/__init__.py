@@ -6,9 +6,10 @@ from the vendored copies (:mod:`geo_pcmt.outputs.map.vendor`). Each layer appear
 frame is given and the role may read it (:mod:`geo_pcmt.access`): a *viewer* gets the base map,
 the public layers and per-commune counts with small counts suppressed — never a point record.
 
-Data reach the browser as compact JSON (arrays for points, rounded GeoJSON for areas) and are
-drawn there: 50,000 retail points cost one array row each instead of one folium object each,
-clustered with Leaflet.markercluster. Popups are made when opened, in Vietnamese or English
+Data reach the browser packed (:mod:`~geo_pcmt.outputs.map.packing`: coordinates quantised
+and delta-encoded, point columns as typed arrays, deflated) and are drawn there: a million
+retail points cost a few bytes each, counted on a screen grid at province zoom and drawn one by
+one only where few are in view. Popups are made when opened, in Vietnamese or English
 (``?lang=en`` or the switch in the panel), and every value from data is HTML-escaped there.
 
 The modules, in the order the map is made:
@@ -24,6 +25,8 @@ The modules, in the order the map is made:
 ``geometry``   simplified shapes, distance bands, border posts' areas
 ``views``      what a printed map is fitted to (province, border, commune, post)
 ``payload``    the JSON each layer sends to the page
+``packing``    the page's data made compact (quantised, delta-encoded, binary columns,
+               deflated) in an element no template reads; the Python decoder
 ``i18n``       the page's words in Vietnamese and English
 ``overlays``   the toggleable layers and the class colours
 ``build``      folium assembly; :func:`render_html`, :func:`save`

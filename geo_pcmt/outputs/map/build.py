@@ -21,8 +21,9 @@ from folium.template import Template
 
 from geo_pcmt import access
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.ingest.basemap import FRAME_KEYS as BASEMAP_KEYS
 from geo_pcmt.layers import CROSSING_KINDS, RETAIL_POINT_STATUS, RETAIL_POINT_TYPES
-from geo_pcmt.outputs.map import geometry, payload
+from geo_pcmt.outputs.map import geometry, packing, payload
 from geo_pcmt.outputs.map.frames import filter_records, is_geo, visible_frames
 from geo_pcmt.outputs.map.headline import progress_by_year
 from geo_pcmt.outputs.map.i18n import I18N, layer_label
@@ -30,7 +31,8 @@ from geo_pcmt.outputs.map.options import MapInputError, MapOptions
 from geo_pcmt.outputs.map.overlays import OVERLAYS, STATUS_CLASSES, STATUS_COLOURS
 from geo_pcmt.outputs.map.status import labels_by_year, status_by_year
 from geo_pcmt.outputs.map.timeline import slider_months
-from geo_pcmt.outputs.map.vendor import DEFAULT_BASE_URL, VENDOR_DIR, inline_assets, localize
+from geo_pcmt.outputs.map.vendor import (DEFAULT_BASE_URL, PAGE_SCRIPTS, VENDOR_DIR,
+                                         drop_unused, inline_assets, localize)
 from geo_pcmt.outputs.map.views import view_bounds, view_name
 from geo_pcmt.paths import PACKAGE_DIR
 from geo_pcmt.values import dates
@@ -72,6 +74,8 @@ class _App(JSCSSMixin):
 {% macro script(this, kwargs) %}
 (function () {
   var config = {{ this.config }};
+  config.data = geoPcmtData.read("gp-data");
+  geoPcmtBasemap({{ this._parent.get_name() }}, config.data.basemap, config.lang);
   var groups = { {% for key, layer in this.groups.items() %}{{ key|tojson }}: {{ layer.get_name() }}, {% endfor %} };
   window.geoPcmtMap = geoPcmtApp({{ this._parent.get_name() }}, groups, config);
 })();
@@ -79,24 +83,40 @@ class _App(JSCSSMixin):
 {% macro html(this, kwargs) %}{% endmacro %}
 """)
 
-    def __init__(self, config: dict, groups: Mapping[str, Any], code: str, css: str):
+    def __init__(self, config: dict, groups: Mapping[str, Any], code: str, css: str,
+                 data: Mapping[str, Any]):
         super().__init__()
         self._name = "GeoPcmtApp"
         self.config = script_json(config)
+        self.packed = packing.pack(dict(data))
         self.groups = dict(groups)
         self.css = css
         self.code = code
 
     def render(self, **kwargs):
         figure = self.get_root()
-        # the drawing code once, before the map script that calls it
-        figure.header.add_child(folium.Element(f"<script>{self.code}</script>"),
-                                name="geo_pcmt_app_js")
+        # the data, the decoder and the drawing code once, before the map script that calls
+        # them; as raw HTML, never read as a template
+        figure.header.add_child(packing.data_element(self.packed), name="geo_pcmt_data")
+        figure.header.add_child(packing.RawHTML("".join(
+            f"<script>{_script(text)}</script>" for text in
+            [*(_vendored(p) for p in PAGE_SCRIPTS), _read_template("map_data.js"),
+             _read_template("map_points.js"), _read_template("map_basemap.js"), self.code])),
+            name="geo_pcmt_app_js")
         super().render(**kwargs)
 
 
 def _read_template(name: str) -> str:
     return (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+
+
+def _vendored(path: str) -> str:
+    return (VENDOR_DIR / path).read_text(encoding="utf-8")
+
+
+def _script(code: str) -> str:
+    """Code safe inside an inline ``<script>`` (no ``</script`` in it ends the element)."""
+    return code.replace("</script", "<\\/script")
 
 
 def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str = "vi",
@@ -112,7 +132,8 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         ``facilities``, ``cases``, ``hotspot_clusters``, ``gistar_cells``,
         ``emerging_hotspots``, ``complex_hotspots``, ``commune_status``, ``recognitions``,
         ``targets`` (EPSG:4326). A layer is drawn only if its frame is given, not empty, and
-        readable by ``role``.
+        readable by ``role``. ``basemap_rivers`` and ``basemap_places`` (the shipped base
+        layer, :mod:`geo_pcmt.ingest.basemap`) are drawn for every role.
     role : {"viewer", "analyst", "commander", "admin"}
         The reader. A viewer gets no record of an intelligence layer, only the public
         per-commune counts (:func:`geo_pcmt.access.read_counts`: small counts suppressed,
@@ -142,6 +163,8 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
     """
     opts = options or MapOptions()
     _check_inputs(frames, lang)
+    # the shipped base layer (rivers, towns) is public reference data, not records
+    base = payload.basemap_payload({k: v for k, v in frames.items() if k in BASEMAP_KEYS})
     visible, counted = visible_frames(
         {k: v for k, v in frames.items() if v is not None and len(v)}, role)
     # counts are the public aggregates as they are: no date or type filter (two windows'
@@ -157,6 +180,8 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
     progress = (_progress(communes, by_year, visible, opts.since_year, today, details)
                 if communes is not None and by_year else {})
     data, wanted = _layer_data(visible, counted, opts, base_month, names, bool(progress))
+    if base:
+        data["basemap"] = base
 
     show = set(opts.layers) if opts.layers is not None else {o.key for o in OVERLAYS if o.show}
     m = folium.Map(location=[19.2, 104.9], zoom_start=9, tiles=None, control_scale=True,
@@ -174,7 +199,7 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         "progress": {str(k): v for k, v in progress.items()},
         "colours": STATUS_COLOURS, "classes": list(STATUS_CLASSES),
         "types": list(RETAIL_POINT_TYPES), "pstatus": list(RETAIL_POINT_STATUS),
-        "kinds": list(CROSSING_KINDS), "data": data, "focus": focus,
+        "kinds": list(CROSSING_KINDS), "focus": focus,
         "selected": list(opts.communes), "title": opts.title, "generated": today.isoformat(),
         "classification": access.frames_marking(visible.values(),
                                                 at_least=classification_floor)[1],
@@ -189,9 +214,10 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
                      (o.key == "osm" and opts.online_tiles)],
     }
     m.add_child(_App(config, groups, _read_template("map_app.js"),
-                     _read_template("map_app.css")))
+                     _read_template("map_base.css") + _read_template("map_app.css"), data))
     _add_marking(m, config["classification"])
     _add_controls(m, opts, lang, show)
+    drop_unused(m)
     localize(m, base_url=opts.assets_base_url)
     return m
 
@@ -258,7 +284,7 @@ def _layer_data(visible: Mapping[str, pd.DataFrame], counted: Mapping[str, pd.Da
     if geo("retail_points") and base_month is not None:
         data["retail_points"] = payload.points_payload(visible["retail_points"], base_month,
                                                        names)
-        wanted.append(("retail_points", True))
+        wanted.append(("retail_points", False))  # counted on a grid in the page
     if geo("opium_plots") and base_month is not None:
         data["opium_plots"] = payload.plots_payload(visible["opium_plots"], base_month, names)
         wanted.append(("opium_plots", False))

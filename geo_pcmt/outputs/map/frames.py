@@ -77,8 +77,9 @@ def frames_from_store(store, role: str | None, *, layers: Sequence[str] = MAP_LA
 
 
 def map_frames(store, role: str | None) -> dict[str, pd.DataFrame]:
-    """:func:`frames_from_store`, with the shipped boundaries filling an empty store."""
-    from geo_pcmt.ingest import boundaries
+    """:func:`frames_from_store`, with the shipped boundaries filling an empty store, and the
+    shipped base layer (rivers, towns: :func:`geo_pcmt.ingest.basemap.frames`)."""
+    from geo_pcmt.ingest import basemap, boundaries
     loaders = {"communes": boundaries.communes, "province": boundaries.province,
                "border_line": boundaries.border_line,
                "lao_provinces": boundaries.lao_provinces}
@@ -86,6 +87,7 @@ def map_frames(store, role: str | None) -> dict[str, pd.DataFrame]:
     for name in BASE_LAYERS:
         if name not in frames:
             frames[name] = loaders[name]()
+    frames.update(basemap.frames())
     return frames
 
 

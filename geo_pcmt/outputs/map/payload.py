@@ -98,6 +98,18 @@ def simple_layer(frame: gpd.GeoDataFrame, tolerance_m: float, fields: Sequence[s
     return geometry.feature_collection(geometry.simplified(frame, tolerance_m), props)
 
 
+def basemap_payload(frames: Mapping[str, pd.DataFrame]) -> dict | None:
+    """The base layer under the map: rivers (simplified 60 m, with their WDBII ``level``) and
+    towns (``name`` Vietnamese where known, ``name_en``, ``country``); None without either."""
+    out = {}
+    rivers, places = frames.get("basemap_rivers"), frames.get("basemap_places")
+    if rivers is not None and is_geo(rivers) and len(rivers):
+        out["rivers"] = simple_layer(rivers, 60, ("level",))
+    if places is not None and is_geo(places) and len(places):
+        out["places"] = point_features(places, ("name", "name_en", "country"))
+    return out or None
+
+
 def derived_payload(name: str, frame: gpd.GeoDataFrame) -> dict:
     """A derived layer (clusters, flags, Gi* cells, emerging hot spots) as GeoJSON."""
     fields = _DERIVED_FIELDS[name]
@@ -156,6 +168,12 @@ def counts_payload(counted: Mapping[str, pd.DataFrame], communes: gpd.GeoDataFra
 
 # ---------------------------------------------------------------- points
 
+def text_list(values: pd.Series) -> list[str | None]:
+    """:func:`geo_pcmt.values.text` of each cell; plain strings pass as they are (a column of
+    a million names is made in a fraction of a second)."""
+    return [v if type(v) is str else text(v) for v in values.tolist()]
+
+
 class _Texts:
     """Values → small integers, so repeated text is sent once."""
 
@@ -165,8 +183,7 @@ class _Texts:
 
     def codes(self, series: pd.Series) -> list[int]:
         out = []
-        for v in series.tolist():
-            t = text(v)
+        for t in text_list(series):
             i = self._index.get(t)
             if i is None:
                 i = self._index[t] = len(self.values)
@@ -192,14 +209,14 @@ def points_payload(points: gpd.GeoDataFrame, base_month: int, names: Mapping[str
         "status": [RETAIL_POINT_STATUS.index(s) if s in RETAIL_POINT_STATUS else 0
                    for s in column(pts, "status")],
         "m0": months_of(first, base_month), "m1": months_of(cleared, base_month),
-        "id": [text(v) for v in column(pts, "id")],
-        "name": [text(v) for v in column(pts, "name")],
-        "address": [text(v) for v in column(pts, "address")],
+        "id": text_list(column(pts, "id")),
+        "name": text_list(column(pts, "name")),
+        "address": text_list(column(pts, "address")),
         "commune": texts.codes(column(pts, "commune_code").astype("string").map(names)),
         "first": texts.codes(first.dt.strftime("%Y-%m-%d")),
         "last": texts.codes(dates(column(pts, "last_activity")).dt.strftime("%Y-%m-%d")),
         "cleared": texts.codes(cleared.dt.strftime("%Y-%m-%d")),
-        "case": [text(v) for v in column(pts, "case_ref")],
+        "case": text_list(column(pts, "case_ref")),
         "texts": texts.values,
     }
 

@@ -124,7 +124,14 @@ PACKAGES: tuple[Package, ...] = (
              ("Control.FullScreen.css", "Control.FullScreen.css"),
              ("icon-fullscreen.svg", "icon-fullscreen.svg")),
             "LICENSE", "MIT"),
+    Package("fflate", "0.8.2", "fflate-0.8.2", (("umd/index.js", "fflate.min.js"),),
+            "LICENSE", "MIT",
+            note="inflates the map's packed data (geo_pcmt.outputs.map.packing); put into "
+                 "the page by geo_pcmt itself, not linked by folium"),
 )
+
+# The page's own scripts that geo_pcmt puts inline into every map page (not folium links).
+PAGE_SCRIPTS: tuple[str, ...] = ("fflate-0.8.2/fflate.min.js",)
 
 # Files the vendoring script makes itself (no registry artefact is the same file).
 GENERATED = {
@@ -190,6 +197,27 @@ def local_path(url: str) -> str:
     raise UnvendoredAssetError(
         f"{url} is not vendored; add it to geo_pcmt.vendor.CDN_TO_LOCAL and PACKAGES and run "
         "scripts/vendor_assets.py")
+
+
+# folium's default links that the map page does not use (no Bootstrap widgets, no jQuery, no
+# awesome-markers icons; templates/map_base.css keeps the few reboot rules it relied on):
+# left out so that a standalone page does not carry ~0.7 MB for them.
+UNUSED_DEFAULTS = frozenset({"jquery", "bootstrap", "bootstrap_css", "awesome_markers",
+                             "glyphicons_css", "awesome_markers_css", "awesome_rotate_css"})
+# Font Awesome faces the page never uses: it draws with the "Font Awesome 6 Free" family only;
+# the brand icons and the Font Awesome 4/5 names would each inline the same fonts again.
+UNUSED_FONT_FACES = ("Font Awesome 6 Brands", "Font Awesome 5", '"FontAwesome"')
+
+
+def drop_unused(root: Element) -> Element:
+    """Remove folium's default links in :data:`UNUSED_DEFAULTS` from ``root``'s elements
+    (on the instances, never on folium's classes). Returns ``root``."""
+    for el in _elements(root):
+        if isinstance(el, JSCSSMixin):
+            for attr in ("default_js", "default_css"):
+                setattr(el, attr, [(name, url) for name, url in getattr(el, attr)
+                                   if name not in UNUSED_DEFAULTS])
+    return root
 
 
 def _elements(root: Element) -> Iterator[Element]:
@@ -258,6 +286,10 @@ def _inline_css(path: Path) -> str:
     # others are dropped rather than inlined (they would triple the file for nothing).
     css = re.sub(r",\s*url\(['\"]?[^)'\"]+\.(?:ttf|woff|eot|svg)(?:[?#][^)'\"]*)?['\"]?\)"
                  r"\s*format\([^)]*\)", "", css)
+    # faces of icon sets the page never draws are dropped whole (a font is fetched only
+    # when used, but inlined it would weigh on every standalone file)
+    css = re.sub(r"@font-face\s*\{[^}]*(?:" + "|".join(map(re.escape, UNUSED_FONT_FACES))
+                 + r")[^}]*\}", "", css)
 
     def repl(m: re.Match) -> str:
         ref = m.group(2)

@@ -309,7 +309,7 @@ function geoPcmtApp(map, G, C) {
   }
 
   /* ------------------------------------------------------------ retail points (clustered) */
-  var P = D.retail_points, markers = [], iconCache = {};
+  var P = D.retail_points, iconCache = {};
   function pointIcon(type, status) {
     var key = type + "|" + status;
     if (!iconCache[key]) {
@@ -336,44 +336,29 @@ function geoPcmtApp(map, G, C) {
     if (month === null) { return true; }
     return P.m0[i] <= month && (P.m1[i] < 0 || P.m1[i] >= month);
   }
-  var pointsReady = !P;
+  // the points are counted on a screen grid at province zoom and drawn one by one only where
+  // few are in view (map_points.js): a marker per point up front does not scale to 1M points
+  var pointsReady = true, pointLayer = null;
   function drawPoints() {
-    if (!P) { return; }
-    var month = stepMonth(), list = [];
-    for (var i = 0; i < P.x.length; i++) {
-      if (!pointVisible(i, month)) { continue; }
-      var st = pointStatus(i, month);
-      if (markers[i]._gpStatus !== st) { markers[i].setIcon(pointIcon(P.type[i], st)); markers[i]._gpStatus = st; }
-      list.push(markers[i]);
-    }
-    G.retail_points.clearLayers();
-    G.retail_points.options.chunkProgress = function (done, total) {
-      if (done >= total && !pointsReady) { pointsReady = true; ready(); }
-    };
-    G.retail_points.addLayers(list);
-    // markercluster reports progress only while on the map; otherwise the work is deferred
-    if ((!list.length || !map.hasLayer(G.retail_points)) && !pointsReady) { pointsReady = true; ready(); }
+    if (!pointLayer) { return; }
+    var month = stepMonth();
+    pointLayer.options.icon = function (i) { return pointIcon(P.type[i], pointStatus(i, month)); };
+    pointLayer.refreshIcons();
+    pointLayer.setFilter(month === null ? null : function (i) { return pointVisible(i, month); });
+  }
+  function clusterIcon(n) {
+    var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
+    return L.divIcon({html: "<span>" + num(n) + "</span>", className: "gp-cluster gp-cluster-" + (n < 10 ? "s" : n < 100 ? "m" : "l"),
+                      iconSize: [size, size]});
   }
   if (P) {
-    G.retail_points.options.iconCreateFunction = function (cluster) {
-      var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
-      return L.divIcon({html: "<span>" + n + "</span>", className: "gp-cluster gp-cluster-" + (n < 10 ? "s" : n < 100 ? "m" : "l"),
-                        iconSize: [size, size]});
-    };
-    for (var i = 0; i < P.x.length; i++) {
-      var mk = L.marker([P.y[i], P.x[i]], {icon: pointIcon(P.type[i], P.status[i]), keyboard: false});
-      mk._gpStatus = P.status[i];
-      mk._gpIndex = i;
-      markers.push(mk);
-    }
-    // one popup for the whole layer, made when a marker is clicked: 50,000 bound popups
-    // would cost more than drawing the points
-    G.retail_points.on("click", function (e) {
-      if (e.layer && e.layer._gpIndex !== undefined) {
-        L.popup({maxWidth: 320, offset: [0, -8]}).setLatLng(e.layer.getLatLng())
-          .setContent(pointPopup(e.layer._gpIndex)).openOn(map);
+    // one popup for the whole layer, made when a marker is clicked
+    pointLayer = new GeoPcmtPoints(P.x, P.y, {
+      icon: function (i) { return pointIcon(P.type[i], P.status[i]); }, clusterIcon: clusterIcon,
+      onClick: function (i, latlng) {
+        L.popup({maxWidth: 320, offset: [0, -8]}).setLatLng(latlng).setContent(pointPopup(i)).openOn(map);
       }
-    });
+    }).addTo(G.retail_points);
   }
 
   /* ------------------------------------------------------------ opium plots */
