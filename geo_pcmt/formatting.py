@@ -5,6 +5,8 @@ meant for reading). Formatting is Babel's (CLDR locale data), not hand-rolled.
 """
 from __future__ import annotations
 
+import decimal
+
 from babel.numbers import format_decimal
 
 from geo_pcmt.values import number as _number
@@ -23,11 +25,16 @@ def fmt_number(value, digits: int = 0, lang: str = "vi", missing: str = "–") -
     --------
     >>> fmt_number(1234567.891, 1), fmt_number(1234567.891, 1, "en"), fmt_number(None)
     ('1.234.567,9', '1,234,567.9', '–')
+    >>> fmt_number(6.25, 1), fmt_number(2.5)   # halves round up
+    ('6,3', '3')
     """
     x = _number(value)
     if x is None:
         return missing
-    return format_decimal(x, format=_pattern(digits), locale=LOCALES.get(lang, "vi_VN"))
+    with decimal.localcontext() as ctx:  # halves round up, as figures in reports are read
+        ctx.rounding = decimal.ROUND_HALF_UP
+        return format_decimal(decimal.Decimal(repr(x)), format=_pattern(digits),
+                              locale=LOCALES.get(lang, "vi_VN"))
 
 
 def fmt_percent(share, digits: int = 1, lang: str = "vi", missing: str = "–") -> str:

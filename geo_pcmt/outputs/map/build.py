@@ -190,8 +190,26 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
                    zoomAnimation=not opts.print_view)
     groups = {key: _group(key, lang, key in show, cluster).add_to(m) for key, cluster in wanted}
     focus = _focus(m, visible, opts)
+    config = _page_config(visible, counted, opts, role=role, lang=lang, today=today,
+                          by_year=by_year, details=details, from_status=from_status,
+                          progress=progress, focus=focus, groups=groups,
+                          classification_floor=classification_floor, months=months)
+    m.add_child(_App(config, groups, _read_template("map_app.js"),
+                     _read_template("map_base.css") + _read_template("map_app.css"), data))
+    _add_marking(m, config["classification"])
+    _add_controls(m, opts, lang, show)
+    drop_unused(m)
+    localize(m, base_url=opts.assets_base_url)
+    return m
+
+
+def _page_config(visible: Mapping[str, pd.DataFrame], counted, opts: MapOptions, *, role: str,
+                 lang: str, today: date, by_year, details, from_status, progress, focus,
+                 groups, classification_floor: str, months) -> dict:
+    """What the page's script reads: words, years, classes, progress, view and print setup."""
     years = sorted(by_year)
-    config = {
+    communes = visible.get("communes")
+    return {
         "lang": lang, "role": role, "i18n": I18N, "months": months,
         "years": years, "year": _opening_year(years, opts.year, today),
         "byYear": {str(k): v for k, v in by_year.items()},
@@ -213,13 +231,6 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         "overlays": [o.key for o in OVERLAYS if o.key in groups or
                      (o.key == "osm" and opts.online_tiles)],
     }
-    m.add_child(_App(config, groups, _read_template("map_app.js"),
-                     _read_template("map_base.css") + _read_template("map_app.css"), data))
-    _add_marking(m, config["classification"])
-    _add_controls(m, opts, lang, show)
-    drop_unused(m)
-    localize(m, base_url=opts.assets_base_url)
-    return m
 
 
 def _check_inputs(frames: Mapping[str, pd.DataFrame], lang: str) -> None:
