@@ -18,6 +18,8 @@ I18N: dict[str, dict[str, str]] = {
         "status.loai_III": "Loại III", "status.khong_ma_tuy": "Không ma túy",
         "status.sach_ve_ma_tuy": "Sạch về ma túy (nhãn tỉnh)",
         "status.chua_danh_gia": "Chưa đánh giá",
+        "status.co_te_nan_ma_tuy": "Có tệ nạn ma túy (không trọng điểm)",
+        "status.khong_trong_diem": "Không ghi nhận tệ nạn",
         "type.diem_ban_le": "Điểm bán lẻ", "type.dia_diem_to_chuc_chua_chap":
             "Địa điểm tổ chức, chứa chấp", "type.tu_diem_phuc_tap": "Tụ điểm phức tạp",
         "pstatus.active": "Đang hoạt động", "pstatus.watch": "Theo dõi",
@@ -99,6 +101,8 @@ I18N: dict[str, dict[str, str]] = {
         "status.loai_III": "Class III", "status.khong_ma_tuy": "Drug-free (national)",
         "status.sach_ve_ma_tuy": "'Sạch về ma túy' (provincial label)",
         "status.chua_danh_gia": "Not assessed",
+        "status.co_te_nan_ma_tuy": "Drug activity (not a key area)",
+        "status.khong_trong_diem": "No drug activity recorded",
         "type.diem_ban_le": "Retail point", "type.dia_diem_to_chuc_chua_chap":
             "Place organising/harbouring use", "type.tu_diem_phuc_tap":
             "Complex gathering place",

@@ -40,12 +40,16 @@ OVERLAY_KEYS = tuple(o.key for o in OVERLAYS)
 
 # Colour of a commune in the status choropleth; "sach_ve_ma_tuy" is Nghệ An's own label,
 # shown apart from the national "không ma túy" (DOMAIN.md §1).
-STATUS_CLASSES: tuple[str, ...] = ("loai_I", "loai_II", "loai_III", "sach_ve_ma_tuy",
-                                   "khong_ma_tuy", "chua_danh_gia")
+STATUS_CLASSES: tuple[str, ...] = ("loai_I", "loai_II", "loai_III", "co_te_nan_ma_tuy",
+                                   "khong_trong_diem", "sach_ve_ma_tuy", "khong_ma_tuy",
+                                   "chua_danh_gia")
 STATUS_COLOURS = {"loai_I": "#a50f15", "loai_II": "#ef3b2c", "loai_III": "#fc9272",
+                  "co_te_nan_ma_tuy": "#fdd0a2", "khong_trong_diem": "#e5f5e0",
                   "sach_ve_ma_tuy": "#a1d99b", "khong_ma_tuy": "#238b45",
                   "chua_danh_gia": "#f7f7f7"}
 # Worse classes rank higher; a commune improved when its rank fell since the base year.
+# Ranks for "better/worse since": the classes below III are left out, because years judged
+# by different rule sets disagree about them (see docs/status.md, one rule set year on year).
 STATUS_RANK = {"loai_I": 3, "loai_II": 2, "loai_III": 1, "sach_ve_ma_tuy": 0, "khong_ma_tuy": 0}
 
 DISTANCE_BANDS_KM: tuple[float, ...] = (5.0, 15.0, 30.0)

@@ -6,8 +6,8 @@ from typing import Sequence
 
 import pandas as pd
 
-from geo_pcmt.layers import COMMUNE_STATUS
 from geo_pcmt.outputs.map.frames import column
+from geo_pcmt.outputs.map.overlays import STATUS_CLASSES
 from geo_pcmt.values import dates, text
 
 ByYear = dict[int, dict[str, str]]        # year → commune code → class
@@ -40,7 +40,8 @@ def _from_status(status: pd.DataFrame) -> tuple[ByYear, Details]:
     s["gp_year"] = pd.to_numeric(s["period"].astype(str).str.slice(0, 4), errors="coerce")
     s = s.dropna(subset=["gp_year"]).sort_values(["commune_code", "period"])
     label = column(s, "drug_free_label").astype("string")
-    cls = s["status"].where(s["status"].isin(COMMUNE_STATUS), "chua_danh_gia")
+    # every class the rule sets give has its colour (drug activity below class III included)
+    cls = s["status"].where(s["status"].isin(STATUS_CLASSES), "chua_danh_gia")
     sach = (label == "sach_ve_ma_tuy").fillna(False) & ~cls.isin(
         ["loai_I", "loai_II", "loai_III", "khong_ma_tuy"])
     s["gp_class"] = cls.where(~sach.to_numpy(), "sach_ve_ma_tuy")
