@@ -75,6 +75,7 @@ def test_a_username_cannot_be_taken_twice(tmp_path):
 
 # --- session login ---------------------------------------------------------------------------
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_login_form_signs_in_and_the_session_sees_restricted_collections(app):
     client = app.test_client()
     assert "retail_points" not in collection_ids(client)

@@ -1,6 +1,8 @@
 """The offline base layer: rivers and towns from data/basemap/, drawn under the map for everyone."""
 from __future__ import annotations
 
+import pytest
+
 from datetime import date
 
 import shapely
@@ -21,6 +23,7 @@ def test_shipped_rivers_and_towns_cover_the_province_and_name_its_towns_in_vietn
     assert {"LA"} <= set(places["country"]) and places.crs.to_epsg() == 4326
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_every_role_gets_the_base_layer_on_the_page_with_both_names():
     frames = {"communes": boundaries.communes(), "province": boundaries.province(),
               **basemap.frames()}

@@ -42,6 +42,7 @@ def slow_post(app, size=200, every_s=0.05, headers=None):
                                   content_type="application/x-www-form-urlencoded")
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_an_anonymous_body_that_arrives_too_slowly_is_answered_408(app):
     started = time.monotonic()
     res = slow_post(app)
@@ -54,6 +55,7 @@ def test_an_anonymous_body_over_64_kib_is_refused_unread(app):
     assert res.status_code == 413 and res.get_json()["code"] == "too_large"
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_slow_anonymous_senders_get_two_threads_and_api_users_keep_being_served(app):
     results: list[int] = []
     slow = [threading.Thread(target=lambda: results.append(slow_post(app).status_code))
@@ -87,6 +89,7 @@ def test_signed_in_senders_may_send_large_bodies(app):
     assert res.status_code == 201, res.get_json()
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_forged_bearer_header_counts_as_anonymous(app):
     res = slow_post(app, headers={"Authorization": "Bearer gpt_forged"})
     assert res.status_code == 408

@@ -41,6 +41,7 @@ def test_a_restricted_xlsx_download_is_marked_and_still_reads_as_a_table(app):
     assert next(sheet.iter_rows(values_only=True))[0] == "id"  # row 1: the column names
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_viewers_aggregate_download_is_public_and_unmarked(app):
     client, head = app.test_client(), bearer(app, "viewer")
     res = client.get("/export/retail_points_per_commune.csv", headers=head)

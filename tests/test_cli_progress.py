@@ -1,6 +1,8 @@
 """Long commands show a step progress bar on a terminal after ~2 s, and stay quiet otherwise."""
 from __future__ import annotations
 
+import pytest
+
 import io
 import time
 
@@ -54,6 +56,7 @@ def test_the_bar_is_wanted_only_at_a_terminal_and_never_with_json(monkeypatch):
     assert not progress.wanted(False)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_hotspots_json_output_is_only_json(store):
     import json
 

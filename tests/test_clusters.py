@@ -244,6 +244,7 @@ def _uniform_in_province(n: int, seed: int) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=shapely.points(x[ok][:n], y[ok][:n]), crs=32648), prov.area
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 @pytest.mark.parametrize("n", [400, 3000])
 def test_uniform_noise_in_the_province_gives_no_cluster(n):
     for seed in range(3):

@@ -25,6 +25,7 @@ def _rings(geom):
             yield hole, False
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_communes_geojson_is_rfc7946(communes):
     doc = json.loads(to_geojson(communes))
     FeatureCollection.model_validate(doc)  # structural RFC 7946 validation

@@ -120,6 +120,7 @@ def test_analytical_z_matches_esda_on_communes_with_queen_contiguity(communes):
     assert np.max(np.abs(gistar.gi_star_values(y, w).z - ref.Zs)) < 1e-6
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_permutation_p_values_agree_with_esda_and_repeat_with_the_seed(province_grid):
     rng = np.random.default_rng(6)
     y, hot = _planted_values(province_grid, rng)

@@ -138,6 +138,7 @@ def test_layers_and_weights_choose_what_is_analysed(filled_store):
     assert cells["value"].sum() == pytest.approx(0.5 * 180)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_frame_that_does_not_fit_its_layer_stores_nothing(filled_store):
     params = hotspots.HotspotParams(methods=("dbscan", "gistar"), commune_gistar=False)
     result = hotspots.run(hotspots.read_inputs(filled_store, params), params)
@@ -150,6 +151,7 @@ def test_a_frame_that_does_not_fit_its_layer_stores_nothing(filled_store):
     assert filled_store.count("gistar_cells") == before
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_hdbscan_and_a_suggested_eps_can_be_chosen(filled_store):
     res = _run("hotspots", "--method", "hdbscan", "--min-cluster-size", "10", "--no-export",
                store=filled_store)
@@ -213,6 +215,7 @@ def test_a_run_made_for_admin_marks_its_derived_rows_secret(store_with_secrets):
     assert result.params["role"] == "admin"
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_cli_role_is_recorded_and_secret_rows_stay_with_admins(store_with_secrets):
     res = _run("hotspots", "--method", "dbscan", "--no-export", "--role", "admin",
                store=store_with_secrets)
@@ -230,6 +233,7 @@ def test_cli_role_is_recorded_and_secret_rows_stay_with_admins(store_with_secret
     assert res.exit_code == 1 and "not readable by role 'viewer'" in res.output
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_bandwidth_m_sets_the_heat_map_bandwidth(filled_store):
     res = _run("hotspots", "--method", "kde", "--bandwidth-m", "1234", "--no-export", "--json",
                store=filled_store)

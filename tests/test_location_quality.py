@@ -1,6 +1,8 @@
 """Records placed only at a commune centre never act as positions in the hotspot run."""
 from __future__ import annotations
 
+import pytest
+
 import geopandas as gpd
 import shapely
 
@@ -22,6 +24,7 @@ def _commune_only_points(n: int) -> gpd.GeoDataFrame:
     }, geometry=[centre] * n, crs="EPSG:4326")
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_address_only_records_make_no_cluster_no_hot_cell_and_no_flag():
     params = hotspots.HotspotParams(methods=("dbscan", "gistar", "flags"), as_of="2025-06-01", date_to="2025-06-01")
     inputs = {"retail_points": _commune_only_points(8), "communes": boundaries.communes(),

@@ -43,6 +43,7 @@ def test_points_and_shapes_decode_to_the_same_coordinates_within_the_quantisatio
     assert [f["properties"] for f in back["areas"]["features"]] == [{"code": "1"}, {"code": "2"}]
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_the_page_carries_the_points_exactly_as_rounded_before_packing(base_frames):
     pts = retail_frame(300)
     html = mapping.render_html(mapping.build({**base_frames, "retail_points": pts},
@@ -54,6 +55,7 @@ def test_the_page_carries_the_points_exactly_as_rounded_before_packing(base_fram
     assert len(communes) == 130 and communes[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_packed_data_is_a_fraction_of_the_json_and_holds_no_readable_record(base_frames):
     pts = retail_frame(2000)
     pts["name"] = "Nhà bà Lò Thị Bí Mật"
@@ -66,6 +68,7 @@ def test_packed_data_is_a_fraction_of_the_json_and_holds_no_readable_record(base
     assert "Bí Mật" not in html and "Bí Mật" in packing.page_text(html)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_hostile_text_cannot_end_the_data_element_or_reach_the_template_engine(base_frames):
     evil = "</script>{{ 7*7 }}{% raw %}<img src=x onerror=alert(1)>"
     pts = retail_frame(3)
@@ -78,6 +81,7 @@ def test_hostile_text_cannot_end_the_data_element_or_reach_the_template_engine(b
         packing.data_element("abc</script>")
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_the_served_map_is_gzipped_once_with_an_etag_and_304_while_data_do_not_change(
         store, tmp_path):
     import gzip

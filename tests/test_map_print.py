@@ -71,6 +71,7 @@ def test_print_options_reach_the_page():
 
 # ---------------------------------------------------------------- the patrol plan's map page
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_the_patrol_map_numbers_the_stops_colours_the_communes_and_shows_the_teams(app):  # noqa: F811
     plan_id = _plan(app)
     client = app.test_client()

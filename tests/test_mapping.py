@@ -83,6 +83,7 @@ def test_localizing_one_map_leaves_folium_defaults_alone_for_the_next(base_frame
     assert folium.plugins.MarkerCluster.default_css[0][1].startswith("https://")
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_standalone_page_has_every_asset_inside_and_no_link_to_fetch(base_frames):
     m = mapping.build({**base_frames, "retail_points": _points()}, role="analyst")
     html = mapping.render_html(m, standalone=True)
@@ -94,6 +95,7 @@ def test_standalone_page_has_every_asset_inside_and_no_link_to_fetch(base_frames
 
 # ---------------------------------------------------------------- who sees what
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_viewer_gets_commune_counts_but_no_point_names_ids_or_places(base_frames):
     pts = _points(12)
     few = _points(2)
@@ -110,6 +112,7 @@ def test_viewer_gets_commune_counts_but_no_point_names_ids_or_places(base_frames
     assert cfg["classification"] == "public"
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_analyst_sees_points_but_not_rows_above_their_clearance(base_frames):
     pts = _points(3)
     pts.loc[pts.index[2], "confidentiality"] = "secret"
@@ -118,6 +121,7 @@ def test_analyst_sees_points_but_not_rows_above_their_clearance(base_frames):
     assert cfg["classification"] == "restricted"
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_hostile_text_stays_data_and_cannot_end_the_script(base_frames):
     evil = '</script><script>alert(1)</script><img src=x onerror=alert(2)>'
     pts = _points(2, name=evil, address=evil)
@@ -133,6 +137,7 @@ def _overlay_labels(m: folium.Map) -> list[str]:
             if getattr(c, "control", False) and getattr(c, "overlay", False)]
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_each_layer_appears_only_when_its_data_exists(base_frames):
     bare = _overlay_labels(mapping.build(base_frames, role="analyst"))
     assert "Phân loại xã, phường" in bare and "Đường biên giới Việt – Lào" in bare
@@ -165,6 +170,7 @@ def test_gistar_class_read_from_text_or_from_z_and_p(row, expected):
     assert mapping.payload.gi_class(row) == expected
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_insignificant_gistar_cells_are_not_sent_to_the_page(base_frames):
     cells = gpd.GeoDataFrame({"id": ["a", "b"], "run_id": "r", "cell": ["a", "b"],
                               "z": [3.2, 0.1], "p": [0.001, 0.9],
@@ -268,6 +274,7 @@ def test_headline_on_the_map_is_what_progress_dashboard_says_for_the_sample(base
         a.get("verdict") for p in cfg["progress"].values() for a in [p, *p["segments"]])
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_border_post_areas_follow_area_of_responsibility_whatever_the_separator(base_frames):
     posts = gpd.GeoDataFrame({"id": ["P1"], "name": ["Đồn Tam Hợp"],
                               "area_of_responsibility": ["16837; 16813,16816 16837"]},
@@ -280,6 +287,7 @@ def test_border_post_areas_follow_area_of_responsibility_whatever_the_separator(
     assert [f["properties"]["key"] for f in cfg["data"]["post_areas"]["features"]] == ["P1"]
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_viewer_map_leaves_out_the_operational_area_of_responsibility(base_frames):
     posts = gpd.GeoDataFrame({"id": ["P1"], "name": ["Đồn Tam Hợp"],
                               "area_of_responsibility": ["16837;16813"]},
@@ -300,6 +308,7 @@ def test_bad_url_filters_are_refused_naming_the_parameter(query, field):
         mapping.MapOptions.from_query(query)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_date_and_type_filters_keep_only_matching_points(base_frames):
     pts = _points(4)
     pts["first_seen"] = ["2022-01-01", "2023-01-01", "2025-01-01", "2023-01-01"]
@@ -312,6 +321,7 @@ def test_date_and_type_filters_keep_only_matching_points(base_frames):
     assert cfg["overlays"] and cfg["months"][0] == "2023-06"
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_commune_filter_opens_the_map_on_that_commune(base_frames):
     opts = mapping.MapOptions(communes=("16837",))
     cfg = _config(_html({**base_frames, "retail_points": _points()}, role="analyst",
@@ -323,6 +333,7 @@ def test_commune_filter_opens_the_map_on_that_commune(base_frames):
 
 # ---------------------------------------------------------------- CLI and app
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_geo_pcmt_map_writes_a_page_and_its_assets_beside_it(store, tmp_path):
     store.write("retail_points", _points(), mode="append")
     out = tmp_path / "maps" / "hotspots.html"
@@ -335,6 +346,7 @@ def test_geo_pcmt_map_writes_a_page_and_its_assets_beside_it(store, tmp_path):
     assert store.read("audit_log", where={"action": "read_map"}).shape[0] == 1
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_geo_pcmt_map_standalone_for_viewers_has_no_points(store, tmp_path):
     store.write("retail_points", _points(), mode="append")
     out = tmp_path / "public.html"
@@ -346,6 +358,7 @@ def test_geo_pcmt_map_standalone_for_viewers_has_no_points(store, tmp_path):
     assert not (tmp_path / "vendor").exists()
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_app_redirects_home_to_the_map_and_serves_the_vendored_assets(store):
     from geo_pcmt.web import create_app
     store.write("retail_points", _points(), mode="append")

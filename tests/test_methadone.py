@@ -66,6 +66,7 @@ def test_access_on_a_small_case_matches_travel_times_and_brute_force():
     assert acc.sites["commune_code"].iloc[0] == f"C{-brute[1]}"
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_cli_methadone_table_and_layer_on_the_sample(store, tmp_path):
     load_sample(store, frames={k: v for k, v in read().items()
                                if k in ("facilities", "treatment")})

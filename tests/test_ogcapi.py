@@ -216,6 +216,7 @@ def test_items_are_rfc7946_feature_collections(api):
 
 # --- aggregates and OpenAPI --------------------------------------------------------------------
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_viewer_aggregates_count_per_commune_and_hide_small_counts(api):
     doc = get(api, "/api/collections/retail_points_per_commune/items?limit=200", "viewer").get_json()
     by_code = {f["id"]: f["properties"] for f in doc["features"]}

@@ -110,6 +110,7 @@ EXAMPLES = [
 ]
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 @pytest.mark.parametrize("text,as_json,mask", EXAMPLES, ids=[e[0][:40] for e in EXAMPLES])
 def test_cql2_text_and_json_keep_the_rows_pandas_keeps(api, analyst_points, text, as_json,
                                                         mask):

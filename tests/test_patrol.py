@@ -472,6 +472,7 @@ def test_unreachable_high_risk_targets_are_not_promised_in_the_week():
 
 # --- storage, access, audit --------------------------------------------------------------------
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_plans_are_stored_with_their_author_audited_and_read_back(patrol_store):
     store = patrol_store
     p = patrol.plan(ring(8), post(), budget_min=240, n_teams=2, detour=1.5, method="greedy",

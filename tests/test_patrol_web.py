@@ -55,6 +55,7 @@ def test_a_browser_is_sent_to_the_login_page_first(app):
     assert res.status_code == 302 and res.headers["Location"].startswith("/login")
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_the_form_plans_stores_under_the_commander_and_shows_the_plan(app, web_store):
     client = app.test_client()
     login(client, "commander_user")
@@ -90,6 +91,7 @@ def test_bad_requests_are_refused_with_the_reason_and_nothing_is_stored(app, web
     assert web_store.count("patrol_plans") == 0
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_downloads_gpx_geojson_and_brief_and_every_read_is_audited(app, web_store):
     plan_id = _plan(app)
     client = app.test_client()

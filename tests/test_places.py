@@ -93,6 +93,7 @@ def test_all_points_at_one_place_do_not_fail_the_run(context, province_m):
     assert result.places["n_evidence"].iloc[0] == 30
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_records_placed_only_at_a_commune_centre_locate_nothing_but_are_counted(
         context, province_m):
     c = np.asarray(province_m.representative_point().coords[0])

@@ -182,6 +182,7 @@ def base_layers(communes):
     return communes, boundaries.border_line(), boundaries.province()
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_distance_bands_are_nested_rings_inside_the_province(base_layers):
     communes, line, prov = base_layers
     bands = progress.distance_bands(prov, line)
@@ -227,6 +228,7 @@ def small_summary(base_layers):
                                                  "share_drug_free": [0.2]}))
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_posts_take_their_listed_communes_and_the_nearest_unlisted_ones(small_summary):
     posts = small_summary.posts.set_index("key")
     near_nam_can = posts.loc["Đồn BP Nậm Cắn", "communes"].split(";")
@@ -237,6 +239,7 @@ def test_posts_take_their_listed_communes_and_the_nearest_unlisted_ones(small_su
     assert posts.loc["Đồn BP Thanh Thủy", "points_active"] == 1
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_post_areas_listed_with_spaces_or_twice_are_read_as_their_communes(base_layers):
     communes, line, prov = base_layers
     st = status_rows(*[(c, "2026", "loai_III") for c in communes["code"]])
@@ -263,6 +266,7 @@ def test_segments_count_border_communes_by_the_lao_province_they_face(small_summ
     assert seg["from_km"].tolist() == sorted(seg["from_km"])
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_strip_bins_cover_the_line_and_chart_is_written(small_summary, tmp_path):
     strip = small_summary.strip
     assert strip["from_km"].iloc[0] == 0 and strip["to_km"].iloc[-1] == pytest.approx(464.2, 0.01)

@@ -165,6 +165,7 @@ def test_the_collections_extents_follow_writes_to_the_layers_they_come_from(app,
     "/api/collections/retail_points/items?limit=50",
     "/api/collections/retail_points/items/RP-07",
 ])
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_role_never_gets_an_answer_cached_for_another_role(data_store, tmp_path, url):
     """Every role asks after every higher role has been answered; each must get exactly
     what it gets from an app without a cache."""

@@ -61,6 +61,7 @@ def _cases(store) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_every_table_is_filled_and_numbered(year_report):
     tables = year_report.tables()
     assert [t.number for t in tables] == list(range(1, len(tables) + 1))
@@ -120,6 +121,7 @@ def test_a_viewer_cannot_make_the_report(sample_store):
         report_run.read_inputs(sample_store, params)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_docx_reads_like_an_administrative_report_in_vietnamese(sample_store, year_report,
                                                                 tmp_path):
     from docx import Document
@@ -146,6 +148,7 @@ def test_xlsx_has_one_sheet_per_table_with_numbers_as_numbers(year_report, tmp_p
     assert rows[1][1] == "Xã, phường" and isinstance(rows[-2][3], int)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_cli_writes_month_quarter_and_action_month_reports(sample_store, tmp_path):
     runner = CliRunner()
     for opt, val in (("--month", "2025-03"), ("--quarter", "2025Q2"),
@@ -181,6 +184,7 @@ def test_the_report_form_is_for_analysts(report_app, role, status):
     assert res.status_code == status
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_the_web_download_is_the_same_report_and_is_audited(report_app, tmp_path):
     from openpyxl import load_workbook
     from tests.test_ogcapi import bearer

@@ -54,6 +54,7 @@ def story_criteria(a: pd.DataFrame) -> pd.DataFrame:
 
 # ── determinism and schema ──
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_same_seed_gives_equal_frames(frames):
     again = sample.generate(seed=180)
     assert list(again) == list(frames) == list(sample.LAYER_NAMES)
@@ -61,6 +62,7 @@ def test_same_seed_gives_equal_frames(frames):
         assert_same(frames[name], again[name], name)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_another_seed_gives_other_points(frames):
     other = sample.generate(seed=181)
     assert not shapely.equals_exact(frames["retail_points"].geometry.values[:50],
@@ -110,6 +112,7 @@ def test_every_record_says_synthetic(frames):
         assert frame["source"].str.contains("SYNTHETIC").all(), name
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_points_lie_inside_the_province_in_the_commune_they_name(frames, communes):
     province = boundaries.province().geometry.iloc[0]
     polygons = dict(zip(communes["code"], communes.geometry))
@@ -342,6 +345,7 @@ def test_targets(frames):
 
 # ── files ──
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_committed_files_equal_a_fresh_generation(frames):
     stored = sample.read(SAMPLE_DIR)
     for name in sample.LAYER_NAMES:

@@ -59,6 +59,7 @@ ROUTE_TABLE = [
 
 @pytest.mark.parametrize("url, answered, seeing, marker", ROUTE_TABLE,
                          ids=[r[0] for r in ROUTE_TABLE])
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
 def test_each_route_shows_each_role_exactly_what_it_may_see(app, url, answered, seeing, marker,
                                                             role):

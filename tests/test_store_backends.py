@@ -85,6 +85,7 @@ _sample = functools.cache(read_sample)
 # one of each shape: many points, points and polygons mixed, a table, few points with dates
 @pytest.mark.parametrize("layer", ["cases", "opium_plots", "commune_assessments",
                                    "border_crossings"])
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_sample_layers_round_trip_through_the_store(any_empty_store, layer):
     frame = _sample()[layer]
     any_empty_store.write(layer, frame)
@@ -189,6 +190,7 @@ def test_append_refuses_existing_ids_and_stores_nothing(any_store):
     assert any_store.count("retail_points") == 10
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_upsert_updates_by_id_and_keeps_created_at(any_store):
     any_store.write("retail_points", retail_frame(10))
     created = any_store.read("retail_points", where={"id": "RP-000003"})["created_at"].iloc[0]
@@ -648,6 +650,7 @@ def _spy_on_followed_counts(store, monkeypatch) -> list[list[bool]]:
     return seen
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_counts_follow_appends_and_count_again_after_any_other_change(any_store, monkeypatch):
     # a filter's count is taken once, then followed through appends; updates, deletes and
     # replaces count again; every answer equals a count of every row read back

@@ -71,6 +71,7 @@ def test_sample_treatment_matches_the_assessments_and_is_counts_only():
     assert t.groupby("year")["addicts_with_records"].sum()[2023] == 3934  # Report 564: 3,935
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_cli_treatment_prints_totals_targets_and_last_year(store, tmp_path):
     load_sample(store, frames={k: v for k, v in read().items()
                                if k in ("treatment", "recognitions")})

@@ -209,6 +209,7 @@ def _cube_values_per_record_step(events, cube, *, time_column, end_column, weigh
             np.round(values, 9))  # sums rounded as the linear cube does, so ties compare
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_linear_cube_reproduces_the_per_record_cube_on_the_sample():
     from geo_pcmt.analysis.clusters import combine_points
     from geo_pcmt.ingest import sample_files

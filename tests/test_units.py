@@ -64,6 +64,7 @@ def test_a_former_district_covers_the_posts_whose_area_lies_in_it():
     assert units.unit_posts("district:Huyện Thanh Chương", posts, communes) == ("BP-003",)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_every_shipped_border_post_belongs_to_a_former_border_district():
     """On the sample's 12 posts: the six former border districts cover every post; Hạnh Lâm
     (BP-011), whose area holds Xã Anh Sơn and Xã Hạnh Lâm, belongs to both districts."""
@@ -128,6 +129,7 @@ PLAN_ROUTES = ("/patrol/{}", "/patrol/{}/brief", "/patrol/{}.gpx", "/patrol/{}.g
 
 @pytest.mark.parametrize("route", [pytest.param(r, marks=pytest.mark.slow) if r.endswith("/map")
                                    else r for r in PLAN_ROUTES])
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 @pytest.mark.parametrize("accept", ["application/json", "text/html"])
 def test_another_units_plan_is_not_there_on_any_route(world, route, accept):
     url = route.format(world["a"])
@@ -137,6 +139,7 @@ def test_another_units_plan_is_not_there_on_any_route(world, route, accept):
         assert _get(world, who, url, accept).status_code == 200, who
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_commander_sees_the_own_units_plan_on_every_route(world):
     for route in PLAN_ROUTES:
         assert _get(world, "chi_huy_b", route.format(world["b"])).status_code == 200, route

@@ -212,6 +212,7 @@ def test_geo_pcmt_template_writes_the_workbook(tmp_path):
     assert CliRunner().invoke(main, ["template", "audit_log"]).exit_code == 2
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_large_file_with_many_problems_gives_groups_not_one_long_table(app):
     client = app.test_client()
     login(client, "analyst_user")

@@ -93,6 +93,7 @@ def link_cases(url: str) -> dict[str, str]:
 @pytest.mark.parametrize("case", ["link", "url type", "name holding an address",
                                   "upper-case key", "escaped key", "in a geometry",
                                   "scheme-relative"])
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_geojson_whose_crs_links_out_is_refused_with_400_and_nothing_is_fetched(
         app, listener, case):
     res = upload(app, link_cases(listener.url)[case])

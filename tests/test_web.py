@@ -1,11 +1,14 @@
 """The web app: the factory, the public layer list and the GeoJSON of communes."""
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from geo_pcmt.web import create_app
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_public_layers_and_communes_geojson(store):
     client = create_app({"STORE": str(store.path), "TESTING": True}).test_client()
     layers = client.get("/layers").get_json()
