@@ -362,3 +362,10 @@ def test_fuzzed_cql2_json_never_fails_and_never_reveals_hidden_rows(api, doc):
     assert res.status_code in (200, 400), (doc, res.status_code, res.data[:300])
     if res.status_code == 200:
         assert not set(ids(res)) & {"RP-07", "RP-12"}, doc
+
+
+def test_in_with_a_property_instead_of_a_list_is_a_clear_400(api):
+    """Found by the fuzzing test: ``{"op": "in", "args": [prop, prop]}`` answered 500."""
+    doc = {"op": "in", "args": [{"property": "status"}, {"property": "status"}]}
+    res = items(api, "retail_points", "analyst", filter=json.dumps(doc), filter_lang="cql2-json")
+    assert res.status_code == 400 and "IN needs a list" in res.get_json()["description"]

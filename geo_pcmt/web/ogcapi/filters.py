@@ -221,6 +221,8 @@ class _Checker:
             return Not(out) if n.not_ else out
         if isinstance(n, ast.In):
             name = self.field(n.lhs)
+            if not isinstance(n.sub_nodes, (list, tuple)):
+                raise _bad(f"IN needs a list of values after {name!r}, got {_show(n.sub_nodes)}")
             out = In(name, tuple(self.value(name, v) for v in n.sub_nodes))
             return Not(out) if n.not_ else out
         if isinstance(n, ast.IsNull):
