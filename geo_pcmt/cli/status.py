@@ -34,6 +34,10 @@ CSV_HELP = ("Also write the table as CSV (UTF-8, opens in Excel) with Vietnamese
             "headers and class names; --codes keeps field names and codes.")
 XLSX_HELP = ("Also write the table as an Excel workbook (.xlsx) with Vietnamese column "
              "headers and class names; --codes keeps field names and codes.")
+CSV_OPTION = click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+                          help=CSV_HELP)
+XLSX_OPTION = click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
+                           help=XLSX_HELP)
 CODES_OPTION = click.option("--codes", "keep_codes", is_flag=True,
                             help="In --csv/--xlsx files keep field names and codes (loai_I …) "
                                  "instead of Vietnamese headers and names.")
@@ -131,9 +135,8 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
               help="Judge every period by this rule set (e.g. 28/2025) for a comparable "
                    "series; default: the rule set each assessment names, else the one in force.")
 @click.option("--border-only", is_flag=True, help="Only the border communes.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help=CSV_HELP)
-@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
-              help=XLSX_HELP)
+@CSV_OPTION
+@XLSX_OPTION
 @CODES_OPTION
 @click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False), default=None,
               help="Communes with status per period, for the map (RFC 7946).")
@@ -246,9 +249,8 @@ def _print_rule_sets(status, rule_sets) -> None:
 @click.option("--as-assessed", is_flag=True,
               help="Judge each period by the rule set it was assessed with (mixed view); rows "
                    "comparing two rule sets are marked †.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help=CSV_HELP)
-@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
-              help=XLSX_HELP)
+@CSV_OPTION
+@XLSX_OPTION
 @CODES_OPTION
 @click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False), default=None,
               help="With --border: segments, posts, bands and strip bins for the map.")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from geo_pcmt.access import ROLES
 from geo_pcmt.cli.options import JSON_OPTION, STORE_OPTION, open_command_store
-from geo_pcmt.cli.status import CODES_OPTION, CSV_HELP, XLSX_HELP, _call_run, _table, _write_files
+from geo_pcmt.cli.status import CODES_OPTION, CSV_OPTION, XLSX_OPTION, _call_run, _table, _write_files
 from geo_pcmt.formatting import fmt_number
 from geo_pcmt.runs.common import DEFAULT_ROLE
 
@@ -44,9 +44,8 @@ def _change(now: int, before: int | None) -> str:
 @click.option("--targets", "targets_file", type=click.Path(dir_okay=False), default=None,
               help="Targets file to use instead of the packaged one (YAML).")
 @click.option("--today", default=None, help="Read recognitions as on this day (YYYY-MM-DD).")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help=CSV_HELP)
-@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
-              help=XLSX_HELP)
+@CSV_OPTION
+@XLSX_OPTION
 @CODES_OPTION
 @click.option("--role", type=click.Choice(ROLES), default=DEFAULT_ROLE, show_default=True,
               help="Role the run reads the records for.")
@@ -105,9 +104,8 @@ def treatment_command(year, targets_file, today, csv_path, xlsx_path, keep_codes
 @click.option("--threshold", "threshold_min", type=click.Choice(["30", "60"]), default="30",
               show_default=True, help="Minutes by motorbike a new dispensing point should "
                                       "bring people within.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help=CSV_HELP)
-@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False), default=None,
-              help=XLSX_HELP)
+@CSV_OPTION
+@XLSX_OPTION
 @CODES_OPTION
 @click.option("--no-write", is_flag=True, help="Do not write the methadone_access layer.")
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
