@@ -6,7 +6,9 @@ meant for reading). Formatting is Babel's (CLDR locale data), not hand-rolled.
 from __future__ import annotations
 
 import decimal
+from datetime import date, datetime
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from geo_pcmt.values import number as _number
@@ -50,3 +52,28 @@ def fmt_percent(share, digits: int = 1, lang: str = "vi", missing: str = "–") 
         return missing
     text = fmt_number(x * 100, digits, lang)
     return f"{text} %" if lang == "vi" else f"{text}%"
+
+
+def fmt_date(value, lang: str = "vi", missing: str = "–") -> str:
+    """A day as an officer writes it: ``05/12/2026`` (both languages use day/month/year here).
+
+    Accepts a ``date``/``datetime``, a pandas ``Timestamp`` or an ISO text (a time part and
+    offset are dropped: the day is the one written, not converted).
+
+    Examples
+    --------
+    >>> fmt_date("2026-12-05"), fmt_date("2026-12-05T23:10:00+07:00"), fmt_date(None)
+    ('05/12/2026', '05/12/2026', '–')
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return missing
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return missing
+        try:
+            value = date.fromisoformat(text[:10])
+        except ValueError:
+            return text
+    day = value.date() if isinstance(value, datetime) else value
+    return format_date(day, "dd/MM/yyyy", locale=LOCALES.get(lang, "vi_VN"))

@@ -133,7 +133,8 @@ def test_docx_reads_like_an_administrative_report_in_vietnamese(sample_store, ye
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in cells and "Số: 12/BC-UBND" in cells
     total = year_report.tables()[0].rows.iloc[-1]["cases"]
     assert f"{total // 1000}.{total % 1000:03d}" in cells  # thousands dot
-    assert "Biểu 1." in text and "Phụ lục 9." in text
+    assert "Biểu 1." in text and f"Phụ lục {year_report.annex[0].number}." in text
+    assert "Chuyên án đấu tranh thành công" in cells
     for code in ("loai_I", "co_te_nan", "khong_trong_diem", "cong_an", "16837", "CA-0"):
         assert code not in text + cells, code
 
@@ -143,7 +144,7 @@ def test_xlsx_has_one_sheet_per_table_with_numbers_as_numbers(year_report, tmp_p
     from geo_pcmt.outputs.report_xlsx import write_xlsx
     wb = load_workbook(write_xlsx(year_report, str(tmp_path / "r.xlsx")))
     assert len(wb.sheetnames) == len(year_report.tables())
-    ws = wb["PL 9"]
+    ws = wb[f"PL {year_report.annex[0].number}"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[1][1] == "Xã, phường" and isinstance(rows[-2][3], int)
 
@@ -200,3 +201,42 @@ def test_the_web_download_is_the_same_report_and_is_audited(report_app, tmp_path
     assert bad.status_code == 400
     log = report_app.extensions["geo_pcmt_store"].read("audit_log", where={"action": "report"})
     assert len(log) == 1 and "2025Q2" in str(log.iloc[0]["detail"])
+
+
+def test_major_cases_points_eliminated_and_opium_destroyed_match_the_stored_rows(
+        sample_store, year_report):
+    from geo_pcmt.access import read
+    table = year_report.sections[0].tables[-1]
+    assert "chuyên án" in table.title
+    rows = table.rows.set_index("unit")
+    points = read(sample_store, "retail_points", role="analyst")
+    cleared = pd.to_datetime(points["cleared_on"], errors="coerce")
+    assert rows.loc["điểm", "now"] == int((cleared.dt.year == 2025).sum())
+    assert rows.loc["điểm", "before"] == int((cleared.dt.year == 2024).sum())
+    plots = read(sample_store, "opium_plots", role="analyst")
+    done = pd.to_datetime(plots["eradicated_on"], errors="coerce").dt.year == 2025
+    assert rows.loc["nương", "now"] == int(done.sum()) > 0
+    assert rows.loc["m²", "now"] == round(plots.loc[done, "area_m2"].sum())
+    cases = read(sample_store, "cases", role="analyst")
+    in_year = pd.to_datetime(cases["date"].astype(str).str[:10]).dt.year == 2025
+    refs = cases.loc[in_year, "major_case"].dropna().astype(str).str.strip()
+    assert rows.loc["chuyên án", "now"] == refs[refs != ""].nunique()
+
+
+def test_a_major_case_counts_once_however_many_of_its_cases_fall_in_the_period():
+    from geo_pcmt.analysis import report_tables as rt
+    cases = pd.DataFrame({"date": ["2025-03-01", "2025-03-09", "2025-07-02", "2024-05-05",
+                                   "2025-08-01"],
+                          "major_case": ["CA-01", "CA-01", "CA-02", "CA-09", None],
+                          "offenders": [1, 2, 1, 1, 1], "unit": ["Công an"] * 5,
+                          "kind": ["trafficking"] * 5})
+    points = pd.DataFrame({"cleared_on": ["2025-01-05", None, "2024-12-31"]})
+    plots = pd.DataFrame({"eradicated_on": ["2025-02-01", "2025-02-03", "2024-01-01"],
+                          "area_m2": [1200.4, 300.2, 50.0], "plant_count": [5000, 1000, 10]})
+    table = rt.enforcement_results(cases, points, plots, rt.period("year", "2025"))
+    rows = table.rows.set_index("unit")
+    assert rows.loc["chuyên án", ["now", "before"]].tolist() == [2, 1]
+    assert rows.loc["điểm", ["now", "before"]].tolist() == [1, 1]
+    assert rows.loc["nương", ["now", "before"]].tolist() == [2, 1]
+    assert rows.loc["m²", "now"] == 1501 and rows.loc["cây", "now"] == 6000
+    assert rows.loc["chuyên án", "change"] == 100.0

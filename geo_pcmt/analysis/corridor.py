@@ -40,9 +40,9 @@ from geo_pcmt.analysis.records import (
 )
 from geo_pcmt.analysis.targets import border_expected_pct, target_pct
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
-from geo_pcmt.layers import area_codes, get_layer
+from geo_pcmt.layers import COMPUTED_CLASSES, area_codes, get_layer
 
-CLASS_COLUMNS = ("loai_I", "loai_II", "loai_III", "khong_trong_diem", "chua_danh_gia")
+CLASS_COLUMNS = COMPUTED_CLASSES
 FEATURE_LAYERS = ("retail_points", "opium_plots", "cases", "border_crossings", "border_posts")
 
 
@@ -109,7 +109,7 @@ class BorderSummary:
     (';'-joined codes). Figures (:data:`SUMMARY_COLUMNS`, strip bins a subset):
 
     ``n_communes`` and ``n_<class>`` (computed class: loai_I, loai_II, loai_III,
-    khong_trong_diem, chua_danh_gia); ``n_drug_free`` (national recognition in force),
+    co_te_nan_ma_tuy, khong_trong_diem, chua_danh_gia); ``n_drug_free`` (national recognition in force),
     ``n_sach_ve_ma_tuy``; ``share_drug_free_pct``; ``target_pct`` (border target of the year,
     else the province's); ``on_track`` (share ≥ the straight-line expectation for the day);
     ``points_active`` (on the day), ``points_cleared`` / ``points_reemerged`` (in the year);
@@ -132,8 +132,8 @@ class BorderSummary:
     line_length_km: float
 
 
-SUMMARY_COLUMNS = ["n_communes", "n_loai_I", "n_loai_II", "n_loai_III", "n_khong_trong_diem",
-                   "n_chua_danh_gia", "n_drug_free", "n_sach_ve_ma_tuy", "share_drug_free_pct",
+SUMMARY_COLUMNS = ["n_communes", *(f"n_{c}" for c in CLASS_COLUMNS), "n_drug_free",
+                   "n_sach_ve_ma_tuy", "share_drug_free_pct",
                    "target_pct", "on_track", "points_active", "points_cleared",
                    "points_reemerged", "plots_found", "plots_eradicated", "plot_area_m2",
                    "plot_area_eradicated_m2", "crossings", "crossings_active", "cases"]

@@ -231,6 +231,54 @@ def seizures(cases: pd.DataFrame, p: Period) -> ReportTable | None:
         ("change", "Tăng/giảm (%)", "change")], rows)
 
 
+def _dated_in(frame: pd.DataFrame | None, col: str, start: date, end: date) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``col`` (a date) lies in ``start``–``end`` (inclusive)."""
+    if frame is None or col not in frame.columns or not len(frame):
+        return pd.DataFrame(columns=[] if frame is None else frame.columns)
+    days = pd.to_datetime(frame[col].astype(str).str[:10], errors="coerce").dt.date
+    return frame[((days >= start) & (days <= end)).fillna(False).to_numpy()]
+
+
+def enforcement_results(cases: pd.DataFrame, retail_points: pd.DataFrame | None,
+                        opium_plots: pd.DataFrame | None, p: Period) -> ReportTable:
+    """Major cases (chuyên án) busted, retail points eliminated and opium destroyed in the
+    period, against the same period of last year (the figures Report 564 gives beside cases).
+
+    A chuyên án is counted once however many of its cases fall in the period (the distinct
+    ``major_case`` references of the period's cases); a retail point counts in the period of
+    its ``cleared_on`` date, a poppy plot in that of its ``eradicated_on`` date.
+    """
+    def figures(start: date, end: date) -> dict[str, float]:
+        c = in_period(cases, start, end)
+        refs = c["major_case"] if "major_case" in c.columns else pd.Series(dtype=object)
+        refs = refs.dropna().astype(str).str.strip()
+        cleared = _dated_in(retail_points, "cleared_on", start, end)
+        plots = _dated_in(opium_plots, "eradicated_on", start, end)
+
+        def total(frame: pd.DataFrame, col: str) -> float:
+            return float(pd.to_numeric(frame[col], errors="coerce").fillna(0).sum()) \
+                if col in frame.columns and len(frame) else 0.0
+        return {"chuyen_an": float(refs[refs != ""].nunique()), "points": float(len(cleared)),
+                "plots": float(len(plots)), "area": total(plots, "area_m2"),
+                "plants": total(plots, "plant_count")}
+
+    now, before = figures(p.start, p.end), figures(p.prev_start, p.prev_end)
+    labels = (("chuyen_an", "Chuyên án đấu tranh thành công", "chuyên án"),
+              ("points", "Điểm, tụ điểm ma túy bị triệt xóa", "điểm"),
+              ("plots", "Nương, vườn cây thuốc phiện bị phát hiện, triệt phá", "nương"),
+              ("area", "Diện tích cây thuốc phiện bị triệt phá", "m²"),
+              ("plants", "Số cây thuốc phiện bị nhổ bỏ, tiêu hủy", "cây"))
+    rows = pd.DataFrame([{"label": name, "unit": unit, "now": int(round(now[key])),
+                          "before": int(round(before[key]))} for key, name, unit in labels])
+    rows = _changes(rows, [("now", "before", "change")])
+    return ReportTable("Kết quả đấu tranh chuyên án, triệt xóa điểm, tụ điểm và cây thuốc phiện", [
+        ("label", "Nội dung", "text"), ("unit", "Đơn vị tính", "text"),
+        ("now", "Kỳ báo cáo", "int"), ("before", "Cùng kỳ năm trước", "int"),
+        ("change", "Tăng/giảm (%)", "change")], rows,
+        note="Chuyên án đếm một lần dù có nhiều vụ trong kỳ; điểm triệt xóa theo ngày triệt xóa, "
+             "nương thuốc phiện theo ngày triệt phá ghi trong hồ sơ.")
+
+
 def treatment_table(province: pd.DataFrame) -> ReportTable:
     """Treatment indicators of the year against Plan 180's targets (from the treatment run)."""
     rows = pd.DataFrame({

@@ -17,7 +17,7 @@ import click
 import pandas as pd
 
 from geo_pcmt.access import ROLES
-from geo_pcmt.formatting import fmt_percent
+from geo_pcmt.formatting import fmt_date, fmt_number, fmt_percent
 from geo_pcmt.cli.options import EXIT_PROBLEMS, EXIT_STORE, JSON_OPTION, STORE_OPTION, open_command_store
 from geo_pcmt.runs.common import DEFAULT_ROLE
 
@@ -337,18 +337,19 @@ def _print_progress(result) -> None:
 
 
 def _print_border(s) -> None:
-    cols = ["n_communes", "n_loai_I", "n_loai_II", "n_loai_III", "n_drug_free",
-            "share_drug_free_pct", "target_pct", "on_track", "points_active", "points_cleared",
-            "plots_found", "plot_area_m2", "crossings", "crossings_active", "cases"]
-    head = ["xã", "I", "II", "III", "KMT", "%KMT", "chỉ tiêu %", "tiến độ", "điểm HĐ",
-            "điểm TX", "nương", "m²", "cửa khẩu", "CK có vụ", "vụ án"]
+    cols = ["n_communes", "n_loai_I", "n_loai_II", "n_loai_III", "n_co_te_nan_ma_tuy",
+            "n_drug_free", "share_drug_free_pct", "target_pct", "on_track", "points_active",
+            "points_cleared", "plots_found", "plot_area_m2", "crossings", "crossings_active",
+            "cases"]
+    head = ["xã", "I", "II", "III", "có TNMT", "KMT", "%KMT", "chỉ tiêu %", "tiến độ",
+            "điểm HĐ", "điểm TX", "nương", "m²", "cửa khẩu", "CK có vụ", "vụ án"]
 
     def fmt(v):
         if v is None or v != v:
             return "–"
         if isinstance(v, bool):
             return "đạt" if v else "chậm"
-        return f"{v:g}" if isinstance(v, float) else str(v)
+        return fmt_number(v, 1 if isinstance(v, float) and v != round(v) else 0)
 
     for title, frame in ((f"Tuyến biên giới {s.year} theo tỉnh Lào (by Lao province segment)",
                           s.segments), ("Theo đồn biên phòng (by border post)", s.posts),
@@ -359,8 +360,8 @@ def _print_border(s) -> None:
         click.echo(_table(rows, [""] + head))
     t = s.totals
     click.echo(f"Cộng {t['n_communes']} xã biên giới, {t['corridor_communes']} xã trong hành lang "
-               f"{s.bands['to_km'].max():g} km; đường biên {s.line_length_km:g} km; số liệu đến "
-               f"ngày {s.as_of}")
+               f"{fmt_number(s.bands['to_km'].max())} km; đường biên "
+               f"{fmt_number(s.line_length_km, 1)} km; số liệu đến ngày {fmt_date(s.as_of)}")
 
 
 @click.command("assess")

@@ -186,6 +186,9 @@ _register(Layer(
 # "khong_trong_diem" = assessed, nothing fired. `computed_class` is decided by verified bands
 # only; `provisional_class` is what the placeholder (unverified) bands would add.
 COMMUNE_STATUS_VALUES = COMMUNE_STATUS + ("co_te_nan_ma_tuy", "khong_trong_diem")
+#: The values of ``computed_class``, most serious first: what every count by class uses.
+COMPUTED_CLASSES = ("loai_I", "loai_II", "loai_III", "co_te_nan_ma_tuy", "khong_trong_diem",
+                    "chua_danh_gia")
 PLAN_TARGETS = ("loai_II", "loai_III", "khong_trong_diem", "khong_ma_tuy", "sach_ve_ma_tuy")
 
 _register(Layer(
@@ -251,8 +254,10 @@ _register(Layer(
         F("n_loai_I", "int", minimum=0, label_vi="Loại I", label_en="Class I"),
         F("n_loai_II", "int", minimum=0, label_vi="Loại II", label_en="Class II"),
         F("n_loai_III", "int", minimum=0, label_vi="Loại III", label_en="Class III"),
-        F("n_khong_trong_diem", "int", minimum=0, label_vi="Không trọng điểm",
-          label_en="Not a key area"),
+        F("n_co_te_nan_ma_tuy", "int", minimum=0, label_vi="Có tệ nạn, không trọng điểm",
+          label_en="Drug activity, not a key area"),
+        F("n_khong_trong_diem", "int", minimum=0, label_vi="Không ghi nhận tệ nạn",
+          label_en="Nothing recorded"),
         F("n_chua_danh_gia", "int", minimum=0, label_vi="Chưa đánh giá", label_en="Not assessed"),
         F("n_drug_free", "int", minimum=0, label_vi="Xã không ma túy", label_en="Drug-free"),
         F("n_sach_ve_ma_tuy", "int", minimum=0, label_vi="Xã sạch về ma túy",

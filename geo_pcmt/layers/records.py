@@ -180,6 +180,8 @@ _register(Layer(
         F("crystal_meth_g", "float", minimum=0, label_vi="Ma túy đá (g)", label_en="Crystal meth (g)"),
         F("opium_g", "float", minimum=0, label_vi="Thuốc phiện (g)", label_en="Opium (g)"),
         F("unit", "str", label_vi="Đơn vị bắt giữ", label_en="Arresting unit"),
+        F("major_case", "str", label_vi="Chuyên án", label_en="Major case (chuyên án)",
+          operational=True),
     ) + _LOCATED,
     min_role="analyst", time_field="date",
 ))

@@ -20,7 +20,7 @@ from geo_pcmt.analysis.status import classify
 from geo_pcmt.formatting import fmt_number
 from geo_pcmt.runs import common, status as status_run, treatment as treatment_run
 
-EXTRA_INPUTS = ("cases", "commune_lineage")
+EXTRA_INPUTS = ("cases", "retail_points", "opium_plots", "commune_lineage")
 DEFAULT_UNIT = "ỦY BAN NHÂN DÂN TỈNH NGHỆ AN"
 TREATMENT_LABELS = {"addicts_with_records": "Người nghiện có hồ sơ quản lý",
                     "users": "Người sử dụng trái phép chất ma túy có hồ sơ",
@@ -150,7 +150,9 @@ def run(inputs: Mapping[str, Any], params: ReportParams) -> Report:
                "phạm tội về ma túy (cùng kỳ năm trước: {pc} vụ, {po} đối tượng).")
     sections = [
         Section("Kết quả đấu tranh, phòng, chống tội phạm về ma túy",
-                [summary], crime + ([seized] if seized is not None else [])),
+                [summary], crime + ([seized] if seized is not None else []) + [
+                    rt.enforcement_results(cases, inputs.get("retail_points"),
+                                           inputs.get("opium_plots"), p)]),
         Section("Công tác cai nghiện ma túy và quản lý sau cai nghiện",
                 [f"Số liệu năm {p.year} theo từng xã, phường, so với năm {p.year - 1}."],
                 [rt.treatment_counts(tr.totals, tr.previous_totals, TREATMENT_LABELS),
