@@ -135,6 +135,10 @@ def test_docx_reads_like_an_administrative_report_in_vietnamese(sample_store, ye
     assert f"{total // 1000}.{total % 1000:03d}" in cells  # thousands dot
     assert "Biểu 1." in text and f"Phụ lục {year_report.annex[0].number}." in text
     assert "Chuyên án đấu tranh thành công" in cells
+    assert "TM. ỦY BAN NHÂN DÂN" in cells and "Nơi nhận:" in cells
+    # the signature closes the body; the annex follows it
+    assert text.index("PHỤ LỤC") > text.index("BÁO CÁO")
+    assert "shared/sources" not in text + cells and "DOMAIN" not in text + cells
     for code in ("loai_I", "co_te_nan", "khong_trong_diem", "cong_an", "16837", "CA-0"):
         assert code not in text + cells, code
 

@@ -438,7 +438,8 @@ def pre2025_basis(annex: ReportTable, lineage: pd.DataFrame) -> ReportTable:
         ("prev_cases", "Số vụ cùng kỳ", "int"), ("change", "Tăng/giảm số vụ (%)", "change"),
         ("addicts", "Người nghiện có hồ sơ", "int")], rows,
         note="Mỗi xã mới được tính vào huyện cũ của các xã trước sắp xếp theo bảng chuyển đổi "
-             "412 → 130; xã mới gồm xã cũ của nhiều huyện ghi “nhiều huyện cũ”.", total="label")
+             "412 → 130; xã mới gồm xã cũ của nhiều huyện ghi “nhiều huyện cũ”.", total="label",
+        annex=True)
 
 
 __all__ = ["PERIOD_KINDS", "Period", "ReportTable", "cases_by_force", "cases_by_kind",

@@ -53,9 +53,14 @@ def render_html(report) -> str:
         parts.append(f"<h3>{ROMAN[i]}. {escape(s.heading.upper())}</h3>")
         parts += [f"<p>{escape(p)}</p>" for p in s.paragraphs]
         parts += [_table(t) for t in s.tables]
-    parts.append('<h3 style="page-break-before: always">PHỤ LỤC</h3>')
+    *titles, hint = report.signature
+    parts.append('<table class="head"><tr><td style="text-align:left;font-weight:normal">'
+                 "<b><i>Nơi nhận:</i></b><br>" + "<br>".join(escape(x) for x in report.recipients)
+                 + "</td><td>" + "<br>".join(escape(x) for x in titles)
+                 + f'<br><i style="font-weight:normal">{escape(hint)}</i></td></tr></table>')
+    parts.append('<h3 style="page-break-before: always;text-align:center">PHỤ LỤC</h3>')
     parts += [_table(t) for t in report.annex]
-    parts.append("<p><b>Nơi nhận:</b><br>- Như trên;<br>- Lưu: VT.</p></body></html>")
+    parts.append("</body></html>")
     return "".join(parts)
 
 

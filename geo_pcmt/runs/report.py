@@ -22,6 +22,8 @@ from geo_pcmt.runs import common, status as status_run, treatment as treatment_r
 
 EXTRA_INPUTS = ("cases", "retail_points", "opium_plots", "commune_lineage")
 DEFAULT_UNIT = "ỦY BAN NHÂN DÂN TỈNH NGHỆ AN"
+RECIPIENTS = ("- Như trên;", "- Lưu: VT.")
+SIGN_HERE = "(Ký, ghi rõ họ tên, đóng dấu)"
 TREATMENT_LABELS = {"addicts_with_records": "Người nghiện có hồ sơ quản lý",
                     "users": "Người sử dụng trái phép chất ma túy có hồ sơ",
                     "compulsory_treatment": "Cai nghiện bắt buộc",
@@ -82,6 +84,37 @@ class Report:
     def tables(self) -> list[rt.ReportTable]:
         """Every table in document order (numbered)."""
         return [t for s in self.sections for t in s.tables] + self.annex
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        """The "Nơi nhận" lines under the body, left of the signature."""
+        return RECIPIENTS
+
+    @property
+    def signature(self) -> tuple[str, ...]:
+        """The signature block's lines (on behalf of the issuing body, its head signs)."""
+        return signature_lines(self.unit)
+
+
+def signature_lines(unit: str) -> tuple[str, ...]:
+    """The signature block of Decree 30/2020/NĐ-CP for a report issued by ``unit``.
+
+    A People's Committee signs collectively ("TM." = on behalf of, the chair signs); any
+    other body by its head.
+
+    Examples
+    --------
+    >>> signature_lines("ỦY BAN NHÂN DÂN TỈNH NGHỆ AN")[:2]
+    ('TM. ỦY BAN NHÂN DÂN', 'CHỦ TỊCH')
+    >>> signature_lines("CÔNG AN TỈNH NGHỆ AN")[:2]
+    ('GIÁM ĐỐC', '(Ký, ghi rõ họ tên, đóng dấu)')
+    """
+    upper = unit.upper()
+    if upper.startswith("ỦY BAN NHÂN DÂN") or upper.startswith("UỶ BAN NHÂN DÂN"):
+        return ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", SIGN_HERE)
+    if upper.startswith("CÔNG AN TỈNH"):
+        return ("GIÁM ĐỐC", SIGN_HERE)
+    return ("THỦ TRƯỞNG ĐƠN VỊ", SIGN_HERE)
 
 
 def place_date(day: date) -> str:
