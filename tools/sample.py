@@ -9,6 +9,15 @@ offenders per 245 cases, opium plots of 40–600 m² in mountain border communes
 January–March harvest season, the five border gates and four openings (lối mở) on the Lao
 border, 12 methadone treatment facilities and 19 dispensing points.
 
+The background (retail points and cases outside the designed communes) is a
+**persistent-plus-contagious** process, so that a forecast can be tested on it
+(``geo-pcmt backtest``): :data:`HOT_PLACES` persistent hot places, each active for months to
+years (:func:`_hot_places`), take a share of the new records while they are active, and every
+background record starts a self-exciting (Hawkes-type) cascade of near repeats — Poisson(η)
+children within a few hundred metres over the next weeks, who have children in turn
+(:data:`NEAR_REPEAT`, :func:`_near_repeats`). The immigrants are thinned by (1 − η) so the
+monthly totals keep the figures above.
+
 The only input is the real boundary data shipped in ``data/boundaries/`` (read through
 :mod:`geo_pcmt.ingest.boundaries`); :func:`generate` writes nothing and returns the same frames for
 the same seed. :func:`write` stores them (GeoJSON RFC 7946 for spatial layers, CSV for
@@ -272,11 +281,35 @@ _KIND_P = {  # by how a case was placed
     "route": (0.30, 0.28, 0.02, 0.05, 0.32, 0.03),
     "retail": (0.12, 0.40, 0.13, 0.30, 0.02, 0.03),
     "population": (0.10, 0.55, 0.10, 0.15, 0.03, 0.07),
+    "hot_place": (0.10, 0.40, 0.15, 0.30, 0.02, 0.03),
 }
 _EXTRA_OFFENDERS = dict(zip(_KINDS, (0.55, 0.08, 0.9, 0.2, 0.45, 0.15)))  # mean offenders − 1
 # Mild seasonality: sweeps before Tết (Jan, Dec), a Tết lull (Feb), the June action month.
 _SEASON = np.array([1.05, 0.88, 0.95, 0.95, 1.0, 1.35, 1.0, 0.94, 0.94, 0.98, 0.98, 1.08])
 _SEASON = _SEASON / _SEASON.mean()
+
+# The background is a persistent-plus-contagious process (see the module docstring):
+#: persistent hot places of the background — how many, how long each stays active (months),
+#: how tightly its records sit around it (m), and the share of background records they take.
+HOT_PLACES = 36
+HOT_PLACE_MONTHS = (6, 48)
+HOT_PLACE_SPREAD_M = 150.0
+HOT_PLACE_SHARE = {"cases": 0.30, "retail_points": 0.30}
+
+
+@dataclass(frozen=True)
+class NearRepeat:
+    """Self-exciting (Hawkes-type) near repeats: every record has Poisson(``eta``) children
+    (and they theirs), each ``Exp(mean_delay_days)`` days later and ``N(0, sigma_m)`` metres
+    away; ``eta`` < 1 is the branching ratio (the share of records that are near repeats)."""
+
+    eta: float
+    mean_delay_days: float
+    sigma_m: float
+
+
+NEAR_REPEAT = {"cases": NearRepeat(0.40, 10.0, 200.0),
+               "retail_points": NearRepeat(0.35, 21.0, 250.0)}
 
 _SURNAMES_HIGH = ("Lầu", "Vừ", "Và", "Xồng", "Mùa", "Lữ", "Lô", "Vi", "Lương", "Moong", "Kha",
                   "Cụt", "Lỳ", "Già")
@@ -570,14 +603,30 @@ def _retail_points(geo, rng, seed, start, end):
     story = np.isin(geo.code, list(STORY))
     w = geo.pop_now * np.where(geo.is_ward, 1.8, 1.0) * np.where(geo.on_route, 1.5, 1.0)
     w = np.where(story, 0.0, w)
-    home = rng.choice(len(w), size=n, p=w / w.sum())
-    x, y, ci = geo.scatter(rng, geo.rep_x[home], geo.rep_y[home], geo.spread_m[home],
-                           lambda rows, c: ~story[c])
+    ok = lambda rows, c: ~story[c]  # noqa: E731
+    last_day = end - 30 * _D
+    process = NEAR_REPEAT["retail_points"]
+
+    def roots(k):  # new points: spread by population, or at a persistent hot place
+        fs = _uniform_days(rng, start, last_day, n=k)
+        home = rng.choice(len(w), size=k, p=w / w.sum())
+        x, y, ci = geo.scatter(rng, geo.rep_x[home], geo.rep_y[home], geo.spread_m[home], ok)
+        hx, hy, hc, placed = _at_hot_places(geo, rng, geo.hot, fs, ok)
+        hot = placed & (rng.random(k) < HOT_PLACE_SHARE["retail_points"])
+        x[hot], y[hot], ci[hot] = hx[hot], hy[hot], hc[hot]
+        return fs, x, y, ci
+
+    fs, x, y, ci = roots(int(round(n * (1 - process.eta))))
+    cd, cx, cy, cc, _ = _near_repeats(geo, rng, fs, x, y, process, last_day, ok)
+    room = n - len(fs)
+    if len(cd) > room:   # the count is fixed: keep a random subset of the near repeats
+        keep = np.sort(rng.choice(len(cd), size=room, replace=False))
+        cd, cx, cy, cc = cd[keep], cx[keep], cy[keep], cc[keep]
+    more = roots(room - len(cd))
+    fs, x, y, ci = (np.concatenate(v) for v in zip((fs, x, y, ci), (cd, cx, cy, cc), more))
     quality = _pick(rng, ("exact", "address", "commune"), n, p=(0.82, 0.12, 0.06))
     at_rep = quality == "commune"
-    x[at_rep], y[at_rep] = geo.rep_x[home[at_rep]], geo.rep_y[home[at_rep]]
-    ci[at_rep] = home[at_rep]
-    fs = _uniform_days(rng, start, end - 30 * _D, n=n)
+    x[at_rep], y[at_rep] = geo.rep_x[ci[at_rep]], geo.rep_y[ci[at_rep]]
     cl = np.full(n, nat)
     re = np.full(n, nat)
     is_cl = rng.random(n) < 0.35
@@ -624,6 +673,63 @@ def _retail_points(geo, rng, seed, start, end):
     pts["lon"], pts["lat"], pts["name"], pts["address"] = lon, lat, names, addresses
     pts["id"] = np.array([f"RP-{k:06d}" for k in range(1, n + 1)], dtype=object)
     return pts
+
+
+def _hot_places(geo, rng, start, end) -> dict[str, np.ndarray]:
+    """:data:`HOT_PLACES` persistent hot places of the background: a spot in a populated
+    commune outside the designed ones (weighted like the background), active for 6–48 months
+    from a start drawn over the period (some already active when it begins), with a weight
+    (lognormal) for how much happens there."""
+    story = np.isin(geo.code, list(STORY))
+    w = geo.pop_now * np.where(geo.is_ward, 1.8, 1.0) * np.where(geo.on_route, 1.5, 1.0)
+    w = np.where(story, 0.0, w)
+    n = HOT_PLACES
+    home = rng.choice(len(w), size=n, p=w / w.sum())
+    x, y, ci = geo.scatter(rng, geo.rep_x[home], geo.rep_y[home], 0.5 * geo.spread_m[home],
+                           lambda rows, c: ~story[c])
+    months = rng.integers(HOT_PLACE_MONTHS[0], HOT_PLACE_MONTHS[1] + 1, n)
+    begin = _uniform_days(rng, start - 365 * _D, end - 60 * _D, n=n)
+    return {"x": x, "y": y, "ci": ci, "start": begin, "end": begin + months * 30 * _D,
+            "weight": rng.lognormal(0.0, 0.6, n)}
+
+
+def _at_hot_places(geo, rng, hot, days, ok) -> tuple[np.ndarray, ...]:
+    """Positions for records dated ``days`` at the hot places active then (by weight);
+    ``placed`` is False where none was active."""
+    n = len(days)
+    x, y, ci = np.zeros(n), np.zeros(n), np.full(n, -1)
+    active = (hot["start"][None, :] <= days[:, None]) & (days[:, None] <= hot["end"][None, :])
+    w = active * hot["weight"][None, :]
+    placed = w.sum(axis=1) > 0
+    rows = np.flatnonzero(placed)
+    cum = np.cumsum(w[rows], axis=1)
+    pick = (cum < rng.random(len(rows))[:, None] * cum[:, -1:]).sum(axis=1)
+    x[rows], y[rows], ci[rows] = geo.scatter(rng, hot["x"][pick], hot["y"][pick],
+                                             HOT_PLACE_SPREAD_M, ok)
+    return x, y, ci, placed
+
+
+def _near_repeats(geo, rng, days, x, y, process: NearRepeat, until, ok):
+    """Every generation of near repeats of the records (``days``, ``x``, ``y``): a branching
+    (Hawkes cluster) process, children after ``until`` dropped. Returns (days, x, y, ci,
+    root) of the children, ``root`` the index of the original record each descends from."""
+    out = {k: [] for k in ("d", "x", "y", "ci", "root")}
+    root = np.arange(len(days))
+    while len(days):
+        k = rng.poisson(process.eta, len(days))
+        parent = np.repeat(np.arange(len(days)), k)
+        delay = np.ceil(rng.exponential(process.mean_delay_days, len(parent))).astype(int)
+        d = days[parent] + np.maximum(delay, 1) * _D
+        keep = d <= until
+        parent, d = parent[keep], d[keep]
+        cx, cy, cc = geo.scatter(rng, x[parent], y[parent], process.sigma_m, ok)
+        for key, val in (("d", d), ("x", cx), ("y", cy), ("ci", cc), ("root", root[parent])):
+            out[key].append(val)
+        days, x, y, root = d, cx, cy, root[parent]
+    if not out["d"]:
+        return (np.array([], "datetime64[D]"), np.zeros(0), np.zeros(0), np.zeros(0, int),
+                np.zeros(0, int))
+    return tuple(np.concatenate(out[k]) for k in ("d", "x", "y", "ci", "root"))
 
 
 def _clearing_events(pts, rng):
@@ -740,12 +846,22 @@ def _cases(geo, rng, pts, posts, start, end, years):
     fixed_dates = np.concatenate([e["date"] for e in events])
     fixed = np.bincount(np.searchsorted(months, fixed_dates.astype("datetime64[M]")),
                         minlength=len(months))
-    per_month = np.maximum(total - fixed, 0)
+    process = NEAR_REPEAT["cases"]
+    # the immigrants of the Hawkes process; their near repeats make up the rest of the month
+    per_month = rng.binomial(np.maximum(total - fixed, 0), 1.0 - process.eta)
     m_idx = np.repeat(np.arange(len(months)), per_month)
     n = len(m_idx)
     dates = _uniform_days(rng, m_first[m_idx], m_last[m_idx])
-    mech = _pick(rng, ("route", "retail", "population"), n, p=(0.35, 0.20, 0.45))
+    hot = HOT_PLACE_SHARE["cases"]
+    mech = _pick(rng, ("route", "retail", "hot_place", "population"), n,
+                 p=np.array((0.35, 0.20, 0.0, 0.45)) * (1 - hot) + np.array((0, 0, hot, 0)))
     x, y, ci = np.zeros(n), np.zeros(n), np.full(n, -1)
+
+    sel = np.flatnonzero(mech == "hot_place")
+    hx, hy, hc, placed = _at_hot_places(geo, rng, geo.hot, dates[sel],
+                                        lambda rows, c: ~story[c])
+    mech[sel[~placed]] = "population"
+    x[sel[placed]], y[sel[placed]], ci[sel[placed]] = hx[placed], hy[placed], hc[placed]
 
     sel = np.flatnonzero(mech == "route")
     rx, ry, rc = _route_points(geo, rng, len(sel), lambda c: ~story[c])
@@ -773,9 +889,16 @@ def _cases(geo, rng, pts, posts, start, end, years):
     x[sel], y[sel], ci[sel] = geo.scatter(rng, geo.rep_x[home], geo.rep_y[home],
                                           geo.spread_m[home], lambda rows, c: ~story[c])
     kind = np.empty(n, dtype=object)
-    for m in ("route", "retail", "population"):
+    for m in ("route", "retail", "hot_place", "population"):
         s = mech == m
         kind[s] = _pick(rng, _KINDS, int(s.sum()), p=_KIND_P[m])
+    # near repeats of every generation, of the same kind as the case they descend from
+    cd, cx, cy, cc, root = _near_repeats(geo, rng, dates, x, y, process, end,
+                                         lambda rows, c: ~story[c])
+    dates, x, y, ci = (np.concatenate(v) for v in ((dates, cd), (x, cx), (y, cy), (ci, cc)))
+    kind = np.concatenate([kind, kind[root]])
+    mech = np.concatenate([mech, np.full(len(cd), "near_repeat", dtype=object)])
+    n = len(dates)
     extra = np.array([_EXTRA_OFFENDERS[k] for k in kind], dtype=float)
     events.append({"date": dates, "x": x, "y": y, "ci": ci, "kind": kind,
                    "offenders": 1 + rng.poisson(extra), "retail_row": np.full(n, -1),
@@ -1095,11 +1218,12 @@ def generate(seed: int = DEFAULT_SEED, start: str = DEFAULT_START, end: str = DE
     years = list(range(int(str(start_d)[:4]), int(str(end_d)[:4]) + 1))
     rngs = {k: np.random.default_rng([seed, i]) for i, k in enumerate(
         ("pop", "posts", "crossings", "retail", "cases", "plots", "facilities", "assess",
-         "recog", "stamps", "treatment"))}
+         "recog", "stamps", "treatment", "hot_places"))}
     geo = _Geo(boundaries.communes(boundaries_dir), boundaries.border_line(boundaries_dir),
                boundaries.border_gates(boundaries_dir))
     geo.pop = _populations(geo, rngs["pop"], years)
     geo.pop_now = geo.pop[:, 0]
+    geo.hot = _hot_places(geo, rngs["hot_places"], start_d, end_d)
     source = f"SYNTHETIC (geo_pcmt.sample, seed {seed})"
     stamp = rngs["stamps"]
     t0 = np.datetime64(start_d)
@@ -1393,7 +1517,7 @@ def readme(frames: dict[str, pd.DataFrame], seed: int, start: str, end: str) -> 
     lines = [
         "# data/sample — SYNTHETIC sample data set",
         "",
-        "**Everything in this folder is synthetic.** It was generated by `tools.sample` "
+        "**Everything in this folder is synthetic.** It was generated by `tools/sample.py` "
         f"with seed **{seed}** for {start} … {end}. Every record says `SYNTHETIC` in its "
         "`source`. Person names are placeholders in the \"Nguyễn Văn A\" convention (surname "
         "and one initial); villages and hamlets are invented; no record describes a real "
@@ -1449,7 +1573,8 @@ def readme(frames: dict[str, pd.DataFrame], seed: int, start: str, end: str) -> 
         "GeoJSON files are RFC 7946 (EPSG:4326 lon/lat, 6 decimals, counter-clockwise "
         "exterior rings); CSV files are UTF-8 with a header row. Columns are exactly those of "
         "`geo_pcmt.layers.LAYERS[<layer>]`; dates are ISO `YYYY-MM-DD`, timestamps ISO with "
-        "the `+07:00` offset. `tools.sample.read()` loads them typed as the schemas.",
+        "the `+07:00` offset. `geo_pcmt.ingest.sample_files.read()` loads them typed as the "
+        "schemas.",
         "",
         "## Planted hotspots (retail_points)",
         "",
@@ -1467,6 +1592,33 @@ def readme(frames: dict[str, pd.DataFrame], seed: int, start: str, end: str) -> 
         "is sparse background across populated communes (weighted by "
         "population, wards and national roads). Clearing a point makes a case on "
         "`cleared_on` whose id is the point's `case_ref`.",
+        "",
+        "## The background: persistent plus contagious",
+        "",
+        "So that a forecast can be tested (`geo-pcmt backtest`), the background retail points "
+        "and cases outside the designed communes are not scattered independently: they follow "
+        "a persistent-plus-contagious process, the pattern the near-repeat literature finds "
+        "for street crime and drug markets (Townsley, Homel & Chaseling 2003; Mohler et al. "
+        "2011, self-exciting point processes):",
+        "",
+        f"- **Persistent hot places**: {HOT_PLACES} spots in populated communes (weighted "
+        "like the background), each active for "
+        f"{HOT_PLACE_MONTHS[0]}–{HOT_PLACE_MONTHS[1]} months from a start drawn over the "
+        "period, with a lognormal weight. While a place is active it takes a share of the "
+        f"new background records ({HOT_PLACE_SHARE['cases']:.0%} of cases, "
+        f"{HOT_PLACE_SHARE['retail_points']:.0%} of retail points), within "
+        f"about {HOT_PLACE_SPREAD_M:.0f} m of it.",
+        "- **Near repeats (Hawkes-type, self-exciting)**: every background record has "
+        "Poisson(η) children, each an exponential delay later and a normal offset away, and "
+        "they have children in turn (a branching process; η is the share of records that "
+        "are near repeats): "
+        + "; ".join(f"{layer}: η = {p.eta:g}, mean delay {p.mean_delay_days:g} days, "
+                    f"σ = {p.sigma_m:g} m" for layer, p in NEAR_REPEAT.items()) + ". "
+        "The Poisson immigrants are thinned by (1 − η) so the totals stay about 245 cases a "
+        "month and 600 retail points.",
+        "",
+        "The designed communes keep their story (their counts are set by their class), "
+        "so the contagion is in the background only.",
         "",
         "## Commune histories (commune_assessments, recognitions)",
         "",
@@ -1503,6 +1655,21 @@ def readme(frames: dict[str, pd.DataFrame], seed: int, start: str, end: str) -> 
         "(20 % in 2025, 30 % in 2026, 50 % in 2030).",
         "",
         f"Assessment rows: {len(assess):,} (one per 2025 commune and year).",
+        "",
+        "## Treatment (treatment.csv)",
+        "",
+        "Counts per commune and year (2022–2026), never person records: addicts and users "
+        "with records (the same numbers as `commune_assessments`), in compulsory treatment, "
+        "voluntary treatment at a facility, at home/in the community, under post-treatment "
+        "management, on methadone, and with vocational training. Shares rise toward Plan "
+        "180/KH-UBND's targets; SYNTHETIC (`_treatment`, its own random stream).",
+        "",
+        "## Corrections",
+        "",
+        "- Cửa khẩu Cao Vều: `lao_counterpart` was once stored in English (\"Mương Chăm area "
+        "(Laos)\", copied from `data/boundaries/border_gates_approx.geojson`); the boundary "
+        "file now says \"khu vực Mương Chăm (Bô Ly Khăm Xay)\" (data/boundaries/PROVENANCE.md) "
+        "and the generated `border_crossings.geojson` takes it from there.",
         "",
     ]
     return "\n".join(lines)
