@@ -224,7 +224,7 @@ def test_major_cases_points_eliminated_and_opium_destroyed_match_the_stored_rows
     cases = read(sample_store, "cases", role="analyst")
     in_year = pd.to_datetime(cases["date"].astype(str).str[:10]).dt.year == 2025
     refs = cases.loc[in_year, "major_case"].dropna().astype(str).str.strip()
-    assert rows.loc["chuyên án", "now"] == refs[refs != ""].nunique()
+    assert rows.loc["chuyên án", "now"] == refs[refs != ""].nunique() > 50
 
 
 def test_a_major_case_counts_once_however_many_of_its_cases_fall_in_the_period():

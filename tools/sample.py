@@ -956,6 +956,56 @@ def _cases(geo, rng, pts, posts, start, end, years):
     return ev
 
 
+#: Big seizures that can make a case part of a chuyên án (major case, a planned operation).
+_MAJOR_SEIZURE = {"heroin_g": 100.0, "meth_pills": 1_000, "crystal_meth_g": 100.0, "opium_g": 500.0}
+_MAJOR_WINDOW_DAYS = 45   # cases of one unit this close in time can belong to one operation
+_MAJOR_MAX_CASES = 4
+_MAJOR_SHARE = 0.7        # share of eligible groups that were worked as a chuyên án
+
+
+def _major_cases(ev: dict, rng: np.random.Generator) -> np.ndarray:
+    """The chuyên án (major case) reference of each case, or None.
+
+    Trafficking and transport cases with a big seizure (:data:`_MAJOR_SEIZURE`) are grouped
+    per arresting unit into runs of at most :data:`_MAJOR_MAX_CASES` cases no more than
+    :data:`_MAJOR_WINDOW_DAYS` days apart; :data:`_MAJOR_SHARE` of the runs were worked as a
+    chuyên án and get a reference ``CA 017/2025`` (numbered by year in date order). Report
+    564/BC-UBND gives 23 chuyên án in the June 2023 action month against 245 cases; this
+    gives the same order (a few per cent of cases). Drawn from its own random stream, so the
+    other layers do not move when this changes.
+    """
+    n = len(ev["id"])
+    refs = np.full(n, None, dtype=object)
+    kind = np.asarray(ev["kind"], dtype=object)
+    big = np.zeros(n, bool)
+    for col, threshold in _MAJOR_SEIZURE.items():
+        big |= np.asarray(ev[col], dtype=float) >= threshold
+    eligible = np.flatnonzero(big & np.isin(kind, ("trafficking", "transport")))
+    if not len(eligible):
+        return refs
+    days = np.asarray(ev["date"], dtype="datetime64[D]")
+    units = np.asarray(ev["unit"], dtype=object)
+    order = eligible[np.lexsort((days[eligible], units[eligible]))]
+    groups, current = [], [order[0]]
+    for j in order[1:]:
+        last = current[-1]
+        if (units[j] == units[last] and len(current) < _MAJOR_MAX_CASES
+                and (days[j] - days[last]) <= _MAJOR_WINDOW_DAYS * _D):
+            current.append(j)
+        else:
+            groups.append(current)
+            current = [j]
+    groups.append(current)
+    kept = [g for g in groups if rng.random() < _MAJOR_SHARE]
+    kept.sort(key=lambda g: days[g[-1]])   # numbered by the day the operation closed
+    per_year: dict[str, int] = {}
+    for g in kept:
+        year = str(days[g[-1]])[:4]
+        per_year[year] = per_year.get(year, 0) + 1
+        refs[g] = f"CA {per_year[year]:03d}/{year}"
+    return refs
+
+
 def _posts_nearest(posts, x, y) -> np.ndarray:
     """Row of the nearest border post for each metric point."""
     px, py = posts["_x"].to_numpy(), posts["_y"].to_numpy()
@@ -1218,7 +1268,7 @@ def generate(seed: int = DEFAULT_SEED, start: str = DEFAULT_START, end: str = DE
     years = list(range(int(str(start_d)[:4]), int(str(end_d)[:4]) + 1))
     rngs = {k: np.random.default_rng([seed, i]) for i, k in enumerate(
         ("pop", "posts", "crossings", "retail", "cases", "plots", "facilities", "assess",
-         "recog", "stamps", "treatment", "hot_places"))}
+         "recog", "stamps", "treatment", "hot_places", "major_cases"))}
     geo = _Geo(boundaries.communes(boundaries_dir), boundaries.border_line(boundaries_dir),
                boundaries.border_gates(boundaries_dir))
     geo.pop = _populations(geo, rngs["pop"], years)
@@ -1282,7 +1332,7 @@ def generate(seed: int = DEFAULT_SEED, start: str = DEFAULT_START, end: str = DE
         "date": _iso(ev["date"]), "kind": ev["kind"], "offenders": ev["offenders"],
         "heroin_g": ev["heroin_g"], "meth_pills": ev["meth_pills"],
         "crystal_meth_g": ev["crystal_meth_g"], "opium_g": ev["opium_g"], "unit": ev["unit"],
-        **located(ev["ci"])}, lon, lat)
+        "major_case": _major_cases(ev, rngs["major_cases"]), **located(ev["ci"])}, lon, lat)
 
     # opium plots
     plots = _opium_plots(geo, rngs["plots"], seed, posts, years, start_d, end_d)
@@ -1552,7 +1602,10 @@ def readme(frames: dict[str, pd.DataFrame], seed: int, start: str, end: str) -> 
         "active / watch / cleared / re-emerged with consistent dates.",
         "- `cases`: about 245 a month province-wide (Poisson, mild seasonality, a spike in "
         "June, the action month), near retail points, along QL1 / QL7 / QL48 and spread by "
-        "population; offenders ≈ 312 per 245 cases; seizures in grams / pills.",
+        "population; offenders ≈ 312 per 245 cases; seizures in grams / pills; about 6 % "
+        "of cases (big trafficking or transport seizures of one unit within 45 days, up to 4 "
+        "cases) belong to a chuyên án `CA 017/2025`, about 100 a year (Report 564: 23 in "
+        "the June 2023 action month; the sample gives 16).",
         "- `opium_plots`: detected 5 Jan – 25 Mar each season in the mountain communes of "
         "Kỳ Sơn, Quế Phong, Tương Dương and Con Cuông, most on the border (Tri Lễ, Keng Đu, "
         "Mỹ Lý, Na Ngoi, Mường Típ …), 40–600 m² (a few larger), "
