@@ -52,24 +52,28 @@ def _drop_stamps(frame):
     return frame.drop(columns=["created_at", "updated_at"]).reset_index(drop=True)
 
 
-@pytest.mark.parametrize("mode", ["append", "replace", "upsert"])
+@pytest.mark.parametrize("mode,n_first", [("append", 300), ("replace", 300), ("upsert", 300),
+                                          ("append", 3000)])
 def test_bulk_write_stores_the_same_rows_and_index_as_row_by_row(empty_store, tmp_path,
-                                                                 monkeypatch, mode):
+                                                                 monkeypatch, mode, n_first):
+    """400 rows onto 300 (the R-tree packed anew, two levels) or onto 3,000 (three levels;
+    the new entries inserted through SQLite's R-tree)."""
     row_by_row = type(empty_store)(tmp_path / "rows.gpkg")
     shutil.copy(empty_store.path, row_by_row.path)
-    first, second = scattered(300), scattered(400, start=300)
+    first, second = scattered(n_first), scattered(400, start=n_first)
     for store, threshold in ((empty_store, 100), (row_by_row, 10**9)):
         monkeypatch.setattr(gpkg_module, "BULK_MIN_ROWS", threshold)
         store.write("retail_points", first)
         report = store.write("retail_points", second, mode=mode)
-        assert report.count_after == (400 if mode == "replace" else 700)
+        assert report.count_after == (400 if mode == "replace" else n_first + 400)
     assert triggers(empty_store) == triggers(row_by_row) and len(triggers(empty_store)) >= 7
     assert _drop_stamps(empty_store.read("retail_points")).equals(
         _drop_stamps(row_by_row.read("retail_points")))
     assert rtree_by_id(empty_store) == rtree_by_id(row_by_row)
-    n_geoms = 400 - len(second.index[::97]) + (0 if mode == "replace" else 300 - 4)
+    n_geoms = 400 - len(second.index[::97]) + (
+        0 if mode == "replace" else n_first - len(first.index[::97]))
     assert len(rtree_by_id(empty_store)) == n_geoms
-    assert checks(empty_store) == ("ok", "ok", 400 if mode == "replace" else 700)
+    assert checks(empty_store) == ("ok", "ok", 400 if mode == "replace" else n_first + 400)
 
 
 def test_rows_written_after_a_bulk_write_are_indexed_by_the_restored_triggers(

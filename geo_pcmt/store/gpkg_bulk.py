@@ -78,6 +78,8 @@ def next_fid(conn: sqlite3.Connection, table: str) -> int:
 def z_order(bounds: np.ndarray) -> np.ndarray:
     """Positions sorting boxes along a Z-order (Morton) curve of their centres (16 bits per
     axis): inserting in this order keeps successive R-tree inserts in the same nodes."""
+    if not len(bounds):
+        return np.arange(0)
     cx = (bounds[:, 0] + bounds[:, 2]) / 2
     cy = (bounds[:, 1] + bounds[:, 3]) / 2
 
@@ -94,22 +96,123 @@ def z_order(bounds: np.ndarray) -> np.ndarray:
     return np.argsort(spread(scaled(cx)) | (spread(scaled(cy)) << np.uint64(1)), kind="stable")
 
 
-def fill_rtree(conn: sqlite3.Connection, rtree: str, fids: np.ndarray,
-               geometries: np.ndarray) -> int:
-    """Insert the bounds of ``geometries`` (shapely, EPSG:4326) with their ``fids`` into the
-    R-tree table ``rtree``; missing and empty geometries get no entry, as the GeoPackage
-    triggers do. Returns the number of entries inserted."""
+_RND_TOWARDS, _RND_AWAY = 1.0 - 1.0 / 8388608.0, 1.0 + 1.0 / 8388608.0
+
+
+def float32_outwards(bounds: np.ndarray) -> np.ndarray:
+    """``(minx, miny, maxx, maxy)`` doubles → the R-tree's ``(minx, maxx, miny, maxy)``
+    float32, minima rounded down and maxima up exactly as SQLite's ``rtreeValueDown`` /
+    ``rtreeValueUp`` do, so a bulk-filled entry equals one a trigger would insert."""
+    out = np.empty((len(bounds), 4), dtype=np.float32)
+    for k, (col, down) in enumerate(((0, True), (2, False), (1, True), (3, False))):
+        d = bounds[:, col]
+        f = d.astype(np.float32)
+        off = (f > d) if down else (f < d)
+        away = (d < 0) if down else (d >= 0)  # the scaling that moves d outwards
+        factor = np.where(away, _RND_AWAY, _RND_TOWARDS)
+        f[off] = (d[off] * factor[off]).astype(np.float32)
+        out[:, k] = f
+    return out
+
+
+def entries(fids: np.ndarray, geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The R-tree entries of ``geometries``: their fids and float32 bounds; missing and
+    empty geometries get none, as with the GeoPackage triggers."""
     bounds = shapely.bounds(geometries)  # NaN for None and empty geometries
     keep = np.flatnonzero(~np.isnan(bounds).any(axis=1))
-    if not len(keep):
-        return 0
-    bounds, fids = bounds[keep], np.asarray(fids)[keep]
-    order = z_order(bounds)
-    # R-tree columns are (id, minx, maxx, miny, maxy); SQLite rounds them outwards to float32
-    table = np.column_stack([fids[order].astype(np.float64), bounds[order][:, [0, 2, 1, 3]]])
-    rows = zip(fids[order].tolist(), *(table[:, k].tolist() for k in range(1, 5)))
+    return np.asarray(fids, dtype=np.int64)[keep], float32_outwards(bounds[keep])
+
+
+def _order(box: np.ndarray) -> np.ndarray:
+    """Z-order of float32 ``(minx, maxx, miny, maxy)`` boxes (see :func:`z_order`)."""
+    return z_order(box[:, [0, 2, 1, 3]].astype(np.float64))
+
+
+def fill_rtree(conn: sqlite3.Connection, rtree: str, fids: np.ndarray,
+               box: np.ndarray) -> None:
+    """Add entries (``fids``, float32 ``box`` from :func:`entries`) to the R-tree table
+    ``rtree``. When the tree holds no more entries than are added, the whole tree is
+    packed anew (:func:`pack_rtree`, as GDAL does); otherwise they are inserted through
+    SQLite's R-tree, in Z-order."""
+    held = conn.execute(f"SELECT count(*) FROM {_q(rtree + '_rowid')}").fetchone()[0]
+    if held <= len(fids):
+        if held:
+            old = np.array(conn.execute(f"SELECT id, minx, maxx, miny, maxy FROM {_q(rtree)}")
+                           .fetchall(), dtype=np.float64).reshape(-1, 5)
+            fids = np.concatenate([old[:, 0].astype(np.int64), fids])
+            box = np.concatenate([old[:, 1:].astype(np.float32), box])
+        pack_rtree(conn, rtree, fids, box)
+        return
+    order = _order(box)
+    rows = zip(fids[order].tolist(), *(box[order, k].astype(np.float64).tolist()
+                                       for k in range(4)))
     conn.executemany(f"INSERT OR REPLACE INTO {_q(rtree)} VALUES (?, ?, ?, ?, ?)", rows)
-    return len(keep)
+
+
+_CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])  # SQLite's R-tree cell, big-endian
+
+
+def _node_blobs(ids: np.ndarray, box: np.ndarray, cap: int, node_size: int) -> np.ndarray:
+    """Nodes of ``cap`` cells each (the last one fewer) as rows of a uint8 array of
+    ``node_size`` bytes: 2 bytes depth (0 here; the root's is set by the caller), 2 bytes
+    cell count, the cells, zero padding."""
+    n_nodes = -(-len(ids) // cap)
+    cells = np.zeros(n_nodes * cap, dtype=_CELL)
+    cells["id"][:len(ids)], cells["box"][:len(ids)] = ids, box
+    blobs = np.zeros((n_nodes, node_size), dtype=np.uint8)
+    counts = np.full(n_nodes, cap, dtype=">u2")
+    counts[-1] = len(ids) - cap * (n_nodes - 1)
+    blobs[:, 2:4] = counts.view(np.uint8).reshape(n_nodes, 2)
+    blobs[:, 4:4 + cap * _CELL.itemsize] = cells.view(np.uint8).reshape(n_nodes, -1)
+    return blobs
+
+
+def pack_rtree(conn: sqlite3.Connection, rtree: str, fids: np.ndarray,
+               box: np.ndarray) -> None:
+    """Replace the content of the R-tree table ``rtree`` with a packed tree of the given
+    entries, written straight into its shadow tables (``_node``, ``_parent``, ``_rowid``)
+    in SQLite's documented node format: entries sorted along a Z-order curve, nodes full
+    (except the last of each level), the node size kept from the existing root. The
+    result passes SQLite's ``rtreecheck()`` (tested)."""
+    node, parent, rowid = (_q(f"{rtree}_{s}") for s in ("node", "parent", "rowid"))
+    node_size = conn.execute(f"SELECT length(data) FROM {node} WHERE nodeno = 1").fetchone()
+    node_size = node_size[0] if node_size and node_size[0] else 1228  # SQLite's default
+    cap = (node_size - 4) // _CELL.itemsize
+    for table in (node, parent, rowid):
+        conn.execute(f"DELETE FROM {table}")
+    order = _order(box) if len(fids) else np.arange(0)
+    ids, box = np.asarray(fids, dtype=np.int64)[order], box[order]
+    next_no, depth, rowid_rows = 2, 0, None
+    while len(ids) > cap:  # one level of full nodes under the next
+        blobs = _node_blobs(ids, box, cap, node_size)
+        nos = np.arange(next_no, next_no + len(blobs), dtype=np.int64)
+        next_no += len(blobs)
+        owner = np.repeat(nos, cap)[:len(ids)]
+        if depth == 0:
+            rowid_rows = (ids, owner)
+        else:
+            conn.executemany(f"INSERT INTO {parent} VALUES (?, ?)",
+                             zip(ids.tolist(), owner.tolist()))
+        conn.executemany(f"INSERT INTO {node} VALUES (?, ?)",
+                         zip(nos.tolist(), map(bytes, blobs)))
+        starts = np.arange(0, len(ids), cap)
+        box = np.column_stack([np.minimum.reduceat(box[:, 0], starts),
+                               np.maximum.reduceat(box[:, 1], starts),
+                               np.minimum.reduceat(box[:, 2], starts),
+                               np.maximum.reduceat(box[:, 3], starts)])
+        ids, depth = nos, depth + 1
+    root = _node_blobs(ids, box, cap, node_size)[0] if len(ids) else \
+        np.zeros(node_size, dtype=np.uint8)
+    root[0:2] = np.frombuffer(np.array(depth, dtype=">u2").tobytes(), dtype=np.uint8)
+    conn.execute(f"INSERT INTO {node} VALUES (1, ?)", (bytes(root),))
+    if depth == 0:
+        rowid_rows = (ids, np.ones(len(ids), dtype=np.int64))
+    else:
+        conn.executemany(f"INSERT INTO {parent} VALUES (?, 1)", ((i,) for i in ids.tolist()))
+    leaf_ids, leaf_nos = rowid_rows
+    order = np.argsort(leaf_ids)  # the rowid table's own order: appended, not scattered
+    conn.executemany(f"INSERT INTO {rowid} VALUES (?, ?)",
+                     zip(leaf_ids[order].tolist(), leaf_nos[order].tolist()))
 
 
 def set_feature_count(conn: sqlite3.Connection, table: str) -> None:
@@ -134,12 +237,14 @@ def bulk_insert(conn: sqlite3.Connection, table: str, geom: str, cols: Sequence[
     with triggers_suspended(conn, table, geom):
         if replace:
             conn.execute(f"DELETE FROM {_q(table)}")
-            conn.execute(f"DELETE FROM {_q(rtree)}")
         first = next_fid(conn, table)
         fids = np.arange(first, first + len(values), dtype=np.int64)
         names = ", ".join(_q(c) for c in ["fid", *cols, geom])
         conn.executemany(f"INSERT INTO {_q(table)} ({names}) "
                          f"VALUES ({','.join('?' * (len(cols) + 2))})",
                          ([f, *r, b] for f, r, b in zip(fids.tolist(), values, blobs)))
-        fill_rtree(conn, rtree, fids, geometries)
+        if replace:  # the old entries go with the old rows
+            pack_rtree(conn, rtree, *entries(fids, geometries))
+        else:
+            fill_rtree(conn, rtree, *entries(fids, geometries))
         set_feature_count(conn, table)
