@@ -17,8 +17,9 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import geopandas as gpd
 import pandas as pd
@@ -34,7 +35,7 @@ from geo_pcmt.store.base import StoreBase, audit_values, chunks
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import rewrite_key as _rewrite_key, version_key as _version_key
 from geo_pcmt.store.filters import Filter, SQLiteFilter
-from geo_pcmt.store.gpkg_bulk import BULK_MIN_ROWS, bulk_insert
+from geo_pcmt.store.gpkg_bulk import BULK_MIN_ROWS, ChunkedWrite, bulk_insert
 from geo_pcmt.store.gpkg_connections import Connections
 from geo_pcmt.store.versions import Expected, check_expected
 from geo_pcmt.store.gpkg_geometry import (  # noqa: F401  (the blob codec, importable here)
@@ -485,6 +486,33 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
                         {**report.as_dict(), **(detail or {})})
         self._counts.put((spec.name, None, ()), (count_after, version, last))
         return report
+
+    @contextmanager
+    def bulk_writer(self, layer: str, *, mode: WriteMode = "append", user: str = "system",
+                    detail: Mapping | None = None) -> Iterator[ChunkedWrite]:
+        """One write transaction fed in chunks: ``with store.bulk_writer(layer) as w:
+        w.add(frame)…``; everything commits when the block ends, nothing if it raises.
+        The R-tree is filled once at the end (:class:`~.gpkg_bulk.ChunkedWrite`), one audit
+        record covers the whole write; ``w.report`` is its :class:`WriteReport`. The
+        store's write turn is held throughout (other writers wait, up to their timeout).
+        ``append`` and ``replace`` only."""
+        spec = self._writable(layer, mode)
+        if mode == "upsert":
+            raise StoreError("a chunked write appends or replaces; upsert with write()")
+        self._ensure(spec)
+        with self._transaction() as conn:
+            writer = ChunkedWrite(conn, spec, self._geom_column(conn, spec.name),
+                                  replace=mode == "replace", count_ids=self._count_ids)
+            writer.begin()
+            yield writer
+            writer.finish()
+            count_after, version, last = self._counted(conn, spec, None, None, None)
+            writer.report = WriteReport(spec.name, mode, writer.inserted, 0, writer.deleted,
+                                        count_after)
+            version = _bump_data_version(conn, spec.name, appended=mode == "append")
+            self._audit(conn, user, f"write:{mode}", spec.name, writer.ids,
+                        {**writer.report.as_dict(), **(detail or {})})
+        self._counts.put((spec.name, None, ()), (count_after, version, last))
 
     @staticmethod
     def _insert_rows(conn, table: str, mode: WriteMode, cols: list[str], values: list[list],

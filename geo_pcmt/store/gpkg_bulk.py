@@ -32,7 +32,10 @@ from typing import Iterator, Sequence
 import numpy as np
 import shapely
 
+from geo_pcmt.store import frames
+from geo_pcmt.store.base import StoreError
 from geo_pcmt.store.base import quote_ident as _q
+from geo_pcmt.store.gpkg_geometry import encode_geometries
 
 BULK_MIN_ROWS = 5_000
 """Writes of at least this many new rows fill the R-tree in bulk (see the module text)."""
@@ -248,3 +251,76 @@ def bulk_insert(conn: sqlite3.Connection, table: str, geom: str, cols: Sequence[
         else:
             fill_rtree(conn, rtree, *entries(fids, geometries))
         set_feature_count(conn, table)
+
+
+class ChunkedWrite:
+    """Rows added in chunks to one table inside one write transaction (see
+    ``GeoPackageStore.bulk_writer``): the triggers dropped once, each chunk checked and
+    inserted as it comes, the R-tree filled once at :meth:`finish` from the entries kept
+    (20 bytes a row), the triggers re-created. Appends and replaces only."""
+
+    def __init__(self, conn: sqlite3.Connection, layer, geom: str | None, *,
+                 replace: bool, count_ids):
+        self.conn, self.layer, self.geom, self.replace = conn, layer, geom, replace
+        self._count_ids = count_ids
+        self.inserted = self.deleted = 0
+        self.ids: list[str] = []
+        self._fids: list[np.ndarray] = []
+        self._boxes: list[np.ndarray] = []
+        self._saved: list[tuple[str, str]] = []
+
+    def begin(self) -> None:
+        table = self.layer.name
+        if self.geom:
+            self._saved = index_triggers(self.conn, table, self.geom)
+            for name, _ in self._saved:
+                self.conn.execute(f"DROP TRIGGER {_q(name)}")
+        if self.replace:
+            self.deleted = self.conn.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0]
+            self.conn.execute(f"DELETE FROM {_q(table)}")
+
+    def add(self, frame) -> int:
+        """Check ``frame`` against the layer (``StoreError`` naming row and field) and insert
+        it; returns the rows inserted."""
+        table = self.layer.name
+        prepared = frames.prepare(self.layer, frame)
+        if not prepared.ids:
+            return 0
+        existing = self._count_ids(self.conn, table, prepared.ids)
+        if existing:
+            raise StoreError(f"layer {table}: {existing} id(s) already stored "
+                             "(use upsert to update them)")
+        first = next_fid(self.conn, table)
+        fids = np.arange(first, first + len(prepared.ids), dtype=np.int64)
+        cols = ["fid", *prepared.cols] + ([self.geom] if self.geom else [])
+        blobs = encode_geometries(prepared.geometries) if self.geom else None
+        rows = ([f, *r, b] for f, r, b in zip(fids.tolist(), prepared.values, blobs)) \
+            if self.geom else ([f, *r] for f, r in zip(fids.tolist(), prepared.values))
+        try:
+            self.conn.executemany(f"INSERT INTO {_q(table)} ({', '.join(map(_q, cols))}) "
+                                  f"VALUES ({','.join('?' * len(cols))})", rows)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"layer {table}: {exc}") from None
+        if self.geom:
+            f, box = entries(fids, prepared.geometries)
+            self._fids.append(f)
+            self._boxes.append(box)
+        self.ids.extend(prepared.ids)
+        self.inserted += len(fids)
+        return len(fids)
+
+    def finish(self) -> None:
+        """Fill the R-tree with every chunk's entries, set GDAL's feature count and
+        re-create the triggers (still inside the transaction)."""
+        table = self.layer.name
+        if self.geom:
+            rtree = f"rtree_{table}_{self.geom}"
+            fids = np.concatenate(self._fids) if self._fids else np.zeros(0, np.int64)
+            box = np.concatenate(self._boxes) if self._boxes else np.zeros((0, 4), np.float32)
+            if self.replace:
+                pack_rtree(self.conn, rtree, fids, box)
+            elif len(fids):
+                fill_rtree(self.conn, rtree, fids, box)
+            set_feature_count(self.conn, table)
+            for _, sql in self._saved:
+                self.conn.execute(sql)
