@@ -94,8 +94,8 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
         if c not in cols:
             chk.error(None, c, None, f"required column {c!r} is missing", "missing_column")
     lookups = {f.name: value_lookup(spec, f.name) for f in spec.fields if f.allowed}
-    out = {f.name: [_parse_value(f, r, v, source, today, chk, lookups.get(f.name))
-                    for r, v in enumerate(df[f.name].to_numpy(dtype=object), start=1)]
+    out = {f.name: _parse_column(f, df[f.name].to_numpy(dtype=object), source, today, chk,
+                                 lookups.get(f.name))
            for f in spec.fields if f.name in cols}
     _check_duplicates(out.get("id"), chk, {} if seen_ids is None else seen_ids, row_offset)
     _check_date_order(out, chk)
@@ -177,6 +177,47 @@ def _check_columns(cols: list[str], spec: Layer, coordinate_cols: set, chk: Chec
         if c not in spec.field_names and c not in helper_cols:
             chk.error(None, c, None, f"unknown column {c!r} for layer {spec.name}; known "
                       f"columns: {', '.join(spec.field_names)}", "unknown_column")
+
+
+class _Recorder:
+    """Stands in for a :class:`Checker` while one distinct cell value is parsed: keeps the
+    problems it would report, to be reported for every row holding that value."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, tuple, dict]] = []
+
+    def error(self, row, *args, **kwargs):
+        self.calls.append(("error", args, kwargs))
+
+    def warn(self, row, *args, **kwargs):
+        self.calls.append(("warn", args, kwargs))
+
+
+_UNSEEN = object()
+
+
+def _parse_column(f: Field, values: np.ndarray, source: str | None, today: date,
+                  chk: Checker, lookup: dict[str, str] | None) -> list[Any]:
+    """Every cell of one column through :func:`_parse_value`, each distinct value parsed
+    once (files repeat types, statuses, dates) and its problems reported for every row
+    holding it, in row order as a cell-by-cell pass would."""
+    memo: dict = {}
+    out: list[Any] = []
+    for r, v in enumerate(values.tolist(), start=1):
+        key = (v.__class__, v)
+        try:
+            hit = memo.get(key, _UNSEEN)
+        except TypeError:  # an unhashable cell (a list from a GeoJSON property)
+            out.append(_parse_value(f, r, v, source, today, chk, lookup))
+            continue
+        if hit is _UNSEEN:
+            rec = _Recorder()
+            hit = memo[key] = (_parse_value(f, r, v, source, today, rec, lookup), rec.calls)
+        value, calls = hit
+        for method, args, kwargs in calls:
+            getattr(chk, method)(r, *args, **kwargs)
+        out.append(value)
+    return out
 
 
 def _parse_value(f: Field, r: int, v: Any, source: str | None, today: date,
