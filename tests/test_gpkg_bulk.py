@@ -165,3 +165,31 @@ def test_a_reader_during_a_bulk_write_sees_it_before_or_after_never_half(empty_s
     after = (61_000, before[1] + indexed, n_triggers)
     assert set(seen) <= {before, after} and before in seen, set(seen)
     assert checks(empty_store) == ("ok", "ok", 61_000)
+
+
+@pytest.mark.parametrize("mode", ["append", "replace"])
+def test_a_chunked_write_commits_every_chunk_once_or_nothing_on_any_backend(any_empty_store,
+                                                                           mode):
+    store = any_empty_store
+    store.write("retail_points", scattered(50, start=9000))
+    with store.bulk_writer("retail_points", mode=mode, user="nạp_lô") as writer:
+        for k in range(3):
+            writer.add(scattered(40, start=40 * k))
+    assert writer.report.inserted == 120
+    assert writer.report.count_after == store.count("retail_points") == \
+        (120 if mode == "replace" else 170)
+    box = (104.2, 19.1, 104.5, 19.4)
+    every = store.read("retail_points")
+    assert store.count("retail_points", bbox=box) == \
+        int(shapely.intersects(every.geometry.values, shapely.box(*box)).sum())
+    audit = store.read("audit_log", where={"user": "nạp_lô"})
+    assert len(audit) == 1 and audit["action"].iloc[0] == f"write:{mode}"
+
+    with pytest.raises(RuntimeError):
+        with store.bulk_writer("retail_points", mode=mode) as writer:
+            writer.add(scattered(40, start=5000))
+            raise RuntimeError("a bad row in the next chunk")
+    assert store.count("retail_points") == (120 if mode == "replace" else 170)
+    with pytest.raises(StoreError, match="already stored"):
+        with store.bulk_writer("retail_points") as writer:
+            writer.add(scattered(5, start=0))

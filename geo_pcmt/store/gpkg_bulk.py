@@ -253,11 +253,15 @@ def bulk_insert(conn: sqlite3.Connection, table: str, geom: str, cols: Sequence[
         set_feature_count(conn, table)
 
 
+_AUDIT_IDS = 10_000  # the ids an audit record keeps (store.base.audit_values)
+
+
 class ChunkedWrite:
     """Rows added in chunks to one table inside one write transaction (see
     ``GeoPackageStore.bulk_writer``): the triggers dropped once, each chunk checked and
     inserted as it comes, the R-tree filled once at :meth:`finish` from the entries kept
-    (20 bytes a row), the triggers re-created. Appends and replaces only."""
+    (20 bytes a row), the triggers re-created. Appends and replaces only. ``ids`` keeps the
+    first ids written, as many as the audit record keeps."""
 
     def __init__(self, conn: sqlite3.Connection, layer, geom: str | None, *,
                  replace: bool, count_ids):
@@ -305,7 +309,7 @@ class ChunkedWrite:
             f, box = entries(fids, prepared.geometries)
             self._fids.append(f)
             self._boxes.append(box)
-        self.ids.extend(prepared.ids)
+        self.ids.extend(prepared.ids[:max(0, _AUDIT_IDS - len(self.ids))])
         self.inserted += len(fids)
         return len(fids)
 
