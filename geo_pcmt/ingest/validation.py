@@ -206,13 +206,15 @@ def _parse_column(f: Field, values: np.ndarray, source: str | None, today: date,
     for r, v in enumerate(values.tolist(), start=1):
         key = (v.__class__, v)
         try:
-            hit = memo.get(key, _UNSEEN)
+            hit = memo.get(key, _UNSEEN) if v.__class__ is not float else _UNSEEN
         except TypeError:  # an unhashable cell (a list from a GeoJSON property)
             out.append(_parse_value(f, r, v, source, today, chk, lookup))
             continue
-        if hit is _UNSEEN:
+        if hit is _UNSEEN:  # (floats are not kept: -0.0 == 0.0, and NaN != NaN)
             rec = _Recorder()
-            hit = memo[key] = (_parse_value(f, r, v, source, today, rec, lookup), rec.calls)
+            hit = (_parse_value(f, r, v, source, today, rec, lookup), rec.calls)
+            if v.__class__ is not float:
+                memo[key] = hit
         value, calls = hit
         for method, args, kwargs in calls:
             getattr(chk, method)(r, *args, **kwargs)

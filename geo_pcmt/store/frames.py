@@ -147,6 +147,12 @@ def _convert_column(values: np.ndarray, ftype: str, layer: str, column: str,
         if m:
             out.append(None)
             continue
+        if v.__class__ is float:  # cheap to convert, and -0.0 == 0.0 would share a memo
+            try:
+                out.append(_py(v, ftype, layer, column, labels[n]))
+            except StoreError as exc:
+                raise _CellError(n, exc) from None
+            continue
         key = (v.__class__, v)
         try:
             out.append(memo[key])
