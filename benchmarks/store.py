@@ -12,7 +12,12 @@ the audit record in the same transaction), so a ratio above 1 is the price of th
 The PostGIS server is a throw-away one from Debian's packages (as in the tests), durable
 settings (fsync on, synchronous_commit on); or pass --pg-url to use your own empty database.
 
-Run:  .venv/bin/python benchmarks/store.py [--rows 100000] [--repeat 3]
+Bulk writes (``--bulk-rows 100000,400000``): a fresh GeoPackageStore.write of n rows (the
+R-tree filled in bulk, store/gpkg_bulk.py) against GDAL's own writer into a fresh file
+(pyogrio.write_dataframe, SPATIAL_INDEX=YES), taking turns in the same run, best of
+``--write-repeat``; the goal is a ratio ≤ 2. ``--only-bulk`` runs just that part.
+
+Run:  .venv/bin/python benchmarks/store.py [--rows 100000] [--repeat 3] [--bulk-rows 100000,400000]
 """
 from __future__ import annotations
 
@@ -142,6 +147,41 @@ def bench_gpkg(frame: gpd.GeoDataFrame, folder: Path, repeat: int) -> dict:
     return out
 
 
+def bench_bulk_write(sizes: list[int], folder: Path, repeat: int) -> list[dict]:
+    """Fresh-file writes of n rows: GeoPackageStore against pyogrio/GDAL with its spatial
+    index, in turns (so both see the same load on the machine), best of ``repeat``."""
+    out = []
+    for n in sizes:
+        frame = points(n, seed=n)
+        best = {"ours": float("inf"), "gdal": float("inf")}
+        for k in range(repeat):
+            store = GeoPackageStore(folder / f"bulk-{n}-{k}.gpkg")
+            store.init(["retail_points", "audit_log"])
+            raw = folder / f"bulk-raw-{n}-{k}.gpkg"
+            t = time.perf_counter()
+            store.write("retail_points", frame)
+            best["ours"] = min(best["ours"], time.perf_counter() - t)
+            store.close()
+            t = time.perf_counter()
+            pyogrio.write_dataframe(frame, raw, layer="retail_points", driver="GPKG",
+                                    layer_options={"SPATIAL_INDEX": "YES"})
+            best["gdal"] = min(best["gdal"], time.perf_counter() - t)
+            assert _sqlite_count(store.path, BBOX) == _sqlite_count(raw, BBOX)
+            store.path.unlink()
+            raw.unlink()
+        out.append({"rows": n, **best, "ratio": best["ours"] / best["gdal"]})
+    return out
+
+
+def print_bulk(results: list[dict], repeat: int) -> None:
+    print(f"Bulk write into a fresh file (seconds, best of {repeat}); goal: ratio ≤ 2")
+    print(f"{'rows':>9} {'GeoPackageStore':>15} {'GDAL (pyogrio)':>14} {'ratio':>6} "
+          f"{'ours rows/s':>12}")
+    for r in results:
+        print(f"{r['rows']:>9,} {r['ours']:>15.2f} {r['gdal']:>14.2f} {r['ratio']:>6.2f} "
+              f"{r['rows'] / r['ours']:>12,.0f}")
+
+
 def _sqlite_count(path: Path, bbox=None) -> int:
     with sqlite3.connect(path) as conn:
         if bbox is None:
@@ -240,7 +280,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="best of N for reads and counts")
     ap.add_argument("--pg-url", default=None, help="an empty PostGIS database to use instead "
                                                    "of a throw-away server")
+    ap.add_argument("--bulk-rows", default="100000,400000",
+                    help="comma-separated sizes of the bulk-write comparison ('' to skip)")
+    ap.add_argument("--write-repeat", type=int, default=2, help="best of N bulk writes")
+    ap.add_argument("--only-bulk", action="store_true", help="run the bulk writes only")
     args = ap.parse_args()
+    sizes = [int(v) for v in args.bulk_rows.split(",") if v.strip()]
+    if sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            print_bulk(bench_bulk_write(sizes, Path(tmp), args.write_repeat), args.write_repeat)
+    if args.only_bulk:
+        return
     frame = points(args.rows)
     server = None
     with tempfile.TemporaryDirectory() as tmp:

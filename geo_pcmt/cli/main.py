@@ -146,15 +146,36 @@ def validate(layer, file, fix_swapped, repair, crs, as_json):
 @click.option("--mode", type=click.Choice(["append", "upsert", "replace"]), default="append",
               show_default=True, help="append new ids, upsert (update by id) or replace the layer.")
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
+@click.option("--chunk-rows", default=100_000, show_default=True, type=click.IntRange(min=1),
+              help="Rows read and checked at a time (memory); the whole file is still "
+                   "stored in one transaction.")
 @STORE_OPTION
-def load(layer, file, fix_swapped, repair, crs, as_json, keep_valid, mode, user, store_url):
+def load(layer, file, fix_swapped, repair, crs, as_json, keep_valid, mode, user, chunk_rows,
+         store_url):
     """Validate FILE and store it in LAYER; nothing is stored if any row has an error
-    (unless --keep-valid)."""
+    (unless --keep-valid).
+
+    Files of any size: CSV, XLSX and GeoPackage are read, checked and stored in chunks of
+    --chunk-rows, all in one transaction (other writers wait meanwhile); --mode upsert
+    reads the whole file at once.
+    """
+    from geo_pcmt.cli.progress import StepBar, wanted
+    from geo_pcmt.ingest.streaming import estimate_rows, load_chunked
     store = open_command_store(store_url)
+    options = dict(keep_valid=keep_valid, fix_swapped=fix_swapped, repair=repair, crs=crs,
+                   mode=mode, user=user)
     try:
-        report, written = ingest.load(store, layer, file, keep_valid=keep_valid,
-                                      fix_swapped=fix_swapped, repair=repair, crs=crs,
-                                      mode=mode, user=user)
+        if mode == "upsert":
+            report, written = ingest.load(store, layer, file, max_bytes=Path(file).stat().st_size
+                                          if Path(file).exists() else 0, **options)
+        else:
+            total = estimate_rows(file) or chunk_rows
+            steps = [f"{min(k * chunk_rows, total):,}/{total:,} rows"
+                     for k in range(1, -(-total // chunk_rows) + 1)]
+            with StepBar(f"loading {Path(file).name}", steps, show=wanted(as_json)) as bar:
+                report, written = load_chunked(
+                    store, layer, file, chunk_rows=chunk_rows, **options,
+                    on_chunk=lambda k, done: bar.step(steps[min(k, len(steps) - 1)]))
     except ingest.IngestError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     except StoreError as exc:

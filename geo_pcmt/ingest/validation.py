@@ -35,7 +35,8 @@ _STATUS_DATES = (("status", ("cleared",), ("active", "watch"), "cleared_on"),)
 def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = False,
              repair: bool = False, crs: str | None = None, source: str | None = None,
              communes: gpd.GeoDataFrame | None = None, gazetteer=None,
-             today: date | None = None, id_start: int = 1) -> ValidationReport:
+             today: date | None = None, id_start: int = 1,
+             seen_ids: dict[str, int] | None = None, row_offset: int = 0) -> ValidationReport:
     """Check every row of ``frame`` against the schema of ``layer``.
 
     Parameters
@@ -63,6 +64,11 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
     id_start : int
         Number of the first id generated for rows without one
         (``<layer>-<YYYYMMDD>-<n>``; see :func:`id_prefix`).
+    seen_ids, row_offset : dict, int, optional
+        For a file checked in chunks (:mod:`geo_pcmt.ingest.streaming`): the ids of the
+        rows before this chunk (id → row in the whole file; this chunk's are added) and
+        how many rows came before, so an id repeated across chunks is a duplicate naming
+        the row where it was first used. Rows of the report count from 1 in the chunk.
 
     Returns
     -------
@@ -88,10 +94,10 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
         if c not in cols:
             chk.error(None, c, None, f"required column {c!r} is missing", "missing_column")
     lookups = {f.name: value_lookup(spec, f.name) for f in spec.fields if f.allowed}
-    out = {f.name: [_parse_value(f, r, v, source, today, chk, lookups.get(f.name))
-                    for r, v in enumerate(df[f.name].to_numpy(dtype=object), start=1)]
+    out = {f.name: _parse_column(f, df[f.name].to_numpy(dtype=object), source, today, chk,
+                                 lookups.get(f.name))
            for f in spec.fields if f.name in cols}
-    _check_duplicates(out.get("id"), chk)
+    _check_duplicates(out.get("id"), chk, {} if seen_ids is None else seen_ids, row_offset)
     _check_date_order(out, chk)
     _check_status_dates(out, chk, spec)
     geometry = None
@@ -173,6 +179,49 @@ def _check_columns(cols: list[str], spec: Layer, coordinate_cols: set, chk: Chec
                       f"columns: {', '.join(spec.field_names)}", "unknown_column")
 
 
+class _Recorder:
+    """Stands in for a :class:`Checker` while one distinct cell value is parsed: keeps the
+    problems it would report, to be reported for every row holding that value."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, tuple, dict]] = []
+
+    def error(self, row, *args, **kwargs):
+        self.calls.append(("error", args, kwargs))
+
+    def warn(self, row, *args, **kwargs):
+        self.calls.append(("warn", args, kwargs))
+
+
+_UNSEEN = object()
+
+
+def _parse_column(f: Field, values: np.ndarray, source: str | None, today: date,
+                  chk: Checker, lookup: dict[str, str] | None) -> list[Any]:
+    """Every cell of one column through :func:`_parse_value`, each distinct value parsed
+    once (files repeat types, statuses, dates) and its problems reported for every row
+    holding it, in row order as a cell-by-cell pass would."""
+    memo: dict = {}
+    out: list[Any] = []
+    for r, v in enumerate(values.tolist(), start=1):
+        key = (v.__class__, v)
+        try:
+            hit = memo.get(key, _UNSEEN) if v.__class__ is not float else _UNSEEN
+        except TypeError:  # an unhashable cell (a list from a GeoJSON property)
+            out.append(_parse_value(f, r, v, source, today, chk, lookup))
+            continue
+        if hit is _UNSEEN:  # (floats are not kept: -0.0 == 0.0, and NaN != NaN)
+            rec = _Recorder()
+            hit = (_parse_value(f, r, v, source, today, rec, lookup), rec.calls)
+            if v.__class__ is not float:
+                memo[key] = hit
+        value, calls = hit
+        for method, args, kwargs in calls:
+            getattr(chk, method)(r, *args, **kwargs)
+        out.append(value)
+    return out
+
+
 def _parse_value(f: Field, r: int, v: Any, source: str | None, today: date,
                  chk: Checker, lookup: dict[str, str] | None = None) -> Any:
     """Cell ``v`` of row ``r`` as a value of field ``f``, or None (blank or rejected).
@@ -223,17 +272,19 @@ def _text_ok(f: Field, r: int, p: str, chk: Checker) -> bool:
     return True
 
 
-def _check_duplicates(ids: list | None, chk: Checker) -> None:
+def _check_duplicates(ids: list | None, chk: Checker, seen: dict[str, int],
+                      row_offset: int = 0) -> None:
+    """Repeated ids are errors naming the row (of the whole file) where the id came first;
+    ``seen`` holds the ids of earlier chunks and gains this one's."""
     if ids is None:
         return
-    seen: dict[str, int] = {}
     for i, v in enumerate(ids):
         if v is None:
             continue
         if v in seen:
             chk.error(i + 1, "id", v, f"duplicate id; first used in row {seen[v]}", "duplicate_id")
         else:
-            seen[v] = i + 1
+            seen[v] = i + 1 + row_offset
 
 
 def _check_date_order(out: dict, chk: Checker) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Literal, Mapping, Protocol, Sequence
 
@@ -207,6 +208,18 @@ def chunks(items: list, size: int) -> Iterator[list]:
         yield items[i:i + size]
 
 
+class CollectedWrite:
+    """The chunks of a :meth:`StoreBase.bulk_writer` block, written when it ends."""
+
+    def __init__(self):
+        self.chunks: list[pd.DataFrame] = []
+        self.report: WriteReport | None = None
+
+    def add(self, frame: pd.DataFrame) -> int:
+        self.chunks.append(frame)
+        return len(frame)
+
+
 class StoreBase:
     """What the backends share: the checks before a write or delete, table bookkeeping,
     the layer listing, audit records (committed in groups, see
@@ -229,6 +242,23 @@ class StoreBase:
 
     def _has_table(self, name: str) -> bool:
         return name in self._known_tables or name in self._existing_tables()
+
+    @contextmanager
+    def bulk_writer(self, layer: str, *, mode: str = "append", user: str = "system",
+                    detail: Mapping | None = None) -> Iterator["CollectedWrite"]:
+        """One write fed in chunks (``w.add(frame)``), committed when the block ends and not
+        at all if it raises; ``w.report`` is the :class:`WriteReport`. This default keeps
+        the chunks and makes one :meth:`write` of them at the end (PostGIS: one COPY);
+        the GeoPackage store streams them (``GeoPackageStore.bulk_writer``)."""
+        if mode == "upsert":
+            raise StoreError("a chunked write appends or replaces; upsert with write()")
+        writer = CollectedWrite()
+        yield writer
+        if writer.chunks:
+            whole = pd.concat(writer.chunks, ignore_index=True)
+            writer.report = self.write(layer, whole, mode=mode, user=user, detail=detail)
+        else:
+            writer.report = WriteReport(layer, mode, 0, 0, 0, self.count(layer))
 
     def _ensure(self, layer: Layer) -> None:
         """Create the layer's table and the audit log's if they are missing."""

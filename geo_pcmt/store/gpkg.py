@@ -17,8 +17,9 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import geopandas as gpd
 import pandas as pd
@@ -34,6 +35,7 @@ from geo_pcmt.store.base import StoreBase, audit_values, chunks
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import rewrite_key as _rewrite_key, version_key as _version_key
 from geo_pcmt.store.filters import Filter, SQLiteFilter
+from geo_pcmt.store.gpkg_bulk import BULK_MIN_ROWS, ChunkedWrite, bulk_insert
 from geo_pcmt.store.gpkg_connections import Connections
 from geo_pcmt.store.versions import Expected, check_expected
 from geo_pcmt.store.gpkg_geometry import (  # noqa: F401  (the blob codec, importable here)
@@ -449,32 +451,26 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
             if expect_version:  # the write lock is held: nobody writes until we commit
                 self._check_versions(spec, expect_version)
             geom = self._geom_column(conn, spec.name)
-            if geom:
-                all_cols.append(geom)
-                values = [r + [g] for r, g in zip(values, geom_blobs)]
-                # (the R-tree is kept by the GeoPackage triggers, which call Python per row;
-                # dropping them for the transaction and filling the index at once made
-                # every write a schema change, and every reader re-parse the schema: under
-                # load reads got slower than the triggers cost, see docs/store.md)
             table = _q(spec.name)
             deleted = 0
             existing = 0
             if mode == "replace":
                 deleted = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                conn.execute(f"DELETE FROM {table}")
             elif ids:
                 existing = self._count_ids(conn, spec.name, ids)
                 if mode == "append" and existing:
                     raise StoreError(f"layer {spec.name}: {existing} id(s) already stored "
                                      "(use upsert to update them)")
-            placeholders = ",".join("?" * len(all_cols))
-            sql = f"INSERT INTO {table} ({', '.join(_q(c) for c in all_cols)}) VALUES ({placeholders})"
-            if mode == "upsert":
-                keep = [c for c in all_cols if c not in ("id", "created_at")]
-                sql += (" ON CONFLICT(id) DO UPDATE SET "
-                        + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in keep))
             try:
-                conn.executemany(sql, values)
+                if geom and not existing and len(values) >= BULK_MIN_ROWS:
+                    # many new rows: the R-tree filled at once (see store/gpkg_bulk.py)
+                    bulk_insert(conn, spec.name, geom, cols, values, prepared.geometries,
+                                geom_blobs, replace=mode == "replace")
+                else:
+                    if mode == "replace":
+                        conn.execute(f"DELETE FROM {table}")
+                    self._insert_rows(conn, spec.name, mode, all_cols, values, geom,
+                                      geom_blobs)
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"layer {spec.name}: {exc}") from None
             appended = mode == "append" or (mode == "upsert" and not existing)
@@ -490,6 +486,50 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
                         {**report.as_dict(), **(detail or {})})
         self._counts.put((spec.name, None, ()), (count_after, version, last))
         return report
+
+    @contextmanager
+    def bulk_writer(self, layer: str, *, mode: WriteMode = "append", user: str = "system",
+                    detail: Mapping | None = None) -> Iterator[ChunkedWrite]:
+        """One write transaction fed in chunks: ``with store.bulk_writer(layer) as w:
+        w.add(frame)…``; everything commits when the block ends, nothing if it raises.
+        The R-tree is filled once at the end (:class:`~.gpkg_bulk.ChunkedWrite`), one audit
+        record covers the whole write; ``w.report`` is its :class:`WriteReport`. The
+        store's write turn is held throughout (other writers wait, up to their timeout).
+        ``append`` and ``replace`` only."""
+        spec = self._writable(layer, mode)
+        if mode == "upsert":
+            raise StoreError("a chunked write appends or replaces; upsert with write()")
+        self._ensure(spec)
+        with self._transaction() as conn:
+            writer = ChunkedWrite(conn, spec, self._geom_column(conn, spec.name),
+                                  replace=mode == "replace", count_ids=self._count_ids)
+            writer.begin()
+            yield writer
+            writer.finish()
+            count_after, version, last = self._counted(conn, spec, None, None, None)
+            writer.report = WriteReport(spec.name, mode, writer.inserted, 0, writer.deleted,
+                                        count_after)
+            version = _bump_data_version(conn, spec.name, appended=mode == "append")
+            self._audit(conn, user, f"write:{mode}", spec.name, writer.ids,
+                        {**writer.report.as_dict(), **(detail or {})})
+        self._counts.put((spec.name, None, ()), (count_after, version, last))
+
+    @staticmethod
+    def _insert_rows(conn, table: str, mode: WriteMode, cols: list[str], values: list[list],
+                     geom: str | None, blobs: list | None) -> None:
+        """INSERT (``upsert``: or update by id, keeping ``created_at``) row by row; the
+        R-tree is kept by the GeoPackage triggers, which call Python per row. Writes of
+        many new rows take :func:`~geo_pcmt.store.gpkg_bulk.bulk_insert` instead."""
+        if geom:
+            cols = [*cols, geom]
+            values = [r + [g] for r, g in zip(values, blobs)]
+        sql = (f"INSERT INTO {_q(table)} ({', '.join(_q(c) for c in cols)}) "
+               f"VALUES ({','.join('?' * len(cols))})")
+        if mode == "upsert":
+            keep = [c for c in cols if c not in ("id", "created_at")]
+            sql += (" ON CONFLICT(id) DO UPDATE SET "
+                    + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in keep))
+        conn.executemany(sql, values)
 
     def delete(self, layer: str, ids: Sequence[str], *, user: str = "system",
                expect_version: Expected | None = None, detail: Mapping | None = None) -> int:
