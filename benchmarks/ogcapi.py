@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -190,22 +191,24 @@ def boxes(count: int, seed: int) -> list[str]:
 
 
 def run_batch(port: int, base: str, qs: list[str], headers: dict,
-              concurrency: int) -> tuple[list[float], int, float]:
-    """One batch of requests: (latencies in s, errors, wall time in s)."""
+              concurrency: int) -> tuple[list[float], Counter, float]:
+    """One batch of requests: (latencies in s, errors by HTTP status, wall time in s)."""
     latencies: list[float] = []
-    errors = 0
+    errors: Counter = Counter()
     lock = threading.Lock()
 
     def one(q: str) -> None:
-        nonlocal errors
         t0 = time.perf_counter()
-        status, body = fetch(port, f"{base}?{q}", headers)
+        try:
+            status, body = fetch(port, f"{base}?{q}", headers)
+        except OSError as exc:  # timeout, reset: counted, not fatal
+            status, body = type(exc).__name__, b""
         dt = time.perf_counter() - t0
         with lock:
             if status == 200 and body.startswith(b"{"):
                 latencies.append(dt)
             else:
-                errors += 1
+                errors[status] += 1
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -220,7 +223,7 @@ def drive(servers: list[tuple], qs: list[list[str]], concurrency: int, max_s: fl
     machine falls on all servers alike. The first 8 of each are a warm-up."""
     for (_, port, path, headers), q in zip(servers, qs):
         run_batch(port, path, q[:8], headers, concurrency)
-    acc = [{"lat": [], "errors": 0, "wall": 0.0} for _ in servers]
+    acc = [{"lat": [], "errors": Counter(), "wall": 0.0} for _ in servers]
     stop_at = time.monotonic() + max_s * len(servers)
     for start in range(8, len(qs[0]), round_size):
         if time.monotonic() > stop_at:
@@ -254,6 +257,13 @@ def same_answers(port_a, base_a, head_a, port_b, base_b, head_b, qa, qb) -> str:
         return "yes"
     return "; ".join(p for p in (f"{only_a} only in A" if only_a else "",
                                  f"{only_b} only in B" if only_b else "") if p)
+
+
+def _errors(by_status: Counter) -> str:
+    """``0``, or the count with the statuses: ``7 (500: 7)``."""
+    total = sum(by_status.values())
+    detail = ", ".join(f"{k}: {v}" for k, v in sorted(by_status.items(), key=str))
+    return f"{total} ({detail})" if total else "0"
 
 
 def start_servers(workdir: Path, workers: int) -> tuple[list, int, int]:
@@ -349,7 +359,7 @@ def main() -> None:
         print("|---|---|---:|---:|---:|---:|---:|---|")
         for scenario, name, r, ratio, same in rows:
             print(f"| {scenario} | {name} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | "
-                  f"{r['errors']} | {ratio:.2f} | {same} |")
+                  f"{_errors(r['errors'])} | {ratio:.2f} | {same} |")
         print("\nNote: pygeoapi has no roles and no audit: it serves both layers to anyone and "
               "writes nothing per request; geo_pcmt's analyst rows also check the token, "
               "apply the clearance scope and commit an audit record per page. The viewer "
