@@ -210,3 +210,15 @@ def test_cursor_pages_are_audited_with_their_cursor(paged_app, web_store):
     details = [json.loads(d) for d in reads["detail"]]
     assert sum(d["returned"] for d in details) == len(ids)
     assert sum("after" in d["query"] for d in details) == len(details) - 1
+
+
+def test_the_openapi_document_offers_the_cursor_on_record_layers_only(app):
+    doc = app.test_client().get("/api/openapi?f=json", headers=bearer(app, "analyst")).get_json()
+
+    def names(path):
+        refs = [p["$ref"].rsplit("/", 1)[-1] for p in doc["paths"][path]["get"]["parameters"]
+                if "$ref" in p]
+        return set(refs)
+    assert "after" in names("/collections/retail_points/items")
+    assert "after" not in names("/collections/retail_points_per_commune/items")
+    assert doc["components"]["parameters"]["after"]["in"] == "query"
