@@ -428,7 +428,7 @@ def _refuse_hidden(role: str | None, layer: str, names, visible: list[str], what
 
 def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
          columns: Sequence[str] | None = None, limit: int | None = None,
-         offset: int = 0, filter=None) -> pd.DataFrame:
+         offset: int = 0, filter=None, after: int | None = None) -> pd.DataFrame:
     """Read ``layer`` from ``store`` as ``role`` may see it: rows and fields.
 
     Parameters
@@ -451,6 +451,9 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
     columns : list of str, optional
         Fields wanted; default every field the role may see. Asking for a field the role
         may not see raises :class:`AccessDenied` (the same as an unknown field would).
+    after : int, optional
+        Keyset paging: rows after the one with this ``fid`` (``attrs["last_fid"]`` of the
+        previous page); pages do not slow with their position, unlike ``offset``.
 
     Returns
     -------
@@ -481,6 +484,8 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
         columns = list(columns)
     scope = row_filter_for(role, layer)
     extra = {} if filter is None else {"filter": filter}  # stores without filters still work
+    if after is not None:
+        extra["after"] = after
     return store.read(layer, bbox=bbox, where=_merge_where(where, scope), columns=columns,
                       limit=limit, offset=offset, **extra)
 

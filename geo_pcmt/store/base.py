@@ -125,9 +125,12 @@ class Store(Protocol):
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
-             offset: int = 0, filter: Any = None) -> gpd.GeoDataFrame | pd.DataFrame:
-        """Rows of ``layer``: ``where`` (equality, lists, ranges) AND ``bbox`` AND
-        ``filter``, a checked :class:`geo_pcmt.store.filters.Filter` (never text)."""
+             offset: int = 0, filter: Any = None,
+             after: int | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+        """Rows of ``layer`` in ``fid`` order: ``where`` (equality, lists, ranges) AND
+        ``bbox`` AND ``filter``, a checked :class:`geo_pcmt.store.filters.Filter` (never
+        text), AND ``fid > after`` (keyset paging). ``attrs["last_fid"]`` of the answer is
+        the ``after`` of the next page (None when no row came back)."""
         ...
 
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,

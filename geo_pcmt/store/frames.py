@@ -198,10 +198,14 @@ def typed(layer: Layer, data: dict[str, list], geometry=None) -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(v, dtype=_PANDAS_DTYPES[layer.field(c).type])
                           for c, v in data.items()})
     if layer.has_geometry:
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(np.asarray(geometry, dtype=object)
-                                                             if geometry is not None else [],
-                                                             crs=STORAGE_CRS), crs=STORAGE_CRS)
+        # a GeometryArray carrying the CRS object made once: geopandas parsed and compared
+        # the CRS text on every read (a third of building a 100-row API page)
+        geoms = np.asarray(geometry if geometry is not None else [], dtype=object)
+        return gpd.GeoDataFrame(frame, geometry=gpd.array.from_shapely(geoms, crs=_STORAGE))
     return frame
+
+
+_STORAGE = pyproj.CRS.from_user_input(STORAGE_CRS)
 
 
 PANDAS_DTYPES = _PANDAS_DTYPES

@@ -27,7 +27,7 @@ import pyogrio
 import shapely
 
 from geo_pcmt.layers import LAYERS, Layer, get_layer
-from geo_pcmt.store import frames
+from geo_pcmt.store import clearance, frames
 from geo_pcmt.store.group_commit import GroupCommit
 from geo_pcmt.store.base import BBox, StoreError, Where, WriteMode, WriteReport
 from geo_pcmt.store.base import CountMemo, filter_key, versions_from_rows
@@ -132,6 +132,7 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
             if "confidentiality" in layer.field_names:
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {_q('ix_' + layer.name + '_conf')} "
                              f"ON {_q(layer.name)}(confidentiality)")
+                conn.execute(clearance.sqlite_index(layer))  # stores made before it
         return [f.name for f in added]
 
     def _create_table(self, layer: Layer) -> None:
@@ -154,6 +155,7 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
             if "confidentiality" in layer.field_names:  # every role-filtered read uses it
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {_q('ix_' + layer.name + '_conf')} "
                              f"ON {_q(layer.name)}(confidentiality)")
+                conn.execute(clearance.sqlite_index(layer))  # analysts' pages in fid order
             conn.execute("UPDATE gpkg_contents SET identifier = ?, description = ? "
                          "WHERE table_name = ?",
                          (layer.title_vi, f"{layer.title_en}. {layer.description}".strip(),
@@ -198,8 +200,11 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
 
     def _where_sql(self, layer: Layer, conn, bbox: BBox | None,
                    where: Where | None, alias: str = "",
-                   flt: Filter | None = None) -> tuple[str, list]:
+                   flt: Filter | None = None, after: int | None = None) -> tuple[str, list]:
         clauses, params = [], []
+        if after is not None:  # keyset paging: the rows after the previous page's last
+            clauses.append(f"{alias}fid > ?")
+            params.append(int(after))
         if flt is not None:
             geom = self._geom_column(conn, layer.name)
             rtree = _q("rtree_" + layer.name + "_" + geom) if geom else None
@@ -209,7 +214,9 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
         for column, value in (where or {}).items():
             layer.field(column)  # KeyError for unknown columns: never interpolated
             col = alias + _q(column)
-            if isinstance(value, slice):
+            if clearance.is_cleared_scope(column, value):  # served by its index, fid order
+                clauses.append(clearance.sqlite_condition(alias))
+            elif isinstance(value, slice):
                 if value.start is not None:
                     clauses.append(f"{col} >= ?")
                     params.append(value.start)
@@ -247,7 +254,8 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
-             offset: int = 0, filter: Filter | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+             offset: int = 0, filter: Filter | None = None,
+             after: int | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """Rows of ``layer`` in stored order, filtered and paged.
 
         Parameters
@@ -264,16 +272,26 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
         filter : Filter, optional
             A checked CQL2 expression (:class:`~geo_pcmt.store.filters.Filter`), ANDed with
             ``where`` and ``bbox``; its values are bound, never pasted.
+        after : int, optional
+            Keyset paging: only rows stored after the row with this ``fid`` (the
+            ``last_fid`` of the previous page; :mod:`.clearance`).
+
+        Returns
+        -------
+        GeoDataFrame or DataFrame
+            ``attrs["last_fid"]`` holds the ``fid`` of the last row (None when empty).
         """
         spec = get_layer(layer)
         cols = frames.read_columns(spec, columns, limit, offset)
+        after = clearance.check_after(after)
         if not self._has_table(spec.name):
-            return frames.empty_frame(spec, cols)
+            return _with_last(frames.empty_frame(spec, cols), [])
         flt = filter
         with self._reading() as conn:
             geom = self._geom_column(conn, spec.name)
-            sql_where, params = self._where_sql(spec, conn, bbox, where, flt=flt)
-            select = ", ".join(_q(c) for c in cols) + (f", {_q(geom)}" if geom else "")
+            sql_where, params = self._where_sql(spec, conn, bbox, where, flt=flt, after=after)
+            select = ", ".join(_q(c) for c in cols) + (f", {_q(geom)}" if geom else "") \
+                + ", fid"
             refine = bbox is not None and spec.geometry_type != "Point"
             sql = f"SELECT {select} FROM {_q(spec.name)}{sql_where} ORDER BY fid"
             if (bbox is not None and spec.geometry_type == "Point" and limit is not None
@@ -281,14 +299,15 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
                 # a page of points in a box holding a large share of the layer: walk the
                 # table in stored order, look each row up in the R-tree by id, stop at the
                 # page's end (listing and sorting the box's ids first cost more)
-                filters, params = self._where_sql(spec, conn, None, where, alias="t.", flt=flt)
+                filters, params = self._where_sql(spec, conn, None, where, alias="t.", flt=flt,
+                                                  after=after)
                 rtree = _q("rtree_" + spec.name + "_" + geom)
-                tcols = ", ".join("t." + _q(c) for c in cols) + f", t.{_q(geom)}"
+                tcols = ", ".join("t." + _q(c) for c in cols) + f", t.{_q(geom)}, t.fid"
                 sql = (f"SELECT {tcols} FROM {_q(spec.name)} t NOT INDEXED CROSS JOIN {rtree} r "
                        f"ON r.id = t.fid{filters or ' WHERE 1'} AND {_in_box_joined(geom)} "
                        f"ORDER BY t.fid LIMIT ? OFFSET ?")
                 params += [*_in_box_joined_params(bbox), int(limit), int(offset)]
-            elif (bbox is not None and not where and flt is None
+            elif (bbox is not None and not where and flt is None and after is None
                     and spec.geometry_type == "Point" and (limit is not None or offset)):
                 # a page of points in a box: page the fids in the R-tree, read only those
                 # rows (filtering the table first read every row in the box)
@@ -301,16 +320,17 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
                 params += [-1 if limit is None else int(limit), int(offset)]
             records = conn.execute(sql, params).fetchall()
         data = {c: [r[i] for r in records] for i, c in enumerate(cols)}
+        fids = [r[-1] for r in records]
         if geom:
             geoms = decode_geometries([r[len(cols)] for r in records])
             out = frames.typed(spec, data, geoms)
             if refine:
-                box = shapely.box(*bbox)
-                out = out[shapely.intersects(out.geometry.values, box)]
+                keep = shapely.intersects(out.geometry.values, shapely.box(*bbox))
                 stop = None if limit is None else offset + limit
-                out = out.iloc[offset:stop].reset_index(drop=True)
-            return out
-        return frames.typed(spec, data)
+                out = out[keep].iloc[offset:stop].reset_index(drop=True)
+                fids = [f for f, k in zip(fids, keep) if k][offset:stop]
+            return _with_last(out, fids)
+        return _with_last(frames.typed(spec, data), fids)
 
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
               filter: Filter | None = None) -> int:
@@ -635,6 +655,12 @@ class GeoPackageStore(Connections, RTreeQueries, StoreBase):
 
 _AUDIT_INSERT = ('INSERT INTO audit_log (id, "at", "user", action, layer, ids, detail) '
                  "VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def _with_last(frame: pd.DataFrame, fids: list) -> pd.DataFrame:
+    """``frame`` with ``attrs["last_fid"]``: the keyset cursor after its last row."""
+    frame.attrs["last_fid"] = int(fids[-1]) if len(fids) else None
+    return frame
 
 
 def _bump_data_version(conn: sqlite3.Connection, layer: str, *, appended: bool = False) -> int:

@@ -32,7 +32,7 @@ import shapely
 import sqlalchemy as sa
 
 from geo_pcmt.layers import LAYERS, Layer, get_layer
-from geo_pcmt.store import frames
+from geo_pcmt.store import clearance, frames
 from geo_pcmt.store.filters import Filter
 from geo_pcmt.store.group_commit import GroupCommit
 from geo_pcmt.store.postgis_filters import condition as filter_condition
@@ -149,6 +149,9 @@ class PostGISStore(Pools, StoreBase):
             added = [name for name in names if name in existing
                      and self._add_missing_columns(conn, inspector, get_layer(name))]
             self._create_meta(conn.connection.driver_connection.cursor())
+            for name in names:  # the clearance indexes (tables made before them too)
+                for ddl in clearance.postgres_indexes(get_layer(name), self._qt(name)):
+                    conn.execute(sa.text(ddl))
             for name in added:  # features gain (empty) properties: readers are out of date
                 self._bump_data_version(conn.connection.driver_connection.cursor(), name)
         self._known_tables = existing | set(names)
@@ -237,7 +240,8 @@ class PostGISStore(Pools, StoreBase):
 
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
-             offset: int = 0, filter: Filter | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+             offset: int = 0, filter: Filter | None = None,
+             after: int | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """Rows of ``layer`` in the order they were written, filtered and paged in SQL.
 
         Parameters
@@ -254,24 +258,35 @@ class PostGISStore(Pools, StoreBase):
         filter : Filter, optional
             A checked CQL2 expression, ANDed with the rest (see
             :mod:`geo_pcmt.store.postgis_filters`).
+        after : int, optional
+            Keyset paging: only rows after the row with this ``fid`` (the previous page's
+            ``attrs["last_fid"]``, see :mod:`.clearance`).
         """
         spec = get_layer(layer)
         cols = frames.read_columns(spec, columns, limit, offset)
+        after = clearance.check_after(after)
         if not self._has_table(spec.name):
-            return frames.empty_frame(spec, cols)
+            out = frames.empty_frame(spec, cols)
+            out.attrs["last_fid"] = None
+            return out
         table = self.table(spec)
         select = [_as_text(table.c[c], spec.field(c).type) for c in cols]
         if spec.has_geometry:
             select.append(sa.func.ST_AsBinary(table.c[GEOM]).label(GEOM))
-        query = sa.select(*select).where(*self._conditions(spec, bbox, where, filter)) \
-            .order_by(table.c.fid)
+        select.append(table.c.fid)
+        conds = self._conditions(spec, bbox, where, filter)
+        if after is not None:
+            conds.append(table.c.fid > after)
+        query = sa.select(*select).where(*conds).order_by(table.c.fid)
         if limit is not None:
             query = query.limit(int(limit))
         if offset:
             query = query.offset(int(offset))
         with self._connect() as conn:
             records = conn.execute(query).all()
-        return _frame_of(spec, cols, records)
+        out = _frame_of(spec, cols, [r[:-1] for r in records])
+        out.attrs["last_fid"] = int(records[-1][-1]) if records else None
+        return out
 
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
               filter: Filter | None = None) -> int:

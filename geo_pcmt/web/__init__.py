@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
     "CSP_IMG_SRC": ("'self'", "data:", "blob:"),
     "TRUST_PROXY": 0,                         # number of reverse proxies in front (X-Forwarded-*)
+    "API_EDITS_WITHOUT_IF_MATCH": (),         # User-Agent tokens (e.g. "QGIS/") whose edits may
+                                              # omit If-Match: last writer wins, audited (docs/api.md)
     "ANONYMOUS_ROLE": None,                   # None: anonymous sees reference layers only;
                                               # "viewer": anonymous gets the viewer's aggregates
     "JSON_SORT_KEYS": False,

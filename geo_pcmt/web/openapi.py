@@ -389,6 +389,8 @@ def _item_parameters(c: Collection) -> list[dict]:
     """Parameters of ``c``'s items: paging, bbox and datetime where they apply, filters."""
     params = [_ref("parameters", "f"), _ref("parameters", "limit"),
               _ref("parameters", "offset")]
+    if not c.is_aggregate:  # keyset cursor of the next links (aggregates page by offset)
+        params.append(_ref("parameters", "after"))
     if c.layer.has_geometry:
         params.append(_ref("parameters", "bbox"))
     if c.time_field:
@@ -431,6 +433,11 @@ def _parameters(limit_default: int, limit_max: int) -> dict[str, dict]:
         "offset": {"name": "offset", "in": "query", "required": False, "style": "form",
                    "explode": False, "description": "Features to skip (paging).",
                    "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        "after": {"name": "after", "in": "query", "required": False, "style": "form",
+                  "explode": False,
+                  "description": "Cursor from a next link (opaque): the page after the one "
+                                 "that link ended; not with offset.",
+                  "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}},
         "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form",
                  "explode": False,
                  "description": "minLon,minLat,maxLon,maxLat in CRS84 (WGS 84 lon/lat).",

@@ -338,12 +338,13 @@ def items(cid: str):
     fmt = _format()
     c = find_collection(cid)
     role = current_role()
-    q = parse_query(request.args, c, role)
+    q = parse_query(request.args, c, role, extra_params=frozenset({"after"}))
     key = cache_key("items", c, read_layers(c)) if fmt == "json" else None
     hit = lookup(key)
     if hit is not None:
         return serve(c, q, hit)
-    frame, matched = read_page(c, q, role)
+    page = read_page(c, q, role)
+    frame, matched = page.frame, page.matched
     ids = audited_ids(c, frame)
     audited = submit_audit(c, ids, q, len(frame))
     args = {k: v for k, v in request.args.items() if k != "f"}
@@ -351,8 +352,10 @@ def items(cid: str):
                    "application/geo+json"),
              _link(_url(f"/collections/{cid}/items", **args, f="html"), "alternate", "text/html"),
              _link(_url(f"/collections/{cid}", f="json"), "collection", "application/json")]
-    if q.offset + len(frame) < matched and len(frame):
-        nxt = dict(args, offset=q.offset + len(frame), limit=q.limit)
+    if page.more:  # keyset cursor; offset only for the per-commune counts (in memory)
+        nxt = {k: v for k, v in args.items() if k not in ("offset", "after")}
+        nxt.update({"after": page.after} if page.after is not None
+                   else {"offset": q.offset + len(frame)}, limit=q.limit)
         links.append(_link(_url(f"/collections/{cid}/items", **nxt, f=fmt), "next",
                            "application/geo+json" if fmt == "json" else "text/html"))
     if q.offset > 0:

@@ -19,7 +19,10 @@ confidentiality above their own clearance (403).
 Versions: every item ``GET`` carries a strong ``ETag``, the row's version
 (:mod:`geo_pcmt.store.versions`). ``PUT``, ``PATCH`` and ``DELETE`` need ``If-Match`` with
 it (428 without); the store compares it inside the write's transaction, so of two edits
-made from the same version exactly one succeeds and the other gets 412.
+made from the same version exactly one succeeds and the other gets 412. A deployment may
+let named desktop clients (``API_EDITS_WITHOUT_IF_MATCH``, User-Agent tokens such as
+``QGIS/``: QGIS sends no ``If-Match``) change records without it: the version read at the
+start of the request stands in (last writer wins) and the audit record says so.
 
 Checks: the feature is validated as an uploaded row is (:func:`geo_pcmt.ingest.validate`);
 a 422 lists each problem with its field, in Vietnamese (``?lang=en``: English). The write,
@@ -32,7 +35,7 @@ import uuid
 
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from geo_pcmt import access, ingest
 from geo_pcmt.ingest.problem_text import problem_json
@@ -161,7 +164,7 @@ def replace_item(cid: str, fid: str):
     lang = _lang()
     c = _editable(cid)
     body = json_body(request, FEATURE_TYPES)
-    expected = expected_versions(request)
+    expected = _expected(c, fid)
     _current(c, fid, expected)
     if feature_id(body) not in (None, fid):
         raise bad_request("id_mismatch", f"the body names another feature than {fid[:80]!r}")
@@ -173,7 +176,7 @@ def update_item(cid: str, fid: str):
     lang = _lang()
     c = _editable(cid)
     patch = json_body(request, PATCH_TYPES)
-    expected = expected_versions(request)
+    expected = _expected(c, fid)
     frame = _current(c, fid, expected)
     merged = merge_patch(_as_feature(c, frame), patch)
     if not isinstance(merged, dict) or feature_id(merged) != fid:
@@ -185,7 +188,7 @@ def delete_item(cid: str, fid: str):
     """Delete one feature (admins; ``If-Match`` required); 204."""
     _lang()
     c = _editable(cid, delete=True)
-    expected = expected_versions(request)
+    expected = _expected(c, fid)
     _current(c, fid, expected)
     try:
         get_store().delete(cid, [fid], user=current_user().username,
@@ -197,6 +200,31 @@ def delete_item(cid: str, fid: str):
 
 
 # --- steps ------------------------------------------------------------------------------------
+
+def trusted_without_if_match() -> bool:
+    """Whether this request comes from a client the deployment lets edit without
+    ``If-Match`` (a token of ``API_EDITS_WITHOUT_IF_MATCH`` in its User-Agent; none by
+    default). Not a privilege: the caller may change the record anyway once they read its
+    ETag; what it gives up is the guard against overwriting a colleague's change."""
+    tokens = current_app.config.get("API_EDITS_WITHOUT_IF_MATCH") or ()
+    if isinstance(tokens, str):
+        tokens = [t.strip() for t in tokens.split(",")]
+    agent = request.headers.get("User-Agent", "")
+    return any(t and t in agent for t in tokens)
+
+
+def _expected(c: Collection, fid: str) -> set[str]:
+    """The versions a change may apply to: ``If-Match``'s (428 without it), or, for a
+    trusted desktop client that sent none, the stored version as read now (last writer
+    wins; the audit record marks it, see :func:`_detail`)."""
+    if "If-Match" in request.headers or not trusted_without_if_match():
+        return expected_versions(request)
+    frame = read_one(c, Query(where={"id": fid}), current_role())
+    if not len(frame):
+        raise ApiError(404, "not_found", f"no feature {fid[:80]!r} in {c.id}")
+    g.edit_without_if_match = True
+    return {item_version(c, frame)}
+
 
 def _current(c: Collection, fid: str, expected: set[str]) -> pd.DataFrame:
     """The stored feature as the caller may see it: 404 when they may not (or it is not
@@ -283,6 +311,8 @@ def _detail(method: str, expected: set[str] | None) -> dict:
     """What the audit record of an edit says besides the store's own report."""
     return {"via": "ogcapi", "method": method, "role": current_role(),
             "if_match": sorted(expected or ()),
+            **({"without_if_match": request.headers.get("User-Agent", "")[:200]}
+               if g.get("edit_without_if_match") else {}),
             "warnings": g.get("edit_warnings", [])}
 
 

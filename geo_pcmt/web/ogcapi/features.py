@@ -7,6 +7,7 @@ memory.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import geopandas as gpd
@@ -59,20 +60,49 @@ def filter_frame(frame: pd.DataFrame, q: Query) -> pd.DataFrame:
     return frame[keep]
 
 
-def read_page(c: Collection, q: Query, role: str | None) -> tuple[pd.DataFrame, int]:
-    """``(features, numberMatched)`` for a query, as ``role`` may see them."""
+@dataclass
+class Page:
+    """A page of features: the rows, ``numberMatched``, whether rows follow, and the keyset
+    cursor of the ``next`` link (None for the aggregates, which page by offset)."""
+
+    frame: pd.DataFrame
+    matched: int
+    more: bool
+    after: int | None = None
+
+
+def read_page(c: Collection, q: Query, role: str | None) -> Page:
+    """A page for a query, as ``role`` may see it.
+
+    One row more than the limit is read: whether it exists says if a ``next`` link is due,
+    and its ``fid`` less one is that link's cursor (``after``: the rows from it on). Keyset
+    pages cost the same anywhere in the layer, unlike ``offset`` (kept for the clients
+    that send it, GDAL and QGIS among them). ``numberMatched`` is counted only when the
+    page does not tell it (:func:`count_matches`).
+    """
     store = get_store()
     if c.is_aggregate:
+        if q.after is not None:
+            raise ApiError(400, "invalid_parameter", "after does not apply to per-commune "
+                                                     "counts; page them with offset")
         frame = filter_frame(aggregate_frame(store, c, role), q)
         stop = None if q.limit is None else q.offset + q.limit
-        return frame.iloc[q.offset:stop].reset_index(drop=True), len(frame)
-    frame = _read(store, c, role, bbox=q.bbox, where=q.where, limit=q.limit, offset=q.offset,
-                  filter=q.filter)
-    if q.limit is not None and (len(frame) == q.limit or (q.offset > 0 and not len(frame))):
+        page = frame.iloc[q.offset:stop].reset_index(drop=True)
+        return Page(page, len(frame), stop is not None and stop < len(frame))
+    limit = q.limit
+    frame = _read(store, c, role, bbox=q.bbox, where=q.where, filter=q.filter,
+                  limit=None if limit is None else limit + 1, offset=q.offset, after=q.after)
+    more = limit is not None and len(frame) > limit
+    after = None
+    if more:
+        last = frame.attrs.get("last_fid")  # the row read beyond the page comes next
+        after = None if last is None else last - 1
+        frame = frame.iloc[:limit]
+    if more or q.after is not None or (q.offset > 0 and not len(frame)):
         matched = count_matches(store, c, q, role)
-    else:  # the page ends before the limit: it holds the last match, no count needed
+    else:  # the page holds the last match, no count needed
         matched = q.offset + len(frame)
-    return frame, matched
+    return Page(frame, matched, more, after)
 
 
 def read_one(c: Collection, q: Query, role: str | None) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Query parameters of the items (and exports) → a checked :class:`Query` for the store.
 
-``bbox``, ``limit``/``offset``, ``datetime`` (instants and intervals on the layer's time
+``bbox``, ``limit``/``offset`` (or ``after``, the keyset cursor of ``next`` links, on
+items), ``datetime`` (instants and intervals on the layer's time
 field), ``filter`` (CQL2, see :mod:`.filters`) and one equality filter per visible
 property; anything else is a 400 naming the parameter, so that a typo never silently
 returns everything.
@@ -47,12 +48,14 @@ class Query:
     where: dict = field(default_factory=dict)
     limit: int | None = None
     offset: int = 0
+    after: int | None = None  # keyset cursor: rows stored after this fid (``next`` links)
     filter: Filter | None = None
     filter_text: str | None = None  # as sent, for the audit record
 
     def describe(self) -> dict:
         """JSON-able summary for the audit log."""
         out = {"bbox": self.bbox, "limit": self.limit, "offset": self.offset,
+               **({} if self.after is None else {"after": self.after}),
                "where": {k: (f"{v.start}..{v.stop}" if isinstance(v, slice) else v)
                          for k, v in self.where.items()}}
         if self.filter_text is not None:
@@ -67,6 +70,18 @@ def bad_request(code: str, message: str) -> ApiError:
 
 
 _bad = bad_request
+
+
+def parse_cursor(text: str, with_offset: bool) -> int:
+    """The ``after`` cursor of a ``next`` link (opaque to clients: the position after the
+    previous page's last feature) → the store's keyset ``fid``."""
+    if with_offset:
+        raise _bad("invalid_parameter", "after (from a next link) and offset do not go "
+                                        "together; send one of them")
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise _bad("invalid_cursor", "after must be the value from a next link")
+    return int(text)
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -256,6 +271,8 @@ def parse_query(args, c: Collection, role: str | None, *, paged: bool = True,
             raise _bad("invalid_offset", "offset must be a whole number ≥ 0") from None
         if q.offset < 0 or q.offset > 10**12:
             raise _bad("invalid_offset", "offset must be ≥ 0")
+    if "after" in args:
+        q.after = parse_cursor(args["after"], "offset" in args)
     if "bbox" in args:
         if not c.layer.has_geometry:
             raise _bad("invalid_bbox", f"collection {c.id} has no geometry; bbox does not apply")
