@@ -112,3 +112,113 @@ def test_the_layer_hides_its_operational_fields_and_is_not_a_template_layer():
     assert not has_template("patrol_tracks")
     with pytest.raises(ValueError, match="GPX"):
         write_template("patrol_tracks", "unused.xlsx")
+
+
+# --- the plan against its tracks ---------------------------------------------------------------
+
+def _square_plan():
+    """One team, four stops: A (1 km E), B (1 km E, 1 km N), C (1 km N), D (1 km W, 1 km N)."""
+    from tests.test_patrol import THURSDAY, post, targets_frame
+    from geo_pcmt.analysis import patrol
+    t = targets_frame([("A", 8.0, 1000, 0), ("B", 8.0, 1000, 1000), ("C", 8.0, 0, 1000),
+                       ("D", 5.0, -1000, 1000)])
+    p = patrol.plan(t, post(), plan_date=THURSDAY, budget_min=600, n_teams=1)
+    assert list(p.stops["target_id"]) == ["A", "B", "C", "D"]
+    return p
+
+
+def _walk(points_m, **props):
+    """A patrol_tracks row walking through ``points_m`` (metres east/north of the post)."""
+    import geopandas as gpd
+    from tests.test_patrol import at
+    line = shapely.LineString([at(dx, dy) for dx, dy in points_m])
+    row = {"id": "TR-1", "team": 1, "started_at": "2026-01-15T07:00:00",
+           "ended_at": "2026-01-15T09:30:00", "stops_done": None, **props}
+    return gpd.GeoDataFrame([row], geometry=[line], crs=4326)
+
+
+def test_a_track_that_reaches_three_of_four_stops_has_three_reached_and_its_length():
+    from pyproj import Geod
+    from geo_pcmt.analysis import patrol
+    p = _square_plan()
+    # to A, B and C (passing 30 m off each), then straight home: D never comes within 1 km
+    track = _walk([(0, 0), (1000, 30), (1030, 1000), (0, 970), (0, 0)])
+    cmp = patrol.compare_tracks(p, track)
+    assert cmp.stops["reached"].tolist() == [True, True, True, False]
+    assert cmp.stops["closest_m"].iloc[0] == pytest.approx(30, abs=1)
+    assert cmp.stops["closest_m"].iloc[3] > 900
+    row = cmp.tracks.iloc[0]
+    assert (row["planned"], row["reached"], row["done"]) == (4, 3, 3)
+    geodesic_km = Geod(ellps="WGS84").geometry_length(track.geometry.iloc[0]) / 1000
+    assert row["km_walked"] == pytest.approx(geodesic_km, rel=0.01)
+    assert row["hours"] == 2.5 and row["hours_planned"] == pytest.approx(3.32, abs=0.01)
+    assert cmp.summary["done"] == 3 and cmp.summary["share_done"] == pytest.approx(24 / 29, abs=1e-4)
+
+
+def test_a_stop_marked_done_counts_and_a_detour_is_measured_as_a_deviation():
+    from geo_pcmt.analysis import patrol
+    p = _square_plan()
+    # the planned loop, with a 2 km detour south from A (1 km out, 1 km back)
+    track = _walk([(0, 0), (1000, 0), (1000, -1000), (1000, 0), (1000, 1000), (0, 1000),
+                   (-1000, 1000), (0, 0)], stops_done="D@2026-01-15T09:10")
+    cmp = patrol.compare_tracks(p, track, deviation_m=300)
+    assert cmp.stops["done"].all() and cmp.stops["marked"].tolist() == [False] * 3 + [True]
+    assert cmp.stops["marked_at"].iloc[3] == "2026-01-15T09:10:00"
+    row = cmp.tracks.iloc[0]
+    # the part of the detour beyond 300 m of the route, walked out and back: 2 × 700 m
+    assert row["deviation_km"] == pytest.approx(1.4, abs=0.03)
+    assert row["excursions"] == 1
+
+
+def test_a_track_of_another_team_does_not_do_this_teams_stops():
+    from geo_pcmt.analysis import patrol
+    p = _square_plan()
+    cmp = patrol.compare_tracks(p, _walk([(0, 0), (1000, 0), (1000, 1000)], team=2))
+    assert not cmp.stops["done"].any() and cmp.tracks.iloc[0]["planned"] == 0
+
+
+def test_weekly_coverage_counts_only_the_stops_done():
+    import pandas as pd
+    from geo_pcmt.analysis import patrol
+    plans = pd.DataFrame({"id": ["p1", "p2", "p3"], "created_at": ["1", "1", "1"],
+                          "plan_date": ["2026-01-12", "2026-01-13", "2026-01-14"]})
+    stops = pd.DataFrame({"plan_id": ["p1", "p1", "p2", "p2", "p3"],
+                          "target_id": ["A", "B", "A", "B", "A"], "name": ["Bến A", "Lối B"] * 2
+                          + ["Bến A"], "risk": [9.0, 8.0, 9.0, 8.0, 9.0]})
+    # A planned 3 days, done 2; B planned 2 days, done on none (the team never got there)
+    cov = patrol.done_coverage(plans, stops, [True, False, False, False, True])
+    assert cov.set_index("target_id")[["planned", "done", "met"]].to_dict("index") == {
+        "A": {"planned": 3, "done": 2, "met": True}, "B": {"planned": 2, "done": 0, "met": False}}
+
+
+def test_the_run_compares_a_stored_plan_and_the_planner_owes_what_was_not_done(store):
+    from datetime import timedelta
+    from tests.test_patrol import THURSDAY, post
+    from geo_pcmt.runs import patrol as patrol_run
+    from geo_pcmt.runs import patrol_tracks
+    p = _square_plan()
+    plan_id = patrol_run.save_plan(store, p, user="chi_huy")
+    track = _walk([(0, 0), (1000, 30), (1030, 1000), (0, 970), (0, 0)], plan_id=plan_id,
+                  source="ứng dụng thực địa", findings="Phát hiện dấu vết qua lại ở lối C")
+    rep = ingest.validate(track, "patrol_tracks")
+    assert rep.ok, [str(x) for x in rep.problems]
+    store.write("patrol_tracks", rep.clean, user="phan_tich")
+    params = patrol_tracks.TrackParams(plan_id=plan_id)
+    result = patrol_tracks.run(patrol_tracks.read_inputs(store, params, role="commander"), params)
+    assert result.comparison.summary["done"] == 3
+    assert result.findings[0]["findings"].startswith("Phát hiện dấu vết")
+    assert result.confidentiality == "restricted"
+    # the week's coverage: A, B, C (risk 8) planned once and done once; D (risk 5) not high
+    cov = result.coverage.set_index("target_id")
+    assert cov["done"].to_dict() == {"A": 1, "B": 1, "C": 1}
+    summary = patrol_tracks.write(store, result, user="chi_huy")
+    log = store.read("audit_log")
+    assert (log["action"] == "patrol:track_check").sum() == 1 and summary["done"] == 3
+    # the next day, the planner counts the stops done: D was planned but not done, so it is
+    # not among this week's visits (A, B and C are)
+    visits = patrol_run.visits_this_week(store, post(), THURSDAY + timedelta(days=1),
+                                         role="commander")
+    assert visits == {"A": 1, "B": 1, "C": 1}
+    # an analyst reads the tracks but not the plans the run compares them with
+    with pytest.raises(access.AccessDenied):
+        patrol_tracks.read_inputs(store, params, role="analyst")
