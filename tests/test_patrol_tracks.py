@@ -222,3 +222,37 @@ def test_the_run_compares_a_stored_plan_and_the_planner_owes_what_was_not_done(s
     # an analyst reads the tracks but not the plans the run compares them with
     with pytest.raises(access.AccessDenied):
         patrol_tracks.read_inputs(store, params, role="analyst")
+
+
+@pytest.mark.slow  # a plan, an app and three pages: ~2 s
+def test_the_plan_page_and_brief_show_planned_against_done_in_vietnamese(app, web_store):
+    import re
+    from geo_pcmt.runs import patrol as patrol_run
+    plan_id = patrol_run.save_plan(web_store, _square_plan(), user="commander_user")
+    track = _walk([(0, 0), (1000, 30), (1030, 1000), (0, 970), (0, 0)])
+    feature = json.loads(track.to_json())["features"][0]
+    feature["properties"] = {"plan_id": plan_id, "team": 1, "source": "ứng dụng thực địa",
+                             "started_at": "2026-01-15T07:00:00+07:00",
+                             "ended_at": "2026-01-15T09:30:00+07:00",
+                             "findings": "Phát hiện 2 người lạ ở lối C", "recorded_by": "Tổ 1"}
+    client = app.test_client()
+    res = client.post("/api/collections/patrol_tracks/items", data=json.dumps(feature),
+                      content_type="application/geo+json", headers=bearer(app, "analyst"))
+    assert res.status_code == 201, res.get_data(as_text=True)
+    head = {**bearer(app, "commander"), "Accept": "text/html"}
+    for url in (f"/patrol/{plan_id}", f"/patrol/{plan_id}/brief"):
+        page = client.get(url, headers=head).get_data(as_text=True)
+        assert "Đã thực hiện 3/4 điểm dừng" in page, url
+        assert "Phát hiện 2 người lạ ở lối C" in page
+        assert re.search(r"\d+,\d km", page)  # decimal comma
+        assert "07:00 15/01" in page and "Chưa thực hiện (gần nhất 1.0" in page
+        assert "TR-" not in page and "patrol_tracks-" not in page  # no internal ids
+        assert '<div class="secret">MẬT</div>' in page
+        # the week's guarantee (2 days a week for risk ≥ 7): planned once, done once, not met
+        assert ('<tr><td>Mục tiêu A</td><td class="n">8,0</td><td class="n">2</td>'
+                '<td class="n">1</td><td class="n">1</td><td>Chưa đạt</td></tr>') in page
+        assert "<td>Mục tiêu D</td><td class=\"n\">5,0</td><td class=\"n\">2</td>" not in page
+    body = client.get(f"/patrol/{plan_id}", headers=bearer(app, "commander")).get_json()
+    assert body["done"]["done"] == 3 and body["done"]["planned"] == 4
+    log = web_store.read("audit_log")
+    assert (log["action"] == "patrol:track_check").sum() == 3
