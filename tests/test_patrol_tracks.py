@@ -52,6 +52,19 @@ def test_a_gpx_track_loads_as_one_line_with_its_times_and_device(tmp_path, empty
     assert row["confidentiality"] == "restricted"
 
 
+def test_geo_pcmt_load_takes_a_gpx_track_file(tmp_path, empty_store):
+    from click.testing import CliRunner
+    from geo_pcmt.cli import main
+    path = tmp_path / "tuan-tra.gpx"
+    path.write_text(GPX, encoding="utf-8")
+    env = {"GEO_PCMT_STORE": str(empty_store.path)}
+    res = CliRunner().invoke(main, ["validate", "patrol_tracks", str(path)], env=env)
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["load", "patrol_tracks", str(path)], env=env)
+    assert res.exit_code == 0 and "1 new" in res.output, res.output
+    assert empty_store.count("patrol_tracks") == 1
+
+
 def test_a_gpx_track_with_a_one_point_segment_is_refused_with_the_reason(tmp_path):
     path = tmp_path / "hong.gpx"
     path.write_text(GPX.replace('<trkpt lat="19.4150" lon="104.1100">'

@@ -215,7 +215,7 @@ def _annotate(meta: dict, report, lang: str) -> bool:
     from geo_pcmt.outputs.table import ExportRefused, Table
     spec = LAYERS[meta["layer"]]
     frame = annotated_frame(ingest.read_any(path, max_bytes=current_app.config[
-        "MAX_CONTENT_LENGTH"]), report, spec, lang)
+        "MAX_CONTENT_LENGTH"], layer=spec.name), report, spec, lang)
     levels = report.clean["confidentiality"].dropna().tolist() \
         if "confidentiality" in report.clean.columns else []
     level = access.marking(levels, at_least=spec.confidentiality_default)[1]
