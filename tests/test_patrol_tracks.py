@@ -80,6 +80,8 @@ def test_stops_done_reads_both_spellings_and_names_the_bad_item():
         ("RP-01", "2026-01-15T07:40:00"),)
     with pytest.raises(ValueError, match="item 2 .BC-2.: time 'sáng'"):
         stops_done("RP-01@2026-01-15T07:40; BC-2@sáng")
+    with pytest.raises(ValueError, match="nested too deeply"):
+        stops_done("[" * 20_000)
 
 
 def test_validation_names_the_row_of_a_bad_stop_list_and_ended_before_started():

@@ -197,6 +197,10 @@ def stops_done(value: object) -> tuple[tuple[str, str | None], ...]:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos + 1}") from None
+        except RecursionError:  # "[[[[…" nested past Python's limit
+            raise ValueError("not valid JSON: nested too deeply") from None
+        if not isinstance(items, list):
+            raise ValueError("the JSON must be a list of {target_id, at} objects")
         pairs = []
         for k, item in enumerate(items, start=1):
             if not isinstance(item, dict):
