@@ -267,7 +267,10 @@ def test_the_plan_page_and_brief_show_planned_against_done_in_vietnamese(app, we
         assert ('<tr><td>Mục tiêu A</td><td class="n">8,0</td><td class="n">2</td>'
                 '<td class="n">1</td><td class="n">1</td><td>Chưa đạt</td></tr>') in page
         assert "<td>Mục tiêu D</td><td class=\"n\">5,0</td><td class=\"n\">2</td>" not in page
-    body = client.get(f"/patrol/{plan_id}", headers=bearer(app, "commander")).get_json()
+    res = client.get(f"/patrol/{plan_id}", headers=bearer(app, "commander"))
+    assert "NaN" not in res.get_data(as_text=True)  # strict JSON for any client
+    body = res.get_json()
     assert body["done"]["done"] == 3 and body["done"]["planned"] == 4
+    assert [s["done"] for s in body["done"]["stops"]] == [True, True, True, False]
     log = web_store.read("audit_log")
     assert (log["action"] == "patrol:track_check").sum() == 3

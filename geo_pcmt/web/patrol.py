@@ -332,8 +332,9 @@ def show(plan_id: str):
                 "stops": stops, "links": _links(plan_id),
                 "done": None if done is None else {
                     **done.comparison.summary,
-                    "stops": done.comparison.stops.to_dict("records"),
-                    "coverage": done.coverage.to_dict("records")}}
+                    # via pandas' JSON: missing values become null, never NaN
+                    "stops": json.loads(done.comparison.stops.to_json(orient="records")),
+                    "coverage": json.loads(done.coverage.to_json(orient="records"))}}
         return Response(json.dumps(body, ensure_ascii=False, default=str),
                         mimetype="application/json")
     stops = plan.stops.to_dict("records") if len(plan.stops) else []
