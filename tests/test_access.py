@@ -22,7 +22,10 @@ READERS = {
     "border_line": EVERYONE, "lao_provinces": EVERYONE,
     "retail_points": ANALYSTS_UP, "opium_plots": ANALYSTS_UP,
     "border_crossings": SIGNED_IN, "border_posts": SIGNED_IN,
-    "cases": ANALYSTS_UP, "facilities": SIGNED_IN, "commune_assessments": ANALYSTS_UP,
+    "cases": ANALYSTS_UP, "facilities": SIGNED_IN,
+    # issue #20: tracks as walked; analysts up (the field app syncs them), never viewers
+    "patrol_tracks": ANALYSTS_UP,
+    "commune_assessments": ANALYSTS_UP,
     "recognitions": SIGNED_IN,
     "treatment": ANALYSTS_UP,  # issue #17: treatment counts per commune, analysts and up
     "targets": SIGNED_IN, "audit_log": ("admin",),
@@ -83,12 +86,14 @@ def test_aggregates_and_audited_reads_are_unchanged():
     assert sorted(access.public_aggregates()) == [
         "cases_per_commune", "opium_plots_per_commune", "retail_points_per_commune"]
     assert [n for n in READERS if access.is_restricted_read(n)] == [
-        "retail_points", "opium_plots", "cases", "commune_assessments", "treatment",
+        "retail_points", "opium_plots", "cases", "patrol_tracks", "commune_assessments",
+        "treatment",
         "audit_log", "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots",
         "complex_places", "place_events", "transformation_plans", "border_progress",
         "methadone_access", "patrol_plans", "patrol_stops"]
     assert access.operational_fields() == {"case_ref", "address", "detected_by", "criteria",
-                                           "area_of_responsibility"}
+                                           "area_of_responsibility", "stops_done", "findings",
+                                           "device"}
 
 
 def test_visibility_is_read_from_the_layer_itself(monkeypatch):

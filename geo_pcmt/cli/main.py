@@ -130,7 +130,7 @@ def _apply(options):
 def validate(layer, file, fix_swapped, repair, crs, as_json):
     """Check FILE against LAYER's schema and print every problem; stores nothing."""
     try:
-        frame = ingest.read_any(file)
+        frame = ingest.read_any(file, layer=layer)
     except ingest.IngestError as exc:
         fail(str(exc), EXIT_PROBLEMS)
     report = ingest.validate(frame, layer, fix_swapped=fix_swapped, repair=repair, crs=crs,

@@ -10,10 +10,11 @@ import click
 
 from geo_pcmt.ingest.loading import uploadable_layers
 from geo_pcmt.layers import LAYERS
+from geo_pcmt.outputs.template import has_template
 
 
 @click.command()
-@click.argument("layer", type=click.Choice(uploadable_layers()))
+@click.argument("layer", type=click.Choice([n for n in uploadable_layers() if has_template(n)]))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the workbook (default: mau-<layer>.xlsx here).")
 def template(layer: str, output: Path | None) -> None:

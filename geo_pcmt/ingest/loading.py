@@ -47,7 +47,7 @@ def check_file(layer: str, path: str | Path, *, fix_swapped: bool = False,
                max_bytes: int = DEFAULT_MAX_BYTES, id_start: int = 1) -> ValidationReport:
     """Read and validate a file for ``layer`` (the CPU-heavy half of :func:`load`);
     ids generated for rows without one count from ``id_start``."""
-    frame = read_any(path, max_bytes=max_bytes)
+    frame = read_any(path, max_bytes=max_bytes, layer=layer)
     return validate(frame, layer, fix_swapped=fix_swapped, repair=repair, crs=crs,
                     source=source or f"upload:{Path(path).name}", id_start=id_start)
 

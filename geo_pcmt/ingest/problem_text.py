@@ -48,6 +48,7 @@ _VI = {
     "above_clearance": "mức mật cao hơn mức bạn được phép gán",
     "status_without_date": "tình trạng «{status}» nhưng chưa có ngày này",
     "date_against_status": "tình trạng này không đi với ngày triệt xóa {date}",
+    "bad_stops": "không đọc được danh sách điểm đã kiểm tra (mã@thời điểm; …)",
 }
 # English sentences for codes whose reason names a command-line option (on the web the fix
 # is a button): the web and the API speak of the fix, not of the CLI

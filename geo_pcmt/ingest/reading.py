@@ -1,4 +1,4 @@
-"""Read officers' files (CSV, XLSX, GeoJSON, GPKG, KML) as they are, refusing unsafe ones.
+"""Read officers' files (CSV, XLSX, GeoJSON, GPKG, KML, GPX) as they are, refusing unsafe ones.
 
 Nothing here judges the content (that is :mod:`geo_pcmt.ingest.validation`); this module
 only guards the reading itself: size limits, zip bombs, unknown formats, unreadable files.
@@ -9,8 +9,10 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from geo_pcmt.ingest import safety
 
@@ -25,11 +27,14 @@ class IngestError(Exception):
 
 
 def read_any(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
-             sheet: str | int = 0) -> pd.DataFrame:
-    """Read CSV, XLSX, GeoJSON, GPKG or KML into a frame without judging its content.
+             sheet: str | int = 0, layer: str | None = None) -> pd.DataFrame:
+    """Read CSV, XLSX, GeoJSON, GPKG, KML or GPX into a frame without judging its content.
 
     CSV and XLSX are read as text (every cell a string) so that validation sees what the
-    officer typed. Spatial formats keep their geometry and declared CRS.
+    officer typed. Spatial formats keep their geometry and declared CRS. A GPX file gives
+    its recorded tracks (:func:`read_gpx_tracks`) when it is read for a layer of lines
+    (``layer``, e.g. ``patrol_tracks``) or has tracks and no waypoints; its waypoints
+    otherwise.
 
     Raises
     ------
@@ -54,6 +59,8 @@ def read_any(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
                                  engine="openpyxl")
         if suffix == ".kml":
             return _tidy_kml(read_spatial(path))
+        if suffix == ".gpx" and _wants_tracks(path, layer):
+            return read_gpx_tracks(path)
         if suffix in SPATIAL_SUFFIXES:
             return read_spatial(path)
     except IngestError:
@@ -71,6 +78,57 @@ def read_spatial(path: Path) -> gpd.GeoDataFrame:
     turns them into :class:`IngestError`.
     """
     return pyogrio.read_dataframe(path)
+
+
+def _wants_tracks(path: Path, layer: str | None) -> bool:
+    """Whether a GPX file is read as tracks: for a layer of lines, or when it has tracks and
+    no waypoints."""
+    if layer is not None:
+        from geo_pcmt.layers import get_layer
+        return get_layer(layer).geometry_type in ("LineString", "MultiLineString")
+    counts = {str(name): pyogrio.read_info(path, layer=str(name))["features"]
+              for name, _ in pyogrio.list_layers(path)}
+    return counts.get("tracks", 0) != 0 and counts.get("waypoints", 0) == 0
+
+
+def read_gpx_tracks(path: Path) -> gpd.GeoDataFrame:
+    """The tracks of a GPX file (GDAL's ``tracks`` layer), one row each.
+
+    Every segment of a track is joined, in order, into one ``LineString`` (a GPS loses the
+    signal and starts a new segment; the walk is one). ``started_at``/``ended_at`` are the
+    first and last point times (``track_points``), ``device`` the track's ``<src>``; other
+    GPX fields are dropped.
+
+    Raises
+    ------
+    IngestError
+        No tracks, or a track with fewer than 2 points.
+    """
+    try:
+        tracks = pyogrio.read_dataframe(path, layer="tracks", columns=["src"])
+    except Exception as exc:  # e.g. a one-point segment GEOS cannot make a line of
+        raise IngestError(f"cannot read the tracks of {path.name}: {exc}") from None
+    if not len(tracks):
+        raise IngestError(f"{path.name} has no track (<trk>)")
+    points = pyogrio.read_dataframe(path, layer="track_points", read_geometry=False,
+                                    columns=["track_fid", "time"])
+    times = points.dropna(subset=["time"]).groupby("track_fid")["time"].agg(["min", "max"])
+    lines = []
+    for k, g in enumerate(tracks.geometry, start=1):
+        coords = shapely.get_coordinates(g) if g is not None else np.empty((0, 2))
+        if len(coords) < 2:
+            raise IngestError(f"{path.name}: track {k} has fewer than 2 points")
+        lines.append(shapely.LineString(coords))
+
+    def stamp(fid: int, which: str) -> str:
+        return times.at[fid, which].isoformat() if fid in times.index else ""
+
+    fids = range(len(tracks))
+    return gpd.GeoDataFrame({
+        "started_at": [stamp(f, "min") for f in fids],
+        "ended_at": [stamp(f, "max") for f in fids],
+        "device": tracks["src"].fillna("").astype(str).to_numpy(),
+    }, geometry=lines, crs=tracks.crs)
 
 
 _KML_STYLE_COLUMNS = ("description", "timestamp", "begin", "end", "altitudeMode", "tessellate",

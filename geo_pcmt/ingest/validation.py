@@ -20,14 +20,14 @@ from geo_pcmt.ingest.cells import is_blank, parse_cell
 from geo_pcmt.ingest.geometry import check_commune, check_commune_codes, geometries
 from geo_pcmt.ingest.headers import LAT, LON, fold, match_headers, value_labels, value_lookup
 from geo_pcmt.ingest.report import Checker, Problem, ValidationReport
-from geo_pcmt.layers import Field, Layer, get_layer
+from geo_pcmt.layers import Field, Layer, get_layer, stops_done
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x")
 LAT_NAMES = ("lat", "latitude", "vi_do", "vido", "y")
 _HTML_RE = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:|on\w+\s*=", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE_ORDER = (("first_seen", "last_activity"), ("first_seen", "cleared_on"),
-               ("detected_on", "eradicated_on"))
+               ("detected_on", "eradicated_on"), ("started_at", "ended_at"))
 # (status field, statuses that need the date, statuses the date contradicts, date field)
 _STATUS_DATES = (("status", ("cleared",), ("active", "watch"), "cleared_on"),)
 
@@ -100,6 +100,7 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
     _check_duplicates(out.get("id"), chk, {} if seen_ids is None else seen_ids, row_offset)
     _check_date_order(out, chk)
     _check_status_dates(out, chk, spec)
+    _check_stops_done(out, chk)
     geometry = None
     if spec.has_geometry:
         geometry = geometries(df, spec, geom_name, lon_col, lat_col, crs, fix_swapped,
@@ -310,6 +311,23 @@ def _check_status_dates(out: dict, chk: Checker, spec: Layer) -> None:
             elif s in contradicts and d:
                 chk.warn(i + 1, status, s, f"{day} is {d} but the status is {s!r}",
                          "date_against_status", {"date": d})
+
+
+def _check_stops_done(out: dict, chk: Checker) -> None:
+    """Reject a patrol track's ``stops_done`` that :func:`geo_pcmt.layers.stops_done` cannot
+    read; store it in the one spelling that parser reads (``id@time; …``)."""
+    if "stops_done" not in out:
+        return
+    for i, v in enumerate(out["stops_done"]):
+        if v is None:
+            continue
+        try:
+            pairs = stops_done(v)
+        except ValueError as exc:
+            chk.error(i + 1, "stops_done", v, f"stops done cannot be read: {exc}", "bad_stops")
+            out["stops_done"][i] = None
+            continue
+        out["stops_done"][i] = "; ".join(t if at is None else f"{t}@{at}" for t, at in pairs)
 
 
 def check_address_commune(addresses: np.ndarray, codes: list, communes: gpd.GeoDataFrame,

@@ -165,6 +165,66 @@ def area_codes(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in _AREA_SEPARATORS.split(str(value)) if c))
 
 
+def stops_done(value: object) -> tuple[tuple[str, str | None], ...]:
+    """The stops a patrol track says were done: ``(target id, ISO time or None)``, in order.
+
+    The one parser of ``patrol_tracks.stops_done``. Two spellings are accepted: the field
+    app's JSON list (``[{"target_id": "rp-1", "at": "2026-01-15T08:10:00"}, …]``) and the
+    spreadsheet's ``target id@time`` items separated by ``;`` (the time may be left out).
+    Missing values give an empty tuple.
+
+    Raises
+    ------
+    ValueError
+        Malformed JSON, an item with no target id, or a time that is not a date-time,
+        naming the item (numbered from 1).
+
+    Examples
+    --------
+    >>> stops_done("rp-1@2026-01-15T08:10; bc-2")
+    (('rp-1', '2026-01-15T08:10:00'), ('bc-2', None))
+    >>> stops_done('[{"target_id": "rp-1", "at": "2026-01-15 08:10"}]')
+    (('rp-1', '2026-01-15T08:10:00'),)
+    """
+    import json
+    from datetime import datetime
+
+    if value is None or (isinstance(value, float) and value != value) or not str(value).strip():
+        return ()
+    text = str(value).strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos + 1}") from None
+        except RecursionError:  # "[[[[…" nested past Python's limit
+            raise ValueError("not valid JSON: nested too deeply") from None
+        if not isinstance(items, list):
+            raise ValueError("the JSON must be a list of {target_id, at} objects")
+        pairs = []
+        for k, item in enumerate(items, start=1):
+            if not isinstance(item, dict):
+                raise ValueError(f"item {k} is not an object with target_id and at")
+            pairs.append((item.get("target_id"), item.get("at")))
+    else:
+        pairs = [tuple(part.split("@", 1)) if "@" in part else (part, None)
+                 for part in (p.strip() for p in text.split(";")) if part]
+    out = []
+    for k, (tid, at) in enumerate(pairs, start=1):
+        tid = "" if tid is None else str(tid).strip()
+        if not tid:
+            raise ValueError(f"item {k} has no target id")
+        when = None
+        if at is not None and str(at).strip():
+            try:
+                when = datetime.fromisoformat(str(at).strip()).isoformat()
+            except ValueError:
+                raise ValueError(f"item {k} ({tid}): time {at!r} is not a date-time "
+                                 "(YYYY-MM-DDTHH:MM)") from None
+        out.append((tid, when))
+    return tuple(out)
+
+
 # the layers, registered in schema order: reference and records first, then run outputs
 from geo_pcmt.layers.records import (  # noqa: E402
     COMMUNE_STATUS, CROSSING_KINDS, FACILITY_KINDS, GEOCODE_QUALITY, RECOGNITION_LABELS,
@@ -179,4 +239,5 @@ __all__ = [
     "FieldType", "GEOCODE_QUALITY", "GeometryType", "HOTSPOT_CLASSES", "LAYERS", "Layer",
     "PATROL_MODES", "PLAN_TARGETS", "RECOGNITION_LABELS", "RETAIL_POINT_STATUS",
     "RETAIL_POINT_TYPES", "ROLES", "Role", "area_codes", "get_layer", "register_derived",
+    "stops_done",
 ]

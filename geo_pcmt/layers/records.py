@@ -198,6 +198,31 @@ _register(Layer(
 ))
 
 _register(Layer(
+    "patrol_tracks", "Hành trình tuần tra", "Patrol tracks", "LineString",
+    _common() + (
+        F("plan_id", "str", label_vi="Kế hoạch thực hiện", label_en="Plan executed"),
+        F("plan_date", "date", label_vi="Ngày tuần tra", label_en="Patrol date"),
+        F("post_id", "str", label_vi="Mã đồn", label_en="Post ID"),
+        F("team", "int", minimum=1, label_vi="Tổ", label_en="Team"),
+        F("unit", "str", label_vi="Đơn vị", label_en="Unit"),
+        F("started_at", "datetime", required=True, label_vi="Bắt đầu", label_en="Started"),
+        F("ended_at", "datetime", label_vi="Kết thúc", label_en="Ended"),
+        F("stops_done", "str", label_vi="Điểm đã kiểm tra (mã@thời điểm; …)",
+          label_en="Stops done (target id@time; …, or JSON)", max_length=50_000,
+          operational=True),
+        F("findings", "str", label_vi="Kết quả, phát hiện", label_en="Findings",
+          max_length=20_000, operational=True),
+        F("device", "str", label_vi="Thiết bị ghi", label_en="Recording device",
+          operational=True),
+        F("recorded_by", "str", label_vi="Người ghi", label_en="Recorded by"),
+    ),
+    min_role="analyst", time_field="started_at",
+    description="GPS tracks of patrols as walked (one LineString per team run), with the plan "
+                "executed, the stops done and the findings; written by edits, the field app's "
+                "sync and GPX loads; compared with the plan by the patrol-track run.",
+))
+
+_register(Layer(
     "commune_assessments", "Đánh giá địa bàn xã", "Commune assessments", None,
     _common() + (
         F("commune_code", "str", required=True, max_length=10, label_vi="Mã xã",

@@ -23,12 +23,15 @@ import numpy as np
 import shapely
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from geo_pcmt.access import marking
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.formatting import fmt_number, fmt_percent
 from geo_pcmt.paths import PACKAGE_DIR
-from geo_pcmt.values import text
+from geo_pcmt.values import is_missing, text
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo_pcmt.analysis.patrol import PatrolPlan
+    from geo_pcmt.runs.patrol_tracks import TrackRun
 
 TEMPLATE = "patrol_brief.html"
 TEAM_COLOURS = ("#1f5fa8", "#c0392b", "#1e8449", "#7d3c98", "#d35400", "#117a65", "#6e2c00",
@@ -155,6 +158,67 @@ def _row_vi(r: dict[str, Any]) -> dict[str, Any]:
             "lat": f"{g.y:.5f}" if g is not None else "", "lon": f"{g.x:.5f}" if g is not None else ""}
 
 
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+
+
+def _time_vi(value: Any) -> str:
+    """An ISO time as ``07:40 15/01`` in Việt Nam time (times without a zone are local)."""
+    if is_missing(value) or not str(value).strip():
+        return "—"
+    import pandas as pd
+    t = pd.Timestamp(str(value))
+    if t.tzinfo is not None:
+        t = t.tz_convert(LOCAL_TZ)
+    return t.strftime("%H:%M %d/%m")
+
+
+def _stop_status(s: dict) -> str:
+    if s["reached"]:
+        return f"Đã đến (cách điểm {fmt_number(s['closest_m'])} m)"
+    if s["marked"]:
+        return f"Tổ báo đã kiểm tra lúc {_time_vi(s['marked_at'])} (GPS không ghi nhận)"
+    near = "" if is_missing(s["closest_m"]) else \
+        f" (gần nhất {fmt_number(s['closest_m'])} m)"
+    return "Chưa thực hiện" + near
+
+
+def track_context(result: "TrackRun") -> dict:
+    """Planned against done, as the text an officer reads (Vietnamese, decimal comma, no
+    internal ids): for the brief and the plan's web page (``patrol_done.html``)."""
+    cmp, summary = result.comparison, result.comparison.summary
+    stops = cmp.stops.to_dict("records")
+    head = (f"Đã thực hiện {summary['done']}/{summary['planned']} điểm dừng "
+            f"({summary['reached']} điểm GPS ghi nhận đến trong bán kính "
+            f"{fmt_number(summary['visit_radius_m'])} m) · rủi ro đã bao phủ "
+            f"{fmt_number(summary['risk_done'], 1)}/{fmt_number(summary['risk_planned'], 1)} "
+            f"({fmt_percent(summary['share_done'])}) · {summary['tracks']} hành trình, "
+            f"{fmt_number(summary['km_walked'], 1)} km")
+    tracks = [{
+        "team": "—" if is_missing(t["team"]) else int(t["team"]),
+        "started": _time_vi(t["started_at"]), "ended": _time_vi(t["ended_at"]),
+        "hours": fmt_number(t["hours"], 1), "hours_planned": fmt_number(t["hours_planned"], 1),
+        "km": fmt_number(t["km_walked"], 1), "km_planned": fmt_number(t["km_planned"], 1),
+        "reached": f"{t['done']}/{t['planned']}",
+        "deviation": "—" if is_missing(t["deviation_km"]) else
+        f"{fmt_number(t['deviation_km'], 1)} ({fmt_percent(t['deviation_share'])}, "
+        f"{int(t['excursions'])} lần)",
+        "recorded_by": text(t["recorded_by"], "—")} for t in cmp.tracks.to_dict("records")]
+    coverage = [{"name": text(c["name"], "—"), "risk": fmt_number(c["risk"], 1),
+                 "required": int(c["required"]), "planned": int(c["planned"]),
+                 "done": int(c["done"]), "verdict": "Đạt" if c["met"] else "Chưa đạt"}
+                for c in result.coverage.to_dict("records")]
+    day = date.fromisoformat(str(result.plan.report["plan_date"])[:10])
+    monday = day.toordinal() - day.weekday()
+    week = (f"{date.fromordinal(monday):%d/%m} – {date.fromordinal(monday + 6):%d/%m/%Y}")
+    return {"headline": head, "tracks": tracks, "coverage": coverage, "week": week,
+            "deviation_m": fmt_number(cmp.deviation_m),
+            "stops": [{"team": int(s["team"]), "seq": int(s["seq"]),
+                       "name": text(s["name"], "—"), "risk": fmt_number(s["risk"], 1),
+                       "status": _stop_status(s)} for s in stops],
+            "findings": [(f"Tổ {int(f['team'])}: " if not is_missing(f["team"]) else "")
+                         + f["findings"] for f in result.findings]}
+
+
 def brief_context(plan: "PatrolPlan", *, border: gpd.GeoDataFrame | None = None,
                   unit: str | None = None) -> dict:
     """Everything the brief template shows, as plain values."""
@@ -194,7 +258,8 @@ def brief_context(plan: "PatrolPlan", *, border: gpd.GeoDataFrame | None = None,
 
 
 def render_brief(plan: "PatrolPlan", *, border: gpd.GeoDataFrame | None = None,
-                 unit: str | None = None, nonce: str = "") -> str:
+                 unit: str | None = None, nonce: str = "",
+                 done: "TrackRun | None" = None) -> str:
     """The brief as one HTML page (Vietnamese, A4, print CSS, inline SVG map).
 
     Parameters
@@ -206,12 +271,19 @@ def render_brief(plan: "PatrolPlan", *, border: gpd.GeoDataFrame | None = None,
         Unit name for the header (default: the post's unit).
     nonce : str
         CSP nonce for the ``<style>`` block when the page is served by the web service.
+    done : TrackRun, optional
+        The plan against its recorded tracks (:mod:`geo_pcmt.runs.patrol_tracks`): adds the
+        section "Kết quả thực hiện" (stops done, time, distance, deviations, the week's
+        coverage from done stops).
 
     Examples
     --------
     >>> html = render_brief(plan, border=store.read("border_line"))  # doctest: +SKIP
     """
     ctx = brief_context(plan, border=border, unit=unit)
+    ctx["done"] = track_context(done) if done is not None else None
+    if done is not None:  # a secret track makes the brief that shows it secret
+        ctx["marking"] = marking([done.confidentiality], at_least="restricted")[0]
     return _env().get_template(TEMPLATE).render(nonce=nonce, **ctx)
 
 

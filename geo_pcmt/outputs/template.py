@@ -32,6 +32,13 @@ _HELP_HEADER = ("Cột", "Column", "Kiểu / Type", "Bắt buộc / Required",
                 "Giá trị được phép / Allowed values", "Ghi chú / Notes")
 
 
+def has_template(layer: str | Layer) -> bool:
+    """Whether ``layer`` has a spreadsheet template: not the layers of lines (patrol tracks
+    come from a GPS as GPX, GeoJSON or GeoPackage; a row of a sheet cannot hold a line)."""
+    spec = get_layer(layer) if isinstance(layer, str) else layer
+    return spec.geometry_type not in ("LineString", "MultiLineString")
+
+
 def template_fields(spec: Layer) -> list[Field]:
     """The layer's columns an officer fills, in schema order."""
     return [f for f in spec.fields if f.name not in _SYSTEM_FIELDS]
@@ -90,6 +97,9 @@ def write_template(layer: str | Layer, path, today: date | None = None):
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
     spec = get_layer(layer) if isinstance(layer, str) else layer
+    if not has_template(spec):
+        raise ValueError(f"{spec.name} has no spreadsheet template: load its lines from a "
+                         "GPX, GeoJSON or GeoPackage file")
     wb = Workbook()
     ws = wb.active
     ws.title = DATA_SHEET

@@ -11,7 +11,9 @@ The one implementation behind ``geo-pcmt patrol`` and the web form ``POST /patro
   audited under the user), with the strictest confidentiality of its targets.
 
 :func:`load_plan`, :func:`list_plans` and :func:`visits_this_week` read stored plans back, as
-a role may see them.
+a role may see them; a plan's recorded tracks are compared with it by
+:mod:`geo_pcmt.runs.patrol_tracks`, and the week's visits count only the stops done where
+tracks were recorded.
 
 Units (:mod:`geo_pcmt.units`): a commander plans for, and sees the plans of, the border posts
 of their unit only (:func:`unit_post_ids`); planning for another unit's post is refused
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo_pcmt import access, units
@@ -48,6 +51,7 @@ from geo_pcmt.analysis.patrol import (
     plan_records,
     plan_week,
     post_area,
+    stops_done_by_tracks,
     targets_for_post,
     travel,
     week_start,
@@ -328,24 +332,62 @@ def list_plans(store, *, role: str, post: str | None = None, limit: int = 50,
     return frame.sort_values(["plan_date", "created_at"], ascending=False).head(limit)
 
 
+def week_rows(store, post_id: str, first: date, last: date, *, role: str
+              ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The stored plans of ``post_id`` dated ``first`` … ``last``, their stops and the
+    tracks recorded for them (``None`` when ``role`` may not read tracks), as ``role`` sees
+    them."""
+    plans = access.read(store, "patrol_plans", role=check_role(role),
+                        columns=["id", "post_id", "plan_date", "created_at"],
+                        where={"post_id": post_id,
+                               "plan_date": slice(first.isoformat(), last.isoformat())})
+    if not len(plans):
+        return plans, gpd.GeoDataFrame(), None
+    ids = [str(i) for i in plans["id"]]
+    stops = access.read(store, "patrol_stops", role=role,
+                        columns=["id", "plan_id", "team", "seq", "target_id", "name", "risk",
+                                 "revisit"], where={"plan_id": ids})
+    tracks = _read_or_none(store, "patrol_tracks", role,
+                           columns=["id", "plan_id", "team", "stops_done"],
+                           where={"plan_id": ids})
+    return plans, stops, tracks
+
+
+def stops_done(stops: gpd.GeoDataFrame, tracks: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Whether each stop of a week's plans was done, from the tracks recorded for its plan
+    (:func:`geo_pcmt.analysis.patrol.stops_done_by_tracks`); ``None`` for the stops of
+    plans with no track recorded yet (nothing reported)."""
+    out = np.full(len(stops), None, dtype=object)
+    if tracks is None or not len(tracks) or not len(stops):
+        return out
+    for plan_id, mine in tracks.groupby("plan_id"):
+        at = (stops["plan_id"] == plan_id).to_numpy()
+        if at.any():
+            out[at] = stops_done_by_tracks(stops[at], mine)["done"].to_numpy()
+    return out
+
+
 def visits_this_week(store, post: Post, plan_date: date, *, role: str) -> dict[str, int]:
     """Days on which each target was visited by stored plans of ``post`` earlier this week
-    (:func:`geo_pcmt.analysis.patrol.count_visits`), of the plans ``role`` may see."""
+    (:func:`geo_pcmt.analysis.patrol.count_visits`), of the plans ``role`` may see.
+
+    A plan with tracks recorded (``patrol_tracks``) counts only its stops done (reached or
+    marked done), so a high-risk target planned but not visited is owed again; a plan with
+    no track yet counts as planned.
+    """
     monday = week_start(plan_date)
     if plan_date == monday:
         return {}
-    days = slice(monday.isoformat(), (plan_date - timedelta(days=1)).isoformat())
-    plans = access.read(store, "patrol_plans", role=check_role(role),
-                        columns=["id", "post_id", "plan_date", "created_at"],
-                        where={"post_id": post.id, "plan_date": days})
+    plans, stops, tracks = week_rows(store, post.id, monday, plan_date - timedelta(days=1),
+                                     role=role)
     if not len(plans):
         return {}
-    stops = access.read(store, "patrol_stops", role=role,
-                        columns=["id", "plan_id", "target_id", "revisit"],
-                        where={"plan_id": list(plans["id"])})
-    return count_visits(plans, stops)
+    done = stops_done(stops, tracks)
+    keep = np.array([d is None or bool(d) for d in done], dtype=bool)
+    return count_visits(plans, stops[keep])
 
 
 __all__ = ["DEFAULT_ROLE", "PatrolInputs", "PatrolParams", "PatrolRun", "check_role",
            "list_plans", "load_plan", "plan_scope", "read_inputs", "resolve_unit", "run",
-           "save_plan", "unit_choices", "unit_post_ids", "visits_this_week", "write"]
+           "save_plan", "stops_done", "unit_choices", "unit_post_ids", "visits_this_week",
+           "week_rows", "write"]

@@ -215,7 +215,7 @@ def _annotate(meta: dict, report, lang: str) -> bool:
     from geo_pcmt.outputs.table import ExportRefused, Table
     spec = LAYERS[meta["layer"]]
     frame = annotated_frame(ingest.read_any(path, max_bytes=current_app.config[
-        "MAX_CONTENT_LENGTH"]), report, spec, lang)
+        "MAX_CONTENT_LENGTH"], layer=spec.name), report, spec, lang)
     levels = report.clean["confidentiality"].dropna().tolist() \
         if "confidentiality" in report.clean.columns else []
     level = access.marking(levels, at_least=spec.confidentiality_default)[1]
@@ -256,7 +256,10 @@ def _report_json(report, written, meta) -> dict:
 
 
 def _form(error: str | None = None, status: int = 200):
-    return render_template("upload.html", layers=[LAYERS[n] for n in uploadable_layers()],
+    from geo_pcmt.outputs.template import has_template
+    layers = [LAYERS[n] for n in uploadable_layers()]
+    return render_template("upload.html", layers=layers,
+                           templates=[s for s in layers if has_template(s)],
                            modes=MODES, error=error, lang=_lang()), status
 
 
@@ -324,9 +327,9 @@ def upload_rows(pid: str):
 def upload_template(layer: str):
     """The Excel template of a layer the user may upload into."""
     _require_upload_right()
-    if layer not in uploadable_layers():
+    from geo_pcmt.outputs.template import has_template, write_template
+    if layer not in uploadable_layers() or not has_template(layer):
         raise ApiError(404, "not_found", f"no template for {layer[:80]!r}")
-    from geo_pcmt.outputs.template import write_template
     buffer = io.BytesIO()
     write_template(layer, buffer)
     buffer.seek(0)

@@ -39,6 +39,7 @@ from geo_pcmt.analysis import patrol
 from geo_pcmt.analysis.patrol import travel
 from geo_pcmt.outputs import brief, gpx
 from geo_pcmt.runs import patrol as patrol_run
+from geo_pcmt.runs import patrol_tracks
 from geo_pcmt.store import StoreError
 from geo_pcmt.web.context import get_store
 
@@ -139,6 +140,7 @@ _FORM = """{% extends "base.html" %}
 _SHOW = """{% extends "base.html" %}
 {% block title %}Kế hoạch {{ plan.plan_id }}{% endblock %}
 {% block body %}
+<div class="secret">{{ mark }}</div>
 <h1>Kế hoạch tuần tra {{ rep.post.name }} – {{ rep.plan_date }} <span class="en">{{ plan.plan_id }}</span></h1>
 <div class="card">
   <p>{{ rep.n_teams }} tổ · {{ rep.mode_vi }} · xuất phát {{ rep.start_time }} · {{ rep.hours }} giờ ·
@@ -162,6 +164,10 @@ _SHOW = """{% extends "base.html" %}
   {% endfor %}
 </table></div>
 {% endfor %}
+{% if done %}
+<h2>Kết quả thực hiện <span class="en">Planned against done (recorded GPS tracks)</span></h2>
+<div class="scroll">{% include "patrol_done.html" %}</div>
+{% endif %}
 {% endblock %}"""
 
 
@@ -299,19 +305,43 @@ def _load(plan_id: str, what: str) -> patrol.PatrolPlan:
     return plan
 
 
+def _done(plan: patrol.PatrolPlan) -> patrol_tracks.TrackRun | None:
+    """The plan against its recorded tracks (the patrol-track run, audited when there are
+    tracks); ``None`` when none may be read."""
+    store = get_store()
+    params = patrol_tracks.TrackParams(plan_id=str(plan.plan_id), role=_role(), unit=_unit())
+    try:
+        inputs = patrol_tracks.read_inputs(store, params)
+    except (access.AccessDenied, patrol.PatrolError):
+        return None
+    result = patrol_tracks.run(inputs, params)
+    if len(inputs.tracks):
+        patrol_tracks.write(store, result, user=_user())
+    return result
+
+
 @bp.get("/<plan_id>")
 @commander_required
 def show(plan_id: str):
     plan = _load(plan_id, "plan")
+    done = _done(plan)
     if not wants_html():
         stops = plan.stops.drop(columns=plan.stops.geometry.name).to_dict("records") \
             if len(plan.stops) else []
         body = {"id": plan_id, "created_by": plan.created_by, "report": plan.report,
-                "stops": stops, "links": _links(plan_id)}
+                "stops": stops, "links": _links(plan_id),
+                "done": None if done is None else {
+                    **done.comparison.summary,
+                    # via pandas' JSON: missing values become null, never NaN
+                    "stops": json.loads(done.comparison.stops.to_json(orient="records")),
+                    "coverage": json.loads(done.coverage.to_json(orient="records"))}}
         return Response(json.dumps(body, ensure_ascii=False, default=str),
                         mimetype="application/json")
     stops = plan.stops.to_dict("records") if len(plan.stops) else []
-    return render_template_string(_SHOW, plan=plan, rep=plan.report, stops=stops)
+    level = done.confidentiality if done is not None else plan.confidentiality
+    return render_template_string(_SHOW, plan=plan, rep=plan.report, stops=stops,
+                                  done=brief.track_context(done) if done else None,
+                                  mark=access.marking([level], at_least="restricted")[0])
 
 
 @bp.get("/<plan_id>/brief")
@@ -319,7 +349,8 @@ def show(plan_id: str):
 def brief_view(plan_id: str):
     plan = _load(plan_id, "brief")
     border = access.read(get_store(), "border_line", role=_role())
-    html = brief.render_brief(plan, border=border, nonce=g.get("csp_nonce", ""))
+    html = brief.render_brief(plan, border=border, nonce=g.get("csp_nonce", ""),
+                              done=_done(plan))
     return Response(html, mimetype="text/html")
 
 

@@ -17,7 +17,9 @@ by :mod:`geo_pcmt.runs.patrol`):
    (:func:`weekly_assignment`; :func:`plan_week` in :mod:`.week`) — Stackelberg-style
    unpredictability with a coverage floor.
 4. :mod:`.records` — a plan as ``patrol_plans`` / ``patrol_stops`` rows and as GeoJSON;
-   :mod:`.track` — a recorded GPS track against the plan.
+   :mod:`.track` — recorded GPS tracks (``patrol_tracks``) against the plan: stops reached,
+   time, distance, deviations; :func:`done_coverage` (:mod:`.week`) counts the weekly
+   guarantee from the stops done.
 """
 from __future__ import annotations
 
@@ -62,16 +64,22 @@ from geo_pcmt.analysis.patrol.targets import (
     season_of,
     targets_for_post,
 )
-from geo_pcmt.analysis.patrol.track import compare_track
-from geo_pcmt.analysis.patrol.week import WeekPlan, plan_week
+from geo_pcmt.analysis.patrol.track import (
+    TrackComparison,
+    compare_track,
+    compare_tracks,
+    stops_done_by_tracks,
+)
+from geo_pcmt.analysis.patrol.week import WeekPlan, done_coverage, plan_week
 
 __all__ = [
     "CROSSING_KINDS_VI", "DWELL_MIN_DEFAULT", "DailyDraw", "HIGH_RISK_MIN",
     "KOPER_DWELL_RANGE_MIN", "MODE_VI", "OPIUM_SEASON_MONTHS", "PLAN_SOURCE", "PatrolError",
     "PatrolPlan", "Post", "RISK_WEIGHTS", "TARGET_COLUMNS", "TARGET_KINDS_VI",
-    "TARGET_SOURCE_LAYERS", "WeekPlan", "clock", "collect_targets", "compare_track",
-    "count_visits", "daily_draw", "find_post", "highest_confidentiality",
+    "TARGET_SOURCE_LAYERS", "TrackComparison", "WeekPlan", "clock", "collect_targets",
+    "compare_track", "compare_tracks", "count_visits", "daily_draw", "done_coverage", "find_post", "highest_confidentiality",
     "inclusion_probabilities", "new_plan_id", "own_crossings", "plan", "plan_from_records",
     "plan_geojson", "plan_records", "plan_week", "post_area", "routing", "season_of",
+    "stops_done_by_tracks",
     "targets_for_post", "travel", "week_start", "weekly_assignment",
 ]
