@@ -93,7 +93,7 @@ def test_aggregates_and_audited_reads_are_unchanged():
         "methadone_access", "patrol_plans", "patrol_stops"]
     assert access.operational_fields() == {"case_ref", "address", "detected_by", "criteria",
                                            "area_of_responsibility", "stops_done", "findings",
-                                           "device"}
+                                           "device", "major_case"}
 
 
 def test_visibility_is_read_from_the_layer_itself(monkeypatch):

@@ -65,10 +65,13 @@ def estimate_rows(path: str | Path) -> int | None:
     return None
 
 
-def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS, *,
+                layer: str | None = None) -> Iterator[pd.DataFrame]:
     """The file's records in frames of at most ``chunk_rows``, as :func:`read_any` reads
     them (CSV/XLSX cells as text; spatial formats with geometry and CRS), without its size
-    limit. Raises :class:`IngestError` for a missing, unsafe or unreadable file."""
+    limit. Other formats (GeoJSON, KML, GPX) come whole, read for ``layer`` (a GPX file
+    gives its tracks to a layer of lines). Raises :class:`IngestError` for a missing, unsafe
+    or unreadable file."""
     path = Path(path)
     if not path.exists():
         raise IngestError(f"file not found: {path}")
@@ -85,7 +88,7 @@ def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
         safety.check_upload(path)
         yield from _guarded(path, lambda: _ogr_chunks(path, chunk_rows))
     else:
-        yield read_any(path, max_bytes=path.stat().st_size)
+        yield read_any(path, max_bytes=path.stat().st_size, layer=layer)
 
 
 def _guarded(path: Path, make) -> Iterator[pd.DataFrame]:
@@ -173,7 +176,7 @@ def load_chunked(store, layer: str, path: str | Path, *, keep_valid: bool = Fals
     storing = True
     try:
         with store.bulk_writer(layer, mode=mode, user=user) as writer:
-            for k, frame in enumerate(read_chunks(path, chunk_rows), start=1):
+            for k, frame in enumerate(read_chunks(path, chunk_rows, layer=layer), start=1):
                 part = validate(frame, layer, fix_swapped=fix_swapped, repair=repair, crs=crs,
                                 source=source or f"upload:{path.name}",
                                 id_start=id_start + len(report.generated_ids),
