@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from sklearn.cluster import HDBSCAN
 
-from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS, transform_xy
 from geo_pcmt.analysis import csr
 from geo_pcmt.analysis.dbscan import (  # noqa: F401 — dbscan, suggest_eps_m importable from here
     EpsSuggestion,
@@ -161,9 +161,10 @@ def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
         empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in POINT_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
     data = pd.concat(parts, ignore_index=True)
-    geom = gpd.GeoSeries(shapely.points(data["x_m"].to_numpy(), data["y_m"].to_numpy()),
-                         crs=METRIC_CRS).to_crs(STORAGE_CRS)
-    return gpd.GeoDataFrame(data, geometry=geom.values, crs=STORAGE_CRS)
+    # back to lon/lat as coordinate arrays (one Transformer), not point by point
+    lon, lat = transform_xy(data["x_m"].to_numpy(), data["y_m"].to_numpy(), METRIC_CRS,
+                            STORAGE_CRS)
+    return gpd.GeoDataFrame(data, geometry=shapely.points(lon, lat), crs=STORAGE_CRS)
 
 
 def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
