@@ -161,10 +161,27 @@ def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
         empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in POINT_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
     data = pd.concat(parts, ignore_index=True)
-    # back to lon/lat as coordinate arrays (one Transformer), not point by point
-    lon, lat = transform_xy(data["x_m"].to_numpy(), data["y_m"].to_numpy(), METRIC_CRS,
-                            STORAGE_CRS)
-    return gpd.GeoDataFrame(data, geometry=shapely.points(lon, lat), crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(data, geometry=_storage_points(layers, data), crs=STORAGE_CRS)
+
+
+def _storage_points(layers: Mapping[str, gpd.GeoDataFrame], data: pd.DataFrame) -> np.ndarray:
+    """The lon/lat point of each combined record: a record's own point geometry when it
+    is stored as a point in EPSG:4326 (no new geometry, no round trip), else its metric
+    point reprojected back (polygons, other CRSs) as coordinate arrays."""
+    own = [np.asarray(f.geometry.values, dtype=object) for f in layers.values()
+           if f is not None and len(f)]
+    geoms = np.concatenate(own) if own else np.empty(0, dtype=object)
+    crs_ok = all(f.crs is not None and f.crs.equals(STORAGE_CRS) for f in layers.values()
+                 if f is not None and len(f))
+    redo = np.ones(len(data), dtype=bool) if not crs_ok or len(geoms) != len(data) \
+        else shapely.get_type_id(geoms) != 0
+    if not redo.any():
+        return geoms
+    out = geoms.copy() if len(geoms) == len(data) else np.empty(len(data), dtype=object)
+    lon, lat = transform_xy(data["x_m"].to_numpy()[redo], data["y_m"].to_numpy()[redo],
+                            METRIC_CRS, STORAGE_CRS)
+    out[redo] = shapely.points(lon, lat)
+    return out
 
 
 def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
@@ -251,20 +268,59 @@ def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
 # --- cluster polygons and their summaries ------------------------------------------------
 
 def _hulls(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray, *, hull: str,
-           concave_ratio: float, buffer_m: float) -> np.ndarray:
+           concave_ratio: float, buffer_m: float, n_jobs: int | None = -1) -> np.ndarray:
+    """One buffered hull per label ``0..k-1`` (``xy`` in metres, ``labels`` dense).
+
+    The members of each label become one MultiPoint straight from the coordinate array
+    (no Point object per member); the hulls are computed by shapely on ``n_jobs`` threads
+    (shapely releases the GIL), clusters shared out by size so the threads finish together.
+    """
+    if hull not in ("concave", "convex"):
+        raise ValueError(f"hull must be 'concave' or 'convex', got {hull!r}")
     order = np.argsort(labels, kind="stable")
     # one MultiPoint per cluster label 0..k-1 (shapely wants the parts grouped by index)
-    mp = shapely.multipoints(shapely.points(xy[order]), indices=labels[order])
-    mp = mp[ids]
-    if hull == "concave":
-        shapes = shapely.concave_hull(mp, ratio=concave_ratio)
-    elif hull == "convex":
-        shapes = shapely.convex_hull(mp)
-    else:
-        raise ValueError(f"hull must be 'concave' or 'convex', got {hull!r}")
-    # a buffer turns one- or two-point and collinear clusters into areas, and leaves room
-    # for the position error of the records
-    return shapely.buffer(shapes, buffer_m, quad_segs=4)
+    mp = shapely.multipoints(xy[order], indices=labels[order])[ids]
+    sizes = np.bincount(labels, minlength=len(mp))[ids]
+
+    def one(part: np.ndarray) -> np.ndarray:
+        shapes = shapely.concave_hull(mp[part], ratio=concave_ratio) if hull == "concave" \
+            else shapely.convex_hull(mp[part])
+        # a buffer turns one- or two-point and collinear clusters into areas, and leaves
+        # room for the position error of the records
+        return shapely.buffer(shapes, buffer_m, quad_segs=4)
+
+    parts = _balanced_parts(sizes, _threads(n_jobs))
+    out = np.empty(len(mp), dtype=object)
+    if len(parts) == 1:
+        out[parts[0]] = one(parts[0])
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(len(parts)) as pool:
+        for part, shapes in zip(parts, pool.map(one, parts)):
+            out[part] = shapes
+    return out
+
+
+def _threads(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs`` as scikit-learn reads it (None → 1, −1 → every core)."""
+    import os
+    cores = os.cpu_count() or 1
+    if n_jobs is None:
+        return 1
+    return max(1, cores + 1 + int(n_jobs)) if int(n_jobs) < 0 else max(1, int(n_jobs))
+
+
+def _balanced_parts(sizes: np.ndarray, k: int) -> list[np.ndarray]:
+    """Indices of ``sizes`` shared among ``k`` parts, biggest first to the lightest part."""
+    k = max(1, min(k, len(sizes)))
+    if k == 1 or sizes.sum() < 20_000:  # small work: threads cost more than they save
+        return [np.arange(len(sizes))]
+    load = np.zeros(k)
+    owner = np.empty(len(sizes), dtype=np.int64)
+    for i in np.argsort(-sizes, kind="stable"):
+        owner[i] = int(np.argmin(load))
+        load[owner[i]] += sizes[i]
+    return [np.flatnonzero(owner == j) for j in range(k)]
 
 
 def to_multipolygons(geoms: np.ndarray) -> np.ndarray:
@@ -378,15 +434,17 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
     """
     if "cluster" not in labelled.columns:
         raise KeyError("labelled points need a 'cluster' column (run dbscan or hdbscan first)")
-    members = labelled[labelled["cluster"] >= 0]
-    if len(members) == 0:
+    keep = (labelled["cluster"] >= 0).to_numpy()
+    if not keep.any():
         empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in CLUSTER_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
-    labels = members["cluster"].to_numpy(int)
+    labels = labelled["cluster"].to_numpy(int)[keep]
     ids, dense = np.unique(labels, return_inverse=True)
-    geoms = _hulls(_xy(members), dense, np.arange(len(ids)), hull=hull,
+    geoms = _hulls(_xy(labelled)[keep], dense, np.arange(len(ids)), hull=hull,
                    concave_ratio=concave_ratio, buffer_m=buffer_m)
-    frame = pd.DataFrame(members.drop(columns=members.geometry.name))
+    # only the columns the summaries read, members only (not a copy of every column)
+    used = [c for c in _SUMMARY_COLUMNS if c in labelled.columns]
+    frame = pd.DataFrame({c: labelled[c].to_numpy()[keep] for c in used})
     frame["_c"] = dense
     out = pd.DataFrame({"method": method, "cluster": ids.astype(int),
                         **_member_counts(frame, len(ids)),
@@ -399,6 +457,9 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
     metric = gpd.GeoSeries(to_multipolygons(geoms), crs=METRIC_CRS)
     return gpd.GeoDataFrame(out[CLUSTER_COLUMNS], geometry=metric.to_crs(STORAGE_CRS).values,
                             crs=STORAGE_CRS)
+
+
+_SUMMARY_COLUMNS = ("state", "re_emerged", "weight", "layer", "type", "date_start", "date_end")
 
 
 def _member_counts(frame: pd.DataFrame, n_clusters: int) -> dict[str, object]:
