@@ -267,9 +267,15 @@ def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
 
 # --- cluster polygons and their summaries ------------------------------------------------
 
+HULL_MAX_POINTS = 50_000  # members a hull is drawn through before they are thinned (_thinned)
+
 def _hulls(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray, *, hull: str,
-           concave_ratio: float, buffer_m: float, n_jobs: int | None = -1) -> np.ndarray:
+           concave_ratio: float, buffer_m: float, n_jobs: int | None = -1,
+           max_points: int | None = HULL_MAX_POINTS) -> np.ndarray:
     """One buffered hull per label ``0..k-1`` (``xy`` in metres, ``labels`` dense).
+
+    A cluster of more than ``max_points`` members is outlined from its points thinned by
+    :func:`_thinned` (see there); every other cluster from all its members.
 
     The members of each label become one MultiPoint straight from the coordinate array
     (no Point object per member); the hulls are computed by shapely on ``n_jobs`` threads
@@ -277,6 +283,7 @@ def _hulls(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray, *, hull: str,
     """
     if hull not in ("concave", "convex"):
         raise ValueError(f"hull must be 'concave' or 'convex', got {hull!r}")
+    xy, labels = _thinned(xy, labels, max_points, buffer_m)
     order = np.argsort(labels, kind="stable")
     # one MultiPoint per cluster label 0..k-1 (shapely wants the parts grouped by index)
     mp = shapely.multipoints(xy[order], indices=labels[order])[ids]
@@ -299,6 +306,37 @@ def _hulls(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray, *, hull: str,
         for part, shapes in zip(parts, pool.map(one, parts)):
             out[part] = shapes
     return out
+
+
+def _thinned(xy: np.ndarray, labels: np.ndarray, max_points: int | None, buffer_m: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The members of each cluster larger than ``max_points`` thinned to one per occupied
+    grid cell (the first member in the cell), the cell as small as keeps at most
+    ``max_points`` (from ``buffer_m`` / 4 up, doubling); smaller clusters unchanged.
+
+    A concave hull triangulates every member: at a million clustered records the defaults
+    can merge half of them into one cluster, whose triangulation alone took ~850 MB and
+    ~10 s. Thinned, its outline moves by about a cell (measured in
+    ``benchmarks/hotspots.py``), and memory stays bounded whatever the density.
+    """
+    if max_points is None or not len(labels):
+        return xy, labels
+    sizes = np.bincount(labels)
+    big = np.flatnonzero(sizes > max_points)
+    if not len(big):
+        return xy, labels
+    keep = ~np.isin(labels, big)
+    for lab in big:
+        idx = np.flatnonzero(labels == lab)
+        cell = max(buffer_m / 4.0, 1.0)
+        while True:
+            ij = np.floor((xy[idx] - xy[idx].min(axis=0)) / cell).astype(np.int64)
+            _, first = np.unique(ij[:, 0] * (ij[:, 1].max() + 1) + ij[:, 1], return_index=True)
+            if len(first) <= max_points:
+                break
+            cell *= 2.0
+        keep[idx[np.sort(first)]] = True
+    return xy[keep], labels[keep]
 
 
 def _threads(n_jobs: int | None) -> int:
@@ -403,7 +441,8 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
                      hull: str = "concave", concave_ratio: float = 0.3, buffer_m: float = 150.0,
                      communes: gpd.GeoDataFrame | None = None,
                      crossings: gpd.GeoDataFrame | None = None,
-                     border: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+                     border: gpd.GeoDataFrame | None = None,
+                     hull_max_points: int | None = HULL_MAX_POINTS) -> gpd.GeoDataFrame:
     """One polygon per cluster with what a commander asks first.
 
     Parameters
@@ -422,6 +461,9 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
     communes, crossings, border : GeoDataFrames, optional
         Communes (``code``, ``name``), border crossings (``name``, ``kind``) and the border
         line, any CRS; without them the related columns are empty.
+    hull_max_points : int or None
+        A cluster of more members is outlined from its members thinned to one per grid
+        cell (see ``_thinned``; default 50 000); None draws every hull through all members.
 
     Returns
     -------
@@ -441,7 +483,7 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
     labels = labelled["cluster"].to_numpy(int)[keep]
     ids, dense = np.unique(labels, return_inverse=True)
     geoms = _hulls(_xy(labelled)[keep], dense, np.arange(len(ids)), hull=hull,
-                   concave_ratio=concave_ratio, buffer_m=buffer_m)
+                   concave_ratio=concave_ratio, buffer_m=buffer_m, max_points=hull_max_points)
     # only the columns the summaries read, members only (not a copy of every column)
     used = [c for c in _SUMMARY_COLUMNS if c in labelled.columns]
     frame = pd.DataFrame({c: labelled[c].to_numpy()[keep] for c in used})
