@@ -137,3 +137,19 @@ def test_a_run_gives_the_same_clusters_and_flags_on_the_fast_and_the_plain_paths
     # the labelled points sit where the records are
     assert np.allclose(shapely.get_coordinates(fast.points.geometry.values),
                        shapely.get_coordinates(plain.points.geometry.values), atol=1e-9)
+
+
+@pytest.mark.parametrize("lags", [0, 1, 2])
+def test_space_time_gi_without_the_big_matrix_is_gi_with_it(lags):
+    from geo_pcmt.analysis import gistar, trends
+    rng = np.random.default_rng(lags)
+    cells = grid.hex_grid(shapely.box(470_000, 2_100_000, 500_000, 2_130_000), 3000)
+    w = grid.hex_contiguity(cells)
+    values = rng.poisson(0.7, (len(cells), 14)).astype(float)
+    values[:3] *= 0.5  # some weighted sums, not only counts
+    lag, card = trends.space_time_lag(values, w, lags)
+    fast = gistar.gi_star_from_lag(values.T.ravel(), lag.T.ravel(), card.T.ravel())
+    slow = gistar.gi_star_values(values.T.ravel(), trends.space_time_weights(w, 14, lags))
+    assert np.allclose(fast.z, slow.z, rtol=0, atol=1e-12)
+    assert np.allclose(fast.p, slow.p, rtol=0, atol=1e-12)
+    assert np.array_equal(fast.expected, slow.expected)
