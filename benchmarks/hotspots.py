@@ -10,18 +10,26 @@
 2. DBSCAN on 100k / 300k / 1M points (EPSG:32648): ``geo_pcmt.analysis.clusters.dbscan``
    (every core) against ``sklearn.cluster.DBSCAN(n_jobs=-1).fit`` on the coordinate array;
    each case runs in a fresh process so its peak RSS is its own; labels must match.
-3. HDBSCAN on 50k / 200k points: ``geo_pcmt.analysis.clusters.hdbscan`` with the scikit-learn engine
+3. The full run at 100k and 1M clustered records (``benchmarks/scale.py``'s generator:
+   70 % retail points, 10 % plots, 20 % cases, ten years): ``runs.hotspots.run`` with every
+   method at the defaults (``--method all``), then ``runs.places.run``; each size in a fresh
+   process, inputs built first (their RSS is shown), then wall seconds, CPU seconds (all
+   threads; on a shared machine the honest measure of work) and peak RSS of each run. The
+   store is left out (``benchmarks/scale.py`` times reading and loading).
+4. HDBSCAN on 50k / 200k points: ``geo_pcmt.analysis.clusters.hdbscan`` with the scikit-learn engine
    (50k; 200k only with ``--full``: its minimum spanning tree is O(n²), ~4–5 min) and with
    the ``hdbscan`` package engine (Borůvka KD-tree), when installed.
 
 Run:  .venv/bin/python benchmarks/hotspots.py [--cell-sizes 2000 1000] [--dbscan 100000 300000 1000000]
-                                             [--hdbscan 50000 200000] [--full]
+                                             [--full-run 100000 1000000] [--hdbscan 50000 200000]
+                                             [--full] [--repeat 3]
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import time
@@ -133,6 +141,41 @@ def _interleaved_dbscan(n: int, eps_m: float, min_samples: int, rounds: int) -> 
     return best
 
 
+def _full_run(n: int, repeat: int) -> dict:
+    """Hotspots (all methods) then places on ``n`` synthetic records, in this process."""
+    import importlib.util as iu
+    import resource
+    from pathlib import Path
+
+    from geo_pcmt.ingest import boundaries
+    from geo_pcmt.runs import hotspots, places
+
+    spec = iu.spec_from_file_location("scale", Path(__file__).with_name("scale.py"))
+    scale = iu.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+    inputs = scale.synthetic(n)
+    inputs.update(communes=boundaries.communes(), border_line=boundaries.border_line(),
+                  border_crossings=boundaries.border_gates())
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    out = {"records": n, "inputs_mb": _vm("VmRSS")}
+    for name, call in (
+            ("hotspots", lambda: hotspots.run(inputs, hotspots.HotspotParams(as_of="2025-12-31"))),
+            ("places", lambda: places.run(inputs, places.PlaceParams(as_of="2025-12-31")))):
+        best = (float("inf"), float("inf"), float("inf"))
+        for _ in range(repeat):
+            _reset_peak()
+            t, c = time.perf_counter(), cpu()
+            result = call()
+            best = tuple(map(min, zip(best, (time.perf_counter() - t, cpu() - c, _vm("VmHWM")))))
+            del result
+        out.update({f"{name}_s": best[0], f"{name}_cpu_s": best[1], f"{name}_peak_mb": best[2]})
+    return out
+
+
 def _isolated(case: str, n: int, eps_m: float, min_samples: int, repeat: int = 1) -> dict:
     out = subprocess.run([sys.executable, __file__, "--one", case, str(n), str(eps_m),
                           str(min_samples), str(repeat)], capture_output=True, text=True,
@@ -208,6 +251,7 @@ def main() -> None:
     ap.add_argument("--cell-sizes", type=float, nargs="*", default=[2000.0, 1000.0])
     ap.add_argument("--dbscan", type=int, nargs="*", default=[100_000, 300_000, 1_000_000])
     ap.add_argument("--hdbscan", type=int, nargs="*", default=[50_000, 200_000])
+    ap.add_argument("--full-run", type=int, nargs="*", default=[100_000, 1_000_000])
     ap.add_argument("--eps-m", type=float, default=200.0)
     ap.add_argument("--min-samples", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=3)
@@ -218,8 +262,17 @@ def main() -> None:
     args = ap.parse_args()
     if args.one:
         case, n, eps, ms, rep = args.one
-        print(json.dumps(_one(case, int(n), float(eps), int(ms), int(rep))))
+        if case == "full-run":
+            print(json.dumps(_full_run(int(n), int(rep))))
+        else:
+            print(json.dumps(_one(case, int(n), float(eps), int(ms), int(rep))))
         return
+
+    if args.full_run:
+        rows = [_isolated("full-run", n, 0, 0, min(args.repeat, 2)) for n in args.full_run]
+        _table(rows, "Full run at the defaults: hotspots (--method all) then places, in-memory "
+                     f"inputs (best of {min(args.repeat, 2)}; load average "
+                     f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
     if not args.skip_gistar:
         _table(bench_gistar(args.cell_sizes, args.repeat),

@@ -11,11 +11,15 @@ in its own Python process, and the parent reads the child's peak RSS (``wait4``)
   places    runs.places.read_inputs + run at the defaults
   map       outputs.map.build + save of the analyst map from the store
 
-It prints one table: seconds (the step itself, imports excluded) and peak RSS per step and
-size, and the growth exponent of each (log-log slope from the smallest to the largest size:
-1 = linear). Goals at 1M (issue 21): hotspots ≤ 25 s and ≤ 2 GB, no step super-linear.
+It prints one table: wall seconds (the step itself, imports excluded), CPU seconds (every
+thread: the work done, whatever else the machine runs) and peak RSS per step and size, each
+the least of ``--repeat`` runs (load: one), the machine's load average while measuring, the
+growth exponent of each (log-log slope from the smallest to the largest size: 1 = linear),
+and how much of hotspots and places is reading the store. Goals at 1M (issue 21):
+hotspots ≤ 25 s and ≤ 2 GB, no step super-linear.
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000 300000 1000000] [--steps ...]
+                                           [--repeat 2]
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 STEPS = ("load", "hotspots", "places", "map")
+READ_S: dict[str, float] = {}  # seconds of a step spent in read_inputs (the store)
 SHARES = {"retail_points": 0.7, "opium_plots": 0.1, "cases": 0.2}
 
 
@@ -109,7 +114,9 @@ def step_hotspots(folder: Path) -> float:
     store = open_store(str(folder / "store.gpkg"))
     params = hotspots.HotspotParams(as_of="2025-12-31")
     t = time.perf_counter()
-    result = hotspots.run(hotspots.read_inputs(store, params), params)
+    inputs = hotspots.read_inputs(store, params)
+    READ_S["hotspots"] = time.perf_counter() - t
+    result = hotspots.run(inputs, params)
     took = time.perf_counter() - t
     print(json.dumps({"summary": result.summary}, default=str), file=sys.stderr)
     return took
@@ -121,7 +128,9 @@ def step_places(folder: Path) -> float:
     store = open_store(str(folder / "store.gpkg"))
     params = places.PlaceParams(as_of="2025-12-31")
     t = time.perf_counter()
-    result = places.run(places.read_inputs(store, params), params)
+    inputs = places.read_inputs(store, params)
+    READ_S["places"] = time.perf_counter() - t
+    result = places.run(inputs, params)
     took = time.perf_counter() - t
     print(json.dumps({"places": len(result.places)}), file=sys.stderr)
     return took
@@ -139,19 +148,33 @@ def step_map(folder: Path) -> float:
 
 
 def child(step: str, folder: Path) -> None:
+    import resource
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    c = cpu()
     took = globals()[f"step_{step}"](folder)
-    print(json.dumps({"seconds": took}))
+    print(json.dumps({"seconds": took, "cpu": cpu() - c, "read": READ_S.get(step)}))
 
 
-def run_step(step: str, folder: Path) -> tuple[float, float]:
-    """Seconds of the step and peak RSS (MB) of its process."""
-    proc = subprocess.Popen([sys.executable, __file__, "--child", step, str(folder)],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"step {step} failed (status {status})")
-    return json.loads(out.strip().splitlines()[-1])["seconds"], usage.ru_maxrss / 1024
+def run_step(step: str, folder: Path, repeat: int = 1) -> tuple[float, float, float, float | None]:
+    """Seconds of the step, its CPU seconds (every thread), peak RSS (MB) of its process and
+    seconds spent reading the store (hotspots, places): each the least of ``repeat`` runs."""
+    best = None
+    for _ in range(repeat):
+        proc = subprocess.Popen([sys.executable, __file__, "--child", step, str(folder)],
+                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        if status != 0:
+            raise SystemExit(f"step {step} failed (status {status})")
+        got = json.loads(out.strip().splitlines()[-1])
+        row = (got["seconds"], got["cpu"], usage.ru_maxrss / 1024,
+               got["read"] if got["read"] is not None else float("nan"))
+        best = row if best is None else tuple(map(min, zip(best, row)))
+    return best
 
 
 def slope(xs: list[int], ys: list[float]) -> float:
@@ -162,11 +185,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     ap.add_argument("--steps", nargs="+", default=list(STEPS), choices=STEPS)
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each step; the least is kept")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return child(args.child[0], Path(args.child[1]))
-    results: dict[str, dict[int, tuple[float, float]]] = {s: {} for s in args.steps}
+    results: dict[str, dict[int, tuple]] = {s: {} for s in args.steps}
+    loads = []
     with tempfile.TemporaryDirectory(prefix="geo_pcmt_scale_") as tmp:
         for n in args.sizes:
             folder = Path(tmp) / str(n)
@@ -176,18 +201,29 @@ def main() -> None:
             if "load" not in args.steps:
                 step_load(folder)
             for step in args.steps:
-                results[step][n] = run_step(step, folder)
-                sec, mb = results[step][n]
-                print(f"{n:>9,} {step:9s} {sec:7.1f} s {mb:8.0f} MB", flush=True)
-    print("\nstep       " + "".join(f"{n:>18,}" for n in args.sizes) + "   growth time / memory")
+                loads.append(os.getloadavg()[0])
+                # load appends to the store: one run only, or the rows would double
+                results[step][n] = run_step(step, folder, 1 if step == "load" else args.repeat)
+                sec, cpu, mb, read = results[step][n]
+                extra = f"  (read_inputs {read:.1f} s)" if read == read else ""
+                print(f"{n:>9,} {step:9s} {sec:7.1f} s {cpu:7.1f} s CPU {mb:8.0f} MB{extra}",
+                      flush=True)
+    print(f"\nwall s / CPU s / peak RSS MB; load average {min(loads):.1f}–{max(loads):.1f} on "
+          f"{os.cpu_count()} cores while measuring (other work on the machine slows wall time)")
+    print("step      " + "".join(f"{n:>26,}" for n in args.sizes) + "   growth wall / CPU / memory")
     for step, by_n in results.items():
-        cells = "".join(f"{by_n[n][0]:8.1f} s {by_n[n][1]:5.0f} MB" for n in args.sizes)
+        cells = "".join(f"{by_n[n][0]:8.1f} {by_n[n][1]:7.1f} {by_n[n][2]:7.0f} MB"
+                        for n in args.sizes)
         grow = ""
         if len(args.sizes) > 1:
             ns = list(args.sizes)
-            grow = (f"   {slope(ns, [by_n[n][0] for n in ns]):.2f} / "
-                    f"{slope(ns, [by_n[n][1] for n in ns]):.2f}")
-        print(f"{step:10s} {cells}{grow}")
+            grow = "   " + " / ".join(f"{slope(ns, [by_n[n][k] for n in ns]):.2f}"
+                                      for k in range(3))
+        print(f"{step:9s} {cells}{grow}")
+    for step in ("hotspots", "places"):
+        if step in results:
+            print(f"{step}: of which read_inputs (the store) " + ", ".join(
+                f"{results[step][n][3]:.1f} s at {n:,}" for n in args.sizes))
 
 
 if __name__ == "__main__":

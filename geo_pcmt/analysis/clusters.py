@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from sklearn.cluster import HDBSCAN
 
-from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS, transform_xy
 from geo_pcmt.analysis import csr
 from geo_pcmt.analysis.dbscan import (  # noqa: F401 — dbscan, suggest_eps_m importable from here
     EpsSuggestion,
@@ -161,9 +161,27 @@ def combine_points(layers: Mapping[str, gpd.GeoDataFrame], *,
         empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in POINT_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
     data = pd.concat(parts, ignore_index=True)
-    geom = gpd.GeoSeries(shapely.points(data["x_m"].to_numpy(), data["y_m"].to_numpy()),
-                         crs=METRIC_CRS).to_crs(STORAGE_CRS)
-    return gpd.GeoDataFrame(data, geometry=geom.values, crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(data, geometry=_storage_points(layers, data), crs=STORAGE_CRS)
+
+
+def _storage_points(layers: Mapping[str, gpd.GeoDataFrame], data: pd.DataFrame) -> np.ndarray:
+    """The lon/lat point of each combined record: a record's own point geometry when it
+    is stored as a point in EPSG:4326 (no new geometry, no round trip), else its metric
+    point reprojected back (polygons, other CRSs) as coordinate arrays."""
+    own = [np.asarray(f.geometry.values, dtype=object) for f in layers.values()
+           if f is not None and len(f)]
+    geoms = np.concatenate(own) if own else np.empty(0, dtype=object)
+    crs_ok = all(f.crs is not None and f.crs.equals(STORAGE_CRS) for f in layers.values()
+                 if f is not None and len(f))
+    redo = np.ones(len(data), dtype=bool) if not crs_ok or len(geoms) != len(data) \
+        else shapely.get_type_id(geoms) != 0
+    if not redo.any():
+        return geoms
+    out = geoms.copy() if len(geoms) == len(data) else np.empty(len(data), dtype=object)
+    lon, lat = transform_xy(data["x_m"].to_numpy()[redo], data["y_m"].to_numpy()[redo],
+                            METRIC_CRS, STORAGE_CRS)
+    out[redo] = shapely.points(lon, lat)
+    return out
 
 
 def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
@@ -249,21 +267,98 @@ def hdbscan(points: gpd.GeoDataFrame, *, min_cluster_size: int = 5,
 
 # --- cluster polygons and their summaries ------------------------------------------------
 
+HULL_MAX_POINTS = 50_000  # members a hull is drawn through before they are thinned (_thinned)
+
 def _hulls(xy: np.ndarray, labels: np.ndarray, ids: np.ndarray, *, hull: str,
-           concave_ratio: float, buffer_m: float) -> np.ndarray:
+           concave_ratio: float, buffer_m: float, n_jobs: int | None = -1,
+           max_points: int | None = HULL_MAX_POINTS) -> np.ndarray:
+    """One buffered hull per label ``0..k-1`` (``xy`` in metres, ``labels`` dense).
+
+    A cluster of more than ``max_points`` members is outlined from its points thinned by
+    :func:`_thinned` (see there); every other cluster from all its members.
+
+    The members of each label become one MultiPoint straight from the coordinate array
+    (no Point object per member); the hulls are computed by shapely on ``n_jobs`` threads
+    (shapely releases the GIL), clusters shared out by size so the threads finish together.
+    """
+    if hull not in ("concave", "convex"):
+        raise ValueError(f"hull must be 'concave' or 'convex', got {hull!r}")
+    xy, labels = _thinned(xy, labels, max_points, buffer_m)
     order = np.argsort(labels, kind="stable")
     # one MultiPoint per cluster label 0..k-1 (shapely wants the parts grouped by index)
-    mp = shapely.multipoints(shapely.points(xy[order]), indices=labels[order])
-    mp = mp[ids]
-    if hull == "concave":
-        shapes = shapely.concave_hull(mp, ratio=concave_ratio)
-    elif hull == "convex":
-        shapes = shapely.convex_hull(mp)
-    else:
-        raise ValueError(f"hull must be 'concave' or 'convex', got {hull!r}")
-    # a buffer turns one- or two-point and collinear clusters into areas, and leaves room
-    # for the position error of the records
-    return shapely.buffer(shapes, buffer_m, quad_segs=4)
+    mp = shapely.multipoints(xy[order], indices=labels[order])[ids]
+    sizes = np.bincount(labels, minlength=len(mp))[ids]
+
+    def one(part: np.ndarray) -> np.ndarray:
+        shapes = shapely.concave_hull(mp[part], ratio=concave_ratio) if hull == "concave" \
+            else shapely.convex_hull(mp[part])
+        # a buffer turns one- or two-point and collinear clusters into areas, and leaves
+        # room for the position error of the records
+        return shapely.buffer(shapes, buffer_m, quad_segs=4)
+
+    parts = _balanced_parts(sizes, _threads(n_jobs))
+    out = np.empty(len(mp), dtype=object)
+    if len(parts) == 1:
+        out[parts[0]] = one(parts[0])
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(len(parts)) as pool:
+        for part, shapes in zip(parts, pool.map(one, parts)):
+            out[part] = shapes
+    return out
+
+
+def _thinned(xy: np.ndarray, labels: np.ndarray, max_points: int | None, buffer_m: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The members of each cluster larger than ``max_points`` thinned to one per occupied
+    grid cell (the first member in the cell), the cell as small as keeps at most
+    ``max_points`` (from ``buffer_m`` / 4 up, doubling); smaller clusters unchanged.
+
+    A concave hull triangulates every member: at a million clustered records the defaults
+    can merge half of them into one cluster, whose triangulation alone took ~850 MB and
+    ~10 s. Thinned, its outline moves by about a cell (measured in
+    ``benchmarks/hotspots.py``), and memory stays bounded whatever the density.
+    """
+    if max_points is None or not len(labels):
+        return xy, labels
+    sizes = np.bincount(labels)
+    big = np.flatnonzero(sizes > max_points)
+    if not len(big):
+        return xy, labels
+    keep = ~np.isin(labels, big)
+    for lab in big:
+        idx = np.flatnonzero(labels == lab)
+        cell = max(buffer_m / 4.0, 1.0)
+        while True:
+            ij = np.floor((xy[idx] - xy[idx].min(axis=0)) / cell).astype(np.int64)
+            _, first = np.unique(ij[:, 0] * (ij[:, 1].max() + 1) + ij[:, 1], return_index=True)
+            if len(first) <= max_points:
+                break
+            cell *= 2.0
+        keep[idx[np.sort(first)]] = True
+    return xy[keep], labels[keep]
+
+
+def _threads(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs`` as scikit-learn reads it (None → 1, −1 → every core)."""
+    import os
+    cores = os.cpu_count() or 1
+    if n_jobs is None:
+        return 1
+    return max(1, cores + 1 + int(n_jobs)) if int(n_jobs) < 0 else max(1, int(n_jobs))
+
+
+def _balanced_parts(sizes: np.ndarray, k: int) -> list[np.ndarray]:
+    """Indices of ``sizes`` shared among ``k`` parts, biggest first to the lightest part."""
+    k = max(1, min(k, len(sizes)))
+    if k == 1 or sizes.sum() < 20_000:  # small work: threads cost more than they save
+        return [np.arange(len(sizes))]
+    load = np.zeros(k)
+    owner = np.empty(len(sizes), dtype=np.int64)
+    for i in np.argsort(-sizes, kind="stable"):
+        owner[i] = int(np.argmin(load))
+        load[owner[i]] += sizes[i]
+    return [np.flatnonzero(owner == j) for j in range(k)]
 
 
 def to_multipolygons(geoms: np.ndarray) -> np.ndarray:
@@ -346,7 +441,8 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
                      hull: str = "concave", concave_ratio: float = 0.3, buffer_m: float = 150.0,
                      communes: gpd.GeoDataFrame | None = None,
                      crossings: gpd.GeoDataFrame | None = None,
-                     border: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+                     border: gpd.GeoDataFrame | None = None,
+                     hull_max_points: int | None = HULL_MAX_POINTS) -> gpd.GeoDataFrame:
     """One polygon per cluster with what a commander asks first.
 
     Parameters
@@ -365,6 +461,9 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
     communes, crossings, border : GeoDataFrames, optional
         Communes (``code``, ``name``), border crossings (``name``, ``kind``) and the border
         line, any CRS; without them the related columns are empty.
+    hull_max_points : int or None
+        A cluster of more members is outlined from its members thinned to one per grid
+        cell (see ``_thinned``; default 50 000); None draws every hull through all members.
 
     Returns
     -------
@@ -377,15 +476,17 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
     """
     if "cluster" not in labelled.columns:
         raise KeyError("labelled points need a 'cluster' column (run dbscan or hdbscan first)")
-    members = labelled[labelled["cluster"] >= 0]
-    if len(members) == 0:
+    keep = (labelled["cluster"] >= 0).to_numpy()
+    if not keep.any():
         empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in CLUSTER_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
-    labels = members["cluster"].to_numpy(int)
+    labels = labelled["cluster"].to_numpy(int)[keep]
     ids, dense = np.unique(labels, return_inverse=True)
-    geoms = _hulls(_xy(members), dense, np.arange(len(ids)), hull=hull,
-                   concave_ratio=concave_ratio, buffer_m=buffer_m)
-    frame = pd.DataFrame(members.drop(columns=members.geometry.name))
+    geoms = _hulls(_xy(labelled)[keep], dense, np.arange(len(ids)), hull=hull,
+                   concave_ratio=concave_ratio, buffer_m=buffer_m, max_points=hull_max_points)
+    # only the columns the summaries read, members only (not a copy of every column)
+    used = [c for c in _SUMMARY_COLUMNS if c in labelled.columns]
+    frame = pd.DataFrame({c: labelled[c].to_numpy()[keep] for c in used})
     frame["_c"] = dense
     out = pd.DataFrame({"method": method, "cluster": ids.astype(int),
                         **_member_counts(frame, len(ids)),
@@ -398,6 +499,9 @@ def cluster_polygons(labelled: gpd.GeoDataFrame, *, method: str = "dbscan",
     metric = gpd.GeoSeries(to_multipolygons(geoms), crs=METRIC_CRS)
     return gpd.GeoDataFrame(out[CLUSTER_COLUMNS], geometry=metric.to_crs(STORAGE_CRS).values,
                             crs=STORAGE_CRS)
+
+
+_SUMMARY_COLUMNS = ("state", "re_emerged", "weight", "layer", "type", "date_start", "date_end")
 
 
 def _member_counts(frame: pd.DataFrame, n_clusters: int) -> dict[str, object]:

@@ -21,7 +21,7 @@ confidence, 0 not significant.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -151,26 +151,36 @@ def gi_star_values(values, weights, *, transform: str = "B", permutations: int =
     w = star_weights(weights, transform)
     if w.shape != (n, n):
         raise ValueError(f"weights are {w.shape[0]}×{w.shape[1]} but there are {n} values")
+    res = gi_star_from_lag(y, w @ y, np.asarray(w.sum(axis=1)).ravel())
+    if permutations:
+        p_sim = _conditional_permutation(y, w, res.gi, int(permutations), seed, chunk_elements)
+        res = replace(res, p_sim=p_sim, p_perm=np.minimum(1.0, 2.0 * p_sim))
+    return res
+
+
+def gi_star_from_lag(y: np.ndarray, lag: np.ndarray, card: np.ndarray) -> GiStar:
+    """Analytical Gi* from the values ``y``, their weighted sums over each location's
+    neighbourhood ``lag`` (self included: ``W* @ y``) and the weights' row sums ``card``.
+
+    :func:`gi_star_values` computes ``lag`` with the weight matrix; a caller that can sum
+    neighbourhoods without building the matrix (the space-time cube) passes them here.
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
     total = y.sum()
     mean = total / n
     var_y = (y ** 2).sum() / n - mean ** 2
-    card = np.asarray(w.sum(axis=1)).ravel()
     expected = card / n
     variance = card * (n - card) / (n - 1) / n ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        gi = (w @ y) / total
+        gi = lag / total
         variance = variance * (var_y / mean ** 2)
         z = (gi - expected) / np.sqrt(variance)
     # constant or all-zero values: no pattern to find
     z = np.where(np.isfinite(z), z, 0.0)
     gi = np.where(np.isfinite(gi), gi, expected)
     p = 2.0 * stats.norm.sf(np.abs(z))
-    p_sim = p_perm = None
-    if permutations:
-        p_sim = _conditional_permutation(y, w, gi, int(permutations), seed, chunk_elements)
-        p_perm = np.minimum(1.0, 2.0 * p_sim)
-    return GiStar(gi=gi, expected=expected, variance=variance, z=z, p=p, p_sim=p_sim,
-                  p_perm=p_perm)
+    return GiStar(gi=gi, expected=expected, variance=variance, z=z, p=p)
 
 
 def _conditional_permutation(y: np.ndarray, w: sp.csr_matrix, gi: np.ndarray,

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.spatial import cKDTree
 
-from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS, transform_xy
 
 SQRT3 = math.sqrt(3.0)
 # axial offsets of the six neighbours of a pointy-top hexagon
@@ -154,23 +154,64 @@ def hex_grid(area, cell_size_m: float = 2000.0) -> gpd.GeoDataFrame:
 
 
 def metric_xy(points: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-    """x, y in EPSG:32648 of point geometries (polygons use their representative point)."""
+    """x, y in EPSG:32648 of point geometries (polygons use their representative point).
+
+    Points are reprojected as coordinate arrays with one pyproj Transformer
+    (:func:`geo_pcmt.crs.transform_xy`), never geometry by geometry. A frame of points that
+    already carries its metric position in ``x_m`` / ``y_m`` (as
+    :func:`geo_pcmt.analysis.clusters.combine_points` makes) is read from those columns,
+    after a spot check that they agree with the geometry.
+    """
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if geoms.crs is None:
         raise ValueError("points have no CRS; expected EPSG:4326 (lon/lat) or EPSG:32648")
     if len(geoms) == 0:
         return np.empty(0), np.empty(0)
-    metric = geoms.to_crs(METRIC_CRS) if not geoms.crs.equals(METRIC_CRS) else geoms
-    arr = np.asarray(metric.values, dtype=object)
+    arr = np.asarray(geoms.values, dtype=object)
     bad = shapely.is_missing(arr) | shapely.is_empty(arr)
     if bad.any():
-        row = metric.index[np.flatnonzero(bad)[0]]
+        row = geoms.index[np.flatnonzero(bad)[0]]
         raise ValueError(f"row {row}: geometry is missing or empty")
     not_point = shapely.get_type_id(arr) != 0
+    if not not_point.any() and isinstance(points, gpd.GeoDataFrame):
+        known = _known_metric_xy(points, arr)
+        if known is not None:
+            return known
+    is_metric = geoms.crs.equals(METRIC_CRS)
+    x, y = np.empty(len(arr)), np.empty(len(arr))
+    pts = ~not_point
+    if pts.any():
+        px, py = shapely.get_x(arr[pts]), shapely.get_y(arr[pts])
+        x[pts], y[pts] = (px, py) if is_metric else transform_xy(px, py, geoms.crs, METRIC_CRS)
     if not_point.any():
-        arr = arr.copy()
-        arr[not_point] = shapely.point_on_surface(arr[not_point])
-    return shapely.get_x(arr), shapely.get_y(arr)
+        # polygons: the point on the surface of the metric shape, as before
+        other = gpd.GeoSeries(arr[not_point], crs=geoms.crs)
+        other = other if is_metric else other.to_crs(METRIC_CRS)
+        rep = shapely.point_on_surface(np.asarray(other.values, dtype=object))
+        x[not_point], y[not_point] = shapely.get_x(rep), shapely.get_y(rep)
+    return x, y
+
+
+def _known_metric_xy(points: gpd.GeoDataFrame, arr: np.ndarray,
+                     tolerance_m: float = 0.01) -> tuple[np.ndarray, np.ndarray] | None:
+    """``x_m`` / ``y_m`` of a frame of points when they are where the geometry is.
+
+    Up to 64 rows spread over the frame are reprojected and compared (to ``tolerance_m``);
+    if any differs, or a value is missing, the columns are not used.
+    """
+    if not {"x_m", "y_m"} <= set(points.columns):
+        return None
+    x = pd.to_numeric(points["x_m"], errors="coerce").to_numpy(float)
+    y = pd.to_numeric(points["y_m"], errors="coerce").to_numpy(float)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    probe = np.unique(np.linspace(0, len(arr) - 1, min(64, len(arr))).astype(np.int64))
+    px, py = shapely.get_x(arr[probe]), shapely.get_y(arr[probe])
+    if not points.crs.equals(METRIC_CRS):
+        px, py = transform_xy(px, py, points.crs, METRIC_CRS)
+    if np.max(np.hypot(px - x[probe], py - y[probe])) > tolerance_m:
+        return None
+    return x, y
 
 
 def aggregate_to_hexes(grid: gpd.GeoDataFrame, points: gpd.GeoDataFrame, *,

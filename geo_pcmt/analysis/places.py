@@ -123,6 +123,8 @@ def split_by_location(frame: gpd.GeoDataFrame | None
     if frame is None or "geocode_quality" not in frame.columns:
         return frame, None
     only = (frame["geocode_quality"].astype(str) == "commune").to_numpy()
+    if not only.any():  # the usual case: no copy of a frame that may hold a million rows
+        return frame, frame.iloc[:0]
     return frame[~only], frame[only]
 
 

@@ -28,7 +28,7 @@ from scipy import stats
 
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.layers import EMERGING_CATEGORIES
-from geo_pcmt.analysis.gistar import fdr_bh, gi_star_values
+from geo_pcmt.analysis.gistar import fdr_bh, gi_star_from_lag, gi_star_values
 from geo_pcmt.analysis.grid import (
     cell_ids,
     distance_band,
@@ -274,6 +274,40 @@ def space_time_weights(spatial: sp.spmatrix, n_periods: int, time_lag_steps: int
     return total
 
 
+def space_time_lag(values: np.ndarray, spatial: sp.spmatrix, time_lag_steps: int = 1
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of each bin's space-time neighbourhood (itself included) and its size, as the
+    binary Gi* weights of :func:`space_time_weights` give them, without building that
+    (n·t)² matrix: one sparse product per cube, then sums along time.
+
+    Parameters
+    ----------
+    values : (n_cells, n_steps) array of the cube
+    spatial : n_cells × n_cells spatial weights (any non-zero = neighbour)
+    time_lag_steps : previous steps in the neighbourhood
+
+    Returns
+    -------
+    lag, card : (n_cells, n_steps) arrays — ``W* @ y`` and the row sums of ``W*``
+    """
+    if time_lag_steps < 0:
+        raise ValueError(f"time_lag_steps must be ≥ 0, got {time_lag_steps!r}")
+    a = sp.csr_matrix(spatial, dtype=float).copy()
+    a.data[:] = 1.0
+    block = (a + sp.identity(a.shape[0], format="csr")).tocsr()
+    block.data[:] = 1.0
+    n, t = values.shape
+    here = np.asarray(block @ values)  # the spatial neighbourhood's sum in each step
+    size = np.asarray(block.sum(axis=1)).ravel()
+    lag = np.zeros((n, t))
+    steps = np.zeros(t)
+    # earlier steps first, the order the matrix product adds its columns in
+    for k in range(min(time_lag_steps, t - 1), -1, -1):
+        lag[:, k:] += here[:, :t - k]
+        steps[k:] += 1
+    return lag, size[:, None] * steps[None, :]
+
+
 @dataclass(frozen=True)
 class MannKendall:
     """Mann–Kendall trend test per series: S, Kendall's tau-b, z and two-sided p."""
@@ -421,9 +455,13 @@ def emerging_hotspots(cube: SpaceTimeCube, *, time_lag_steps: int = 1, alpha: fl
         raise ValueError(f"emerging hot spots need at least 2 time steps, the cube has {t}")
     if n < 3:
         raise ValueError(f"emerging hot spots need at least 3 locations, the cube has {n}")
-    w_st = space_time_weights(cube.weights, t, time_lag_steps)
     flat = cube.values.T.ravel()  # step-major, matching space_time_weights
-    res = gi_star_values(flat, w_st, transform=transform)
+    if str(transform).upper() == "B":
+        lag, card = space_time_lag(cube.values, cube.weights, time_lag_steps)
+        res = gi_star_from_lag(flat, lag.T.ravel(), card.T.ravel())
+    else:
+        res = gi_star_values(flat, space_time_weights(cube.weights, t, time_lag_steps),
+                             transform=transform)
     z = res.z.reshape(t, n).T
     p = res.p.reshape(t, n).T
     if fdr:

@@ -219,7 +219,11 @@ def fingerprint(frame: pd.DataFrame | None) -> dict:
     if isinstance(frame, gpd.GeoDataFrame) and len(frame):
         geoms = np.asarray(frame.geometry.values, dtype=object)
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        pts = shapely.centroid(geoms[ok])
+        pts = geoms[ok]
+        shaped = shapely.get_type_id(pts) != 0  # a point is its own centroid
+        if shaped.any():
+            pts = pts.copy()
+            pts[shaped] = shapely.centroid(pts[shaped])
         coords[ok] = np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
     order = np.argsort(ids, kind="stable")
     # one update for the ids and one for the coordinates (micro-degrees as integers): a
