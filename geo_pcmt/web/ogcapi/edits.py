@@ -223,11 +223,17 @@ def _stale(fid: str) -> ApiError:
 
 
 def _as_feature(c: Collection, frame: pd.DataFrame) -> dict:
-    """The stored feature as a GeoJSON dict at full precision (the target of a patch)."""
+    """The stored feature as the caller sees it (the target of a patch)."""
+    return stored_feature(c.layer, frame, c.fields)
+
+
+def stored_feature(layer: Layer, frame: pd.DataFrame, fields=None) -> dict:
+    """The first row of ``frame`` as a GeoJSON Feature dict at full precision (``fields``:
+    the properties to keep, default every field of ``layer`` in the frame)."""
     row = frame.iloc[0]
-    props = {n: _clean(row[n]) for n in c.fields if n in frame.columns}
+    props = {n: _clean(row[n]) for n in (fields or layer.field_names) if n in frame.columns}
     geometry = None
-    if c.layer.has_geometry and row.geometry is not None:
+    if layer.has_geometry and row.geometry is not None:
         geometry = json.loads(shapely.to_geojson(row.geometry))
     return {"type": "Feature", "id": props["id"], "properties": props, "geometry": geometry}
 
