@@ -142,13 +142,22 @@ def _apply_once(w: Writer, e: Edit, spec: Layer) -> tuple[Result, str]:
 def _write(w: Writer, e: Edit, spec: Layer, feature: dict, merge: Merge, version: str,
            status: str) -> str:
     """Write the merged fields onto the stored feature (compare-and-set on ``version``)."""
-    props = {**feature["properties"], **{k: v for k, v in merge.take.items() if k != GEOMETRY}}
-    target = {"type": "Feature", "id": e.id, "properties": props,
-              "geometry": merge.take.get(GEOMETRY, feature["geometry"])}
-    checked = check_feature(spec, target, e.id, user=w.user, role=w.role)
-    store_feature(w.store, spec, e.id, checked, user=w.user, expected={version},
-                  detail=_detail(w, e, checked, {version}, status, merge))
-    return _version_of(w, spec, e.id)
+    return write_values(w, spec, e.id, feature, merge.take, version,
+                        _detail(w, e, None, {version}, status, merge))
+
+
+def write_values(w: Writer, spec: Layer, fid: str, feature: dict, values: dict,
+                 version: str, detail: dict) -> str:
+    """Write ``values`` (``geometry`` included) onto the stored ``feature`` if the row is
+    still at ``version`` (``VersionConflict`` if not), validated as an upload and audited
+    with ``detail``; the row's new version."""
+    props = {**feature["properties"], **{k: v for k, v in values.items() if k != GEOMETRY}}
+    target = {"type": "Feature", "id": fid, "properties": props,
+              "geometry": values.get(GEOMETRY, feature["geometry"])}
+    checked = check_feature(spec, target, fid, user=w.user, role=w.role)
+    store_feature(w.store, spec, fid, checked, user=w.user, expected={version},
+                  detail={**detail, "warnings": checked.warnings})
+    return _version_of(w, spec, fid)
 
 
 def _create(w: Writer, e: Edit, spec: Layer) -> Result:

@@ -8,7 +8,7 @@ server before the edit arrived, each field the phone changed is decided on its o
 * the server changed the field to something else -> a conflict, kept for a person.
 
 The geometry is one more field, named ``geometry`` (GeoJSON), compared as shapes to within
-:data:`GEOMETRY_TOLERANCE` degrees, so a point the phone moved merges with a status the
+:data:`GEOMETRY_TOLERANCE` degrees (about 1 cm), so a point the phone moved merges with a status the
 office changed. See docs/field.md.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any, Mapping
 
 import shapely
 
-#: Coordinates closer than this (degrees, about 0.1 mm) are the same position.
-GEOMETRY_TOLERANCE = 1e-9
+#: Coordinates closer than this (degrees, about 1 cm) are the same position.
+GEOMETRY_TOLERANCE = 1e-7
 GEOMETRY = "geometry"
 
 
