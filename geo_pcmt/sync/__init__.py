@@ -9,7 +9,8 @@
 
 The web routes are in :mod:`geo_pcmt.web.field_sync`; the protocol is in docs/field.md.
 """
-from geo_pcmt.sync.apply import apply_batch
 from geo_pcmt.sync.edits import FIELD_LAYERS, MAX_EDITS, BatchError
 
-__all__ = ["FIELD_LAYERS", "MAX_EDITS", "BatchError", "apply_batch"]
+# (apply_batch is in geo_pcmt.sync.apply: it imports the web write steps, which import the
+# OpenAPI module, which imports this package for the field layers)
+__all__ = ["FIELD_LAYERS", "MAX_EDITS", "BatchError"]

@@ -26,7 +26,8 @@ from geo_pcmt.layers import get_layer
 from geo_pcmt.outputs.geojson import iter_geojson
 from geo_pcmt.ingest.problem_text import problem_json
 from geo_pcmt.store.versions import row_versions
-from geo_pcmt.sync import FIELD_LAYERS, BatchError, apply_batch
+from geo_pcmt.sync import FIELD_LAYERS, BatchError
+from geo_pcmt.sync.apply import apply_batch
 from geo_pcmt.sync.conflicts import ResolveError, open_conflicts, resolve
 from geo_pcmt.sync.merge import GEOMETRY
 from geo_pcmt.web.auth import actor, current_role, current_user, login_required
