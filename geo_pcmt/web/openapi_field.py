@@ -95,8 +95,11 @@ def add_field_operations(paths: dict[str, dict], role: str | None) -> None:
     paths["/field/conflicts"] = {"get": {
         "summary": "Xung đột chờ giải quyết / Open field edit conflicts",
         "operationId": "getFieldConflicts", "tags": ["Field"],
+        "parameters": [{"name": "limit", "in": "query", "required": False,
+                        "description": "At most this many conflicts, oldest first",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
         "responses": {"200": _ok("Open conflicts with base, server and phone values", {
             "classification": _MARK, "conflicts": {"type": "array",
                                                    "items": {"type": "object"}}},
             ["classification", "conflicts"]),
-            **_errors("401", "403", "429", "500")}}}
+            **_errors("400", "401", "403", "429", "500")}}}
