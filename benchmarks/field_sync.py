@@ -238,7 +238,9 @@ def check(sim: Simulation, store) -> dict:
     have = set(access.read(store, "cases", role="admin", columns=["id"])["id"])
     lost += [c for c in creates if c not in have]
     ms = sorted(sim.sync_s)
+    by_field = Counter(conflicts["fields"]) if len(conflicts) else Counter()
     return {"edits": len(sim.sent), "statuses": dict(statuses), "resent": dict(resent),
+            "conflict_fields": dict(by_field.most_common()),
             "lost": len(lost), "conflicts": int(statuses["conflict"]),
             "conflict_share": statuses["conflict"] / max(1, len(sim.sent)),
             "calls": sim.calls, "sync_s": sum(ms),
@@ -272,6 +274,8 @@ def _table(r: dict) -> str:
             ("applied (base still current)", f"{s.get('applied', 0):,}"),
             ("merged automatically", f"{s.get('merged', 0):,}"),
             ("conflicts left for a person", f"{r['conflicts']:,} ({r['conflict_share']:.2%})"),
+            ("  of which on the field(s)", ", ".join(f"{k} {v}" for k, v in
+                                                   r["conflict_fields"].items())),
             ("rejected", f"{s.get('rejected', 0):,}"),
             ("re-sent answers (duplicate)", f"{sum(r['resent'].values()):,}"),
             ("lost", f"{r['lost']:,}"),
