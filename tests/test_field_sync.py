@@ -314,6 +314,7 @@ def test_the_conflicts_page_shows_both_values_and_resolving_writes_with_audit(ap
     page = client.get("/field/conflicts").get_data(as_text=True)
     assert "Xung đột dữ liệu thực địa" in page and "MẬT" in page
     assert "Điểm số 1" in page and "Mường Xén" in page            # name and commune
+    assert "Người dùng analyst" in page                           # who, by display name
     assert "Tình trạng" in page and "cleared" in page and "watch" in page
     assert cid not in page.replace(f"/field/conflicts/{cid}", "")  # no internal id as a label
     res = client.post(f"/field/conflicts/{cid}", data={
