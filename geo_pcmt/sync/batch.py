@@ -197,7 +197,8 @@ class _LayerBatch:
         server = {**rec.feature["properties"], GEOMETRY: rec.feature["geometry"]}
         fresh = e.op == "update" and rec.version is not None and e.base_version == rec.version
         merge = Merge(take=e.phone_values()) if fresh else three_way(
-            e.base if e.op == "update" else {}, server, e.phone_values())
+            e.base if e.op == "update" else {}, server, e.phone_values(),
+            accuracy_m=e.accuracy_m)
         level = level_of(self.spec, rec.feature["properties"], e.changes)
         if merge.take:
             props = {**rec.feature["properties"],
