@@ -4,6 +4,7 @@ re-sent). Nothing may be lost; merges happen; few conflicts are left for a perso
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "field_sync.py"
 def _benchmark():
     spec = importlib.util.spec_from_file_location("field_sync_benchmark", _PATH)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # (its dataclasses look their module up there)
     spec.loader.exec_module(module)
     return module
 
