@@ -291,6 +291,7 @@ _register(Layer(
 ))
 
 # --- offline field capture: the sync's own tables (geo_pcmt.sync) ------------------------------
+# kind "derived": written by the server as phones sync, never uploaded by officers
 
 FIELD_EDIT_STATUS = ("applied", "merged", "conflict", "rejected")
 FIELD_CONFLICT_STATUS = ("open", "resolved")
@@ -322,7 +323,7 @@ _register(Layer(
         F("conflict_id", "str", label_vi="Mã xung đột", label_en="Conflict id", max_length=100),
         F("problems", "str", label_vi="Vấn đề", label_en="Problems", max_length=100_000),
     ),
-    kind="table", min_role="analyst",
+    kind="derived", min_role="analyst",
     description="One row per edit a phone synced (its first result): a re-sent edit is "
                 "answered from here and never applied twice.",
 ))
@@ -348,7 +349,7 @@ _register(Layer(
         F("resolution", "str", label_vi="Giá trị đã chọn", label_en="Chosen value",
           max_length=500_000),
     ),
-    kind="table", min_role="analyst",
+    kind="derived", min_role="analyst",
     description="A field two people changed to different values: base, server and phone "
                 "values (JSON) until an analyst chooses one.",
 ))
@@ -363,6 +364,6 @@ _register(Layer(
         F("jpeg_base64", "str", required=True, label_vi="Ảnh (JPEG, base64)",
           label_en="Photo (JPEG, base64)", max_length=600_000),
     ),
-    kind="table", min_role="analyst",
+    kind="derived", min_role="analyst",
     description="Photos taken with a field edit, resized JPEG, at the record's level.",
 ))
