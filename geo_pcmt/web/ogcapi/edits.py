@@ -27,11 +27,17 @@ start of the request stands in (last writer wins) and the audit record says so.
 Checks: the feature is validated as an uploaded row is (:func:`geo_pcmt.ingest.validate`);
 a 422 lists each problem with its field, in Vietnamese (``?lang=en``: English). The write,
 its audit record and the data version bump are one transaction in the store.
+
+The steps themselves (:func:`check_feature`, :func:`store_feature`, :func:`remove_feature`,
+:func:`edit_detail`) take the user, role and store as arguments and raise plain exceptions
+(:class:`Invalid`, :class:`AboveClearance`, :class:`IdTaken`, ``VersionConflict``): the
+routes here and the field sync (:mod:`geo_pcmt.sync`) write through the same functions.
 """
 from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import shapely
@@ -40,8 +46,9 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from geo_pcmt import access, ingest
 from geo_pcmt.ingest.problem_text import problem_json
 from geo_pcmt.ingest.report import Problem
+from geo_pcmt.layers import Layer
 from geo_pcmt.outputs.export import _clean, iter_geojson
-from geo_pcmt.store import StoreError
+from geo_pcmt.store import Store, StoreError
 from geo_pcmt.store.versions import VersionConflict, row_versions
 from geo_pcmt.web.auth import current_role, current_user
 from geo_pcmt.web.context import get_store
@@ -143,15 +150,14 @@ def create_item(cid: str):
     c = _editable(cid)
     body = json_body(request, FEATURE_TYPES)
     fid = feature_id(body) or uuid.uuid4().hex
-    clean = _checked(c, body, fid, lang)
-    store = get_store()
+    checked = _checked(c, body, fid, lang)
     try:
-        store.write(cid, clean, mode="append", user=current_user().username,
-                    detail=_detail("POST", None))
+        store_feature(get_store(), c.layer, fid, checked, user=current_user().username,
+                      expected=None, detail=_detail("POST", None, checked))
+    except IdTaken:
+        raise ApiError(409, "id_taken", f"a record with id {fid[:80]!r} exists already "
+                       "(mã đã được dùng)") from None
     except StoreError as exc:
-        if store.count(cid, where={"id": fid}):  # whether the reader may see it or not
-            raise ApiError(409, "id_taken", f"a record with id {fid[:80]!r} exists already "
-                           "(mã đã được dùng)") from None
         raise ApiError(409, "store_refused", f"{exc} (nothing was stored)") from None
     forget_counts()
     response = _feature_response(c, fid, 201)
@@ -191,8 +197,8 @@ def delete_item(cid: str, fid: str):
     expected = _expected(c, fid)
     _current(c, fid, expected)
     try:
-        get_store().delete(cid, [fid], user=current_user().username,
-                           expect_version={fid: expected}, detail=_detail("DELETE", expected))
+        remove_feature(get_store(), c.layer, fid, user=current_user().username,
+                       expected=expected, detail=_detail("DELETE", expected))
     except VersionConflict:
         raise _stale(fid) from None
     forget_counts()
@@ -245,32 +251,33 @@ def _stale(fid: str) -> ApiError:
 
 
 def _as_feature(c: Collection, frame: pd.DataFrame) -> dict:
-    """The stored feature as a GeoJSON dict at full precision (the target of a patch)."""
+    """The stored feature as the caller sees it (the target of a patch)."""
+    return stored_feature(c.layer, frame, c.fields)
+
+
+def stored_feature(layer: Layer, frame: pd.DataFrame, fields=None) -> dict:
+    """The first row of ``frame`` as a GeoJSON Feature dict at full precision (``fields``:
+    the properties to keep, default every field of ``layer`` in the frame)."""
     row = frame.iloc[0]
-    props = {n: _clean(row[n]) for n in c.fields if n in frame.columns}
+    props = {n: _clean(row[n]) for n in (fields or layer.field_names) if n in frame.columns}
     geometry = None
-    if c.layer.has_geometry and row.geometry is not None:
+    if layer.has_geometry and row.geometry is not None:
         geometry = json.loads(shapely.to_geojson(row.geometry))
     return {"type": "Feature", "id": props["id"], "properties": props, "geometry": geometry}
 
 
-def _checked(c: Collection, feature: dict, fid: str, lang: str) -> pd.DataFrame:
-    """The feature validated as an uploaded row (422 listing the problems), within the
-    caller's clearance (403); the clean one-row frame to store."""
-    frame, problems = feature_frame(c.layer, feature, fid)
-    report = ingest.validate(frame, c.layer, source=f"api:{current_user().username}")
-    errors = problems + report.errors
-    if errors or not report.rows_valid:
-        _refuse(c, errors or report.problems, lang)
-    clean = report.clean.drop(columns=[n for n in SERVER_FIELDS if n in report.clean.columns])
-    level = clean["confidentiality"].iloc[0] if "confidentiality" in clean.columns else None
-    level = level if isinstance(level, str) else c.layer.confidentiality_default
-    if not access.can_set_confidentiality(current_role(), level):
+def _checked(c: Collection, feature: dict, fid: str, lang: str) -> Checked:
+    """:func:`check_feature` for the caller: 422 listing the problems, 403 above their
+    clearance."""
+    try:
+        return check_feature(c.layer, feature, fid, user=current_user().username,
+                             role=current_role())
+    except Invalid as exc:
+        _refuse(c, exc.problems, lang)
+    except AboveClearance as exc:
         raise ApiError(403, "above_clearance",
-                       f"confidentiality {level!r} is above your clearance "
-                       "(mức mật cao hơn quyền của bạn)")
-    g.edit_warnings = [p.code for p in report.warnings]
-    return clean
+                       f"confidentiality {exc.level!r} is above your clearance "
+                       "(mức mật cao hơn quyền của bạn)") from None
 
 
 class Unprocessable(Exception):
@@ -293,12 +300,12 @@ def _refuse(c: Collection, problems: list[Problem], lang: str) -> None:
     raise Unprocessable(response)
 
 
-def _store_change(c: Collection, fid: str, clean: pd.DataFrame, expected: set[str],
+def _store_change(c: Collection, fid: str, checked: Checked, expected: set[str],
                   method: str) -> Response:
     """Write the checked feature if the row is still at an expected version (412 if not)."""
     try:
-        get_store().write(c.id, clean, mode="upsert", user=current_user().username,
-                          expect_version={fid: expected}, detail=_detail(method, expected))
+        store_feature(get_store(), c.layer, fid, checked, user=current_user().username,
+                      expected=expected, detail=_detail(method, expected, checked))
     except VersionConflict:
         raise _stale(fid) from None
     except StoreError as exc:
@@ -307,13 +314,138 @@ def _store_change(c: Collection, fid: str, clean: pd.DataFrame, expected: set[st
     return _feature_response(c, fid, 200)
 
 
-def _detail(method: str, expected: set[str] | None) -> dict:
+def _detail(method: str, expected: set[str] | None, checked: Checked | None = None) -> dict:
+    """What the audit record of an API edit says besides the store's own report."""
+    desktop = ({"without_if_match": request.headers.get("User-Agent", "")[:200]}
+               if g.get("edit_without_if_match") else {})
+    return edit_detail("ogcapi", method, current_role(), expected,
+                       checked.warnings if checked else [], **desktop)
+
+
+# --- the shared write steps (routes here and geo_pcmt.sync) -----------------------------------
+
+class Invalid(Exception):
+    """A feature that failed validation; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems[:5]) or "invalid feature")
+        self.problems = problems
+
+
+class AboveClearance(Exception):
+    """The feature's confidentiality ``level`` is above the writer's clearance."""
+
+    def __init__(self, level: str):
+        super().__init__(f"confidentiality {level!r} is above the writer's clearance")
+        self.level = level
+
+
+class IdTaken(StoreError):
+    """A create named an id that is stored already (whether the writer may see it or not)."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A feature validated as an uploaded row: the one-row frame to store, the codes of
+    the warnings validation gave."""
+
+    clean: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_feature(layer: Layer, feature: dict, fid: str, *, user: str,
+                  role: str | None) -> Checked:
+    """Validate a GeoJSON Feature as an uploaded row of ``layer`` would be.
+
+    Raises
+    ------
+    Invalid
+        With every problem (field, value, code) when the feature cannot be stored.
+    AboveClearance
+        When its confidentiality is above what ``role`` may give.
+    """
+    outcome = check_features(layer, [(fid, feature)], user=user, role=role)[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def check_features(layer: Layer, features: list[tuple[str, dict]], *, user: str,
+                   role: str | None) -> list[Checked | Invalid | AboveClearance]:
+    """:func:`check_feature` for several features at once (one validation of all rows, as
+    an upload of them): for each, its :class:`Checked` or the exception it would raise."""
+    frames, early = [], []
+    for n, (fid, feature) in enumerate(features, start=1):
+        frame, problems = feature_frame(layer, feature, fid)
+        frames.append(frame)
+        early.append([replace(p, row=n) for p in problems])
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    report = ingest.validate(frame, layer, source=f"api:{user}")
+    whole = [p for p in report.problems if p.row is None]
+    by_row: dict[int, list[Problem]] = {}
+    for p in report.problems:
+        if p.row is not None:
+            by_row.setdefault(int(p.row), []).append(p)
+    clean = report.clean.drop(columns=[n for n in SERVER_FIELDS if n in report.clean.columns])
+    rows = {str(i): k for k, i in enumerate(clean["id"])} if len(clean) else {}
+    out: list[Checked | Invalid | AboveClearance] = []
+    for n, (fid, _) in enumerate(features, start=1):
+        mine = by_row.get(n, [])
+        errors = early[n - 1] + [p for p in whole + mine if p.severity == "error"]
+        if errors or fid not in rows:
+            out.append(Invalid(errors or whole + mine))
+            continue
+        one = clean.iloc[[rows[fid]]].reset_index(drop=True)
+        level = one["confidentiality"].iloc[0] if "confidentiality" in one.columns else None
+        level = level if isinstance(level, str) else layer.confidentiality_default
+        out.append(Checked(one, [p.code for p in mine if p.severity == "warning"])
+                   if access.can_set_confidentiality(role, level) else AboveClearance(level))
+    return out
+
+
+def store_feature(store: Store, layer: Layer, fid: str, checked: Checked, *, user: str,
+                  expected: set[str] | None, detail: dict) -> None:
+    """Write a checked feature with its audit record: a create when ``expected`` is None
+    (:class:`IdTaken` if the id is stored), else a compare-and-set replace of a row that
+    must still be at one of the ``expected`` versions (``VersionConflict`` if not)."""
+    store_features(store, layer, [checked], user=user,
+                   expected=None if expected is None else {fid: expected}, detail=detail)
+
+
+def store_features(store: Store, layer: Layer, checked: list[Checked], *, user: str,
+                   expected: dict[str, set[str]] | None, detail: dict) -> None:
+    """Write checked features in one transaction with one audit record: creates when
+    ``expected`` is None (:class:`IdTaken` if one id is stored), else a compare-and-set
+    replace of rows that must each still be at one of their ``expected`` versions
+    (``VersionConflict`` if one is not; then nothing is written)."""
+    frame = pd.concat([c.clean for c in checked], ignore_index=True) if len(checked) > 1 \
+        else checked[0].clean
+    if expected is None:
+        try:
+            store.write(layer.name, frame, mode="append", user=user, detail=detail)
+        except StoreError as exc:
+            ids = frame["id"].astype(str).tolist()
+            if store.count(layer.name, where={"id": ids}):  # seen by the writer or not
+                raise IdTaken(f"a record with id {ids[0][:80]!r} exists already"
+                              if len(ids) == 1 else "one of the ids exists already") from None
+            raise StoreError(str(exc)) from None
+        return
+    store.write(layer.name, frame, mode="upsert", user=user, expect_version=expected,
+                detail=detail)
+
+
+def remove_feature(store: Store, layer: Layer, fid: str, *, user: str, expected: set[str],
+                   detail: dict) -> None:
+    """Delete a row still at one of the ``expected`` versions (``VersionConflict`` if not),
+    with its audit record."""
+    store.delete(layer.name, [fid], user=user, expect_version={fid: expected}, detail=detail)
+
+
+def edit_detail(via: str, method: str, role: str | None, expected: set[str] | None,
+                warnings: list[str] | None = None, **extra) -> dict:
     """What the audit record of an edit says besides the store's own report."""
-    return {"via": "ogcapi", "method": method, "role": current_role(),
-            "if_match": sorted(expected or ()),
-            **({"without_if_match": request.headers.get("User-Agent", "")[:200]}
-               if g.get("edit_without_if_match") else {}),
-            "warnings": g.get("edit_warnings", [])}
+    return {"via": via, "method": method, "role": role, "if_match": sorted(expected or ()),
+            "warnings": list(warnings or []), **extra}
 
 
 def _item_url(cid: str, fid: str) -> str:
