@@ -27,10 +27,12 @@ def test_pai_and_pei_star_on_a_hand_made_case():
     assert s.pai == pytest.approx((2 / 6) / (2 / 10))      # 1.67
     # best two cells hold 3 + 1 = 4 events, both busy: PEI* = (2/2) / (4/2)
     assert (s.n_star, s.a_star) == (4, 2) and s.pei_star == pytest.approx(0.5)
+    assert s.pei == pytest.approx(2 / 4)   # Hunt (2016): PAI / best PAI on the same area
     # flag 5 cells: an oracle needs only the 4 busy cells for all 6 events (a* = 4)
     five = bt.score_flagged(np.isin(np.arange(10), [0, 1, 5, 7, 9]), counts)
     assert (five.n, five.n_star, five.a_star) == (6, 6, 4)
     assert five.pei_star == pytest.approx((6 / 5) / (6 / 4))   # 0.8: one cell wasted
+    assert five.pei == 1.0                                    # PEI does not see the waste
     assert bt.score_flagged(np.zeros(10, bool), counts).pai != bt.score_flagged(
         np.zeros(10, bool), counts).pai                   # no area: NaN, not a number
 
@@ -54,6 +56,33 @@ def test_the_list_fills_from_its_best_area_and_the_baselines_use_the_same_area()
         (2 / 3) / 0.04)
     # at 50 % the list can flag only its 6 cells, and the baseline is scored on 6 too
     assert by[(0.5, "list")]["cells"] == by[(0.5, "last_month")]["a"] == 6
+
+
+def test_the_list_ranks_its_places_then_the_hot_ground_around_them_to_fill_the_share():
+    grid = bt.study_grid(shapely.box(0, 0, 10_000, 10_000), cell_size_m=500)  # 400 cells
+    areas = gpd.GeoDataFrame({"score": [9.0, 5.0]},
+                             geometry=[shapely.box(0, 0, 1000, 1000),          # 4 cells
+                                       shapely.box(6000, 6000, 7000, 7000)],   # 4 cells
+                             crs=32648)
+    rng = np.random.default_rng(3)
+    ev = np.vstack([rng.normal(250, 60, (6, 2)),           # in the best place, one cell
+                    rng.normal(6750, 60, (6, 2)),          # in the other place
+                    rng.normal(3250, 60, (20, 2))])        # a hot spot no place covers
+    evidence = gpd.GeoDataFrame(geometry=shapely.points(ev), crs=32648)
+    fc = bt.list_forecast(grid, areas, evidence, radius_m=1000)
+    order = fc.order()
+    in_place = fc.score > bt.SURROUNDING
+    # the places' evidence cells come first, the best place first; empty place cells wait
+    assert in_place[order[:in_place.sum()]].all() and 1 <= in_place.sum() <= 4
+    assert fc.score[order[0]] == 9.0
+    # then the surrounding hot cells, hottest first: the unlisted hot spot leads them
+    first_hot = order[in_place.sum()]
+    assert abs(grid.x[first_hot] - 3250) <= 500 and abs(grid.y[first_hot] - 3250) <= 500
+    # the list can now fill far more than its 8 place cells
+    assert (fc.score > 0).sum() > 20
+    events = gpd.GeoDataFrame(geometry=shapely.points([[3300, 3200], [250, 250]]), crs=32648)
+    rows = bt.compare(grid, {"list": fc}, grid.counts(events), shares=(0.05,))
+    assert rows[0]["cells"] == 20 and rows[0]["n"] == 2
 
 
 def test_events_of_the_month_are_unseen_when_the_list_is_built():
@@ -84,3 +113,20 @@ def test_backtest_command_prints_the_table_and_writes_the_chart(tmp_path):
     data = json.loads(res.output[res.output.index("{"):])
     kde3 = [r for r in data["rows"] if r["method"] == "kde" and r["share"] == 0.03]
     assert len(kde3) == 2 and all(r["pai"] > 5 for r in kde3)   # two tight hotspots: KDE finds them
+
+
+@pytest.mark.slow
+def test_on_the_sample_the_list_beats_the_kde_baseline_at_3_percent():
+    # the sample's background is persistent plus contagious (tools/sample.py): a list built
+    # from the past only must find next month's events better than a KDE of all the past
+    from geo_pcmt.ingest import boundaries, sample_files
+    d = sample_files.read()
+    frames = {"communes": boundaries.communes(), "border_line": boundaries.border_line(),
+              **{k: d[k] for k in ("retail_points", "opium_plots", "cases", "border_crossings",
+                                   "commune_assessments")}}
+    result = backtest.run(frames, backtest.BacktestParams(months=("2026-09", "2026-10")))
+    ratio = result.ratio(0.03, "kde")
+    assert len(ratio) == 2 and (ratio >= 1.4).all(), ratio.to_dict()
+    at3 = result.rows[np.isclose(result.rows["share"], 0.03)]
+    assert (at3["cells"] == round(0.03 * result.months[0]["cells"])).all()  # the full 3 %
+    assert all(m["list_cells"] > m["place_cells"] > 0 for m in result.months)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -12,7 +13,8 @@ import shapely
 from geo_pcmt.analysis import flags
 from geo_pcmt.analysis import grid
 from geo_pcmt.analysis.flag_signals import crossing_phrase
-from geo_pcmt.analysis.flags import FlagRules, complex_hotspots, format_number
+from geo_pcmt.analysis.flags import FlagRules, complex_hotspots
+from geo_pcmt.formatting import fmt_number
 
 CX, CY = 470_000.0, 2_180_000.0  # metric centre of the test cluster (inland Nghệ An)
 AS_OF = "2026-03-31"
@@ -157,10 +159,25 @@ def test_hot_cells_outside_clusters_become_one_zone_per_connected_group(scene):
 
 
 def test_numbers_read_the_vietnamese_and_the_english_way():
-    assert format_number(1200, 0, "vi") == "1.200" and format_number(1200, 0, "en") == "1,200"
-    assert format_number(2.06, 1, "vi") == "2,1" and format_number(2.06, 1, "en") == "2.1"
-    assert format_number(1234567.891, 2, "vi") == "1.234.567,89"
+    # the reasons use Babel (geo_pcmt.formatting); the hand-rolled formatter is gone
+    assert not hasattr(flags, "format_number")
+    assert fmt_number(1200, 0, "vi") == "1.200" and fmt_number(1200, 0, "en") == "1,200"
+    assert fmt_number(2.06, 1, "vi") == "2,1" and fmt_number(2.06, 1, "en") == "2.1"
+    assert fmt_number(1234567.891, 2, "vi") == "1.234.567,89"
     assert flags.format_p(0.0004, "vi") == "p < 0,001" and flags.format_p(0.031, "en") == "p = 0.03"
+
+
+def test_officer_facing_numbers_are_not_hand_formatted():
+    # every decimal an officer reads goes through geo_pcmt.formatting (Babel): no
+    # f"{x:.1f}".replace(".", ",") left in analysis, outputs (the map is another module's),
+    # the CLI or the upload texts
+    import pathlib
+    root = pathlib.Path(flags.__file__).parents[1]
+    files = [p for d in ("analysis", "outputs", "cli", "ingest") for p in (root / d).rglob("*.py")
+             if "outputs/map" not in p.as_posix()]
+    hand = re.compile(r'replace\("\.", ","\)|[fg]\}"\s*\)?\s*\.replace\(')
+    offenders = [p.name for p in files if hand.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
 
 
 @pytest.mark.parametrize("name, kind, vi, en", [

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -85,6 +86,9 @@ def test_cli_writes_every_derived_layer_and_geojson(filled_store, tmp_path):
     assert nam_can["nearest_crossing"] == "Cửa khẩu quốc tế Nậm Cắn"  # gate from boundaries
     flags = filled_store.read("complex_hotspots")
     assert "complex hotspots flagged" in res.output
+    # the officer reads the level and the score in words, not codes: "mức cao, điểm số 9,0"
+    assert re.search(r"— mức (cao|trung bình|thấp), điểm số \d+,\d\n", res.output)
+    assert "[high]" not in res.output and "[medium]" not in res.output
     assert flags["reasons_vi"].str.contains("điểm bán lẻ đang hoạt động trong bán kính 600 m").any()
     assert flags["reasons_vi"].str.contains("cách cửa khẩu quốc tế Nậm Cắn").any()
     audit = filled_store.read("audit_log")

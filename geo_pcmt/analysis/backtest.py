@@ -1,26 +1,44 @@
-"""Does a hotspot list predict? Hit rate, PAI and PEI* of a forecast surface on held-out events.
+"""Does a hotspot list predict? Hit rate, PAI, PEI and PEI* of a forecast surface on held-out
+events.
 
 The study area is cut into square cells (EPSG:32648). A *forecast* gives every cell a score
-(the list: the score of the listed area the cell lies in; the KDE baseline: the density of
-the events before the month; last month's points: how many of them lie within a buffer).
+and the cells are flagged best first (:class:`Forecast`):
+
+* **the list** (:func:`list_forecast`): first the *places'* evidence cells — cells inside a
+  listed place that hold some of the list's own evidence (active retail points, this season's
+  plots, the last 12 months' cases) — ordered by the place's score, then within a place by
+  the cell's evidence score; then the *surrounding hot cells*, every other cell the list's
+  evidence reaches, by that cell score. The cell score is a quartic-kernel density of the
+  list's evidence (radius ``radius_m``, 1 km by default), so the list can fill any share of
+  the area from its own ranking, as a commander with more patrol hours would go from the
+  listed places to the hot ground around them;
+* **the KDE baseline**: the density of all events before the month (quartic kernel,
+  bandwidth by the usual rule);
+* **last month's points**: how many of them lie within a buffer of the cell.
+
 At a fixed share of the area (1 %, 3 %, 5 %) the best-scored cells are "the flagged area";
-the events of the held-out month are then counted in it:
+the events of the held-out month are then counted in it (``n`` of ``N`` events in ``a`` of
+``A`` cells):
 
 * **hit rate** ``n / N`` — the share of the month's events inside the flagged area;
-* **PAI** (Predictive Accuracy Index, Chainey et al. 2008) ``(n / N) / (a / A)`` — hit share
-  per area share; 1 = no better than chance;
+* **PAI** (Predictive Accuracy Index, Chainey, Tompson & Uhlig 2008) ``(n / N) / (a / A)`` —
+  hit share per area share; 1 = no better than chance;
+* **PEI** (Prediction Efficiency Index, Hunt 2016, "Do crime hot spots move?", NIJ; used by
+  Drawve 2016, "A metric comparison of predictive hot spot techniques and RTM", Justice
+  Quarterly 33(3)) ``PAI / PAI_max = n / n*`` where ``n*`` is the most events any ``a``
+  cells could have held (the month's busiest ``a`` cells): the PAI as a share of the best PAI
+  possible *on the same area*; 1 = perfect;
 * **PEI\\*** (NIJ Real-Time Crime Forecasting Challenge 2017; White, Hunt & Green 2023,
-  NCJ 306617) ``(n / a) / (n* / a*)`` where ``n*`` is the most events any ``a`` cells could
-  have held (the month's densest cells) and ``a*`` the cells of those that hold at least one
-  event. When the densest ``a`` cells all hold events, ``a* = a`` and PEI\\* = ``n / n*``
-  (the PEI of Hunt 2016); when the month has fewer busy cells than ``a``, an oracle would
-  have flagged less area and PEI\\* says how much of the flagged area was wasted. 1 = perfect.
+  Security Journal, NCJ 306617) ``PAI / PAI*`` with ``PAI*`` the PAI of an oracle that flags
+  only the cells the month's ``n*`` events actually needed (``a*`` = the busy cells among the
+  busiest ``a``): ``(n / a) / (n* / a*)``. When the busiest ``a`` cells all hold events,
+  ``a* = a`` and PEI\\* = PEI; when the month has fewer busy cells than ``a``, PEI\\* also
+  says how much of the flagged area was wasted. 1 = perfect.
 
-Every method is judged on the *same* area: the list can only flag what it lists (a cell
-outside every listed area scores nothing), so at each share the area used is the smaller
-of the share and the list's own area, and the baselines are scored on exactly that area.
-Pure functions of arrays and frames; the rolling months and the list are in
-:mod:`geo_pcmt.runs.backtest`.
+Every method is judged on the *same* area: at each share the area used is the smaller of the
+share and what the list can flag (a cell its evidence does not reach scores nothing), and
+the baselines are scored on exactly that area. Pure functions of arrays and frames; the
+rolling months and the list are in :mod:`geo_pcmt.runs.backtest`.
 """
 from __future__ import annotations
 
@@ -146,14 +164,14 @@ class Forecast:
         return mask
 
 
-def list_forecast(grid: StudyGrid, areas: gpd.GeoDataFrame | None) -> Forecast:
-    """The list as a forecast: each cell takes the highest ``score`` of the listed areas its
-    centre lies in; among cells of equal score those nearer the area's centre come first
-    (a place is flagged from its middle out)."""
+def _place_scores(grid: StudyGrid, areas: gpd.GeoDataFrame | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: the highest ``score`` of the listed areas its centre lies in (0 outside),
+    and minus the distance to that area's centre (m; −inf outside)."""
     score = np.zeros(grid.n_cells)
-    tiebreak = np.full(grid.n_cells, -np.inf)
+    near = np.full(grid.n_cells, -np.inf)
     if areas is None or not len(areas):
-        return Forecast(score, tiebreak)
+        return score, near
     geoms = np.asarray(areas.to_crs(METRIC_CRS).geometry.values, dtype=object)
     s = np.asarray(areas["score"], dtype=float)
     cells, which = shapely.STRtree(geoms).query(shapely.points(grid.x, grid.y),
@@ -166,8 +184,58 @@ def list_forecast(grid: StudyGrid, areas: gpd.GeoDataFrame | None) -> Forecast:
     cells, which, dist = cells[order], which[order], dist[order]
     first = np.unique(cells, return_index=True)[1]
     score[cells[first]] = s[which[first]]
-    tiebreak[cells[first]] = -dist[first]
-    return Forecast(score, tiebreak)
+    near[cells[first]] = -dist[first]
+    return score, near
+
+
+#: Score of a surrounding hot cell: above nothing, below every listed place.
+SURROUNDING = 1e-6
+
+
+def evidence_scores(grid: StudyGrid, evidence: gpd.GeoDataFrame | None,
+                    radius_m: float = 1000.0) -> tuple[np.ndarray, np.ndarray]:
+    """The list's evidence per cell: (records in the cell, quartic-kernel density per km²
+    with radius ``radius_m``)."""
+    counts = grid.counts(evidence)
+    if evidence is None or not len(evidence):
+        return counts, np.zeros(grid.n_cells)
+    surface = kde(evidence, bandwidth_m=radius_m, cell_size_m=grid.cell_size_m,
+                  area=grid.area, kernel="quartic")
+    dens = np.nan_to_num(surface.density_per_km2.ravel()[grid.flat], nan=0.0)
+    return counts, dens
+
+
+def list_forecast(grid: StudyGrid, areas: gpd.GeoDataFrame | None,
+                  evidence: gpd.GeoDataFrame | None = None, *,
+                  radius_m: float = 1000.0) -> Forecast:
+    """The list as a forecast.
+
+    Without ``evidence``: each cell takes the highest ``score`` of the listed areas its
+    centre lies in, equal scores nearer the area's centre first (a place is flagged from
+    its middle out); the list can flag only its areas.
+
+    With ``evidence`` (the list's own evidence, points): the places' evidence cells (inside
+    a listed area and holding evidence) by the place's score, then by the cell's evidence
+    density; then every other cell the evidence reaches (:data:`SURROUNDING`), by its
+    density — so the list can fill any share of the area from its own ranking.
+
+    Examples
+    --------
+    >>> grid = study_grid(shapely.box(0, 0, 4000, 1000), cell_size_m=1000)   # 4 cells
+    >>> place = gpd.GeoDataFrame({"score": [6.0]}, geometry=[shapely.box(0, 0, 1000, 1000)],
+    ...                          crs=32648)
+    >>> ev = gpd.GeoDataFrame(geometry=shapely.points([[500, 500], [2500, 500], [2600, 500]]),
+    ...                       crs=32648)
+    >>> list_forecast(grid, place, ev, radius_m=1000).order().tolist()  # place, then hot cell
+    [0, 2]
+    """
+    score, near = _place_scores(grid, areas)
+    if evidence is None or not len(evidence):
+        return Forecast(score, near)
+    counts, dens = evidence_scores(grid, evidence, radius_m)
+    in_place = (score > 0) & (counts > 0)
+    score = np.where(in_place, score, np.where(dens > 0, SURROUNDING, 0.0))
+    return Forecast(score, dens)
 
 
 def kde_forecast(grid: StudyGrid, events: gpd.GeoDataFrame | None, *,
@@ -232,6 +300,13 @@ class Score:
         return self.hit_rate / self.area_share if self.N and self.a else math.nan
 
     @property
+    def pei(self) -> float:
+        """n / n* (= PAI / the best PAI on the same area); NaN without events or area."""
+        if not (self.N and self.a and self.n_star):
+            return math.nan
+        return self.n / self.n_star
+
+    @property
     def pei_star(self) -> float:
         """(n / a) / (n* / a*); NaN without events or area."""
         if not (self.N and self.a and self.n_star):
@@ -241,7 +316,7 @@ class Score:
     def as_dict(self) -> dict:
         return {"n": self.n, "N": self.N, "a": self.a, "A": self.A, "n_star": self.n_star,
                 "a_star": self.a_star, "hit_rate": self.hit_rate, "area_share": self.area_share,
-                "pai": self.pai, "pei_star": self.pei_star}
+                "pai": self.pai, "pei": self.pei, "pei_star": self.pei_star}
 
 
 def score_flagged(flagged: np.ndarray, counts: np.ndarray) -> Score:
@@ -254,8 +329,8 @@ def score_flagged(flagged: np.ndarray, counts: np.ndarray) -> Score:
 
     >>> counts = np.array([1, 1, 0, 0, 0, 3, 0, 1, 0, 0], float)
     >>> s = score_flagged(np.arange(10) < 2, counts)
-    >>> round(s.hit_rate, 4), round(s.pai, 4), s.pei_star
-    (0.3333, 1.6667, 0.5)
+    >>> round(s.hit_rate, 4), round(s.pai, 4), s.pei, s.pei_star
+    (0.3333, 1.6667, 0.5, 0.5)
     """
     flagged = np.asarray(flagged, dtype=bool)
     counts = np.asarray(counts, dtype=float)
@@ -290,6 +365,6 @@ def compare(grid: StudyGrid, forecasts: dict[str, Forecast], counts: np.ndarray,
     return rows
 
 
-__all__ = ["AREA_SHARES", "METHOD_LABELS", "Forecast", "Score", "StudyGrid", "compare",
-           "kde_forecast", "last_month_forecast", "list_forecast", "score_flagged",
-           "study_grid"]
+__all__ = ["AREA_SHARES", "METHOD_LABELS", "SURROUNDING", "Forecast", "Score", "StudyGrid",
+           "compare", "evidence_scores", "kde_forecast", "last_month_forecast", "list_forecast",
+           "score_flagged", "study_grid"]

@@ -22,6 +22,7 @@ from geo_pcmt.analysis.dbscan import neighbour_counts
 from geo_pcmt.analysis.grid import metric_xy
 from geo_pcmt.analysis.trends import CATEGORY_LABELS
 from geo_pcmt.crs import METRIC_CRS
+from geo_pcmt.formatting import fmt_number
 from geo_pcmt.values import column_dates
 
 if TYPE_CHECKING:
@@ -53,21 +54,7 @@ class Signal:
 Fired = list[tuple[int, Signal]]
 
 
-# --- number formatting ------------------------------------------------------------------
-
-def format_number(value: float, decimals: int = 0, lang: str = "vi") -> str:
-    """Vietnamese: ``1.200``, ``2,1``; English: ``1,200``, ``2.1``.
-
-    Examples
-    --------
-    >>> format_number(1200, 0, "vi"), format_number(2.06, 1, "vi"), format_number(2.06, 1, "en")
-    ('1.200', '2,1', '2.1')
-    """
-    text = f"{float(value):,.{decimals}f}"
-    if lang == "vi":
-        return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return text
-
+# --- number formatting (Babel, through geo_pcmt.formatting) ------------------------------
 
 def format_p(p: float, lang: str = "vi") -> str:
     """``p < 0,001`` / ``p = 0,03`` (Vietnamese) or ``p < 0.001`` / ``p = 0.03`` (English).
@@ -78,8 +65,8 @@ def format_p(p: float, lang: str = "vi") -> str:
     ('p < 0,001', 'p = 0.03')
     """
     if p < 0.001:
-        return f"p < {format_number(0.001, 3, lang)}"
-    return f"p = {format_number(p, 3 if p < 0.01 else 2, lang)}"
+        return f"p < {fmt_number(0.001, 3, lang)}"
+    return f"p = {fmt_number(p, 3 if p < 0.01 else 2, lang)}"
 
 
 def crossing_phrase(name: str | None, kind: str | None) -> tuple[str, str]:
@@ -170,8 +157,8 @@ def active_points(areas: np.ndarray, retail: gpd.GeoDataFrame | None,
     ax, ay, atypes = x[active], y[active], types[active]
     # for each active point, how many active points lie within the radius (itself included)
     counts = neighbour_counts(np.column_stack([ax, ay]), rules.radius_m)
-    r_vi = format_number(rules.radius_m, 0, "vi")
-    r_en = format_number(rules.radius_m, 0, "en")
+    r_vi = fmt_number(rules.radius_m, 0, "vi")
+    r_en = fmt_number(rules.radius_m, 0, "en")
     fired: Fired = []
     for i, idx in enumerate(_points_in(areas, ax, ay)):
         if not len(idx):
@@ -230,8 +217,8 @@ def gistar(areas: np.ndarray, kinds: np.ndarray, refs: np.ndarray,
         z, conf, unit = best
         fired.append((i, Signal(
             "gistar", dict(zip((99, 95, 90), rules.gistar_scores)).get(conf, 0.0),
-            f"Gi* z = {format_number(z, 1, 'vi')} ({conf} %{fdr_vi})",
-            f"Gi* z = {format_number(z, 1, 'en')} ({conf} %{fdr_en})",
+            f"Gi* z = {fmt_number(z, 1, 'vi')} ({conf} %{fdr_vi})",
+            f"Gi* z = {fmt_number(z, 1, 'en')} ({conf} %{fdr_en})",
             {"z": round(z, 4), "confidence": conf, "unit": unit})))
     return fired
 
@@ -284,8 +271,8 @@ def near_crossing(areas: np.ndarray, crossings: gpd.GeoDataFrame | None,
         km_shown = max(km, 0.1)
         fired.append((int(a), Signal(
             "crossing", rules.crossing_score,
-            f"cách {vi} {format_number(km_shown, 1, 'vi')} km",
-            f"{format_number(km_shown, 1, 'en')} km from {en}",
+            f"cách {vi} {fmt_number(km_shown, 1, 'vi')} km",
+            f"{fmt_number(km_shown, 1, 'en')} km from {en}",
             {"crossing": names[c], "kind": kinds[c], "distance_km": round(km, 3)})))
     return fired
 
@@ -300,8 +287,8 @@ def near_border(areas: np.ndarray, border: gpd.GeoDataFrame | None, rules: FlagR
         km_shown = max(float(dist[i]), 0.1)
         fired.append((int(i), Signal(
             "border", rules.border_score,
-            f"cách biên giới Việt – Lào {format_number(km_shown, 1, 'vi')} km",
-            f"{format_number(km_shown, 1, 'en')} km from the Viet Nam–Laos border",
+            f"cách biên giới Việt – Lào {fmt_number(km_shown, 1, 'vi')} km",
+            f"{fmt_number(km_shown, 1, 'en')} km from the Viet Nam–Laos border",
             {"distance_km": round(float(dist[i]), 3)})))
     return fired
 
@@ -327,13 +314,13 @@ def opium_this_season(areas: np.ndarray, opium_plots: gpd.GeoDataFrame | None,
             continue
         pts = rules.opium_high_score if total >= rules.opium_high_m2 else rules.opium_low_score
         n_plants = float(plants[idx].sum())
-        extra_vi = f", {format_number(n_plants, 0, 'vi')} cây" if n_plants else ""
-        extra_en = f", {format_number(n_plants, 0, 'en')} plants" if n_plants else ""
+        extra_vi = f", {fmt_number(n_plants, 0, 'vi')} cây" if n_plants else ""
+        extra_en = f", {fmt_number(n_plants, 0, 'en')} plants" if n_plants else ""
         fired.append((i, Signal(
             "opium", pts,
-            f"{format_number(total, 0, 'vi')} m² thuốc phiện trong vụ này "
+            f"{fmt_number(total, 0, 'vi')} m² thuốc phiện trong vụ này "
             f"({len(idx)} nương{extra_vi})",
-            f"{format_number(total, 0, 'en')} m² of opium poppy this season "
+            f"{fmt_number(total, 0, 'en')} m² of opium poppy this season "
             f"({len(idx)} plots{extra_en})",
             {"area_m2": round(total, 1), "plots": int(len(idx)), "plants": int(n_plants),
              "season_start": season0.date().isoformat()})))
@@ -377,7 +364,7 @@ def recent_cases(areas: np.ndarray, cases: gpd.GeoDataFrame | None, as_of: pd.Ti
             continue
         fired.append((i, Signal(
             "recent_cases", min(rules.max_cases_score, rules.score_per_case * k),
-            f"{format_number(k, 0, 'vi')} vụ án ma túy trong {rules.recent_months} tháng qua",
-            f"{format_number(k, 0, 'en')} drug cases in the last {rules.recent_months} months",
+            f"{fmt_number(k, 0, 'vi')} vụ án ma túy trong {rules.recent_months} tháng qua",
+            f"{fmt_number(k, 0, 'en')} drug cases in the last {rules.recent_months} months",
             {"count": k, "months": rules.recent_months})))
     return fired

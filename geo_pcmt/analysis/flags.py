@@ -29,15 +29,14 @@ from geo_pcmt.analysis import flag_signals as sig
 from geo_pcmt.analysis.flag_signals import (  # importable from here as before
     CROSSING_WORDS,
     Signal,
-    format_number,
     format_p,
 )
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.layers import FLAG_LEVELS
 
 LEVELS = FLAG_LEVELS
-LEVEL_LABELS = {"high": ("Cao", "High"), "medium": ("Trung bình", "Medium"),
-                "low": ("Thấp", "Low")}
+LEVEL_LABELS = {"high": ("Mức cao", "High"), "medium": ("Mức trung bình", "Medium"),
+                "low": ("Mức thấp", "Low")}
 FLAG_COLUMNS = ["area_kind", "area_ref", "name", "score", "level", "reasons_vi", "reasons_en",
                 "signals", "n_signals", "commune_code"]
 
@@ -367,4 +366,4 @@ def complex_hotspots(*, retail_points: gpd.GeoDataFrame | None = None,
 
 
 __all__ = ["CROSSING_WORDS", "FLAG_COLUMNS", "LEVELS", "LEVEL_LABELS", "FlagRules",
-           "complex_hotspots", "format_number", "format_p"]
+           "complex_hotspots", "format_p"]

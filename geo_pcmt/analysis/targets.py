@@ -13,7 +13,7 @@ from datetime import date
 import pandas as pd
 
 from geo_pcmt.analysis.status import DRUG_FREE, SACH, recognitions_on
-from geo_pcmt.formatting import fmt_number, fmt_percent
+from geo_pcmt.formatting import fmt_compact, fmt_number, fmt_percent
 
 PROVINCE_SCOPES = ("province", "tinh", "tỉnh", "40", "nghe_an", "nghệ an")
 BORDER_SCOPES = ("border", "bien_gioi", "biên giới", "border_communes")
@@ -175,10 +175,11 @@ def dashboard(recognitions: pd.DataFrame, communes: pd.DataFrame, targets: pd.Da
     unit = "xã, phường" if scope in PROVINCE_SCOPES else "xã"
     t_vi = f", chỉ tiêu {fmt_number(tgt, 0 if float(tgt).is_integer() else 1)} % năm {year}" \
         if tgt is not None else ""
-    t_en = f", target {tgt:g} % in {year}" if tgt is not None else ""
+    t_en = f", target {fmt_compact(tgt, 1, 'en')} % in {year}" if tgt is not None else ""
     text_vi = f"{n}/{total} {unit} {word[0]} ({fmt_percent(share / 100)}){t_vi} — " \
               f"{VERDICT_WORDS[verdict][0]}"
-    text_en = f"{n} of {total} communes {word[1]} ({share:.1f} %){t_en}, {VERDICT_WORDS[verdict][1]}"
+    text_en = (f"{n} of {total} communes {word[1]} ({fmt_number(share, 1, 'en')} %){t_en}, "
+               f"{VERDICT_WORDS[verdict][1]}")
     return Dashboard(on, scope, label, n, total, round(share, 1), year, tgt,
                      None if expected is None else round(expected, 1), verdict, needed, text_vi,
                      text_en, tuple(have))

@@ -42,7 +42,7 @@ def _table(result) -> list[str]:
     rows = result.rows
     lines = []
     head = (f"{'Tháng':<14}{'Diện tích':>10}  {'Phương pháp':<28}{'Trúng':>7}{'Tổng':>7}"
-            f"{'Tỷ lệ trúng':>13}{'PAI':>8}{'PEI*':>8}")
+            f"{'Tỷ lệ trúng':>13}{'PAI':>8}{'PEI':>8}{'PEI*':>8}")
     labels = {m["month"]: m["label_vi"] for m in result.months}
     lines += [head, "-" * len(head)]
     for _, r in rows.iterrows():
@@ -50,7 +50,7 @@ def _table(result) -> list[str]:
             f"{labels.get(r['month'], r['month']):<14}{fmt_percent(r['area_share'], 1):>10}  "
             f"{METHOD_LABELS[r['method']][0]:<28}{int(r['n']):>7}{int(r['N']):>7}"
             f"{fmt_percent(r['hit_rate'], 1):>13}{fmt_number(r['pai'], 2):>8}"
-            f"{fmt_number(r['pei_star'], 3):>8}")
+            f"{fmt_number(r['pei'], 3):>8}{fmt_number(r['pei_star'], 3):>8}")
     lines.append("")
     lines.append("PAI của danh sách so với KDE (lần), theo tháng:")
     for share in sorted(rows["share"].unique()):
@@ -63,7 +63,7 @@ def _table(result) -> list[str]:
     for _, r in summ.iterrows():
         lines.append(f"  {fmt_percent(r['share'], 0):>6}  {METHOD_LABELS[r['method']][0]:<28}"
                      f"trúng {int(r['n'])}/{int(r['N'])}  PAI {fmt_number(r['pai'], 2)}  "
-                     f"PEI* {fmt_number(r['pei_star'], 3)}")
+                     f"PEI {fmt_number(r['pei'], 3)}  PEI* {fmt_number(r['pei_star'], 3)}")
     return lines
 
 
@@ -81,25 +81,30 @@ def _table(result) -> list[str]:
               help="KDE baseline bandwidth in metres (default: the usual rule).")
 @click.option("--buffer-m", type=click.FloatRange(min=1), default=500.0, show_default=True,
               help="Radius of the buffers around last month's points (m).")
+@click.option("--list-radius-m", type=click.FloatRange(min=1), default=1000.0,
+              show_default=True,
+              help="Radius of the kernel over the list's own evidence that ranks the cells of "
+                   "its places and the hot cells around them (m).")
 @click.option("--out", "out", type=click.Path(file_okay=False), default="maps",
               show_default=True, help="Folder for backtest.json and the chart backtest_pai.png.")
 @click.option("--user", default="cli", show_default=True, help="Recorded in the audit log.")
 @ROLE_OPTION
 @STORE_OPTION
 @JSON_OPTION
-def backtest_command(months, n_months, shares, cell_size_m, bandwidth_m, buffer_m, out, user,
-                     role, store_url, as_json):
+def backtest_command(months, n_months, shares, cell_size_m, bandwidth_m, buffer_m,
+                     list_radius_m, out, user, role, store_url, as_json):
     """Does the list predict? For each month tested, build the complex-hotspot list from the
     records before the month only, and count the month's cases and new retail points inside
-    its best 1 %, 3 % and 5 % of the province — hit rate, PAI (hit share ÷ area share) and
-    PEI* — against a KDE of the past (quartic kernel) and buffers of last month's points on
+    its best 1 %, 3 % and 5 % of the province (its places first, then the hot ground around
+    them) — hit rate, PAI (hit share ÷ area share), PEI and PEI* — against a KDE of the past (quartic kernel) and buffers of last month's points on
     the same area. Prints the table, writes backtest.json and backtest_pai.png into --out."""
     from geo_pcmt.access import AccessDenied
     from geo_pcmt.runs import backtest
     from geo_pcmt.store import StoreError
     params = backtest.BacktestParams(months=months, n_months=n_months, area_shares=shares,
                                      cell_size_m=cell_size_m, kde_bandwidth_m=bandwidth_m,
-                                     last_month_buffer_m=buffer_m, role=role)
+                                     last_month_buffer_m=buffer_m,
+                                     list_radius_m=list_radius_m, role=role)
     store = open_command_store(store_url)
     try:
         frames = backtest.read_inputs(store, params, role)

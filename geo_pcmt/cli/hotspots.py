@@ -122,9 +122,10 @@ def _print_result(result, reports, paths, as_json: bool) -> None:
         click.echo(f"{rep.layer:20s} {rep.count_after:7d} rows")
     flags = result.frames.get("complex_hotspots")
     if flags is not None and len(flags):
+        from geo_pcmt.analysis import places
         click.echo(f"{len(flags)} complex hotspots flagged; top {min(3, len(flags))}:")
         for _, row in flags.head(3).iterrows():
-            click.echo(f"  [{row['level']}] {row['name']} — điểm {row['score']:g}")
+            click.echo(f"  {row['name']} — {places.level_text(row['level'], row['score'])}")
             for reason in str(row["reasons_vi"]).split("\n"):
                 click.echo(f"      · {reason}")
     for p in paths:

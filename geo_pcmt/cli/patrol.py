@@ -19,6 +19,7 @@ from geo_pcmt.cli.options import (
     fail,
     open_command_store,
 )
+from geo_pcmt.formatting import fmt_compact, fmt_number, fmt_percent
 from geo_pcmt.outputs import brief, gpx
 from geo_pcmt.runs import patrol as patrol_run
 from geo_pcmt.store import StoreError
@@ -48,18 +49,19 @@ def _write_outputs(p: patrol.PatrolPlan, out_dir: Path, stem: str, border, pdf: 
 def _echo_plan(p: patrol.PatrolPlan) -> None:
     rep = p.report
     click.echo(f"{rep['post']['name']} · {rep['plan_date']} · xuất phát {rep['start_time']} · "
-               f"{rep['hours']:g} h · {rep['n_teams']} tổ · {rep['mode_vi']}"
+               f"{fmt_compact(rep['hours'])} h · {rep['n_teams']} tổ · {rep['mode_vi']}"
                + (f" · ngẫu nhiên, seed {rep['seed']}" if rep["randomised"] else ""))
     for t in rep["teams"]:
-        click.echo(f"  Tổ {t['team']}: {t['n_stops']} điểm, {t['distance_km']:.1f} km, "
-                   f"về đồn {t['return_at'] or '—'}, rủi ro {t['risk']:.1f}")
+        click.echo(f"  Tổ {t['team']}: {t['n_stops']} điểm, {fmt_number(t['distance_km'], 1)} km, "
+                   f"về đồn {t['return_at'] or '—'}, rủi ro {fmt_number(t['risk'], 1)}")
         if len(p.stops):
             for s in p.stops[p.stops["team"] == t["team"]].itertuples():
                 click.echo(f"    {s.seq:2d}. {s.arrive_at}  {s.dwell_min:4.0f}′  {s.name}"
                            + ("  [bắt buộc tuần]" if s.forced else "")
                            + ("  [lần 2]" if s.revisit else ""))
-    click.echo(f"  rủi ro bao phủ {rep['risk_covered']:.1f} / {rep['risk_total']:.1f} "
-               f"({100 * rep['share_covered']:.0f} %), {rep['method']} in {rep['solve_s']:.1f} s")
+    click.echo(f"  rủi ro bao phủ {fmt_number(rep['risk_covered'], 1)} / "
+               f"{fmt_number(rep['risk_total'], 1)} ({fmt_percent(rep['share_covered'], 0)}), "
+               f"{rep['method']}, {fmt_number(rep['solve_s'], 1)} s")
     for w in rep["warnings"]:
         click.echo(f"  ! {w}", err=True)
 

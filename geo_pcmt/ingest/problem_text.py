@@ -8,6 +8,7 @@ the English reason, so a new check is never silent.
 """
 from __future__ import annotations
 
+from geo_pcmt.formatting import fmt_compact
 from geo_pcmt.ingest.headers import value_labels
 from geo_pcmt.ingest.report import Problem
 from geo_pcmt.layers import Layer
@@ -86,7 +87,7 @@ def problem_text(problem: Problem, layer: Layer, lang: str = "vi") -> str:
         type=field.type if field else "",
         allowed=", ".join(value_labels(layer, field.name).values() or field.allowed or ())
         if field else "",
-        minimum=f"{field.minimum:g}".replace(".", ",") if field and field.minimum is not None
+        minimum=fmt_compact(field.minimum) if field and field.minimum is not None
         else "",
         max_length=field.max_length if field else "")
     if problem.field is None:

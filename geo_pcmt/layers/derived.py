@@ -106,7 +106,7 @@ _register(Layer(
           label_vi="Loại địa bàn", label_en="Area kind"),
         F("area_ref", "str", label_vi="Tham chiếu", label_en="Reference"),
         F("name", "str", label_vi="Tên", label_en="Name"),
-        F("score", "float", required=True, label_vi="Điểm", label_en="Score"),
+        F("score", "float", required=True, label_vi="Điểm số", label_en="Score"),
         F("level", "str", required=True, allowed=FLAG_LEVELS, label_vi="Mức", label_en="Level"),
         F("reasons_vi", "str", label_vi="Lý do", label_en="Reasons (Vietnamese)", max_length=20_000),
         F("reasons_en", "str", label_vi="Lý do (tiếng Anh)", label_en="Reasons", max_length=20_000),

@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from geo_pcmt.access import marking
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
-from geo_pcmt.formatting import fmt_number, fmt_percent
+from geo_pcmt.formatting import fmt_compact, fmt_number, fmt_percent
 from geo_pcmt.paths import PACKAGE_DIR
 from geo_pcmt.values import is_missing, text
 
@@ -148,12 +148,12 @@ def _row_vi(r: dict[str, Any]) -> dict[str, Any]:
     if lao:
         notes.append(f"phía Lào: {lao}")
     return {"seq": int(r["seq"]), "arrive_at": r.get("arrive_at") or "",
-            "depart_at": r.get("depart_at") or "", "dwell_min": f"{float(r['dwell_min']):g}",
-            "travel_min": f"{float(r.get('travel_min') or 0):.0f}",
-            "distance_km": f"{float(r.get('distance_m') or 0) / 1000:.1f}".replace(".", ","),
+            "depart_at": r.get("depart_at") or "", "dwell_min": fmt_compact(r['dwell_min']),
+            "travel_min": fmt_number(r.get('travel_min') or 0, 0),
+            "distance_km": fmt_number(float(r.get('distance_m') or 0) / 1000, 1),
             "name": r.get("name") or r.get("target_id"),
             "kind": KIND_VI.get(str(r.get("target_kind")), str(r.get("target_kind") or "")),
-            "risk": f"{float(r.get('risk') or 0):.1f}".replace(".", ","),
+            "risk": fmt_number(r.get('risk') or 0, 1),
             "reason": r.get("reason_vi") or "", "notes": "; ".join(notes),
             "lat": f"{g.y:.5f}" if g is not None else "", "lon": f"{g.x:.5f}" if g is not None else ""}
 
@@ -230,10 +230,10 @@ def brief_context(plan: "PatrolPlan", *, border: gpd.GeoDataFrame | None = None,
         teams.append({
             "team": team, "colour": TEAM_COLOURS[(team - 1) % len(TEAM_COLOURS)],
             "n_stops": int(t["n_stops"]),
-            "distance_km": f"{float(t['distance_km']):.1f}".replace(".", ","),
-            "duration_h": f"{float(t['duration_min']) / 60:.1f}".replace(".", ","),
+            "distance_km": fmt_number(t['distance_km'], 1),
+            "duration_h": fmt_number(float(t['duration_min']) / 60, 1),
             "return_at": t.get("return_at") or "—",
-            "risk": f"{float(t['risk']):.1f}".replace(".", ","),
+            "risk": fmt_number(t['risk'], 1),
             "stops": [_row_vi(r) for r in rows if int(r["team"]) == team],
         })
     share = float(rep.get("share_covered") or 0) * 100
@@ -241,16 +241,15 @@ def brief_context(plan: "PatrolPlan", *, border: gpd.GeoDataFrame | None = None,
         "unit": unit or plan.post.unit or "", "post": plan.post.name,
         "post_lat": f"{plan.post.lat:.5f}", "post_lon": f"{plan.post.lon:.5f}",
         "date_vi": date_vi(rep["plan_date"]), "plan_date": rep["plan_date"],
-        "start_time": rep.get("start_time", ""), "hours": f"{float(rep.get('hours', 0)):g}"
-        .replace(".", ","), "mode_vi": rep.get("mode_vi", rep.get("mode", "")),
+        "start_time": rep.get("start_time", ""), "hours": fmt_compact(rep.get('hours', 0)), "mode_vi": rep.get("mode_vi", rep.get("mode", "")),
         "n_teams": rep.get("n_teams"), "teams": teams, "plan_id": plan.plan_id or "(chưa lưu)",
         "marking": plan.marking_vi,
         "created_by": plan.created_by or "", "randomised": bool(rep.get("randomised")),
         "seed": rep.get("seed"), "visits_per_week": rep.get("visits_per_week"),
-        "risk_covered": f"{float(rep.get('risk_covered', 0)):.1f}".replace(".", ","),
-        "risk_total": f"{float(rep.get('risk_total', 0)):.1f}".replace(".", ","),
-        "share": f"{share:.0f}", "distance_km": f"{float(rep.get('distance_km', 0)):.1f}"
-        .replace(".", ","), "method": rep.get("method", ""),
+        "risk_covered": fmt_number(rep.get('risk_covered', 0), 1),
+        "risk_total": fmt_number(rep.get('risk_total', 0), 1),
+        "share": fmt_number(share, 0),
+        "distance_km": fmt_number(rep.get('distance_km', 0), 1), "method": rep.get("method", ""),
         "crossings": rep.get("crossings", []), "dropped": rep.get("dropped", [])[:8],
         "warnings": rep.get("warnings", []), "map": svg_map(plan, border=border),
         "printed_at": datetime.now(timezone.utc).astimezone().strftime("%d/%m/%Y %H:%M"),

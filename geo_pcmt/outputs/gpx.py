@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import shapely
 
+from geo_pcmt.formatting import fmt_number
+
 if TYPE_CHECKING:  # pragma: no cover
     from geo_pcmt.analysis.patrol import PatrolPlan
 
@@ -121,7 +123,7 @@ def _tracks(root: ET.Element, plan: "PatrolPlan") -> None:
         _el(trk, "name", f"Lộ trình tổ {int(r['team'])}")
         km = r.get("distance_km")
         if not _blank(km):
-            _el(trk, "desc", f"{float(km):.1f} km, về đồn lúc {r.get('return_at') or ''}")
+            _el(trk, "desc", f"{fmt_number(km, 1)} km, về đồn lúc {r.get('return_at') or ''}")
         _el(trk, "number", int(r["team"]))
         seg = _el(trk, "trkseg")
         for lon, lat in shapely.get_coordinates(line):

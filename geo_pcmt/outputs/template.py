@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from geo_pcmt.formatting import fmt_compact
 from geo_pcmt.ingest import boundaries
 from geo_pcmt.ingest.headers import value_labels
 from geo_pcmt.ingest.validation import id_prefix
@@ -160,7 +161,7 @@ def _note(spec: Layer, f: Field, today: date) -> str:
     if f.name == "commune_code" and spec.has_geometry:
         return "để trống: lấy theo vị trí / empty: taken from the position"
     if f.minimum is not None:
-        return f"≥ {f.minimum:g}".replace(".", ",")
+        return f"≥ {fmt_compact(f.minimum)}"
     return ""
 
 

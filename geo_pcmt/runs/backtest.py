@@ -3,11 +3,13 @@
 For each month under test the records are cut at the month's first day — retail points first
 seen before it (with the status they had then: a point cleared later was still active),
 cases dated before it, opium plots detected before it — and :func:`list_areas` builds the
-list from that past alone. The month's events (cases dated in it and retail points first
-seen in it, by default; records placed only at a commune centre are left out, their
-position is not known) are then counted in the list's best cells and in the baselines' on
-the same area (:mod:`geo_pcmt.analysis.backtest`): a KDE of the events before the month
-(quartic kernel, bandwidth by the usual rule) and buffers of last month's events.
+list from that past alone; :func:`list_evidence` (the list's own evidence) ranks the cells
+of its places and the hot cells around them, so the list can fill any share of the area.
+The month's events (cases dated in it and retail points first seen in it, by default;
+records placed only at a commune centre are left out, their position is not known) are
+then counted in the list's best cells and in the baselines' on the same area
+(:mod:`geo_pcmt.analysis.backtest`): a KDE of the events before the month (quartic kernel,
+bandwidth by the usual rule) and buffers of last month's events.
 
 Three steps as every run (:mod:`geo_pcmt.runs.common`): :func:`read_inputs` reads through
 the role-scoped reader, :func:`run` is pure, :func:`write` records the result in the audit
@@ -27,6 +29,7 @@ import pandas as pd
 
 from geo_pcmt.analysis import backtest as bt
 from geo_pcmt.analysis import calendar
+from geo_pcmt.analysis.places import drug_evidence, split_by_location
 from geo_pcmt.crs import METRIC_CRS
 from geo_pcmt.ingest import boundaries
 from geo_pcmt.runs import common, hotspots, places
@@ -53,6 +56,9 @@ class BacktestParams:
     last_month_buffer_m : radius of the buffers around last month's events (default 500 m).
     kde_bandwidth_m : KDE baseline bandwidth (None = the rule of
         :func:`geo_pcmt.analysis.density.bandwidth_rule_m`).
+    list_radius_m : radius (m) of the quartic kernel over the list's own evidence that ranks
+        the cells of a place and the hot cells around the places (default 1 km, twice the
+        DBSCAN radius of the list).
     exact_only : leave out records placed only at a commune centre (``geocode_quality`` =
         ``commune``) from the events scored and from the baselines' input.
     hotspots : :class:`geo_pcmt.runs.hotspots.HotspotParams` of the list (its ``date_to`` and
@@ -67,6 +73,7 @@ class BacktestParams:
     cell_size_m: float = 500.0
     last_month_buffer_m: float = 500.0
     kde_bandwidth_m: float | None = None
+    list_radius_m: float = 1000.0
     exact_only: bool = True
     hotspots: hotspots.HotspotParams = field(default_factory=lambda: hotspots.HotspotParams(
         methods=("flags",)))
@@ -86,8 +93,9 @@ class BacktestResult:
     ----------
     rows : DataFrame — one row per (month, share, method): ``month``, ``share``, ``method``,
         ``cells``, ``n``, ``N``, ``a``, ``A``, ``n_star``, ``a_star``, ``hit_rate``,
-        ``area_share``, ``pai``, ``pei_star``
-    months : list of per-month facts (``month``, ``events``, ``listed``, ``list_cells``)
+        ``area_share``, ``pai``, ``pei``, ``pei_star``
+    months : list of per-month facts (``month``, ``events``, ``listed``, ``place_cells`` —
+        the places' evidence cells, ``list_cells`` — every cell the list can flag)
     params : dict — :meth:`BacktestParams.as_dict`
     """
 
@@ -106,7 +114,8 @@ class BacktestResult:
         pooled months (all hits ÷ all events over the mean area share) and mean PEI*."""
         g = self.rows.groupby(["share", "method"], sort=False)
         out = g.agg(n=("n", "sum"), N=("N", "sum"), hit_rate=("hit_rate", "mean"),
-                    area_share=("area_share", "mean"), pei_star=("pei_star", "mean"))
+                    area_share=("area_share", "mean"), pei=("pei", "mean"),
+                    pei_star=("pei_star", "mean"))
         out["pai"] = (out["n"] / out["N"]) / out["area_share"]
         return out.reset_index()
 
@@ -140,6 +149,20 @@ def list_areas(frames_before: Mapping[str, pd.DataFrame], params: BacktestParams
     discs = gpd.GeoDataFrame({"score": found["score"].to_numpy()},
                              geometry=metric.geometry.buffer(radius).to_numpy(), crs=METRIC_CRS)
     return discs.to_crs(4326)
+
+
+def list_evidence(frames_before: Mapping[str, pd.DataFrame], as_of: date) -> gpd.GeoDataFrame:
+    """The list's own drug evidence on ``as_of`` (:func:`geo_pcmt.analysis.places.
+    drug_evidence` of the located records: active retail points, this season's plots, the
+    last 12 months' cases), one point each (EPSG:4326)."""
+    located = {name: split_by_location(frames_before.get(name))[0]
+               for name in ("retail_points", "opium_plots", "cases")}
+    found = drug_evidence(located["retail_points"], located["opium_plots"], located["cases"],
+                          pd.Timestamp(as_of), places.PlaceParams().rules.flags)
+    parts = [f.geometry.to_crs(4326).representative_point() for f in found.values()
+             if f is not None and len(f)]
+    geom = pd.concat(parts, ignore_index=True) if parts else gpd.GeoSeries([], crs=4326)
+    return gpd.GeoDataFrame(geometry=gpd.GeoSeries(geom.values, crs=4326), crs=4326)
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -253,13 +276,15 @@ def run(frames: Mapping[str, pd.DataFrame], params: BacktestParams | None = None
     for window in months_under_test(frames, params):
         say(window.label_en)
         past = _before(frames, window.start)
-        listed = list_areas(past, params, window.start - timedelta(days=1))
+        eve = window.start - timedelta(days=1)
+        listed = list_areas(past, params, eve)
         history = _events(past, params.test_layers,
                           calendar.Window(date(1900, 1, 1), window.start - timedelta(days=1)),
                           params.exact_only)
         last = _events(past, params.test_layers, window.previous(), params.exact_only)
         forecasts = {
-            "list": bt.list_forecast(grid, listed),
+            "list": bt.list_forecast(grid, listed, list_evidence(past, eve),
+                                     radius_m=params.list_radius_m),
             "kde": bt.kde_forecast(grid, history, bandwidth_m=params.kde_bandwidth_m),
             "last_month": bt.last_month_forecast(grid, last, buffer_m=params.last_month_buffer_m),
         }
@@ -268,6 +293,7 @@ def run(frames: Mapping[str, pd.DataFrame], params: BacktestParams | None = None
             rows.append({"month": window.label_en, **row})
         facts.append({"month": window.label_en, "label_vi": window.label_vi,
                       "events": int(counts.sum()), "listed": int(len(listed)),
+                      "place_cells": int((forecasts["list"].score > bt.SURROUNDING).sum()),
                       "list_cells": int((forecasts["list"].score > 0).sum()),
                       "cells": grid.n_cells})
     return BacktestResult(pd.DataFrame(rows), facts, params.as_dict())
@@ -292,5 +318,5 @@ def write(store, result: BacktestResult, *, user: str = "cli",
     return paths
 
 
-__all__ = ["BacktestParams", "BacktestResult", "TEST_LAYERS", "list_areas",
+__all__ = ["BacktestParams", "BacktestResult", "TEST_LAYERS", "list_areas", "list_evidence",
            "months_under_test", "read_inputs", "run", "write"]

@@ -27,6 +27,7 @@ from geo_pcmt.analysis.patrol.model import (
     highest_confidentiality,
 )
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
+from geo_pcmt.formatting import fmt_number
 from geo_pcmt.ingest.gazetteer import normalize
 from geo_pcmt.values import text
 
@@ -56,8 +57,8 @@ CROSSING_KINDS_VI = {"international": "Cửa khẩu quốc tế", "main": "Cửa
 
 
 def _vi_int(x: float) -> str:
-    """A whole number the Vietnamese way: 1.200 (dot between thousands)."""
-    return f"{x:,.0f}".replace(",", ".")
+    """A whole number the Vietnamese way: 1.200 (dot between thousands), by Babel."""
+    return fmt_number(x, 0)
 
 
 def season_of(day: date) -> tuple[date, date] | None:
@@ -172,7 +173,7 @@ def _standing_plots(frame: gpd.GeoDataFrame, w, detected: list) -> gpd.GeoDataFr
     area = frame["area_m2"].astype(float).fillna(0).to_numpy()
     risk = w["opium_standing"] + w["opium_area_bonus"] * np.minimum(
         area / w["opium_area_full_m2"], 1.0)
-    reasons = [f"Nương thuốc phiện chưa triệt phá ({a:.0f} m², phát hiện {d})"
+    reasons = [f"Nương thuốc phiện chưa triệt phá ({fmt_number(a, 0)} m², phát hiện {d})"
                + (f", {text(v, '')}" if text(v, '') else "")
                for a, d, v in zip(area, detected, frame.get("village", [None] * len(frame)))]
     names = [f"Nương {text(v, '') or text(i, '')}" for v, i in
