@@ -14,6 +14,7 @@ admin      /admin                 audit log (view, export), users (admins)
 public     /layers                the published boundary layers
 maps       / /map                 the interactive map
 patrol     /patrol                patrol plans (commanders)
+field      /field/                the phone app for offline field capture (PWA)
 =========  =====================  ============================================================
 
 Security (headers, CSP, CSRF, JSON errors) is in :mod:`.security`; identification and
@@ -142,8 +143,8 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Security hooks, identification, then every blueprint (the map owns ``/``)."""
-    from geo_pcmt.web import (admin, auth, data, exports, maps, ogcapi, patrol, public, reports,
-                              security)
+    from geo_pcmt.web import (admin, auth, data, exports, field, maps, ogcapi, patrol, public,
+                              reports, security)
     security.init_app(app)
     # order matters: who is asking must be known before the CSRF check exempts Bearer calls
     app.before_request(auth.load_identity)
@@ -154,7 +155,7 @@ def _register_blueprints(app: Flask) -> None:
         return {"role": auth.current_role(), "has_map": "maps" in app.blueprints}
 
     for bp in (auth.bp, ogcapi.bp, exports.bp, data.bp, admin.bp, public.bp, maps.bp, patrol.bp,
-               reports.bp):
+               reports.bp, field.bp):
         app.register_blueprint(bp)
 
 
