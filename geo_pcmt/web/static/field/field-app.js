@@ -39,8 +39,8 @@
 
     // ---------------------------------------------------------------- screens
     show(name) {
-      document.querySelectorAll("[data-screen]").forEach((s) => { s.hidden = s.dataset.screen !== name; });
-      document.documentElement.dataset.screen = name;
+      document.querySelectorAll("section[data-screen]").forEach((s) => { s.hidden = s.dataset.screen !== name; });
+      document.documentElement.dataset.view = name;
       if ((name === "record" || name === "patrol") && this.map) {
         $(`[data-screen=${name}] .map-slot`).appendChild($("#gp-map"));
         this.map.invalidate();
@@ -241,7 +241,7 @@
         this.lastSync = { at: isoLocal(new Date()), counts };
         this.say(Object.keys(counts).length ? `${t("sent_summary")}: ` +
           Object.entries(counts).map(([k, n]) => `${n} ${t(k)}`).join(", ") : "");
-        if (document.documentElement.dataset.screen === "home") this.home();
+        if (document.documentElement.dataset.view === "home") this.home();
         return counts;
       } catch (e) {
         this.say(e.kind === "session" ? t("session_expired") : t("sync_failed"));
