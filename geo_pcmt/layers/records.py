@@ -289,3 +289,80 @@ _register(Layer(
     ),
     kind="table", confidentiality_default="secret", min_role="admin",
 ))
+
+# --- offline field capture: the sync's own tables (geo_pcmt.sync) ------------------------------
+
+FIELD_EDIT_STATUS = ("applied", "merged", "conflict", "rejected")
+FIELD_CONFLICT_STATUS = ("open", "resolved")
+_SYNC_COMMON = (
+    F("layer", "str", required=True, label_vi="Lớp", label_en="Layer", max_length=100),
+    F("record_id", "str", required=True, label_vi="Mã bản ghi", label_en="Record id",
+      max_length=100),
+    F("edit_id", "str", required=True, label_vi="Mã thao tác", label_en="Edit id",
+      max_length=100),
+    F("device", "str", label_vi="Thiết bị", label_en="Device", max_length=100, operational=True),
+    F("user", "str", required=True, label_vi="Người dùng", label_en="User", max_length=200),
+    F("recorded_at", "datetime", label_vi="Ghi lúc (trên máy)", label_en="Recorded at (phone)"),
+    F("confidentiality", "str", allowed=CONFIDENTIALITY_LEVELS, label_vi="Mức mật",
+      label_en="Confidentiality"),
+    F("created_at", "datetime", label_vi="Tạo lúc", label_en="Created at"),
+    F("updated_at", "datetime", label_vi="Cập nhật lúc", label_en="Updated at"),
+)
+
+_register(Layer(
+    "field_edits", "Thao tác đồng bộ từ thực địa", "Synced field edits", None,
+    (F("id", "str", required=True, label_vi="Mã thao tác", label_en="Edit id", max_length=100),)
+    + _SYNC_COMMON + (
+        F("op", "str", required=True, allowed=("create", "update", "delete"),
+          label_vi="Loại thao tác", label_en="Operation"),
+        F("status", "str", required=True, allowed=FIELD_EDIT_STATUS, label_vi="Kết quả",
+          label_en="Result"),
+        F("version", "str", label_vi="Phiên bản sau thao tác", label_en="Version after",
+          max_length=64),
+        F("conflict_id", "str", label_vi="Mã xung đột", label_en="Conflict id", max_length=100),
+        F("problems", "str", label_vi="Vấn đề", label_en="Problems", max_length=100_000),
+    ),
+    kind="table", min_role="analyst",
+    description="One row per edit a phone synced (its first result): a re-sent edit is "
+                "answered from here and never applied twice.",
+))
+
+_register(Layer(
+    "field_conflicts", "Xung đột dữ liệu thực địa", "Field edit conflicts", None,
+    (F("id", "str", required=True, label_vi="Mã xung đột", label_en="Conflict id",
+       max_length=100),)
+    + _SYNC_COMMON + (
+        F("fields", "str", required=True, label_vi="Các trường", label_en="Fields",
+          max_length=2000),
+        F("base_value", "str", label_vi="Giá trị gốc", label_en="Base value",
+          max_length=500_000),
+        F("server_value", "str", label_vi="Giá trị trên máy chủ", label_en="Server value",
+          max_length=500_000),
+        F("phone_value", "str", label_vi="Giá trị từ điện thoại", label_en="Phone value",
+          max_length=500_000),
+        F("status", "str", required=True, allowed=FIELD_CONFLICT_STATUS,
+          label_vi="Tình trạng", label_en="Status"),
+        F("resolved_by", "str", label_vi="Người giải quyết", label_en="Resolved by",
+          max_length=200),
+        F("resolved_at", "datetime", label_vi="Giải quyết lúc", label_en="Resolved at"),
+        F("resolution", "str", label_vi="Giá trị đã chọn", label_en="Chosen value",
+          max_length=500_000),
+    ),
+    kind="table", min_role="analyst",
+    description="A field two people changed to different values: base, server and phone "
+                "values (JSON) until an analyst chooses one.",
+))
+
+_register(Layer(
+    "field_photos", "Ảnh chụp thực địa", "Field photos", None,
+    (F("id", "str", required=True, label_vi="Mã ảnh", label_en="Photo id", max_length=100),)
+    + _SYNC_COMMON + (
+        F("width", "int", minimum=1, label_vi="Rộng (px)", label_en="Width (px)"),
+        F("height", "int", minimum=1, label_vi="Cao (px)", label_en="Height (px)"),
+        F("bytes", "int", minimum=1, label_vi="Dung lượng (byte)", label_en="Size (bytes)"),
+        F("jpeg_base64", "str", required=True, label_vi="Ảnh (JPEG, base64)",
+          label_en="Photo (JPEG, base64)", max_length=600_000),
+    ),
+    kind="table", min_role="analyst",
+    description="Photos taken with a field edit, resized JPEG, at the record's level.",
+))

@@ -17,6 +17,9 @@ patrol     /patrol                patrol plans (commanders)
 field      /field/                the phone app for offline field capture (PWA)
 =========  =====================  ============================================================
 
+``field_sync`` (:mod:`.field_sync`) serves ``/api/field/*`` and ``/field/conflicts``: the
+snapshot phones take offline, their edit batches and the conflicts left for analysts.
+
 Security (headers, CSP, CSRF, JSON errors) is in :mod:`.security`; identification and
 roles in :mod:`.auth`; who may see what in :mod:`geo_pcmt.access`; the request's store
 (:func:`~geo_pcmt.web.context.get_store`) in :mod:`.context`.
@@ -143,8 +146,8 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Security hooks, identification, then every blueprint (the map owns ``/``)."""
-    from geo_pcmt.web import (admin, auth, data, exports, field, maps, ogcapi, patrol, public,
-                              reports, security)
+    from geo_pcmt.web import (admin, auth, data, exports, field, field_sync, maps, ogcapi, patrol,
+                              public, reports, security)
     security.init_app(app)
     # order matters: who is asking must be known before the CSRF check exempts Bearer calls
     app.before_request(auth.load_identity)
@@ -157,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (auth.bp, ogcapi.bp, exports.bp, data.bp, admin.bp, public.bp, maps.bp, patrol.bp,
                reports.bp, field.bp):
         app.register_blueprint(bp)
+    field_sync.register(app)
 
 
 def _start_ingest_helpers(app: Flask) -> None:

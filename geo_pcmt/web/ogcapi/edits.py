@@ -24,21 +24,28 @@ made from the same version exactly one succeeds and the other gets 412.
 Checks: the feature is validated as an uploaded row is (:func:`geo_pcmt.ingest.validate`);
 a 422 lists each problem with its field, in Vietnamese (``?lang=en``: English). The write,
 its audit record and the data version bump are one transaction in the store.
+
+The steps themselves (:func:`check_feature`, :func:`store_feature`, :func:`remove_feature`,
+:func:`edit_detail`) take the user, role and store as arguments and raise plain exceptions
+(:class:`Invalid`, :class:`AboveClearance`, :class:`IdTaken`, ``VersionConflict``): the
+routes here and the field sync (:mod:`geo_pcmt.sync`) write through the same functions.
 """
 from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass, field
 
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from geo_pcmt import access, ingest
 from geo_pcmt.ingest.problem_text import problem_json
 from geo_pcmt.ingest.report import Problem
+from geo_pcmt.layers import Layer
 from geo_pcmt.outputs.export import _clean, iter_geojson
-from geo_pcmt.store import StoreError
+from geo_pcmt.store import Store, StoreError
 from geo_pcmt.store.versions import VersionConflict, row_versions
 from geo_pcmt.web.auth import current_role, current_user
 from geo_pcmt.web.context import get_store
@@ -140,15 +147,14 @@ def create_item(cid: str):
     c = _editable(cid)
     body = json_body(request, FEATURE_TYPES)
     fid = feature_id(body) or uuid.uuid4().hex
-    clean = _checked(c, body, fid, lang)
-    store = get_store()
+    checked = _checked(c, body, fid, lang)
     try:
-        store.write(cid, clean, mode="append", user=current_user().username,
-                    detail=_detail("POST", None))
+        store_feature(get_store(), c.layer, fid, checked, user=current_user().username,
+                      expected=None, detail=_detail("POST", None, checked))
+    except IdTaken:
+        raise ApiError(409, "id_taken", f"a record with id {fid[:80]!r} exists already "
+                       "(mã đã được dùng)") from None
     except StoreError as exc:
-        if store.count(cid, where={"id": fid}):  # whether the reader may see it or not
-            raise ApiError(409, "id_taken", f"a record with id {fid[:80]!r} exists already "
-                           "(mã đã được dùng)") from None
         raise ApiError(409, "store_refused", f"{exc} (nothing was stored)") from None
     forget_counts()
     response = _feature_response(c, fid, 201)
@@ -188,8 +194,8 @@ def delete_item(cid: str, fid: str):
     expected = expected_versions(request)
     _current(c, fid, expected)
     try:
-        get_store().delete(cid, [fid], user=current_user().username,
-                           expect_version={fid: expected}, detail=_detail("DELETE", expected))
+        remove_feature(get_store(), c.layer, fid, user=current_user().username,
+                       expected=expected, detail=_detail("DELETE", expected))
     except VersionConflict:
         raise _stale(fid) from None
     forget_counts()
@@ -217,32 +223,33 @@ def _stale(fid: str) -> ApiError:
 
 
 def _as_feature(c: Collection, frame: pd.DataFrame) -> dict:
-    """The stored feature as a GeoJSON dict at full precision (the target of a patch)."""
+    """The stored feature as the caller sees it (the target of a patch)."""
+    return stored_feature(c.layer, frame, c.fields)
+
+
+def stored_feature(layer: Layer, frame: pd.DataFrame, fields=None) -> dict:
+    """The first row of ``frame`` as a GeoJSON Feature dict at full precision (``fields``:
+    the properties to keep, default every field of ``layer`` in the frame)."""
     row = frame.iloc[0]
-    props = {n: _clean(row[n]) for n in c.fields if n in frame.columns}
+    props = {n: _clean(row[n]) for n in (fields or layer.field_names) if n in frame.columns}
     geometry = None
-    if c.layer.has_geometry and row.geometry is not None:
+    if layer.has_geometry and row.geometry is not None:
         geometry = json.loads(shapely.to_geojson(row.geometry))
     return {"type": "Feature", "id": props["id"], "properties": props, "geometry": geometry}
 
 
-def _checked(c: Collection, feature: dict, fid: str, lang: str) -> pd.DataFrame:
-    """The feature validated as an uploaded row (422 listing the problems), within the
-    caller's clearance (403); the clean one-row frame to store."""
-    frame, problems = feature_frame(c.layer, feature, fid)
-    report = ingest.validate(frame, c.layer, source=f"api:{current_user().username}")
-    errors = problems + report.errors
-    if errors or not report.rows_valid:
-        _refuse(c, errors or report.problems, lang)
-    clean = report.clean.drop(columns=[n for n in SERVER_FIELDS if n in report.clean.columns])
-    level = clean["confidentiality"].iloc[0] if "confidentiality" in clean.columns else None
-    level = level if isinstance(level, str) else c.layer.confidentiality_default
-    if not access.can_set_confidentiality(current_role(), level):
+def _checked(c: Collection, feature: dict, fid: str, lang: str) -> Checked:
+    """:func:`check_feature` for the caller: 422 listing the problems, 403 above their
+    clearance."""
+    try:
+        return check_feature(c.layer, feature, fid, user=current_user().username,
+                             role=current_role())
+    except Invalid as exc:
+        _refuse(c, exc.problems, lang)
+    except AboveClearance as exc:
         raise ApiError(403, "above_clearance",
-                       f"confidentiality {level!r} is above your clearance "
-                       "(mức mật cao hơn quyền của bạn)")
-    g.edit_warnings = [p.code for p in report.warnings]
-    return clean
+                       f"confidentiality {exc.level!r} is above your clearance "
+                       "(mức mật cao hơn quyền của bạn)") from None
 
 
 class Unprocessable(Exception):
@@ -265,12 +272,12 @@ def _refuse(c: Collection, problems: list[Problem], lang: str) -> None:
     raise Unprocessable(response)
 
 
-def _store_change(c: Collection, fid: str, clean: pd.DataFrame, expected: set[str],
+def _store_change(c: Collection, fid: str, checked: Checked, expected: set[str],
                   method: str) -> Response:
     """Write the checked feature if the row is still at an expected version (412 if not)."""
     try:
-        get_store().write(c.id, clean, mode="upsert", user=current_user().username,
-                          expect_version={fid: expected}, detail=_detail(method, expected))
+        store_feature(get_store(), c.layer, fid, checked, user=current_user().username,
+                      expected=expected, detail=_detail(method, expected, checked))
     except VersionConflict:
         raise _stale(fid) from None
     except StoreError as exc:
@@ -279,11 +286,96 @@ def _store_change(c: Collection, fid: str, clean: pd.DataFrame, expected: set[st
     return _feature_response(c, fid, 200)
 
 
-def _detail(method: str, expected: set[str] | None) -> dict:
+def _detail(method: str, expected: set[str] | None, checked: Checked | None = None) -> dict:
+    """What the audit record of an API edit says besides the store's own report."""
+    return edit_detail("ogcapi", method, current_role(), expected,
+                       checked.warnings if checked else [])
+
+
+# --- the shared write steps (routes here and geo_pcmt.sync) -----------------------------------
+
+class Invalid(Exception):
+    """A feature that failed validation; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems[:5]) or "invalid feature")
+        self.problems = problems
+
+
+class AboveClearance(Exception):
+    """The feature's confidentiality ``level`` is above the writer's clearance."""
+
+    def __init__(self, level: str):
+        super().__init__(f"confidentiality {level!r} is above the writer's clearance")
+        self.level = level
+
+
+class IdTaken(StoreError):
+    """A create named an id that is stored already (whether the writer may see it or not)."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A feature validated as an uploaded row: the one-row frame to store, the codes of
+    the warnings validation gave."""
+
+    clean: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_feature(layer: Layer, feature: dict, fid: str, *, user: str,
+                  role: str | None) -> Checked:
+    """Validate a GeoJSON Feature as an uploaded row of ``layer`` would be.
+
+    Raises
+    ------
+    Invalid
+        With every problem (field, value, code) when the feature cannot be stored.
+    AboveClearance
+        When its confidentiality is above what ``role`` may give.
+    """
+    frame, problems = feature_frame(layer, feature, fid)
+    report = ingest.validate(frame, layer, source=f"api:{user}")
+    errors = problems + report.errors
+    if errors or not report.rows_valid:
+        raise Invalid(errors or report.problems)
+    clean = report.clean.drop(columns=[n for n in SERVER_FIELDS if n in report.clean.columns])
+    level = clean["confidentiality"].iloc[0] if "confidentiality" in clean.columns else None
+    level = level if isinstance(level, str) else layer.confidentiality_default
+    if not access.can_set_confidentiality(role, level):
+        raise AboveClearance(level)
+    return Checked(clean, [p.code for p in report.warnings])
+
+
+def store_feature(store: Store, layer: Layer, fid: str, checked: Checked, *, user: str,
+                  expected: set[str] | None, detail: dict) -> None:
+    """Write a checked feature with its audit record: a create when ``expected`` is None
+    (:class:`IdTaken` if the id is stored), else a compare-and-set replace of a row that
+    must still be at one of the ``expected`` versions (``VersionConflict`` if not)."""
+    if expected is None:
+        try:
+            store.write(layer.name, checked.clean, mode="append", user=user, detail=detail)
+        except StoreError as exc:
+            if store.count(layer.name, where={"id": fid}):  # seen by the writer or not
+                raise IdTaken(f"a record with id {fid[:80]!r} exists already") from None
+            raise StoreError(str(exc)) from None
+        return
+    store.write(layer.name, checked.clean, mode="upsert", user=user,
+                expect_version={fid: expected}, detail=detail)
+
+
+def remove_feature(store: Store, layer: Layer, fid: str, *, user: str, expected: set[str],
+                   detail: dict) -> None:
+    """Delete a row still at one of the ``expected`` versions (``VersionConflict`` if not),
+    with its audit record."""
+    store.delete(layer.name, [fid], user=user, expect_version={fid: expected}, detail=detail)
+
+
+def edit_detail(via: str, method: str, role: str | None, expected: set[str] | None,
+                warnings: list[str] | None = None, **extra) -> dict:
     """What the audit record of an edit says besides the store's own report."""
-    return {"via": "ogcapi", "method": method, "role": current_role(),
-            "if_match": sorted(expected or ()),
-            "warnings": g.get("edit_warnings", [])}
+    return {"via": via, "method": method, "role": role, "if_match": sorted(expected or ()),
+            "warnings": list(warnings or []), **extra}
 
 
 def _item_url(cid: str, fid: str) -> str:

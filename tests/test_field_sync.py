@@ -1,0 +1,329 @@
+"""Offline field capture, the server side: snapshot, sync batches, merges, conflicts.
+
+On the small web data set (RP-00 … RP-12: RP-01 restricted and active in Mường Xén, RP-07
+secret). Each edit is sent as a phone would after days offline: its base version and the
+base values of the fields it changes.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+
+import pytest
+from PIL import Image
+
+from geo_pcmt import access
+from geo_pcmt.sync.merge import same, three_way
+from tests.conftest import bearer, csrf_of, login
+
+RP = "/api/collections/retail_points/items"
+
+
+def call(app, method, url, role="analyst", body=None):
+    kw = {"headers": bearer(app, role)}
+    if body is not None:
+        kw["data"] = json.dumps(body, ensure_ascii=False)
+        kw["content_type"] = "application/json"
+    return app.test_client().open(url, method=method, **kw)
+
+
+def snapshot(app, role="analyst", layers="retail_points"):
+    res = call(app, "GET", f"/api/field/snapshot?layers={layers}", role)
+    assert res.status_code == 200, res.get_json()
+    return res.get_json()
+
+
+def feature(snap, fid, layer="retail_points"):
+    return next(f for f in snap["layers"][layer]["features"] if f["id"] == fid)
+
+
+def update(snap_feature, changes, *, layer="retail_points", geometry=None, **extra):
+    """An update edit made on a phone from ``snap_feature`` as it was in its snapshot."""
+    base = {k: snap_feature["properties"].get(k) for k in changes}
+    if geometry is not None:
+        base["geometry"] = snap_feature["geometry"]
+    return {"edit_id": str(uuid.uuid4()), "layer": layer, "op": "update",
+            "id": snap_feature["id"], "base_version": snap_feature["version"], "base": base,
+            "changes": changes, "geometry": geometry,
+            "recorded_at": "2026-03-02T09:15:00+07:00", "accuracy_m": 8.5, **extra}
+
+
+def sync(app, edits, role="analyst", device="ab12"):
+    res = call(app, "POST", "/api/field/sync", role, {"device": device, "edits": edits})
+    assert res.status_code == 200, res.get_json()
+    return res.get_json()["results"]
+
+
+def record(store, fid, layer="retail_points"):
+    return access.read(store, layer, role="admin", where={"id": fid}).iloc[0]
+
+
+# --- the merge, pure ---------------------------------------------------------------------------
+
+def test_merge_takes_fields_the_server_left_alone_and_keeps_both_sides_of_a_clash():
+    base = {"status": "active", "name": "Điểm 1", "last_activity": "2026-01-01"}
+    server = {"status": "watch", "name": "Điểm 1", "last_activity": "2026-02-01"}
+    phone = {"status": "cleared", "name": "Quán bà Lan", "last_activity": "2026-02-01"}
+    m = three_way(base, server, phone)
+    assert m.take == {"name": "Quán bà Lan"}          # server kept the base: phone wins
+    assert m.same == ["last_activity"]                # both made the same change
+    assert m.conflicts == {"status": ("active", "watch", "cleared")}
+    # no known base for a field: merges only when the values already agree
+    assert three_way({}, {"name": "A"}, {"name": "B"}).conflicts == {"name": (None, "A", "B")}
+    assert three_way({}, {"name": "A"}, {"name": "A"}).same == ["name"]
+
+
+def test_merge_compares_numbers_text_and_geometry_as_values():
+    assert same(3, "3") and same(2.0, 2) and same(None, "") and not same(0, None)
+    a = {"type": "Point", "coordinates": [104.1, 19.35]}
+    assert same(a, {"type": "Point", "coordinates": [104.100000001, 19.35]})
+    assert not same(a, {"type": "Point", "coordinates": [104.1002, 19.35]})
+    ring = [[104.1, 19.3], [104.2, 19.3], [104.2, 19.4], [104.1, 19.3]]
+    poly = {"type": "Polygon", "coordinates": [ring]}
+    assert same(poly, {"type": "Polygon", "coordinates": [ring[1:] + ring[1:2]]})  # start moved
+    moved = {"type": "Point", "coordinates": [104.11, 19.35]}
+    m = three_way({"geometry": a, "status": "active"}, {"geometry": a, "status": "watch"},
+                  {"geometry": moved})
+    assert m.take == {"geometry": moved} and not m.conflicts
+
+
+# --- snapshot ----------------------------------------------------------------------------------
+
+def test_snapshot_has_each_feature_with_its_version_the_fields_and_the_mark(app, web_store):
+    snap = snapshot(app, layers="retail_points,cases")
+    rp01 = feature(snap, "RP-01")
+    etag = call(app, "GET", f"{RP}/RP-01").headers["ETag"].strip('"')
+    assert rp01["version"] == etag
+    ids = {f["id"] for f in snap["layers"]["retail_points"]["features"]}
+    assert "RP-01" in ids and "RP-07" not in ids          # secret: above an analyst
+    status = next(f for f in snap["layers"]["retail_points"]["fields"] if f["name"] == "status")
+    assert status["label_vi"] == "Tình trạng" and "cleared" in status["choices"]
+    assert snap["classification"] == {"mark": "MẬT", "level": "restricted"}
+    assert len(snap["layers"]["cases"]["features"]) == 20
+    log = web_store.read("audit_log")
+    assert ((log["action"] == "read") & (log["layer"] == "retail_points")
+            & log["detail"].str.contains("field_snapshot")).any()
+
+
+def test_field_api_is_for_analysts_and_above(app):
+    assert call(app, "GET", "/api/field/snapshot", None).status_code == 401
+    assert call(app, "GET", "/api/field/snapshot", "viewer").status_code == 403
+    assert call(app, "POST", "/api/field/sync", "viewer",
+                {"device": "x", "edits": []}).status_code == 403
+    assert call(app, "GET", "/api/field/snapshot", "commander").status_code == 200
+    assert call(app, "GET", "/api/field/snapshot?layers=audit_log").status_code == 400
+    assert call(app, "GET", "/api/field/conflicts", "viewer").status_code == 403
+
+
+def test_a_session_sync_needs_the_csrf_token(app):
+    client = app.test_client()
+    login(client, "analyst_user")
+    body = json.dumps({"device": "ab12", "edits": []})
+    refused = client.post("/api/field/sync", data=body, content_type="application/json")
+    assert refused.status_code == 400 and refused.get_json()["code"] == "csrf_failed"
+    ok = client.post("/api/field/sync", data=body, content_type="application/json",
+                     headers={"X-CSRF-Token": csrf_of(client)})
+    assert ok.status_code == 200 and ok.get_json() == {"results": []}
+
+
+# --- sync: apply, merge, conflict --------------------------------------------------------------
+
+def test_two_phones_changing_different_fields_both_land(app, web_store):
+    snap = snapshot(app)
+    first = sync(app, [update(feature(snap, "RP-01"), {"status": "watch"})], device="a001")
+    second = sync(app, [update(feature(snap, "RP-01"), {"name": "Quán bà Lan"})],
+                  device="b002")
+    assert first[0]["status"] == "applied" and second[0]["status"] == "merged"
+    row = record(web_store, "RP-01")
+    assert row["status"] == "watch" and row["name"] == "Quán bà Lan"
+    assert second[0]["version"] == call(app, "GET", f"{RP}/RP-01").headers["ETag"].strip('"')
+
+
+def test_the_same_field_to_different_values_is_a_stored_conflict_the_rest_merges(app,
+                                                                                 web_store):
+    snap = snapshot(app)
+    sync(app, [update(feature(snap, "RP-01"), {"status": "watch"})], device="a001")
+    late = update(feature(snap, "RP-01"), {"status": "re-emerged", "name": "Quán mới"})
+    result = sync(app, [late], device="b002")[0]
+    assert result["status"] == "conflict" and result["conflict_id"]
+    row = record(web_store, "RP-01")
+    assert row["status"] == "watch" and row["name"] == "Quán mới"  # merged, status kept
+    listed = call(app, "GET", "/api/field/conflicts").get_json()
+    c = next(c for c in listed["conflicts"] if c["id"] == result["conflict_id"])
+    assert c["fields"] == ["status"] and c["device"] == "b002"
+    assert (c["base"], c["server"], c["phone"]) == ({"status": "active"}, {"status": "watch"},
+                                                    {"status": "re-emerged"})
+    # the same value from both sides is no conflict
+    again = sync(app, [update(feature(snap, "RP-01"), {"status": "watch"})])[0]
+    assert again["status"] == "merged"
+
+
+def test_update_of_a_record_deleted_on_the_server_is_kept_as_a_conflict(app, web_store):
+    snap = snapshot(app)
+    tag = call(app, "GET", f"{RP}/RP-03").headers["ETag"]
+    gone = app.test_client().delete(f"{RP}/RP-03", headers={**bearer(app, "admin"),
+                                                            "If-Match": tag})
+    assert gone.status_code == 204
+    result = sync(app, [update(feature(snap, "RP-03"), {"status": "watch"})])[0]
+    assert result["status"] == "conflict"
+    c = next(c for c in call(app, "GET", "/api/field/conflicts").get_json()["conflicts"]
+             if c["id"] == result["conflict_id"])
+    assert c["fields"] == ["_record"] and c["server"] == {"_record": "deleted"}
+    assert c["phone"]["_record"] == {"status": "watch"}
+
+
+def test_a_stale_delete_is_a_conflict_and_a_fresh_one_deletes(app, web_store):
+    snap = snapshot(app, "admin")
+    sync(app, [update(feature(snap, "RP-04"), {"status": "watch"})])
+    stale = {"edit_id": str(uuid.uuid4()), "layer": "retail_points", "op": "delete",
+             "id": "RP-04", "base_version": feature(snap, "RP-04")["version"]}
+    assert sync(app, [stale], "admin")[0]["status"] == "conflict"
+    assert web_store.count("retail_points", where={"id": "RP-04"}) == 1
+    fresh = {**stale, "edit_id": str(uuid.uuid4()), "id": "RP-06",
+             "base_version": feature(snap, "RP-06")["version"]}
+    assert sync(app, [fresh], "admin")[0]["status"] == "applied"
+    assert web_store.count("retail_points", where={"id": "RP-06"}) == 0
+    refused = sync(app, [{**fresh, "edit_id": str(uuid.uuid4()), "id": "RP-11"}])[0]
+    assert refused["status"] == "rejected" and refused["problems"][0]["code"] == "forbidden"
+
+
+def _create(fid, **props):
+    return {"edit_id": str(uuid.uuid4()), "layer": "cases", "op": "create", "id": fid,
+            "base_version": None,
+            "changes": {"source": "thực địa", "date": "2026-03-01", "kind": "retail",
+                        "offenders": 1, **props},
+            "geometry": {"type": "Point", "coordinates": [104.13, 19.40]},
+            "recorded_at": "2026-03-01T08:00:00+07:00"}
+
+
+def test_creates_validate_as_uploads_and_a_taken_id_merges_field_by_field(app, web_store):
+    fid = "cases-20260301-ab12-1"
+    made = sync(app, [_create(fid)])[0]
+    assert made["status"] == "applied"
+    row = record(web_store, fid, "cases")
+    assert row["commune_code"] == "16813" and row["confidentiality"] == "restricted"
+    assert sync(app, [_create(fid)])[0]["status"] == "merged"       # same values again
+    clash = sync(app, [_create(fid, offenders=3)])[0]
+    assert clash["status"] == "conflict"
+    assert record(web_store, fid, "cases")["offenders"] == 1
+    bad = sync(app, [_create("cases-20260301-ab12-2", kind="smuggling")])[0]
+    assert bad["status"] == "rejected"
+    assert bad["problems"][0]["field"] == "kind" and bad["problems"][0]["reason"]
+    assert web_store.count("cases", where={"id": "cases-20260301-ab12-2"}) == 0
+
+
+def test_a_moved_point_merges_with_a_status_changed_in_the_office(app, web_store):
+    snap = snapshot(app)
+    moved = {"type": "Point", "coordinates": [104.1123, 19.3531]}
+    assert sync(app, [update(feature(snap, "RP-01"), {"status": "watch"})])[0]["status"] \
+        == "applied"
+    result = sync(app, [update(feature(snap, "RP-01"), {}, geometry=moved)])[0]
+    assert result["status"] == "merged"
+    row = record(web_store, "RP-01")
+    assert row["status"] == "watch"
+    assert (round(row.geometry.x, 6), round(row.geometry.y, 6)) == (104.1123, 19.3531)
+
+
+# --- idempotency and audit ----------------------------------------------------------------------
+
+def test_a_resent_batch_answers_duplicate_and_writes_nothing(app, web_store):
+    snap = snapshot(app)
+    edits = [update(feature(snap, "RP-01"), {"status": "watch"}),
+             update(feature(snap, "RP-00"), {"name": "Tên mới"}), _create("cases-x-ab12-9")]
+    first = sync(app, edits)
+    version, audits = web_store.data_version(), len(web_store.read("audit_log"))
+    again = sync(app, edits + edits[:1])
+    assert [r["status"] for r in again] == ["duplicate"] * 4
+    assert [r["version"] for r in again[:3]] == [r["version"] for r in first]
+    assert web_store.data_version() == version
+    assert len(web_store.read("audit_log")) == audits
+
+
+def test_the_audit_log_holds_every_edit(app, web_store):
+    snap = snapshot(app)
+    edits = [update(feature(snap, "RP-01"), {"status": "watch"}),
+             update(feature(snap, "RP-01"), {"status": "cleared", "cleared_on": "2026-02-01"}),
+             update(feature(snap, "RP-02"), {"status": "nonsense"}), _create("cases-y-ab12-1")]
+    results = sync(app, edits)
+    assert [r["status"] for r in results] == ["applied", "conflict", "rejected", "applied"]
+    log = web_store.read("audit_log")
+    logged = set()
+    for ids in log.loc[log["layer"] == "field_edits", "ids"]:
+        logged.update(json.loads(ids))
+    assert {e["edit_id"] for e in edits} <= logged
+    writes = log[log["layer"].isin(["retail_points", "cases"])]
+    assert writes["detail"].str.contains(edits[0]["edit_id"]).any()
+    assert writes["detail"].str.contains(edits[3]["edit_id"]).any()
+
+
+# --- photos -------------------------------------------------------------------------------------
+
+def _jpeg(width, height) -> str:
+    image = Image.merge("RGB", [Image.effect_noise((width, height), 10),
+                                Image.linear_gradient("L").resize((width, height)),
+                                Image.effect_mandelbrot((width, height), (-2, -1.5, 1, 1.5), 60)])
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def test_a_photo_is_kept_resized_at_the_records_level(app, web_store):
+    snap = snapshot(app)
+    big = _jpeg(2400, 1800)
+    assert len(big) > 600_000
+    result = sync(app, [update(feature(snap, "RP-01"), {"status": "watch"}, photo=big)])[0]
+    assert result["status"] == "applied" and not result["problems"]
+    photos = access.read(web_store, "field_photos", role="analyst")
+    assert len(photos) == 1 and photos.iloc[0]["record_id"] == "RP-01"
+    assert photos.iloc[0]["bytes"] <= 400 * 1024 and max(photos.iloc[0][["width", "height"]]) \
+        <= 1600
+    assert Image.open(io.BytesIO(base64.b64decode(photos.iloc[0]["jpeg_base64"]))).format \
+        == "JPEG"
+    with pytest.raises(access.AccessDenied):
+        access.read(web_store, "field_photos", role="viewer")
+    png = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(png, "PNG")
+    fake = "data:image/jpeg;base64," + base64.b64encode(png.getvalue()).decode()
+    warned = sync(app, [update(feature(snap, "RP-00"), {"status": "watch"}, photo=fake)])[0]
+    assert warned["status"] == "applied" and warned["problems"][0]["code"] == "photo_rejected"
+
+
+def test_a_bad_batch_is_400_and_a_bad_edit_is_rejected_alone(app):
+    assert call(app, "POST", "/api/field/sync", body={"edits": []}).status_code == 400
+    too_many = {"device": "x", "edits": [{}] * 501}
+    assert call(app, "POST", "/api/field/sync", body=too_many).status_code == 400
+    results = sync(app, [{"edit_id": "e-1", "layer": "cases", "op": "update", "id": "C-01",
+                          "changes": {"offenders": 2}, "recorded_at": "yesterday"}, "junk"])
+    assert results[0]["status"] == "rejected" and results[0]["problems"][0]["field"] \
+        == "recorded_at"
+    assert results[1]["status"] == "rejected"
+
+
+# --- the conflicts page -------------------------------------------------------------------------
+
+def test_the_conflicts_page_shows_both_values_and_resolving_writes_with_audit(app, web_store):
+    snap = snapshot(app)
+    sync(app, [update(feature(snap, "RP-01"), {"status": "watch"})], device="a001")
+    cid = sync(app, [update(feature(snap, "RP-01"), {"status": "cleared",
+                                                     "cleared_on": "2026-02-01"})],
+               device="b002")[0]["conflict_id"]
+    client = app.test_client()
+    login(client, "analyst_user")
+    page = client.get("/field/conflicts").get_data(as_text=True)
+    assert "Xung đột dữ liệu thực địa" in page and "MẬT" in page
+    assert "Điểm số 1" in page and "Mường Xén" in page            # name and commune
+    assert "Tình trạng" in page and "cleared" in page and "watch" in page
+    assert cid not in page.replace(f"/field/conflicts/{cid}", "")  # no internal id as a label
+    res = client.post(f"/field/conflicts/{cid}", data={
+        "csrf_token": csrf_of(client), "choice:status": "phone", "choice:cleared_on": "phone"})
+    assert res.status_code == 302
+    row = record(web_store, "RP-01")
+    assert row["status"] == "cleared" and row["cleared_on"] == "2026-02-01"
+    assert call(app, "GET", "/api/field/conflicts").get_json()["conflicts"] == []
+    log = web_store.read("audit_log")
+    assert log[log["layer"] == "retail_points"]["detail"].str.contains(cid).any()
+    viewer = app.test_client()
+    login(viewer, "viewer_user")
+    assert viewer.get("/field/conflicts").status_code == 403
