@@ -219,7 +219,9 @@
       const store = this.store;
       try {
         if (!await this._session()) { this.say(t("session_expired")); return null; }
-        const pending = this.entries.filter((e) => e.state === "pending");
+        // patrol tracks wait on the phone until the server has their layer
+        const sendable = new Set(cfg.capture.concat(cfg.track_layer ? [cfg.track_layer] : []));
+        const pending = this.entries.filter((e) => e.state === "pending" && sendable.has(e.edit.layer));
         const counts = {};
         if (pending.length) {
           await Sync.send(root, device(), pending.map((e) => e.edit), this.csrf, async (results) => {
@@ -239,8 +241,9 @@
         this.snapshot = await Sync.snapshot(root, cfg.capture);
         await store.saveSnapshot(this.snapshot);
         this.lastSync = { at: isoLocal(new Date()), counts };
-        this.say(Object.keys(counts).length ? `${t("sent_summary")}: ` +
-          Object.entries(counts).map(([k, n]) => `${n} ${t(k)}`).join(", ") : "");
+        if (Object.keys(counts).length) {  // a sync with nothing to send leaves the last summary
+          this.say(`${t("sent_summary")}: ` + Object.entries(counts).map(([k, n]) => `${n} ${t(k)}`).join(", "));
+        } else if ([t("sync_failed"), t("session_expired")].includes(this.message)) this.say("");
         if (document.documentElement.dataset.view === "home") this.home();
         return counts;
       } catch (e) {
@@ -343,7 +346,7 @@
         (area ? `, ${t("area")} ${I18n.num(area)} m²` : "");
       const input = document.querySelector('[data-field="area_m2"]');
       if (input && area && (!input.value || input.dataset.auto)) {
-        input.value = I18n.num(Math.round(area)).replace(/\s/g, ""); input.dataset.auto = "1";
+        input.value = String(Math.round(area)); input.dataset.auto = "1";
       }
     },
     showPos() {
@@ -404,8 +407,14 @@
       if (geometry && geometry.error) problems.unshift(geometry.error);
       if (problems.length) { this.say(problems.join("; ")); return null; }
       const args = { layer: r.layer, values, geometry, accuracy_m: r.accuracy_m, photo: r.photo };
-      const entry = r.feature ? await this.update(Object.assign(args, { id: r.feature.id }))
-                              : await this.create(args);
+      const button = $("#gp-save");
+      button.disabled = true; // one tap, one edit
+      let entry;
+      try {
+        entry = r.feature ? await this.update(Object.assign(args, { id: r.feature.id }))
+                          : await this.create(args);
+      } finally { button.disabled = false; }
+      if (this.rec !== r) return entry; // the officer has moved on meanwhile
       this.rec = null;
       this.say(t("saved"));
       this.home();

@@ -72,8 +72,10 @@
   function parseNumber(text, type) {
     const s = String(text).trim().replace(/\s/g, "");
     if (!s) return null;
-    // "1.234,5" (Vietnamese) and "1234.5" both mean the same number
-    const norm = s.includes(",") ? s.replace(/\./g, "").replace(",", ".") : s;
+    // "1.234,5" (Vietnamese) and "1234.5" both mean the same number; "4.033" typed on a
+    // Vietnamese phone is four thousand and thirty-three
+    const grouped = /^-?\d{1,3}(\.\d{3})+$/.test(s) && I18n.lang === "vi";
+    const norm = s.includes(",") || grouped ? s.replace(/\./g, "").replace(",", ".") : s;
     const x = Number(norm);
     if (!isFinite(x)) return { error: text };
     return type === "int" ? Math.round(x) : x;
