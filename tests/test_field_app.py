@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,16 @@ def test_queue_is_encrypted_per_user_survives_sign_out_and_user_switch_and_shell
         phone.evaluate("document.querySelector('#gp-new [data-layer=retail_points]').click(); true")
         phone.evaluate("document.querySelector('#gp-gps').click(); true")
         phone.wait_for("document.querySelector('#gp-pos').textContent.includes('±8')")
+        # a 4000×3000 photo is shrunk on the phone to 1280 px, JPEG, before it is queued
+        phone.evaluate("""(async () => {
+            const c = document.createElement('canvas'); c.width = 4000; c.height = 3000;
+            const g = c.getContext('2d'); g.fillStyle = '#4a7'; g.fillRect(0, 0, 4000, 3000);
+            const blob = await new Promise((r) => c.toBlob(r, 'image/png'));
+            const dt = new DataTransfer(); dt.items.add(new File([blob], 'anh.png', {type: 'image/png'}));
+            const input = document.querySelector('#gp-photo'); input.files = dt.files;
+            input.dispatchEvent(new Event('change')); return true; })()""")
+        phone.wait_for("document.querySelector('#gp-photo-state').textContent.includes('1280×960')")
+        phone.screenshot(REPO / "docs" / "field-app-phone.png")
         phone.evaluate("document.querySelector('#gp-save').click(); true")
         # the type is required and has no default: the officer is told, nothing is queued
         assert "Loại điểm" in phone.evaluate("document.querySelector('#gp-message').textContent")
@@ -183,15 +194,37 @@ def test_queue_is_encrypted_per_user_survives_sign_out_and_user_switch_and_shell
         assert re.fullmatch(r"retail_points-\d{8}-[0-9a-f]{4}-\d+", edit["id"])
         assert edit["geometry"] == {"type": "Point", "coordinates": [104.13, 19.36]}
         assert edit["accuracy_m"] == 8 and edit["changes"]["name"] == SECRET_WORDS
+        assert edit["photo"].startswith("data:image/jpeg;base64,")
         assert edit["changes"]["status"] == "active" and re.search(r"[+-]\d\d:\d\d$", edit["recorded_at"])
+        # a patrol: the track from watchPosition, one stop done, findings
+        phone.wait_for("document.documentElement.dataset.view === 'home'")
+        phone.evaluate("document.querySelector('#gp-track-btn').click(); "
+                       "document.querySelector('#gp-patrol-start').click(); true")
+        for i in range(1, 4):
+            time.sleep(0.3)
+            phone.gps(104.13 + 0.001 * i, 19.36 + 0.0005 * i, 5.0)
+            phone.wait_for(f"geoPcmtField.patrol.coords.length >= {i + 1}")
+        phone.evaluate("""(() => { document.querySelector('#gp-stop-note').value = 'Bản Xốp Mạt';
+            document.querySelector('#gp-stop').click();
+            document.querySelector('#gp-findings').value = 'Không phát hiện ZQX-7731';
+            document.querySelector('#gp-patrol-end').click(); return true; })()""")
+        phone.wait_for("geoPcmtField.entries.length === 2")
+        track = phone.evaluate("geoPcmtField.entries[1].edit")
+        assert track["layer"] == "patrol_tracks" and track["op"] == "create"
+        assert track["geometry"]["type"] == "LineString" and len(track["geometry"]["coordinates"]) == 4
+        assert [s["note"] for s in json.loads(track["changes"]["stops_done"])] == ["Bản Xốp Mạt"]
+        assert 300 < track["changes"]["distance_m"] < 400
         raw = phone.raw_indexeddb()
         assert "ZQX-7731" not in raw and "Xốp Mạt" not in raw and "104.13" not in raw
-        phone.screenshot(REPO / "docs" / "field-app-phone.png")
+        # English on a tap, Vietnamese again on the next
+        phone.evaluate("document.querySelector('#gp-lang').click(); true")
+        assert phone.evaluate("document.querySelector('header b').textContent") == "Field capture"
+        phone.evaluate("document.querySelector('#gp-lang').click(); true")
 
         # sign out: the key goes, the edit stays, its owner is shown as having edits waiting
         phone.evaluate("document.querySelector('#gp-signout').click(); true")
         phone.wait_for("document.documentElement.dataset.view === 'signin'")
-        phone.wait_for("document.querySelector('#gp-profiles').textContent.includes('1')")
+        phone.wait_for("document.querySelector('#gp-profiles').textContent === 'Người dùng analyst: 2 chờ gửi'")
         # another user, offline and never seen on this phone: needs the network once
         assert "cần có mạng" in phone.sign_in("commander_user")
         phone.network(True)
@@ -210,5 +243,23 @@ def test_queue_is_encrypted_per_user_survives_sign_out_and_user_switch_and_shell
         assert phone.evaluate("typeof L === 'object' && !!document.querySelector('#gp-signin-form')")
         assert phone.sign_in("analyst_user") is None
         entries = phone.evaluate("geoPcmtField.entries")
-        assert [e["edit"]["changes"]["name"] for e in entries] == [SECRET_WORDS]
+        assert [e["edit"]["layer"] for e in entries] == ["retail_points", "patrol_tracks"]
+        assert entries[0]["edit"]["changes"]["name"] == SECRET_WORDS
         assert phone.console_errors() == []
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_plot_area_on_the_phone_matches_the_geodesic_area(live):
+    from pyproj import Geod
+    base, _, _ = live
+    ring = [[104.1300, 19.3600], [104.1306, 19.3601], [104.1305, 19.3607], [104.1299, 19.3605]]
+    with Phone(base) as phone:
+        phone.open(f"{base}/field/")
+        phone_m2 = phone.evaluate(f"FieldGeo.ringArea({json.dumps(ring)})")
+        length_m = phone.evaluate(f"FieldGeo.lineLength({json.dumps(ring)})")
+    lons, lats = zip(*ring)
+    area_m2, _ = Geod(ellps="WGS84").polygon_area_perimeter(lons, lats)
+    assert abs(phone_m2 - abs(area_m2)) / abs(area_m2) < 0.005
+    line_m = Geod(ellps="WGS84").line_length(lons, lats)
+    assert abs(length_m - line_m) / line_m < 0.005

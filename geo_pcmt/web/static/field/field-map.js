@@ -2,25 +2,32 @@
  * kept by the service worker, are the background), the position, corners and tracks. */
 (function (global) {
   "use strict";
-  const R = 6378137; // WGS 84 semi-major axis, m
+  const A = 6378137, E2 = 0.00669437999014; // WGS 84 semi-major axis (m), eccentricity²
+  const RAD = Math.PI / 180;
 
-  /** Geodesic area of a ring of [lon, lat] (m²), Chamberlain & Duquette's spherical formula
-   *  (as Leaflet.draw): good to a fraction of a percent for plots of a few hectares. */
-  function ringArea(ring) {
-    let area = 0;
-    const rad = Math.PI / 180;
-    for (let i = 0, n = ring.length; i < n; i++) {
-      const [x1, y1] = ring[i], [x2, y2] = ring[(i + 1) % n];
-      area += (x2 - x1) * rad * (2 + Math.sin(y1 * rad) + Math.sin(y2 * rad));
-    }
-    return Math.abs(area * R * R / 2);
+  /** Metres per degree of longitude and of latitude at ``lat`` on the WGS 84 ellipsoid
+   *  (prime-vertical and meridional radii of curvature). */
+  function scales(lat) {
+    const s = Math.sin(lat * RAD), w = 1 - E2 * s * s;
+    const n = A / Math.sqrt(w), m = A * (1 - E2) / (w * Math.sqrt(w));
+    return [n * Math.cos(lat * RAD) * RAD, m * RAD];
   }
-  function distance(a, b) { // haversine, m, between [lon, lat]
-    const rad = Math.PI / 180;
-    const dlat = (b[1] - a[1]) * rad, dlon = (b[0] - a[0]) * rad;
-    const h = Math.sin(dlat / 2) ** 2 +
-      Math.cos(a[1] * rad) * Math.cos(b[1] * rad) * Math.sin(dlon / 2) ** 2;
-    return 2 * R * Math.asin(Math.sqrt(h));
+  /** Area of a ring of [lon, lat] (m²) on a plane tangent to the ellipsoid at its mean
+   *  latitude: for plots of a few hectares within 0.1 % of the geodesic area. */
+  function ringArea(ring) {
+    const lat0 = ring.reduce((t, c) => t + c[1], 0) / ring.length;
+    const lon0 = ring[0][0], [kx, ky] = scales(lat0);
+    let twice = 0;
+    for (let i = 0, n = ring.length; i < n; i++) {
+      const a = ring[i], b = ring[(i + 1) % n];
+      twice += (a[0] - lon0) * kx * (b[1] - lat0) * ky - (b[0] - lon0) * kx * (a[1] - lat0) * ky;
+    }
+    return Math.abs(twice / 2);
+  }
+  /** Metres between two [lon, lat] a GPS fix apart (a plane at their mean latitude). */
+  function distance(a, b) {
+    const [kx, ky] = scales((a[1] + b[1]) / 2);
+    return Math.hypot((b[0] - a[0]) * kx, (b[1] - a[1]) * ky);
   }
   function lineLength(coords) {
     let d = 0;
