@@ -168,7 +168,7 @@ def test_queue_is_encrypted_per_user_survives_sign_out_and_user_switch_and_shell
         # a retail point recorded through the form, with the phone's GPS
         phone.evaluate("document.querySelector('#gp-new [data-layer=retail_points]').click(); true")
         phone.evaluate("document.querySelector('#gp-gps').click(); true")
-        phone.wait_for("document.querySelector('#gp-pos').textContent.includes('±8')")
+        phone.wait_for("document.querySelector('#gp-pos').textContent.includes('±8 m')")
         # a 4000×3000 photo is shrunk on the phone to 1280 px, JPEG, before it is queued
         phone.evaluate("""(async () => {
             const c = document.createElement('canvas'); c.width = 4000; c.height = 3000;

@@ -16,9 +16,18 @@ from collections import Counter
 import pytest
 
 from geo_pcmt import access
-from tests.test_field_app import Phone, live, needs_chromium  # noqa: F401  (live: fixture)
+from tests.test_field_app import REPO, Phone, needs_chromium
+from tests.test_map_browser import serve
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def live(app):
+    """The app on 127.0.0.1 (base URL, app, server); stopped at the end."""
+    base, server = serve(app)
+    yield base, app, server
+    server.shutdown()
 
 
 def create(phone: Phone, layer: str, values: dict, lon: float, lat: float) -> str:
@@ -93,7 +102,7 @@ def phone_b_edits(b: Phone) -> None:
 
 
 @needs_chromium
-def test_two_phones_30_offline_edits_none_lost_merged_right_audited(live):  # noqa: F811
+def test_two_phones_30_offline_edits_none_lost_merged_right_audited(live):
     base, app, server = live
     store = app.extensions["geo_pcmt_store"]
     with Phone(base, 104.132, 19.362) as a, Phone(base, 104.152, 19.382) as b:
@@ -118,6 +127,7 @@ def test_two_phones_30_offline_edits_none_lost_merged_right_audited(live):  # no
         shown = b.evaluate("document.querySelector('#gp-message').textContent")
         b.evaluate("document.querySelector('#gp-queue-btn').click(); true")
         queue_text = b.evaluate("document.querySelector('#gp-queue').innerText")
+        b.screenshot(REPO / "docs" / "field-app-queue.png")
         assert a.console_errors() == [] and b.console_errors() == []
 
     statuses = {p: Counter(r["status"] for r in rs) for p, rs in results.items()}

@@ -267,10 +267,15 @@
     describe(layer, props) {
       const words = (cfg.layers[layer] || {}).values || {};
       const parts = [props.name, props.address, props.village,
-                     props.kind && ((words.kind || {})[props.kind] || props.kind),
-                     props.status && ((words.status || {})[props.status] || props.status),
-                     props.date || props.detected_on || props.first_seen];
+                     // a coded value only in words (never the bare code)
+                     props.kind && (words.kind || {})[props.kind],
+                     props.status && (words.status || {})[props.status],
+                     this.day(props.date || props.detected_on || props.first_seen)];
       return parts.filter((p) => p !== null && p !== undefined && p !== "").join(" · ") || this.title(layer);
+    },
+    day(iso) { // 2026-12-04 → 04/12/2026 as an officer writes it (EN: the same, en-GB)
+      const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+      return m ? `${m[3]}/${m[2]}/${m[1]}` : iso;
     },
     list(layer) {
       this.listLayer = layer;
@@ -290,9 +295,20 @@
     showQueue() {
       const ul = $("#gp-queue");
       ul.textContent = "";
-      for (const e of this.entries.slice().reverse()) {
+      // what needs a person first (conflicts, refusals), then what waits, newest first
+      const rank = (e) => (e.result && ["conflict", "rejected"].includes(e.result.status) ? 0 : e.state === "pending" ? 1 : 2);
+      for (const e of this.entries.slice().reverse().sort((x, y) => rank(x) - rank(y))) {
         const state = e.state === "pending" ? "pending" : e.result ? e.result.status : e.state;
-        const name = this.describe(e.edit.layer, e.edit.changes || {});
+        const known = (((this.snapshot || {}).layers || {})[e.edit.layer] || {}).features || [];
+        const rec = known.find((f) => String(f.id) === e.edit.id);
+        let name = this.describe(e.edit.layer, Object.assign({}, rec ? rec.properties : {}, e.edit.changes));
+        if (e.edit.op === "update") {
+          const fields = this.fields(e.edit.layer);
+          name += ` (${t("changed")}: ` + Object.keys(e.edit.changes).map((k) => {
+            const f = fields.find((x) => x.name === k);
+            return f ? FieldForm.label(f) : k;
+          }).join(", ") + ")";
+        }
         const li = el("li", { class: `q ${state}` }, [
           el("b", { text: `${this.title(e.edit.layer)} – ${name}` }),
           el("span", { class: "state", text: t(state) }),
@@ -321,7 +337,9 @@
       this.map.clearPosition();
       this.map.showShape([], false);
       this.map.onTap = (c) => this.tap(c);
-      this.map.showRecords(feature ? [feature] : [], () => null);
+      // the records already known around: orientation, and no second copy of one of them
+      this.map.showRecords(feature ? [feature] : this.records(layer),
+                           (f) => { if (!feature) this.openRecord(layer, f); });
       this.showPos();
       this.show("record");
     },
@@ -353,7 +371,9 @@
       const r = this.rec;
       const box = $("#gp-pos");
       if (!r.pos) { box.textContent = t("no_position"); return; }
-      box.textContent = `${I18n.num(r.pos[1], 6)}, ${I18n.num(r.pos[0], 6)} – ` +
+      const deg = (x) => Number(x).toLocaleString(I18n.lang === "en" ? "en-GB" : "vi-VN",
+                                                  { minimumFractionDigits: 5, maximumFractionDigits: 5 });
+      box.textContent = `${deg(r.pos[1])}° ${t("north")}, ${deg(r.pos[0])}° ${t("east")} – ` +
         (r.manual ? t("manual") : `${t("accuracy")} ±${I18n.num(r.accuracy_m)} m`);
       this.map.showPosition(r.pos, r.accuracy_m);
     },

@@ -32,6 +32,7 @@
       sync_failed: "Chưa gửi được, sẽ thử lại.", session_expired:
         "Phiên đăng nhập trên máy chủ đã hết: đăng nhập lại để gửi.",
       problems: "Lý do", kept: "vẫn giữ trên máy", yes: "Có", no: "Không",
+      north: "B", east: "Đ", changed: "sửa",
       unlock: "Mở khóa", locked_out: "Đã khóa. Bản ghi chưa gửi vẫn được giữ.",
     },
     en: {
@@ -64,6 +65,7 @@
       sync_failed: "Not sent yet; will retry.", session_expired:
         "The server session has ended: sign in again to send.",
       problems: "Reasons", kept: "kept on the phone", yes: "Yes", no: "No",
+      north: "N", east: "E", changed: "changed",
       unlock: "Unlock", locked_out: "Locked. Unsent edits are kept.",
     },
   };
