@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from geo_pcmt import access
 from tests.conftest import PASSWORD, login
 from tests.test_map_browser import CHROMIUM, Chromium, serve
 
@@ -263,3 +264,47 @@ def test_plot_area_on_the_phone_matches_the_geodesic_area(live):
     assert abs(phone_m2 - abs(area_m2)) / abs(area_m2) < 0.005
     line_m = Geod(ellps="WGS84").line_length(lons, lats)
     assert abs(length_m - line_m) / line_m < 0.005
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_new_password_reopens_the_old_queue_once_and_a_lapsed_session_signs_in_again(live):
+    base, app, _ = live
+    users = app.extensions["geo_pcmt_users"]
+    store = app.extensions["geo_pcmt_store"]
+    with Phone(base) as phone:
+        phone.open_app()
+        assert phone.sign_in("analyst_user") is None
+        phone.wait_for("geoPcmtField.snapshot !== null")
+        phone.network(False)
+        phone.evaluate("geoPcmtField.update({layer: 'retail_points', id: 'RP-06', "
+                       "values: {address: 'Bản Phá Lõm'}}).then(() => true)")
+        phone.evaluate("document.querySelector('#gp-signout').click(); true")
+        phone.wait_for("document.documentElement.dataset.view === 'signin'")
+        # the password is changed on the web meanwhile
+        users.change_password("analyst_user", PASSWORD, "mật-khẩu-mới-2026")
+        phone.network(True)
+        assert "mật khẩu cũ" in phone.sign_in("analyst_user", "mật-khẩu-mới-2026")
+        assert phone.evaluate("!document.querySelector('#gp-old-box').hidden")
+        phone.evaluate(f"document.querySelector('#gp-old-password').value = {json.dumps(PASSWORD)}; true")
+        assert phone.sign_in("analyst_user", "mật-khẩu-mới-2026") is None
+        phone.wait_for("geoPcmtField.entries.length === 1 && geoPcmtField.entries[0].state === 'done'")
+        assert access.read(store, "retail_points", role="admin",
+                           where={"id": "RP-06"}).iloc[0]["address"] == "Bản Phá Lõm"
+        # the server ends every session of the user (as at a password reset): the next sync
+        # signs in again with the password held in memory, and sends
+        phone.network(False)
+        phone.evaluate("geoPcmtField.update({layer: 'retail_points', id: 'RP-06', "
+                       "values: {case_ref: 'VA-06-B'}}).then(() => true)")
+        users.sign_out_everywhere("analyst_user")
+        phone.network(True)
+        phone.wait_for("geoPcmtField.entries.every((e) => e.state === 'done')", timeout_s=30)
+        assert access.read(store, "retail_points", role="admin",
+                           where={"id": "RP-06"}).iloc[0]["case_ref"] == "VA-06-B"
+        # offline, the new password opens the phone; the old one no longer does
+        phone.evaluate("document.querySelector('#gp-signout').click(); true")
+        phone.wait_for("document.documentElement.dataset.view === 'signin'")
+        phone.network(False)
+        assert "Sai" in phone.sign_in("analyst_user", PASSWORD)
+        assert phone.sign_in("analyst_user", "mật-khẩu-mới-2026") is None
+        assert phone.evaluate("geoPcmtField.entries.length") == 2

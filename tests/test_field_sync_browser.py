@@ -123,6 +123,17 @@ def test_two_phones_30_offline_edits_none_lost_merged_right_audited(live):
             phone.wait_for("geoPcmtField.entries.every((e) => e.state !== 'pending')",
                            timeout_s=60)
         results = {p: p.evaluate("geoPcmtField.entries.map((e) => e.result)") for p in (a, b)}
+        # an answer lost on the way back: the phone sends the edit again, it is not applied twice
+        def writes_of(edit_id):
+            log = access.read(store, "audit_log", role="admin", where={"layer": "retail_points"})
+            return int(log["detail"].str.contains(edit_id, regex=False).sum())
+        resent = a.evaluate("geoPcmtField.entries[5].edit_id")
+        writes_before = writes_of(resent)
+        again = a.evaluate("""(async () => { const e = geoPcmtField.entries[5];
+            e.state = 'pending'; await geoPcmtField.store.putEdits([e]);
+            await geoPcmtField.sync(); return [e.edit.id, e.state, e.result.status]; })()""")
+        assert again == ["RP-04", "done", "duplicate"]
+        assert writes_before >= 1 and writes_of(resent) == writes_before
         b.wait_for("document.querySelector('#gp-message').textContent.includes('Kết quả gửi')")
         shown = b.evaluate("document.querySelector('#gp-message').textContent")
         b.evaluate("document.querySelector('#gp-queue-btn').click(); true")
