@@ -26,6 +26,8 @@ READERS = {
     "recognitions": SIGNED_IN,
     "treatment": ANALYSTS_UP,  # issue #17: treatment counts per commune, analysts and up
     "targets": SIGNED_IN, "audit_log": ("admin",),
+    # issue #20: what phones synced, the conflicts left and the photos, analysts and up
+    "field_edits": ANALYSTS_UP, "field_conflicts": ANALYSTS_UP, "field_photos": ANALYSTS_UP,
     "hotspot_clusters": ANALYSTS_UP, "gistar_cells": ANALYSTS_UP,
     "emerging_hotspots": ANALYSTS_UP, "complex_hotspots": ANALYSTS_UP,
     "complex_places": ANALYSTS_UP, "place_events": ANALYSTS_UP,
@@ -84,7 +86,7 @@ def test_aggregates_and_audited_reads_are_unchanged():
         "cases_per_commune", "opium_plots_per_commune", "retail_points_per_commune"]
     assert [n for n in READERS if access.is_restricted_read(n)] == [
         "retail_points", "opium_plots", "cases", "commune_assessments", "treatment",
-        "audit_log", "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots",
+        "audit_log", "field_edits", "field_conflicts", "field_photos", "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots",
         "complex_places", "place_events", "transformation_plans", "border_progress",
         "methadone_access", "patrol_plans", "patrol_stops"]
     assert access.operational_fields() == {"case_ref", "address", "detected_by", "criteria",

@@ -327,3 +327,33 @@ def test_the_conflicts_page_shows_both_values_and_resolving_writes_with_audit(ap
     viewer = app.test_client()
     login(viewer, "viewer_user")
     assert viewer.get("/field/conflicts").status_code == 403
+
+
+def test_a_record_above_the_writers_level_is_refused_and_the_rest_of_the_batch_lands(
+        app, web_store):
+    snap = snapshot(app)
+    secret = {"edit_id": str(uuid.uuid4()), "layer": "retail_points", "op": "update",
+              "id": "RP-07", "base_version": "0" * 32, "base": {"status": "active"},
+              "changes": {"status": "watch"}}
+    results = sync(app, [secret, update(feature(snap, "RP-01"), {"status": "watch"})])
+    assert results[0]["status"] == "rejected" and results[0]["problems"][0]["code"] \
+        == "not_found"
+    assert results[1]["status"] == "applied"          # (one by one: the careful path)
+    assert record(web_store, "RP-07")["status"] == "active"
+    assert record(web_store, "RP-01")["status"] == "watch"
+
+
+def test_edits_to_one_record_in_one_batch_chain_in_order(app, web_store):
+    snap = snapshot(app)
+    rp = feature(snap, "RP-01")
+    first = update(rp, {"status": "watch"})
+    second = {**update(rp, {"status": "cleared", "cleared_on": "2026-02-01"}),
+              "base": {"status": "watch", "cleared_on": None}}
+    third = update(rp, {"name": "Quán bà Lan"})
+    results = sync(app, [first, second, third])
+    assert [r["status"] for r in results] == ["applied", "merged", "merged"]
+    row = record(web_store, "RP-01")
+    assert (row["status"], row["cleared_on"], row["name"]) == ("cleared", "2026-02-01",
+                                                               "Quán bà Lan")
+    etag = call(app, "GET", f"{RP}/RP-01").headers["ETag"].strip('"')
+    assert {r["version"] for r in results} == {etag}

@@ -300,7 +300,7 @@ _SYNC_COMMON = (
       max_length=100),
     F("edit_id", "str", required=True, label_vi="Mã thao tác", label_en="Edit id",
       max_length=100),
-    F("device", "str", label_vi="Thiết bị", label_en="Device", max_length=100, operational=True),
+    F("device", "str", label_vi="Thiết bị", label_en="Device", max_length=100),
     F("user", "str", required=True, label_vi="Người dùng", label_en="User", max_length=200),
     F("recorded_at", "datetime", label_vi="Ghi lúc (trên máy)", label_en="Recorded at (phone)"),
     F("confidentiality", "str", allowed=CONFIDENTIALITY_LEVELS, label_vi="Mức mật",

@@ -26,7 +26,8 @@ from geo_pcmt.layers import get_layer
 from geo_pcmt.outputs.geojson import iter_geojson
 from geo_pcmt.ingest.problem_text import problem_json
 from geo_pcmt.store.versions import row_versions
-from geo_pcmt.sync import FIELD_LAYERS, BatchError, apply_batch
+from geo_pcmt.sync import FIELD_LAYERS, BatchError
+from geo_pcmt.sync.batch import apply_batch
 from geo_pcmt.sync.conflicts import ResolveError, open_conflicts, resolve
 from geo_pcmt.sync.merge import GEOMETRY
 from geo_pcmt.web.auth import actor, current_role, current_user, login_required
@@ -142,7 +143,13 @@ def sync():
 def conflicts_json():
     """The open conflicts the caller may see, as JSON."""
     role = _editor()
-    items = [c.as_dict() for c in open_conflicts(get_store(), role)]
+    try:
+        limit = int(request.args.get("limit", 500))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 500 or [k for k in request.args if k != "limit"]:
+        raise ApiError(400, "bad_parameter", "the only parameter is limit, 1 to 500")
+    items = [c.as_dict() for c in open_conflicts(get_store(), role, limit=limit)]
     mark, level = access.marking([c["confidentiality"] for c in items])
     return jsonify({"classification": {"mark": mark, "level": level}, "conflicts": items})
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 from geo_pcmt import access
 from geo_pcmt.layers import LAYERS, Field, Layer
 from geo_pcmt.web.openapi_edits import PART4_CONFORMANCE, add_edit_operations
+from geo_pcmt.web.openapi_field import add_field_operations
 
 OPENAPI_VERSION = "3.0.3"
 CONFORMANCE = (
@@ -232,6 +233,7 @@ def build_openapi(role: str | None, *, server_url: str = "/api", limit_default: 
         schemas.update(_collection_schemas(cid, c))
         paths.update(_collection_paths(cid, c))
     add_edit_operations(paths, collections, role)
+    add_field_operations(paths, role)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": "1.0.0",
@@ -240,7 +242,8 @@ def build_openapi(role: str | None, *, server_url: str = "/api", limit_default: 
                                  f"OGC API – Features. Role: {role or 'anonymous'}."),
                  "license": {"name": "restricted use; see the data's provenance"}},
         "servers": [{"url": server_url}],
-        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Aggregates"}],
+        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Aggregates"},
+                 {"name": "Field"}],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},

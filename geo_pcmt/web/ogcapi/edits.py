@@ -352,16 +352,30 @@ def store_feature(store: Store, layer: Layer, fid: str, checked: Checked, *, use
     """Write a checked feature with its audit record: a create when ``expected`` is None
     (:class:`IdTaken` if the id is stored), else a compare-and-set replace of a row that
     must still be at one of the ``expected`` versions (``VersionConflict`` if not)."""
+    store_features(store, layer, [checked], user=user,
+                   expected=None if expected is None else {fid: expected}, detail=detail)
+
+
+def store_features(store: Store, layer: Layer, checked: list[Checked], *, user: str,
+                   expected: dict[str, set[str]] | None, detail: dict) -> None:
+    """Write checked features in one transaction with one audit record: creates when
+    ``expected`` is None (:class:`IdTaken` if one id is stored), else a compare-and-set
+    replace of rows that must each still be at one of their ``expected`` versions
+    (``VersionConflict`` if one is not; then nothing is written)."""
+    frame = pd.concat([c.clean for c in checked], ignore_index=True) if len(checked) > 1 \
+        else checked[0].clean
     if expected is None:
         try:
-            store.write(layer.name, checked.clean, mode="append", user=user, detail=detail)
+            store.write(layer.name, frame, mode="append", user=user, detail=detail)
         except StoreError as exc:
-            if store.count(layer.name, where={"id": fid}):  # seen by the writer or not
-                raise IdTaken(f"a record with id {fid[:80]!r} exists already") from None
+            ids = frame["id"].astype(str).tolist()
+            if store.count(layer.name, where={"id": ids}):  # seen by the writer or not
+                raise IdTaken(f"a record with id {ids[0][:80]!r} exists already"
+                              if len(ids) == 1 else "one of the ids exists already") from None
             raise StoreError(str(exc)) from None
         return
-    store.write(layer.name, checked.clean, mode="upsert", user=user,
-                expect_version={fid: expected}, detail=detail)
+    store.write(layer.name, frame, mode="upsert", user=user, expect_version=expected,
+                detail=detail)
 
 
 def remove_feature(store: Store, layer: Layer, fid: str, *, user: str, expected: set[str],
