@@ -275,7 +275,7 @@ def test_a_new_password_reopens_the_old_queue_once_and_a_lapsed_session_signs_in
     with Phone(base) as phone:
         phone.open_app()
         assert phone.sign_in("analyst_user") is None
-        phone.wait_for("geoPcmtField.snapshot !== null")
+        phone.wait_for("geoPcmtField.snapshot !== null && geoPcmtField.syncing === null")
         phone.network(False)
         phone.evaluate("geoPcmtField.update({layer: 'retail_points', id: 'RP-06', "
                        "values: {address: 'Bản Phá Lõm'}}).then(() => true)")
@@ -293,6 +293,7 @@ def test_a_new_password_reopens_the_old_queue_once_and_a_lapsed_session_signs_in
                            where={"id": "RP-06"}).iloc[0]["address"] == "Bản Phá Lõm"
         # the server ends every session of the user (as at a password reset): the next sync
         # signs in again with the password held in memory, and sends
+        phone.wait_for("geoPcmtField.syncing === null")
         phone.network(False)
         phone.evaluate("geoPcmtField.update({layer: 'retail_points', id: 'RP-06', "
                        "values: {case_ref: 'VA-06-B'}}).then(() => true)")

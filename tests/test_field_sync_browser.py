@@ -109,7 +109,8 @@ def test_two_phones_30_offline_edits_none_lost_merged_right_audited(live):
         for phone, user in ((a, "analyst_user"), (b, "commander_user")):
             phone.open_app()
             assert phone.sign_in(user) is None
-            phone.wait_for("geoPcmtField.snapshot !== null")  # taken into the field
+            # the records taken into the field
+            phone.wait_for("geoPcmtField.snapshot !== null && geoPcmtField.syncing === null")
             phone.network(False)
         phone_a_edits(a)
         phone_b_edits(b)

@@ -12,15 +12,23 @@
 
   function url(root, path) { return root.replace(/\/$/, "") + path; }
 
-  async function call(root, path, options) {
-    let resp;
+  const TIMEOUT_MS = 30000;       // a call with no answer by then is given up (and retried)
+  const SYNC_TIMEOUT_MS = 180000; // a batch of photos over a weak link takes longer
+
+  /** fetch with a deadline: on a weak or cut link a request can hang for ever, and one
+   *  hung call would hold every later sync. */
+  async function call(root, path, options, timeoutMs) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs || TIMEOUT_MS);
     try {
-      resp = await fetch(url(root, path), Object.assign({ credentials: "same-origin",
-                                                          cache: "no-store" }, options || {}));
+      return await fetch(url(root, path), Object.assign({ credentials: "same-origin",
+                                                          cache: "no-store",
+                                                          signal: abort.signal }, options || {}));
     } catch (e) {
+      clearTimeout(timer);
       throw new SyncError("network", String(e));
     }
-    return resp;
+    // the timer stays: it also bounds reading the body (an abort after that does nothing)
   }
 
   async function json(resp) {
@@ -84,7 +92,7 @@
         const resp = await call(root, "/api/field/sync", {
           method: "POST", body: JSON.stringify({ device, edits: batch }),
           headers: { "Content-Type": "application/json", Accept: "application/json",
-                     "X-CSRF-Token": csrf } });
+                     "X-CSRF-Token": csrf } }, SYNC_TIMEOUT_MS);
         if (resp.status === 401 || resp.status === 403) {
           const body = await json(resp) || {};
           throw new SyncError(resp.status === 401 || body.code === "csrf_failed"
