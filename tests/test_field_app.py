@@ -132,6 +132,16 @@ class Phone(Chromium):
             return None
         return self.evaluate("document.querySelector('#gp-message').textContent")
 
+    def tap_map(self, lon: float, lat: float) -> None:
+        """A finger's tap on the app's map at (lon, lat), which must be in view."""
+        x, y = self.evaluate(f"""(() => {{ const m = geoPcmtField.map.map;
+            const r = m.getContainer().getBoundingClientRect();
+            const p = m.latLngToContainerPoint([{lat}, {lon}]);
+            return [r.left + p.x, r.top + p.y]; }})()""")
+        assert 0 < x < PHONE[0] and 0 < y < PHONE[1], (lon, lat, "not in view")
+        self.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+        self.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
     def raw_indexeddb(self) -> str:
         """Everything the app keeps in IndexedDB, as stored, as one string."""
         return self.evaluate("""new Promise((resolve) => {

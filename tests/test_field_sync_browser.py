@@ -47,12 +47,11 @@ def update(phone: Phone, layer: str, fid: str, values: dict) -> None:
 def through_form(phone: Phone, layer: str, values: dict, corners: list | None = None) -> None:
     """A new record typed into the form: GPS position (or tapped corners), fields, Save."""
     phone.evaluate(f"document.querySelector('#gp-new [data-layer={layer}]').click(); true")
-    if corners:
-        for c in corners:
-            phone.evaluate(f"geoPcmtField.tap({json.dumps(c)}); true")  # the map's click handler
-    else:
-        phone.evaluate("document.querySelector('#gp-gps').click(); true")
-        phone.wait_for("document.querySelector('#gp-pos').textContent.includes('±')")
+    phone.evaluate("document.querySelector('#gp-gps').click(); true")
+    phone.wait_for("document.querySelector('#gp-pos').textContent.includes('±')")
+    for i, (lon, lat) in enumerate(corners or []):  # tapped with a finger on the map
+        phone.tap_map(lon, lat)
+        phone.wait_for(f"geoPcmtField.rec.corners.length === {i + 1}")
     for name, value in values.items():
         phone.evaluate(f"""(() => {{ const i = document.querySelector('[data-field={name}]');
             i.value = i.tagName === 'SELECT' ? JSON.stringify({json.dumps(value)}) : {json.dumps(str(value))};
