@@ -21,8 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import (Blueprint, Response, current_app, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
 from geo_pcmt import access
 from geo_pcmt.ingest.headers import value_labels
@@ -68,7 +67,8 @@ def app_config() -> dict:
                         "type": f.type, "required": f.required, "max_length": f.max_length,
                         "choices": list(f.allowed or ())} for f in spec.fields],
         }
-    return {"root": (request.script_root or "") + "/", "layers": layers, "capture": [n for n in CAPTURE_LAYERS if n in layers],
+    return {"root": (request.script_root or "") + "/", "layers": layers,
+            "capture": [n for n in CAPTURE_LAYERS if n in layers],
             "track_layer": TRACK_LAYER if TRACK_LAYER in LAYERS else None,
             "field_role": FIELD_ROLE, "shell_version": SHELL_VERSION}
 
@@ -90,8 +90,7 @@ def shell():
 @bp.get("/sw.js")
 def service_worker():
     """The service worker with the list of shell files and the shell's version."""
-    root = url_for("maps.index") if "maps" in current_app.blueprints else "/"
-    files = [root.rstrip("/") + "/" + f for f in SHELL_FILES]
+    files = [(request.script_root or "") + "/" + f for f in SHELL_FILES]
     head = (f"const SHELL_VERSION = {json.dumps(SHELL_VERSION)};\n"
             f"const SHELL_FILES = {json.dumps(files)};\n")
     body = head + (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
@@ -103,16 +102,18 @@ def service_worker():
 
 @bp.get("/manifest.webmanifest")
 def manifest():
-    """The web app manifest (name, icons, start URL, colours): makes ``/field/`` installable."""
-    icons = [{"src": url_for("static", filename=f"field/icon-{n}.png"), "sizes": f"{n}x{n}",
-              "type": "image/png", "purpose": "any maskable"} for n in (192, 512)]
+    """The web app manifest (name, icons, start URL, colours): ``/field/`` installable."""
+    icons = [{"src": url_for("static", filename=f"field/icon-{n}.png"),
+              "sizes": f"{n}x{n}", "type": "image/png", "purpose": "any maskable"}
+             for n in (192, 512)]
     body = {"name": "Thu thập hiện trường – PCMT Nghệ An", "short_name": "PCMT hiện trường",
             "lang": "vi", "start_url": url_for("field.shell"), "scope": url_for("field.shell"),
             "display": "standalone", "orientation": "portrait", "background_color": "#14212e",
             "theme_color": "#14212e", "icons": icons,
             "description": "Ghi nhận điểm, nương, cửa khẩu, vụ án và tuyến tuần tra "
                            "khi không có sóng; tự gửi khi có mạng."}
-    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+    return Response(json.dumps(body, ensure_ascii=False),
+                    mimetype="application/manifest+json")
 
 
 @bp.get("/session")
