@@ -14,6 +14,7 @@ import json
 from collections import Counter
 
 import pytest
+from pyproj import Geod
 
 from geo_pcmt import access
 from tests.test_field_app import REPO, Phone, needs_chromium
@@ -48,7 +49,8 @@ def through_form(phone: Phone, layer: str, values: dict, corners: list | None = 
     """A new record typed into the form: GPS position (or tapped corners), fields, Save."""
     phone.evaluate(f"document.querySelector('#gp-new [data-layer={layer}]').click(); true")
     phone.evaluate("document.querySelector('#gp-gps').click(); true")
-    phone.wait_for("document.querySelector('#gp-pos').textContent.includes('±')")
+    phone.wait_for("document.querySelector('#gp-pos').textContent.includes('±') && "
+                   "geoPcmtField.map.map.getSize().y > 200")
     for i, (lon, lat) in enumerate(corners or []):  # tapped with a finger on the map
         phone.tap_map(lon, lat)
         phone.wait_for(f"geoPcmtField.rec.corners.length === {i + 1}")
@@ -182,7 +184,10 @@ def test_two_phones_30_offline_edits_none_lost_merged_right_audited(live):
             if k in ("name", "kind", "type"):
                 assert stored[k] == v
     plot = row("opium_plots", next(e["id"] for e in creates if e["layer"] == "opium_plots"))
-    assert plot.geometry.geom_type == "Polygon" and 3000 < plot["area_m2"] < 5000
+    assert plot.geometry.geom_type == "Polygon" and len(plot.geometry.exterior.coords) == 5
+    # the area the phone filled in is the area of the plot it drew (on the ellipsoid)
+    geodesic_m2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(plot.geometry)[0])
+    assert abs(plot["area_m2"] - geodesic_m2) <= 1  # rounded to whole m² on the phone
     heroin = [e for e in creates if e["changes"].get("heroin_g") is not None]
     assert heroin[0]["changes"]["heroin_g"] == 12.5  # typed "12,5" on a Vietnamese phone
     # the audit log holds every edit: each id in the sync's own record of edits, and every
