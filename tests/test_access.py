@@ -86,7 +86,8 @@ def test_aggregates_and_audited_reads_are_unchanged():
         "cases_per_commune", "opium_plots_per_commune", "retail_points_per_commune"]
     assert [n for n in READERS if access.is_restricted_read(n)] == [
         "retail_points", "opium_plots", "cases", "commune_assessments", "treatment",
-        "audit_log", "field_edits", "field_conflicts", "field_photos", "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots",
+        "audit_log", "field_edits", "field_conflicts", "field_photos", "hotspot_clusters",
+        "gistar_cells", "emerging_hotspots", "complex_hotspots",
         "complex_places", "place_events", "transformation_plans", "border_progress",
         "methadone_access", "patrol_plans", "patrol_stops"]
     assert access.operational_fields() == {"case_ref", "address", "detected_by", "criteria",

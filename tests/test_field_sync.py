@@ -89,6 +89,25 @@ def test_merge_compares_numbers_text_and_geometry_as_values():
     assert m.take == {"geometry": moved} and not m.conflicts
 
 
+def test_a_later_activity_date_and_a_point_within_the_gps_error_need_nobody():
+    later = three_way({"last_activity": "2026-03-01"}, {"last_activity": "2026-03-04"},
+                      {"last_activity": "2026-03-06"})
+    assert later.take == {"last_activity": "2026-03-06"} and not later.conflicts
+    earlier = three_way({"last_activity": "2026-03-01"}, {"last_activity": "2026-03-04"},
+                        {"last_activity": "2026-03-02"})
+    assert earlier.same == ["last_activity"] and not earlier.take
+    base = {"type": "Point", "coordinates": [104.1, 19.35]}
+    server = {"type": "Point", "coordinates": [104.1001, 19.35]}
+    five_m = {"type": "Point", "coordinates": [104.10015, 19.35]}   # ~5 m from the server's
+    kw = {"base": {"geometry": base}, "server": {"geometry": server},
+          "phone": {"geometry": five_m}}
+    assert three_way(**kw, accuracy_m=8).same == ["geometry"]
+    assert three_way(**kw, accuracy_m=3).conflicts                  # 5 m apart, 3 m GPS
+    # the phone's own small correction (server unchanged) is always taken
+    assert three_way({"geometry": base}, {"geometry": base}, {"geometry": five_m},
+                     accuracy_m=50).take == {"geometry": five_m}
+
+
 # --- snapshot ----------------------------------------------------------------------------------
 
 def test_snapshot_has_each_feature_with_its_version_the_fields_and_the_mark(app, web_store):
@@ -314,6 +333,7 @@ def test_the_conflicts_page_shows_both_values_and_resolving_writes_with_audit(ap
     page = client.get("/field/conflicts").get_data(as_text=True)
     assert "Xung đột dữ liệu thực địa" in page and "MẬT" in page
     assert "Điểm số 1" in page and "Mường Xén" in page            # name and commune
+    assert "Người dùng analyst" in page                           # who, by display name
     assert "Tình trạng" in page and "cleared" in page and "watch" in page
     assert cid not in page.replace(f"/field/conflicts/{cid}", "")  # no internal id as a label
     res = client.post(f"/field/conflicts/{cid}", data={

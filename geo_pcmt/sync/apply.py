@@ -105,7 +105,8 @@ def _apply_once(w: Writer, e: Edit, spec: Layer) -> tuple[Result, str]:
     server = {**feature["properties"], GEOMETRY: feature["geometry"]}
     fresh = e.op == "update" and e.base_version == version
     merge = Merge(take=e.phone_values()) if fresh else three_way(
-        e.base if e.op == "update" else {}, server, e.phone_values())
+        e.base if e.op == "update" else {}, server, e.phone_values(),
+        accuracy_m=e.accuracy_m)
     status = "applied" if fresh else "conflict" if merge.conflicts else "merged"
     new_version = version
     if merge.take:
@@ -170,7 +171,8 @@ def sync_detail(w: Writer, e: Edit, checked: Checked | None, expected, status: s
             merge: Merge | None = None) -> dict:
     return edit_detail("field_sync", e.op, w.role, expected,
                        checked.warnings if checked else [], edit_id=e.edit_id,
-                       device=w.device, recorded_at=e.recorded_at, accuracy_m=e.accuracy_m,
+                       device=w.device, recorded_at=e.recorded_at,
+                       accuracy_m=e.accuracy_m,
                        status=status, base_version=e.base_version,
                        merged=sorted(merge.take) if merge else None,
                        conflicts=sorted(merge.conflicts) if merge else None)

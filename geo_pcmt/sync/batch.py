@@ -1,8 +1,9 @@
 """A sync call: a batch of edits applied with a few reads and writes, idempotent by edit id.
 
 For each layer in the batch the records named are read once (through
-:func:`geo_pcmt.access.read`), every edit is merged in order against them in memory and
-validated (:func:`geo_pcmt.web.ogcapi.edits.check_feature`), and the result is written in
+:func:`geo_pcmt.access.read`), every edit is merged in order against them in memory, the
+records as they will be are validated together (:func:`geo_pcmt.web.ogcapi.edits.
+check_features`, as an upload of those rows), and the result is written in
 one compare-and-set transaction per kind (:func:`~geo_pcmt.web.ogcapi.edits.store_features`:
 creates, then updates, each row still at the version read). If another writer moved a
 record meanwhile, nothing of that layer was written, and its edits go one by one through
@@ -30,8 +31,8 @@ from geo_pcmt.sync.edits import (Edit, EditRefused, Result, parse_batch, parse_e
 from geo_pcmt.sync.merge import GEOMETRY, Merge, three_way
 from geo_pcmt.sync.photos import PhotoError, read_photo
 from geo_pcmt.web.ogcapi.edits import (AboveClearance, Checked, IdTaken, Invalid,
-                                       check_feature, edit_detail, store_features,
-                                       stored_feature)
+                                       check_feature, check_features, edit_detail,
+                                       store_features, stored_feature)
 
 Outcome = tuple[Result, str]  # an edit's answer and the level of the record it touched
 
@@ -107,31 +108,70 @@ class _Record:
     version: str | None           # the version read; None for new or changed in this batch
     read_version: str | None      # what the write expects (None: a create)
     level: str
-    pending: Checked | None = None
+    pending: Checked | dict | None = None  # the record to write (a dict: not yet checked)
     edits: list[str] = field(default_factory=list)
+
+    def fresh_copy(self) -> _Record:
+        return _Record(self.feature, self.version, self.read_version, self.level)
 
 
 class _LayerBatch:
-    """The edits of one layer, merged in memory and written in one go."""
+    """The edits of one layer, merged in memory, validated together, written in one go.
+
+    Edits are merged in order without validation, then every record as it will be is
+    validated in one call (as an upload of those rows). A record that fails has its edits
+    replayed one by one with validation, so the edit at fault is rejected and the others
+    still apply.
+    """
 
     def __init__(self, w: Writer, spec: Layer, edits: list[Edit]):
         self.w, self.spec, self.edits = w, spec, edits
         self.records: dict[str, _Record] = {}
-        self.conflicts: list[dict] = []
+        self.conflicts: dict[str, dict] = {}
         self.results: dict[str, Outcome] = {}
 
     def run(self) -> dict[str, Outcome] | None:
         """The outcomes, or None when the batch cannot go in one go (hidden records)."""
         if not self._read():
             return None
-        for e in self.edits:
+        read = {fid: r.fresh_copy() for fid, r in self.records.items()}
+        self._merge(self.edits, validate=False)
+        failed = self._validate()
+        if failed:
+            for fid in failed:
+                if fid in read:
+                    self.records[fid] = read[fid].fresh_copy()
+                else:
+                    del self.records[fid]
+            replay = [e for e in self.edits if e.id in failed]
+            for e in replay:
+                self.conflicts.pop(e.edit_id, None)
+            self._merge(replay, validate=True)
+        self._write()
+        return self.results
+
+    def _merge(self, edits: list[Edit], *, validate: bool) -> None:
+        for e in edits:
             try:
-                self.results[e.edit_id] = self._apply(e)
+                self.results[e.edit_id] = self._apply(e, validate)
             except (Invalid, AboveClearance) as exc:
                 self.results[e.edit_id] = (refusal(self.w, e, exc),
                                            self.spec.confidentiality_default)
-        self._write()
-        return self.results
+
+    def _validate(self) -> set[str]:
+        """Check every record to write at once; the ids of those that fail."""
+        todo = [(fid, r.pending) for fid, r in self.records.items()
+                if isinstance(r.pending, dict)]
+        if not todo:
+            return set()
+        checked = check_features(self.spec, todo, user=self.w.user, role=self.w.role)
+        failed = set()
+        for (fid, _), outcome in zip(todo, checked):
+            if isinstance(outcome, Checked):
+                self.records[fid].pending = outcome
+            else:
+                failed.add(fid)
+        return failed
 
     def _read(self) -> bool:
         ids = list(dict.fromkeys(e.id for e in self.edits))
@@ -146,46 +186,53 @@ class _LayerBatch:
         # a record there but above the writer's level: the careful path answers it
         return not missing or not self.w.store.count(self.spec.name, where={"id": missing})
 
-    def _apply(self, e: Edit) -> Outcome:
+    def _apply(self, e: Edit, validate: bool) -> Outcome:
         rec = self.records.get(e.id)
-        if rec is None or rec.feature is None:
+        if rec is None:
             if e.op == "create":
-                return self._create(e)
+                return self._create(e, validate)
             level = level_of(self.spec, e.changes)
             return self._conflict(e, level, {RECORD: ("exists", "deleted",
                                                       e.phone_values())}, None), level
         server = {**rec.feature["properties"], GEOMETRY: rec.feature["geometry"]}
         fresh = e.op == "update" and rec.version is not None and e.base_version == rec.version
         merge = Merge(take=e.phone_values()) if fresh else three_way(
-            e.base if e.op == "update" else {}, server, e.phone_values())
+            e.base if e.op == "update" else {}, server, e.phone_values(),
+            accuracy_m=e.accuracy_m)
         level = level_of(self.spec, rec.feature["properties"], e.changes)
         if merge.take:
             props = {**rec.feature["properties"],
                      **{k: v for k, v in merge.take.items() if k != GEOMETRY}}
-            self._stage(e, rec, props, merge.take.get(GEOMETRY, rec.feature["geometry"]))
+            self._stage(e, rec, props, merge.take.get(GEOMETRY, rec.feature["geometry"]),
+                        validate)
         rec.edits.append(e.edit_id)
         status = "applied" if fresh else "conflict" if merge.conflicts else "merged"
         if merge.conflicts:
             return self._conflict(e, level, merge.conflicts, e.id), level
         return Result(e.edit_id, status), level
 
-    def _create(self, e: Edit) -> Outcome:
+    def _create(self, e: Edit, validate: bool) -> Outcome:
         rec = _Record(None, None, None, level_of(self.spec, e.changes))
-        self._stage(e, rec, dict(e.changes), e.geometry)
+        self._stage(e, rec, dict(e.changes), e.geometry, validate)
         self.records[e.id] = rec
         rec.edits.append(e.edit_id)
         return Result(e.edit_id, "applied"), rec.level
 
-    def _stage(self, e: Edit, rec: _Record, props: dict, geometry) -> None:
-        """Validate the record as it will be (``Invalid`` leaves it as it was)."""
+    def _stage(self, e: Edit, rec: _Record, props: dict, geometry, validate: bool) -> None:
+        """The record as it will be; checked now with ``validate`` (``Invalid`` leaves it as
+        it was), else with the others in :meth:`_validate`."""
         target = {"type": "Feature", "id": e.id, "properties": props, "geometry": geometry}
-        checked = check_feature(self.spec, target, e.id, user=self.w.user, role=self.w.role)
-        rec.pending, rec.version = checked, None
-        rec.feature = stored_feature(self.spec, checked.clean)
+        if validate:
+            checked = check_feature(self.spec, target, e.id, user=self.w.user,
+                                    role=self.w.role)
+            rec.pending, rec.feature = checked, stored_feature(self.spec, checked.clean)
+        else:
+            rec.pending, rec.feature = target, target
+        rec.version = None
 
     def _conflict(self, e: Edit, level: str, fields: dict, record_id: str | None) -> Result:
         cid, row = conflict_row(self.w, e, level, fields)
-        self.conflicts.append(row)
+        self.conflicts[e.edit_id] = row
         if record_id is not None:
             self.records[record_id].edits.append(e.edit_id)
         return Result(e.edit_id, "conflict", conflict_id=cid)
@@ -202,7 +249,7 @@ class _LayerBatch:
                 store_features(self.w.store, self.spec, [r.pending for r in rows.values()],
                                user=self.w.user, expected=expected,
                                detail=self._detail(rows))
-        write_conflicts(self.w, self.conflicts)
+        write_conflicts(self.w, list(self.conflicts.values()))
         self._versions()
 
     def _detail(self, rows: dict[str, _Record]) -> dict:

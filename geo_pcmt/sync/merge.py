@@ -8,8 +8,15 @@ server before the edit arrived, each field the phone changed is decided on its o
 * the server changed the field to something else -> a conflict, kept for a person.
 
 The geometry is one more field, named ``geometry`` (GeoJSON), compared as shapes to within
-:data:`GEOMETRY_TOLERANCE` degrees (about 1 cm), so a point the phone moved merges with a status the
-office changed. See docs/field.md.
+:data:`GEOMETRY_TOLERANCE` degrees (about 1 cm), so a point the phone moved merges with a
+status the office changed. Two rules follow from what the fields mean:
+
+* :data:`LATEST_FIELDS` (the date of the last activity seen) keep the later date when both
+  sides changed them: two sightings on different days are no contradiction;
+* a point moved on both sides, where the phone's lies within its own GPS accuracy
+  (``accuracy_m``) of the server's, is the same place: the server's is kept, no conflict.
+
+See docs/field.md.
 """
 from __future__ import annotations
 
@@ -23,6 +30,9 @@ import shapely
 #: Coordinates closer than this (degrees, about 1 cm) are the same position.
 GEOMETRY_TOLERANCE = 1e-7
 GEOMETRY = "geometry"
+#: Dates that only move forward: of two changes, the later date is kept.
+LATEST_FIELDS = frozenset({"last_activity"})
+_M_PER_DEG_LAT = 110_574.0
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,7 @@ def same(a: Any, b: Any) -> bool:
 
 
 def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
-              phone: Mapping[str, Any]) -> Merge:
+              phone: Mapping[str, Any], *, accuracy_m: float | None = None) -> Merge:
     """Merge the phone's changed fields into the server's record, field by field.
 
     Parameters
@@ -102,6 +112,8 @@ def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
         The record as stored now (a missing field is None).
     phone : mapping
         The fields the phone changed, with their new values.
+    accuracy_m : float, optional
+        The phone's GPS accuracy: a point within it of the server's point is the same.
 
     Returns
     -------
@@ -114,6 +126,9 @@ def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
     ...               {"status": "cleared", "name": "C"})
     >>> m.take, m.conflicts
     ({'status': 'cleared'}, {'name': ('A', 'B', 'C')})
+    >>> three_way({"last_activity": "2026-03-01"}, {"last_activity": "2026-03-05"},
+    ...           {"last_activity": "2026-03-03"}).same
+    ['last_activity']
     """
     out = Merge()
     for name, mine in phone.items():
@@ -122,6 +137,35 @@ def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
             out.same.append(name)
         elif name in base and same(theirs, base[name]):
             out.take[name] = mine
+        elif name == GEOMETRY and near(theirs, mine, accuracy_m):
+            out.same.append(name)  # moved on both sides, to the same place within the GPS
+        elif name in LATEST_FIELDS and isinstance(theirs, str) and isinstance(mine, str):
+            if mine > theirs:  # ISO dates: text order is date order
+                out.take[name] = mine
+            else:
+                out.same.append(name)
         else:
             out.conflicts[name] = (base.get(name), theirs, mine)
     return out
+
+
+def near(a: Any, b: Any, metres: float | None) -> bool:
+    """Whether two GeoJSON points lie within ``metres`` of each other (an equirectangular
+    distance: exact enough over tens of metres).
+
+    Examples
+    --------
+    >>> p = {"type": "Point", "coordinates": [104.1, 19.35]}
+    >>> q = {"type": "Point", "coordinates": [104.10005, 19.35]}   # about 5 m east
+    >>> near(p, q, 8.0), near(p, q, 3.0), near(p, q, None)
+    (True, False, False)
+    """
+    if not metres or not all(isinstance(g, dict) and g.get("type") == "Point" for g in (a, b)):
+        return False
+    try:
+        (x1, y1), (x2, y2) = a["coordinates"][:2], b["coordinates"][:2]
+        dx = (float(x2) - float(x1)) * math.cos(math.radians(float(y1))) * 111_320.0
+        dy = (float(y2) - float(y1)) * _M_PER_DEG_LAT
+    except (TypeError, ValueError, KeyError):
+        return False
+    return math.hypot(dx, dy) <= float(metres)

@@ -30,7 +30,8 @@ from geo_pcmt.sync import FIELD_LAYERS, BatchError
 from geo_pcmt.sync.batch import apply_batch
 from geo_pcmt.sync.conflicts import ResolveError, open_conflicts, resolve
 from geo_pcmt.sync.merge import GEOMETRY
-from geo_pcmt.web.auth import actor, current_role, current_user, login_required
+from geo_pcmt.web.auth import (actor, current_role, current_user, get_users,
+                               login_required)
 from geo_pcmt.web.context import get_store
 from geo_pcmt.web.ogcapi.edits import Invalid
 from geo_pcmt.web.security import ApiError
@@ -195,8 +196,14 @@ def _page(error: str | None = None) -> str:
     items = open_conflicts(store, role)
     rows = [(c, get_layer(c.layer), _record_summary(store, role, c)) for c in items]
     mark = access.marking([c.confidentiality for c in items])[0]
+    users = get_users()
+    names = {}
+    for c in items:
+        if c.user not in names:
+            user = users.get(c.user)
+            names[c.user] = (user.display_name if user is not None else "") or c.user
     return render_template("field_conflicts.html", rows=rows, lang=lang, error=error,
-                           marking=mark, GEOMETRY=GEOMETRY, show=_shown)
+                           marking=mark, GEOMETRY=GEOMETRY, show=_shown, names=names)
 
 
 def _record_summary(store, role: str, c) -> dict:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import shapely
@@ -334,17 +334,43 @@ def check_feature(layer: Layer, feature: dict, fid: str, *, user: str,
     AboveClearance
         When its confidentiality is above what ``role`` may give.
     """
-    frame, problems = feature_frame(layer, feature, fid)
+    outcome = check_features(layer, [(fid, feature)], user=user, role=role)[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def check_features(layer: Layer, features: list[tuple[str, dict]], *, user: str,
+                   role: str | None) -> list[Checked | Invalid | AboveClearance]:
+    """:func:`check_feature` for several features at once (one validation of all rows, as
+    an upload of them): for each, its :class:`Checked` or the exception it would raise."""
+    frames, early = [], []
+    for n, (fid, feature) in enumerate(features, start=1):
+        frame, problems = feature_frame(layer, feature, fid)
+        frames.append(frame)
+        early.append([replace(p, row=n) for p in problems])
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     report = ingest.validate(frame, layer, source=f"api:{user}")
-    errors = problems + report.errors
-    if errors or not report.rows_valid:
-        raise Invalid(errors or report.problems)
+    whole = [p for p in report.problems if p.row is None]
+    by_row: dict[int, list[Problem]] = {}
+    for p in report.problems:
+        if p.row is not None:
+            by_row.setdefault(int(p.row), []).append(p)
     clean = report.clean.drop(columns=[n for n in SERVER_FIELDS if n in report.clean.columns])
-    level = clean["confidentiality"].iloc[0] if "confidentiality" in clean.columns else None
-    level = level if isinstance(level, str) else layer.confidentiality_default
-    if not access.can_set_confidentiality(role, level):
-        raise AboveClearance(level)
-    return Checked(clean, [p.code for p in report.warnings])
+    rows = {str(i): k for k, i in enumerate(clean["id"])} if len(clean) else {}
+    out: list[Checked | Invalid | AboveClearance] = []
+    for n, (fid, _) in enumerate(features, start=1):
+        mine = by_row.get(n, [])
+        errors = early[n - 1] + [p for p in whole + mine if p.severity == "error"]
+        if errors or fid not in rows:
+            out.append(Invalid(errors or whole + mine))
+            continue
+        one = clean.iloc[[rows[fid]]].reset_index(drop=True)
+        level = one["confidentiality"].iloc[0] if "confidentiality" in one.columns else None
+        level = level if isinstance(level, str) else layer.confidentiality_default
+        out.append(Checked(one, [p.code for p in mine if p.severity == "warning"])
+                   if access.can_set_confidentiality(role, level) else AboveClearance(level))
+    return out
 
 
 def store_feature(store: Store, layer: Layer, fid: str, checked: Checked, *, user: str,
