@@ -14,6 +14,7 @@ admin      /admin                 audit log (view, export), users (admins)
 public     /layers                the published boundary layers
 maps       / /map                 the interactive map
 patrol     /patrol                patrol plans (commanders)
+field      /field/                the phone app for offline field capture (PWA)
 =========  =====================  ============================================================
 
 ``field_sync`` (:mod:`.field_sync`) serves ``/api/field/*`` and ``/field/conflicts``: the
@@ -147,7 +148,7 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Security hooks, identification, then every blueprint (the map owns ``/``)."""
-    from geo_pcmt.web import (admin, auth, data, exports, field_sync, maps, ogcapi, patrol,
+    from geo_pcmt.web import (admin, auth, data, exports, field, field_sync, maps, ogcapi, patrol,
                               public, reports, security)
     security.init_app(app)
     # order matters: who is asking must be known before the CSRF check exempts Bearer calls
@@ -159,7 +160,7 @@ def _register_blueprints(app: Flask) -> None:
         return {"role": auth.current_role(), "has_map": "maps" in app.blueprints}
 
     for bp in (auth.bp, ogcapi.bp, exports.bp, data.bp, admin.bp, public.bp, maps.bp, patrol.bp,
-               reports.bp):
+               reports.bp, field.bp):
         app.register_blueprint(bp)
     field_sync.register(app)
 
