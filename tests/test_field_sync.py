@@ -377,3 +377,21 @@ def test_edits_to_one_record_in_one_batch_chain_in_order(app, web_store):
                                                                "Quán bà Lan")
     etag = call(app, "GET", f"{RP}/RP-01").headers["ETag"].strip('"')
     assert {r["version"] for r in results} == {etag}
+
+
+def test_a_patrol_track_recorded_on_the_phone_is_stored_and_not_offered_in_the_snapshot(
+        app, web_store):
+    track = {"edit_id": str(uuid.uuid4()), "layer": "patrol_tracks", "op": "create",
+             "id": "patrol_tracks-20260301-ab12-1", "base_version": None,
+             "changes": {"source": "thực địa", "team": 1, "started_at":
+                         "2026-03-01T07:00:00+07:00", "ended_at": "2026-03-01T09:30:00+07:00",
+                         "findings": "Không phát hiện bất thường", "device": "ab12"},
+             "geometry": {"type": "LineString",
+                          "coordinates": [[104.13, 19.40], [104.14, 19.41], [104.15, 19.41]]},
+             "recorded_at": "2026-03-01T09:30:00+07:00"}
+    result = sync(app, [track])[0]
+    assert result["status"] == "applied", result
+    row = record(web_store, track["id"], "patrol_tracks")
+    assert row["team"] == 1 and row.geometry.geom_type == "LineString"
+    res = call(app, "GET", "/api/field/snapshot")
+    assert res.status_code == 200 and "patrol_tracks" not in res.get_json()["layers"]

@@ -16,15 +16,13 @@ from datetime import date
 
 import pandas as pd
 
+from geo_pcmt.ingest.headers import value_labels
+from geo_pcmt.layers import get_layer
+
 PERIOD_KINDS = ("month", "quarter", "year", "action_month")
 
 FORCES = (("cong_an", "Công an"), ("bien_phong", "Bộ đội Biên phòng"), ("hai_quan", "Hải quan"))
-CASE_KINDS_VI = {"trafficking": "Mua bán trái phép chất ma túy",
-                 "transport": "Vận chuyển trái phép chất ma túy",
-                 "possession": "Tàng trữ trái phép chất ma túy",
-                 "retail": "Bán lẻ trái phép chất ma túy",
-                 "use_organising": "Tổ chức sử dụng trái phép chất ma túy",
-                 "other": "Tội phạm khác về ma túy"}
+CASE_KINDS_VI = value_labels(get_layer("cases"), "kind")  # the words of the one word table
 SEIZURES = (("heroin_g", "Heroin", "gam", 2), ("meth_pills", "Ma túy tổng hợp", "viên", 0),
             ("crystal_meth_g", "Ma túy đá", "gam", 2), ("opium_g", "Thuốc phiện", "gam", 2))
 CLASS_VI = {"loai_I": "Trọng điểm phức tạp loại I", "loai_II": "Trọng điểm phức tạp loại II",

@@ -106,6 +106,7 @@ _VALUE_WORDS: dict[tuple[str | None, str], str] = {
     ("retail_points", "type"): "type.", ("retail_points", "status"): "pstatus.",
     ("border_crossings", "kind"): "kind.", ("border_crossings", "planned_kind"): "kind.",
     ("facilities", "kind"): "fac.", ("recognitions", "label"): "status.",
+    ("cases", "kind"): "ckind.",
 }
 
 

@@ -13,7 +13,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 #: The record layers a phone captures (contract: docs/field.md).
-FIELD_LAYERS = ("retail_points", "opium_plots", "border_crossings", "cases")
+#: Record layers the field app writes; the snapshot offers all but the tracks (created only).
+FIELD_LAYERS = ("retail_points", "opium_plots", "border_crossings", "cases", "patrol_tracks")
+SNAPSHOT_LAYERS = FIELD_LAYERS[:-1]
 MAX_EDITS = 500
 OPS = ("create", "update", "delete")
 _ID = re.compile(r"^[\w.:-]{1,100}$")

@@ -26,7 +26,7 @@ from geo_pcmt.layers import get_layer
 from geo_pcmt.outputs.geojson import iter_geojson
 from geo_pcmt.ingest.problem_text import problem_json
 from geo_pcmt.store.versions import row_versions
-from geo_pcmt.sync import FIELD_LAYERS, BatchError
+from geo_pcmt.sync import FIELD_LAYERS, SNAPSHOT_LAYERS, BatchError
 from geo_pcmt.sync.batch import apply_batch
 from geo_pcmt.sync.conflicts import ResolveError, open_conflicts, resolve
 from geo_pcmt.sync.merge import GEOMETRY
@@ -57,11 +57,11 @@ def _editor() -> str:
 
 
 def _layers_asked() -> list[str]:
-    text = request.args.get("layers") or ",".join(FIELD_LAYERS)
+    text = request.args.get("layers") or ",".join(SNAPSHOT_LAYERS)
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in FIELD_LAYERS]
+    unknown = [n for n in names if n not in SNAPSHOT_LAYERS]
     if unknown or not names:
-        raise ApiError(400, "unknown_layer", f"layers are some of {', '.join(FIELD_LAYERS)} "
+        raise ApiError(400, "unknown_layer", f"layers are some of {', '.join(SNAPSHOT_LAYERS)} "
                        f"(got {', '.join(unknown)[:200] or 'none'})")
     return list(dict.fromkeys(names))
 

@@ -3,7 +3,7 @@ may edit field layers (:func:`geo_pcmt.access.can_edit_layer`); see docs/field.m
 from __future__ import annotations
 
 from geo_pcmt import access
-from geo_pcmt.sync.edits import FIELD_LAYERS, MAX_EDITS
+from geo_pcmt.sync.edits import FIELD_LAYERS, MAX_EDITS, SNAPSHOT_LAYERS
 
 _EXCEPTION = {"$ref": "#/components/schemas/exception"}
 _ERRORS = {
@@ -74,7 +74,7 @@ def add_field_operations(paths: dict[str, dict], role: str | None) -> None:
         "operationId": "getFieldSnapshot", "tags": ["Field"],
         "parameters": [
             {"name": "layers", "in": "query", "required": False, "schema": {"type": "string"},
-             "description": f"Comma-separated, some of {', '.join(FIELD_LAYERS)}"},
+             "description": f"Comma-separated, some of {', '.join(SNAPSHOT_LAYERS)}"},
             {"name": "bbox", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "minLon,minLat,maxLon,maxLat"}],
         "responses": {"200": _ok("Each layer's fields and features (with version)", {

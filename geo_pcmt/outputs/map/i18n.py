@@ -24,6 +24,12 @@ I18N: dict[str, dict[str, str]] = {
             "Địa điểm tổ chức, chứa chấp", "type.tu_diem_phuc_tap": "Tụ điểm phức tạp",
         "pstatus.active": "Đang hoạt động", "pstatus.watch": "Theo dõi",
         "pstatus.cleared": "Đã triệt xóa", "pstatus.re-emerged": "Hoạt động trở lại",
+        "ckind.trafficking": "Mua bán trái phép chất ma túy",
+        "ckind.transport": "Vận chuyển trái phép chất ma túy",
+        "ckind.possession": "Tàng trữ trái phép chất ma túy",
+        "ckind.retail": "Bán lẻ trái phép chất ma túy",
+        "ckind.use_organising": "Tổ chức sử dụng trái phép chất ma túy",
+        "ckind.other": "Tội phạm khác về ma túy",
         "kind.international": "Cửa khẩu quốc tế", "kind.main": "Cửa khẩu chính",
         "kind.secondary": "Cửa khẩu phụ", "kind.opening": "Lối mở", "kind.trail": "Đường mòn",
         "fac.methadone_treatment": "Điều trị Methadone", "fac.methadone_dispensing":
@@ -108,6 +114,9 @@ I18N: dict[str, dict[str, str]] = {
             "Complex gathering place",
         "pstatus.active": "Active", "pstatus.watch": "Watch", "pstatus.cleared": "Eliminated",
         "pstatus.re-emerged": "Re-emerged",
+        "ckind.trafficking": "Trafficking", "ckind.transport": "Transport",
+        "ckind.possession": "Possession", "ckind.retail": "Retail selling",
+        "ckind.use_organising": "Organising drug use", "ckind.other": "Other drug offence",
         "kind.international": "International gate", "kind.main": "Main gate",
         "kind.secondary": "Secondary gate", "kind.opening": "Opening", "kind.trail": "Trail",
         "fac.methadone_treatment": "Methadone treatment", "fac.methadone_dispensing":
