@@ -24,24 +24,24 @@ from geo_pcmt.values import dates, number, text
 
 DERIVED_LAYERS: tuple[str, ...] = ("hotspot_clusters", "complex_hotspots", "gistar_cells",
                                    "emerging_hotspots")
-# Fields of each derived layer that reach the page.
+# Fields of each derived layer that reach the page: what a popup shows, never a record id
+# (``id``, ``area_ref``, ``run_id``): the page draws names, and ids are of no use to an officer.
 _DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
-    "hotspot_clusters": ("id", "method", "cluster", "n_points", "n_active", "n_cleared",
+    "hotspot_clusters": ("method", "cluster", "n_points", "n_active", "n_cleared",
                          "n_re_emerged", "counts", "first_date", "last_date", "communes",
                          "commune_names", "nearest_crossing", "dist_crossing_km",
                          "dist_border_km"),
     "gistar_cells": ("cell", "value", "z", "p", "p_fdr", "hotspot_class", "confidence"),
     "emerging_hotspots": ("cell", "category", "label_vi", "label_en", "mk_tau", "mk_p",
                           "periods_hot"),
-    "complex_hotspots": ("id", "area_kind", "area_ref", "name", "score", "level",
-                         "commune_code"),
+    "complex_hotspots": ("area_kind", "name", "score", "level", "commune_code"),
 }
-# Fields of each point layer that reach the page.
+# Fields of each point layer that reach the page (no record id: see _DERIVED_FIELDS).
 POINT_FIELDS: dict[str, tuple[str, ...]] = {
-    "border_crossings": ("id", "kind", "name", "lao_counterpart", "lao_province", "border_post",
+    "border_crossings": ("kind", "name", "lao_counterpart", "lao_province", "border_post",
                          "planned_kind", "planned_year", "position_quality"),
-    "border_posts": ("id", "name", "unit", "area_of_responsibility"),
-    "facilities": ("id", "kind", "name", "capacity", "opened_on"),
+    "border_posts": ("name", "unit", "area_of_responsibility"),
+    "facilities": ("kind", "name", "capacity", "opened_on"),
 }
 KDE_CELL_M = 1000.0
 
@@ -209,7 +209,6 @@ def points_payload(points: gpd.GeoDataFrame, base_month: int, names: Mapping[str
         "status": [RETAIL_POINT_STATUS.index(s) if s in RETAIL_POINT_STATUS else 0
                    for s in column(pts, "status")],
         "m0": months_of(first, base_month), "m1": months_of(cleared, base_month),
-        "id": text_list(column(pts, "id")),
         "name": text_list(column(pts, "name")),
         "address": text_list(column(pts, "address")),
         "commune": texts.codes(column(pts, "commune_code").astype("string").map(names)),
@@ -237,10 +236,10 @@ def plots_payload(plots: gpd.GeoDataFrame, base_month: int, names: Mapping[str, 
     polys = plots[plots.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     outlines = geometry.round_geoms(polys.geometry.values, 6)
     detected, eradicated = dates(column(plots, "detected_on")), dates(column(plots, "eradicated_on"))
-    popup = zip(column(plots, "id"), detected, column(plots, "detected_by"), eradicated,
+    popup = zip(detected, column(plots, "detected_by"), eradicated,
                 column(plots, "method"), column(plots, "village"),
                 column(plots, "commune_code").astype("string").map(names))
-    keys = ("id", "detected_on", "detected_by", "eradicated_on", "method", "village", "commune")
+    keys = ("detected_on", "detected_by", "eradicated_on", "method", "village", "commune")
     return {
         "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(),
         "area": [number(v, digits=0) for v in column(plots, "area_m2")],
