@@ -5,6 +5,7 @@ areas as rounded GeoJSON. Values from data are sent as text and escaped in the p
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping, Sequence
 
@@ -291,3 +292,87 @@ def kde_payload(frames: Mapping[str, pd.DataFrame], province: gpd.GeoDataFrame |
         return None
     return {"cell_m": KDE_CELL_M, "bandwidth_m": round(surface.bandwidth_m),
             "data": surface.heat_data(min_share=0.02, precision=4)}
+
+
+# ---------------------------------------------------------------- places, methadone access
+
+def places_payload(places: gpd.GeoDataFrame) -> dict | None:
+    """The complex places list (``complex_places``) as the page draws and lists it, in rank
+    order: name, communes by name, level, score, methods and status as codes the page puts in
+    words, reasons in both languages, evidence counts and the place's extent. No place id."""
+    places = _located(places)
+    if not len(places):
+        return None
+    if "rank" in places.columns:
+        places = places.sort_values("rank", na_position="last", kind="stable")
+    xy = np.round(shapely.get_coordinates(places.geometry.representative_point().values), 5)
+    out = []
+    for (x, y), rec in zip(xy, places.to_dict("records")):
+        out.append({
+            "at": [float(x), float(y)], "rank": number(rec.get("rank"), digits=0),
+            "name": text(rec.get("name")), "communes": text(rec.get("commune_names")),
+            "village": text(rec.get("village")),
+            "level": text(rec.get("level")), "score": number(rec.get("score"), digits=1),
+            "methods": [m for m in re.split(r"[;,\s]+", text(rec.get("methods")) or "") if m],
+            "status": text(rec.get("status")), "change_vi": text(rec.get("change_vi")),
+            "change_en": text(rec.get("change_en")),
+            "n_evidence": number(rec.get("n_evidence"), digits=0),
+            "n_commune_only": number(rec.get("n_commune_only"), digits=0),
+            "extent_m": number(rec.get("extent_m"), digits=0),
+            "reasons_vi": [_unnumbered(r) for r in split_reasons(rec.get("reasons_vi"))],
+            "reasons_en": [_unnumbered(r) for r in split_reasons(rec.get("reasons_en"))],
+        })
+    return {"places": out}
+
+
+def _unnumbered(reason: str) -> str:
+    """A reason without its stored number ("1. …"): the page numbers the list itself."""
+    return re.sub(r"^\d+\.\s*", "", reason)
+
+
+METHADONE_BANDS_MIN: tuple[float, float] = (30.0, 60.0)
+
+
+def methadone_payload(rows: gpd.GeoDataFrame) -> dict | None:
+    """The methadone access layer (``methadone_access``, the latest year): per commune code
+    the motorbike minutes to the nearest dispensing point, the people with records and the band
+    (0: within 30 min, 1: 30–60, 2: beyond 60), and the candidate sites in rank order with
+    their gain."""
+    if not len(rows):
+        return None
+    years = pd.to_numeric(column(rows, "year"), errors="coerce")
+    if years.notna().any():
+        rows = rows[(years == years.max()).to_numpy()]
+    kind = column(rows, "kind").astype("string")
+    communes, sites = rows[(kind == "commune").to_numpy()], rows[(kind == "candidate_site").to_numpy()]
+    lo, hi = METHADONE_BANDS_MIN
+    table = {}
+    for rec in communes.to_dict("records"):
+        minutes = number(rec.get("minutes"), digits=1)
+        band = None if minutes is None else 0 if minutes <= lo else 1 if minutes <= hi else 2
+        table[str(rec.get("commune_code"))] = {
+            "min": minutes, "people": number(rec.get("people"), digits=0), "band": band,
+            "nearest": text(rec.get("nearest_point"))}
+    sites = _located(sites)
+    if "rank" in sites.columns:
+        sites = sites.sort_values("rank", kind="stable")
+    xy = np.round(shapely.get_coordinates(sites.geometry.representative_point().values), 5)
+    out_sites = [{"at": [float(x), float(y)], "rank": number(rec.get("rank"), digits=0),
+                  "commune": text(rec.get("commune_name")),
+                  "gain": number(rec.get("gain_people"), digits=0),
+                  "communes_gained": number(rec.get("communes_gained"), digits=0)}
+                 for (x, y), rec in zip(xy, sites.to_dict("records"))]
+    year = years.max()
+    return {"year": None if pd.isna(year) else int(year), "bands_min": list(METHADONE_BANDS_MIN),
+            "reach_min": _run_param(rows, "threshold_min"), "communes": table,
+            "sites": out_sites}
+
+
+def _run_param(rows: pd.DataFrame, name: str) -> Any:
+    """A parameter of the run that wrote ``rows`` (its ``params`` JSON), or None."""
+    for value in column(rows, "params").dropna().head(1):
+        try:
+            return json.loads(value).get(name)
+        except (TypeError, ValueError, AttributeError):
+            return None
+    return None
