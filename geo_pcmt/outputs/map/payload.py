@@ -216,7 +216,6 @@ def points_payload(points: gpd.GeoDataFrame, base_month: int, names: Mapping[str
         "first": texts.codes(first.dt.strftime("%Y-%m-%d")),
         "last": texts.codes(dates(column(pts, "last_activity")).dt.strftime("%Y-%m-%d")),
         "cleared": texts.codes(cleared.dt.strftime("%Y-%m-%d")),
-        "case": text_list(column(pts, "case_ref")),
         "texts": texts.values,
     }
 

@@ -27,7 +27,7 @@ function geoPcmtRecords(app) {
       chip(st === "cleared" ? "#9e9e9e" : st === "watch" ? "#e08214" : st === "re-emerged" ? "#6a1b9a" : "#c62828") +
       esc(label("type", C.types[P.type[i]])) + " · " + esc(label("pstatus", st)),
       [row("f.address", P.address[i]), row("f.commune", tx[P.commune[i]]), row("f.first_seen", tx[P.first[i]]),
-       row("f.last_activity", tx[P.last[i]]), row("f.cleared_on", tx[P.cleared[i]]), row("f.case_ref", P["case"][i]),
+       row("f.last_activity", tx[P.last[i]]), row("f.cleared_on", tx[P.cleared[i]]),
       ]);
   }
   function pointVisible(i, month) {
