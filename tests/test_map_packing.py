@@ -97,7 +97,7 @@ def test_the_served_map_is_gzipped_once_with_an_etag_and_304_while_data_do_not_c
     assert "Accept-Encoding" in first.headers["Vary"]
     html = gzip.decompress(first.get_data()).decode("utf-8")
     assert len(first.get_data()) < 0.7 * len(html.encode())  # the packed data is deflated already
-    assert packing.page_data(html)["retail_points"]["id"] == pts["id"].tolist()
+    assert packing.page_data(html)["retail_points"]["name"] == pts["name"].tolist()
     etag = first.headers["ETag"]
     again = client.get("/map", headers={**zipped, "If-None-Match": etag})
     assert again.status_code == 304 and not again.get_data()
@@ -107,11 +107,11 @@ def test_the_served_map_is_gzipped_once_with_an_etag_and_304_while_data_do_not_c
     assert plain.headers["ETag"] != etag
     # a write moves the data version: the old validator no longer matches
     late = retail_frame(1)
-    late["id"] = "RP-LATE"
+    late["id"], late["name"] = "RP-LATE", "Điểm mới ghi sau"
     store.write("retail_points", late, mode="append")
     changed = client.get("/map", headers={**zipped, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
-    assert "RP-LATE" in packing.page_text(gzip.decompress(changed.get_data()).decode())
+    assert "Điểm mới ghi sau" in packing.page_text(gzip.decompress(changed.get_data()).decode())
     # every read of the restricted map is audited, 304 included
     assert store.read("audit_log", where={"action": "read_map"}).shape[0] == 4
 

@@ -117,7 +117,7 @@ def test_analyst_sees_points_but_not_rows_above_their_clearance(base_frames):
     pts = _points(3)
     pts.loc[pts.index[2], "confidentiality"] = "secret"
     cfg = _config(_html({**base_frames, "retail_points": pts}, role="analyst"))
-    assert cfg["data"]["retail_points"]["id"] == ["RP-000000", "RP-000001"]
+    assert cfg["data"]["retail_points"]["name"] == [f"{SECRET_NAME} 0", f"{SECRET_NAME} 1"]
     assert cfg["classification"] == "restricted"
 
 
@@ -283,8 +283,9 @@ def test_border_post_areas_follow_area_of_responsibility_whatever_the_separator(
     cfg = _config(_html({**base_frames, "border_posts": posts, "commune_status": status},
                         role="analyst"))
     (post,) = cfg["progress"]["2026"]["posts"]
-    assert (post["key"], post["n"]) == ("P1", 3)
-    assert [f["properties"]["key"] for f in cfg["data"]["post_areas"]["features"]] == ["P1"]
+    # the area and the headline's row share a key, and it is not the post's record id
+    assert (post["key"], post["n"]) == ("post-1", 3)
+    assert [f["properties"]["key"] for f in cfg["data"]["post_areas"]["features"]] == ["post-1"]
 
 
 @pytest.mark.slow  # over ~0.5 s: out of the quick loop
@@ -317,7 +318,7 @@ def test_date_and_type_filters_keep_only_matching_points(base_frames):
     opts = mapping.MapOptions.from_query({"from": "2023-06", "to": "2024-12",
                                           "type": "diem_ban_le", "layers": "retail_points"})
     cfg = _config(_html({**base_frames, "retail_points": pts}, role="analyst", options=opts))
-    assert cfg["data"]["retail_points"]["id"] == ["RP-000001"]
+    assert cfg["data"]["retail_points"]["name"] == [f"{SECRET_NAME} 1"]
     assert cfg["overlays"] and cfg["months"][0] == "2023-06"
 
 
@@ -400,7 +401,7 @@ def test_a_repeated_map_is_kept_audited_every_time_and_rebuilt_after_a_write(sto
     late["name"] = "Điểm mới ghi sau"
     store.write("retail_points", late, mode="append")
     third = client.get("/map?lang=vi", headers=auth).get_data(as_text=True)
-    assert "RP-LATE" in _config(third)["data"]["retail_points"]["id"]
+    assert "Điểm mới ghi sau" in _config(third)["data"]["retail_points"]["name"]
     # another role never gets the analyst's page
     viewer = client.get("/map?lang=vi", headers=bearer(app, "viewer")).get_data(as_text=True)
     assert SECRET_NAME not in packing.page_text(viewer)

@@ -128,6 +128,7 @@ def test_three_secret_points_in_one_commune_change_neither_api_nor_viewer_map(wo
     spot = commune.representative_point()
     secret = gpd.GeoDataFrame({
         "id": [f"RP-SECRET-{i}" for i in range(3)], "type": "diem_ban_le",
+        "name": [f"Điểm mật {i}" for i in range(3)],
         "status": "active", "first_seen": "2025-01-10", "commune_code": code,
         "confidentiality": "secret", "source": "test"},
         geometry=[shapely.Point(spot.x + i * 1e-4, spot.y) for i in range(3)], crs=4326)
@@ -137,8 +138,8 @@ def test_three_secret_points_in_one_commune_change_neither_api_nor_viewer_map(wo
         after_map = _page_counts(_map(world, "viewer"), "retail_points")
         assert after_api == before_api and after_map == before_map
         # the admin's map does draw them: the write took
-        admin = _config(_map(world, "admin"))["data"]["retail_points"]["id"]
-        assert "RP-SECRET-0" in admin
+        admin = _config(_map(world, "admin"))["data"]["retail_points"]["name"]
+        assert "Điểm mật 0" in admin
     finally:
         store.delete("retail_points", [f"RP-SECRET-{i}" for i in range(3)], user="test")
 

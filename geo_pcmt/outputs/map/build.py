@@ -38,6 +38,11 @@ from geo_pcmt.paths import PACKAGE_DIR
 from geo_pcmt.values import dates
 
 TEMPLATE_DIR = PACKAGE_DIR / "web" / "templates"
+# The page's own scripts (templates/), in the order they load; map_app.js, last, puts them together.
+APP_SCRIPTS: tuple[str, ...] = (
+    "map_data.js", "map_points.js", "map_basemap.js", "map_core.js", "map_labels.js",
+    "map_areas.js", "map_records.js", "map_analysis.js", "map_places.js", "map_methadone.js",
+    "map_panel.js", "map_legend.js", "map_layout.js", "map_print.js")
 # Dates a record speaks of: the latest one shown is the map's "data as of" day.
 _EVENT_DATES = ("date", "last_activity", "first_seen", "cleared_on", "detected_on",
                 "eradicated_on")
@@ -100,8 +105,8 @@ class _App(JSCSSMixin):
         figure.header.add_child(packing.data_element(self.packed), name="geo_pcmt_data")
         figure.header.add_child(packing.RawHTML("".join(
             f"<script>{_script(text)}</script>" for text in
-            [*(_vendored(p) for p in PAGE_SCRIPTS), _read_template("map_data.js"),
-             _read_template("map_points.js"), _read_template("map_basemap.js"), self.code])),
+            [*(_vendored(p) for p in PAGE_SCRIPTS),
+             *(_read_template(name) for name in APP_SCRIPTS), self.code])),
             name="geo_pcmt_app_js")
         super().render(**kwargs)
 
@@ -130,9 +135,10 @@ def build(frames: Mapping[str, pd.DataFrame], *, role: str = "viewer", lang: str
         Any of ``communes``, ``province``, ``border_line``, ``lao_provinces``,
         ``retail_points``, ``opium_plots``, ``border_crossings``, ``border_posts``,
         ``facilities``, ``cases``, ``hotspot_clusters``, ``gistar_cells``,
-        ``emerging_hotspots``, ``complex_hotspots``, ``commune_status``, ``recognitions``,
-        ``targets`` (EPSG:4326). A layer is drawn only if its frame is given, not empty, and
-        readable by ``role``. ``basemap_rivers`` and ``basemap_places`` (the shipped base
+        ``emerging_hotspots``, ``complex_hotspots``, ``complex_places``,
+        ``methadone_access``, ``commune_status``, ``recognitions``, ``targets``
+        (EPSG:4326). A layer is drawn only if its frame is given, not empty, and readable by
+        ``role``. ``basemap_rivers`` and ``basemap_places`` (the shipped base
         layer, :mod:`geo_pcmt.ingest.basemap`) are drawn for every role.
     role : {"viewer", "analyst", "commander", "admin"}
         The reader. A viewer gets no record of an intelligence layer, only the public
@@ -226,11 +232,24 @@ def _page_config(visible: Mapping[str, pd.DataFrame], counted, opts: MapOptions,
         "synthetic": _synthetic(visible, counted), "print": opts.print_view,
         "paper": opts.paper, "orientation": opts.orientation, "unit": opts.unit,
         "view": opts.view, "viewName": view_name(opts.view, communes, visible.get("border_posts")),
+        "viewBounds": _chooser_bounds(communes),
         "dataAsOf": _data_as_of(visible, today), "labelAt": _label_points(communes),
         "laoLabels": _lao_labels(visible.get("lao_provinces"), visible.get("border_line")),
         "overlays": [o.key for o in OVERLAYS if o.key in groups or
                      (o.key == "osm" and opts.online_tiles)],
     }
+
+
+def _chooser_bounds(communes: gpd.GeoDataFrame | None) -> dict[str, Any]:
+    """The views the page's paper chooser offers besides the one on screen: the province and,
+    when the communes say which are on the border, the border strip."""
+    out: dict[str, Any] = {}
+    if communes is None or not len(communes):
+        return out
+    out["province"] = view_bounds("province", communes, None)
+    if "is_border" in communes.columns and communes["is_border"].fillna(False).astype(bool).any():
+        out["border"] = view_bounds("border", communes, None)
+    return out
 
 
 def _check_inputs(frames: Mapping[str, pd.DataFrame], lang: str) -> None:
@@ -304,6 +323,16 @@ def _layer_data(visible: Mapping[str, pd.DataFrame], counted: Mapping[str, pd.Da
             data[name] = payload.point_features(visible[name], fields)
             wanted.append((name, False))
     wanted.extend((name, False) for name in payload.DERIVED_LAYERS if name in data)
+    places = payload.places_payload(visible["complex_places"]) if geo("complex_places") else None
+    if places:
+        data["complex_places"] = places
+        wanted.append(("complex_places", False))
+    access_rows = visible.get("methadone_access")
+    methadone = (payload.methadone_payload(access_rows)
+                 if access_rows is not None and geo("communes") else None)
+    if methadone:
+        data["methadone_access"] = methadone
+        wanted.append(("methadone_access", False))
     if geo("cases") and base_month is not None:
         data["cases"] = payload.cases_payload(visible["cases"], base_month)
     if "cases" in data or "retail_points" in data:

@@ -23,7 +23,8 @@ from geo_pcmt.values import dates
 MAP_LAYERS: tuple[str, ...] = (
     "communes", "province", "border_line", "lao_provinces", "commune_status", "recognitions",
     "targets", "border_crossings", "border_posts", "facilities", "retail_points", "opium_plots",
-    "cases", "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots")
+    "cases", "hotspot_clusters", "gistar_cells", "emerging_hotspots", "complex_hotspots",
+    "complex_places", "methadone_access")
 
 # Record layers a reader who may not see them still gets as counts per commune (all time:
 # the time filter never applies to counts), with the date that places a record in time.

@@ -91,17 +91,23 @@ def _union_wkb(wkb: tuple) -> bytes:
     return shapely.to_wkb(shapely.union_all(shapely.from_wkb(np.array(wkb, dtype=object))))
 
 
+def post_key(position: int) -> str:
+    """The page's key of the border post at ``position`` in the posts frame (its area and its
+    row of the headline share it; the post's record id never reaches the page)."""
+    return f"post-{position + 1}"
+
+
 def post_areas(posts: pd.DataFrame, communes: gpd.GeoDataFrame, tolerance_m: float) -> dict:
     """Each border post's area of responsibility (the union of its communes) as GeoJSON."""
     geoms, props = [], []
     by_code = communes.set_index(communes["code"].astype(str)).geometry
-    for row in posts.itertuples(index=False):
+    for i, row in enumerate(posts.itertuples(index=False)):
         aor = [c for c in area_codes(getattr(row, "area_of_responsibility", None))
                if c in by_code.index]
         if not aor:
             continue
         geoms.append(shapely.union_all(by_code.loc[aor].values))
-        props.append({"key": str(row.id), "name": text(row.name)})
+        props.append({"key": post_key(i), "name": text(row.name)})
     if not geoms:
         return feature_collection([], [])
     series = gpd.GeoSeries(geoms, crs=communes.crs)

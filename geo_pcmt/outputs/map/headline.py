@@ -17,10 +17,12 @@ from geo_pcmt.analysis import progress
 from geo_pcmt.analysis.status import DRUG_FREE
 from geo_pcmt.layers import area_codes
 from geo_pcmt.outputs.map.frames import column
+from geo_pcmt.outputs.map.geometry import post_key
 from geo_pcmt.outputs.map.overlays import STATUS_CLASSES, STATUS_RANK
 from geo_pcmt.values import dates
 
 Area = tuple[str, str, list[str]]  # key, name, commune codes
+
 _FREE = ("khong_ma_tuy", "sach_ve_ma_tuy")
 
 
@@ -109,10 +111,10 @@ def areas(communes: gpd.GeoDataFrame, border_posts: pd.DataFrame | None
                  .tolist()) for p in sorted(border["lao_province"].dropna().unique())]
     posts: list[Area] = []
     if border_posts is not None and len(border_posts) and "area_of_responsibility" in border_posts:
-        for row in border_posts.itertuples(index=False):
+        for i, row in enumerate(border_posts.itertuples(index=False)):
             aor = list(area_codes(row.area_of_responsibility))
-            if aor:
-                posts.append((str(row.id), str(row.name), aor))
+            if aor:  # keyed by position, as geometry.post_areas: no record id in the page
+                posts.append((post_key(i), str(row.name), aor))
     return segments, posts
 
 

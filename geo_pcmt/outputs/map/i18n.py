@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 
 from geo_pcmt.access import MARKINGS
+from geo_pcmt.analysis.place_history import STATUS_WORDS
+from geo_pcmt.analysis.places import METHOD_WORDS
 from geo_pcmt.analysis.targets import VERDICT_WORDS
 from geo_pcmt.outputs.map.overlays import OVERLAYS
 
@@ -187,6 +189,50 @@ I18N: dict[str, dict[str, str]] = {
         "ui.distance_legend": "Distance from the border",
     },
 }
+I18N["vi"].update({
+    "ui.tab_status": "Tình hình", "ui.tab_places": "Địa bàn phức tạp",
+    "ui.places_intro": "Theo điểm số; bấm vào một địa bàn để xem trên bản đồ.",
+    "f.methods": "Phát hiện bởi", "f.place_status": "Tình trạng", "f.change": "Thay đổi",
+    "f.evidence": "Hồ sơ có vị trí", "f.commune_only": "Hồ sơ chỉ xác định đến xã",
+    "f.extent": "Bán kính địa bàn", "ui.score": "điểm số",
+    "ui.places_legend": "Địa bàn, tụ điểm phức tạp (số thứ tự trong danh sách)",
+    "ui.place_extent": "phạm vi địa bàn",
+    "ui.md_legend": "Thời gian đi xe máy tới điểm cấp phát Methadone gần nhất",
+    "ui.md_band0": "trong 30 phút", "ui.md_band1": "30–60 phút", "ui.md_band2": "trên 60 phút",
+    "ui.md_site": "Địa điểm đề xuất thêm điểm cấp phát (thứ tự)",
+    "ui.md_site_title": "Đề xuất điểm cấp phát Methadone thứ",
+    "f.minutes": "Thời gian đi xe máy", "f.people": "Người nghiện có hồ sơ",
+    "f.nearest_point": "Điểm cấp phát gần nhất", "f.gain_people": "Số người được phục vụ thêm",
+    "f.communes_gained": "Số xã được phục vụ thêm", "ui.minutes": "phút",
+    "ui.paper": "Khổ giấy", "ui.orientation": "Hướng giấy", "ui.landscape": "Ngang",
+    "ui.portrait": "Dọc", "ui.view": "Phạm vi", "ui.view.current": "Khung đang xem",
+    "ui.print_preview": "Xem bản in", "ui.layers": "Lớp bản đồ",
+})
+I18N["en"].update({
+    "ui.tab_status": "Overview", "ui.tab_places": "Complex places",
+    "ui.places_intro": "By score; click a place to see it on the map.",
+    "f.methods": "Found by", "f.place_status": "Status", "f.change": "Change",
+    "f.evidence": "Located records", "f.commune_only": "Records located only by commune",
+    "f.extent": "Extent", "ui.score": "score",
+    "ui.places_legend": "Complex places (number in the list)", "ui.place_extent": "extent of the place",
+    "ui.md_legend": "Motorbike time to the nearest methadone dispensing point",
+    "ui.md_band0": "within 30 min", "ui.md_band1": "30–60 min", "ui.md_band2": "over 60 min",
+    "ui.md_site": "Proposed site for one more dispensing point (rank)",
+    "ui.md_site_title": "Proposed methadone dispensing site no.",
+    "f.minutes": "Motorbike time", "f.people": "Addicts with records",
+    "f.nearest_point": "Nearest dispensing point", "f.gain_people": "People newly within reach",
+    "f.communes_gained": "Communes newly within reach", "ui.minutes": "min",
+    "ui.paper": "Paper", "ui.orientation": "Orientation", "ui.landscape": "Landscape",
+    "ui.portrait": "Portrait", "ui.view": "View", "ui.view.current": "The view on screen",
+    "ui.print_preview": "Print preview", "ui.layers": "Map layers",
+})
+# A place's status and the methods that found it, in the words of geo-pcmt places.
+for _key, (_vi, _en) in STATUS_WORDS.items():
+    I18N["vi"][f"pstate.{_key}"] = _vi
+    I18N["en"][f"pstate.{_key}"] = _en
+for _key, (_vi, _en) in METHOD_WORDS.items():
+    I18N["vi"][f"pmethod.{_key}"] = _vi
+    I18N["en"][f"pmethod.{_key}"] = _en
 for _o in OVERLAYS:
     I18N["vi"][f"layer.{_o.key}"] = _o.vi
     I18N["en"][f"layer.{_o.key}"] = _o.en

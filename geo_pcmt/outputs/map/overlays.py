@@ -30,6 +30,8 @@ OVERLAYS: tuple[Overlay, ...] = (
     Overlay("facilities", "Cơ sở điều trị, cai nghiện", "Treatment facilities", show=False),
     Overlay("hotspot_clusters", "Cụm điểm nóng", "Hotspot clusters"),
     Overlay("complex_hotspots", "Địa bàn phức tạp (cảnh báo)", "Complex hotspots (flags)"),
+    Overlay("complex_places", "Danh sách địa bàn, tụ điểm phức tạp", "Complex places (the list)"),
+    Overlay("methadone_access", "Tiếp cận điều trị Methadone", "Methadone access", show=False),
     Overlay("gistar_cells", "Điểm nóng thống kê Gi*", "Gi* hot and cold spots", show=False),
     Overlay("emerging_hotspots", "Xu hướng điểm nóng", "Emerging hot spots", show=False),
     Overlay("heat", "Bản đồ nhiệt vụ án, điểm", "Heat map of cases and points", show=False),

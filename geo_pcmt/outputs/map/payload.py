@@ -5,6 +5,7 @@ areas as rounded GeoJSON. Values from data are sent as text and escaped in the p
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping, Sequence
 
@@ -24,24 +25,24 @@ from geo_pcmt.values import dates, number, text
 
 DERIVED_LAYERS: tuple[str, ...] = ("hotspot_clusters", "complex_hotspots", "gistar_cells",
                                    "emerging_hotspots")
-# Fields of each derived layer that reach the page.
+# Fields of each derived layer that reach the page: what a popup shows, never a record id
+# (``id``, ``area_ref``, ``run_id``): the page draws names, and ids are of no use to an officer.
 _DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
-    "hotspot_clusters": ("id", "method", "cluster", "n_points", "n_active", "n_cleared",
+    "hotspot_clusters": ("method", "cluster", "n_points", "n_active", "n_cleared",
                          "n_re_emerged", "counts", "first_date", "last_date", "communes",
                          "commune_names", "nearest_crossing", "dist_crossing_km",
                          "dist_border_km"),
     "gistar_cells": ("cell", "value", "z", "p", "p_fdr", "hotspot_class", "confidence"),
     "emerging_hotspots": ("cell", "category", "label_vi", "label_en", "mk_tau", "mk_p",
                           "periods_hot"),
-    "complex_hotspots": ("id", "area_kind", "area_ref", "name", "score", "level",
-                         "commune_code"),
+    "complex_hotspots": ("area_kind", "name", "score", "level", "commune_code"),
 }
-# Fields of each point layer that reach the page.
+# Fields of each point layer that reach the page (no record id: see _DERIVED_FIELDS).
 POINT_FIELDS: dict[str, tuple[str, ...]] = {
-    "border_crossings": ("id", "kind", "name", "lao_counterpart", "lao_province", "border_post",
+    "border_crossings": ("kind", "name", "lao_counterpart", "lao_province", "border_post",
                          "planned_kind", "planned_year", "position_quality"),
-    "border_posts": ("id", "name", "unit", "area_of_responsibility"),
-    "facilities": ("id", "kind", "name", "capacity", "opened_on"),
+    "border_posts": ("name", "unit", "area_of_responsibility"),
+    "facilities": ("kind", "name", "capacity", "opened_on"),
 }
 KDE_CELL_M = 1000.0
 
@@ -209,14 +210,12 @@ def points_payload(points: gpd.GeoDataFrame, base_month: int, names: Mapping[str
         "status": [RETAIL_POINT_STATUS.index(s) if s in RETAIL_POINT_STATUS else 0
                    for s in column(pts, "status")],
         "m0": months_of(first, base_month), "m1": months_of(cleared, base_month),
-        "id": text_list(column(pts, "id")),
         "name": text_list(column(pts, "name")),
         "address": text_list(column(pts, "address")),
         "commune": texts.codes(column(pts, "commune_code").astype("string").map(names)),
         "first": texts.codes(first.dt.strftime("%Y-%m-%d")),
         "last": texts.codes(dates(column(pts, "last_activity")).dt.strftime("%Y-%m-%d")),
         "cleared": texts.codes(cleared.dt.strftime("%Y-%m-%d")),
-        "case": text_list(column(pts, "case_ref")),
         "texts": texts.values,
     }
 
@@ -237,10 +236,10 @@ def plots_payload(plots: gpd.GeoDataFrame, base_month: int, names: Mapping[str, 
     polys = plots[plots.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     outlines = geometry.round_geoms(polys.geometry.values, 6)
     detected, eradicated = dates(column(plots, "detected_on")), dates(column(plots, "eradicated_on"))
-    popup = zip(column(plots, "id"), detected, column(plots, "detected_by"), eradicated,
+    popup = zip(detected, column(plots, "detected_by"), eradicated,
                 column(plots, "method"), column(plots, "village"),
                 column(plots, "commune_code").astype("string").map(names))
-    keys = ("id", "detected_on", "detected_by", "eradicated_on", "method", "village", "commune")
+    keys = ("detected_on", "detected_by", "eradicated_on", "method", "village", "commune")
     return {
         "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(),
         "area": [number(v, digits=0) for v in column(plots, "area_m2")],
@@ -292,3 +291,87 @@ def kde_payload(frames: Mapping[str, pd.DataFrame], province: gpd.GeoDataFrame |
         return None
     return {"cell_m": KDE_CELL_M, "bandwidth_m": round(surface.bandwidth_m),
             "data": surface.heat_data(min_share=0.02, precision=4)}
+
+
+# ---------------------------------------------------------------- places, methadone access
+
+def places_payload(places: gpd.GeoDataFrame) -> dict | None:
+    """The complex places list (``complex_places``) as the page draws and lists it, in rank
+    order: name, communes by name, level, score, methods and status as codes the page puts in
+    words, reasons in both languages, evidence counts and the place's extent. No place id."""
+    places = _located(places)
+    if not len(places):
+        return None
+    if "rank" in places.columns:
+        places = places.sort_values("rank", na_position="last", kind="stable")
+    xy = np.round(shapely.get_coordinates(places.geometry.representative_point().values), 5)
+    out = []
+    for (x, y), rec in zip(xy, places.to_dict("records")):
+        out.append({
+            "at": [float(x), float(y)], "rank": number(rec.get("rank"), digits=0),
+            "name": text(rec.get("name")), "communes": text(rec.get("commune_names")),
+            "village": text(rec.get("village")),
+            "level": text(rec.get("level")), "score": number(rec.get("score"), digits=1),
+            "methods": [m for m in re.split(r"[;,\s]+", text(rec.get("methods")) or "") if m],
+            "status": text(rec.get("status")), "change_vi": text(rec.get("change_vi")),
+            "change_en": text(rec.get("change_en")),
+            "n_evidence": number(rec.get("n_evidence"), digits=0),
+            "n_commune_only": number(rec.get("n_commune_only"), digits=0),
+            "extent_m": number(rec.get("extent_m"), digits=0),
+            "reasons_vi": [_unnumbered(r) for r in split_reasons(rec.get("reasons_vi"))],
+            "reasons_en": [_unnumbered(r) for r in split_reasons(rec.get("reasons_en"))],
+        })
+    return {"places": out}
+
+
+def _unnumbered(reason: str) -> str:
+    """A reason without its stored number ("1. …"): the page numbers the list itself."""
+    return re.sub(r"^\d+\.\s*", "", reason)
+
+
+METHADONE_BANDS_MIN: tuple[float, float] = (30.0, 60.0)
+
+
+def methadone_payload(rows: gpd.GeoDataFrame) -> dict | None:
+    """The methadone access layer (``methadone_access``, the latest year): per commune code
+    the motorbike minutes to the nearest dispensing point, the people with records and the band
+    (0: within 30 min, 1: 30–60, 2: beyond 60), and the candidate sites in rank order with
+    their gain."""
+    if not len(rows):
+        return None
+    years = pd.to_numeric(column(rows, "year"), errors="coerce")
+    if years.notna().any():
+        rows = rows[(years == years.max()).to_numpy()]
+    kind = column(rows, "kind").astype("string")
+    communes, sites = rows[(kind == "commune").to_numpy()], rows[(kind == "candidate_site").to_numpy()]
+    lo, hi = METHADONE_BANDS_MIN
+    table = {}
+    for rec in communes.to_dict("records"):
+        minutes = number(rec.get("minutes"), digits=1)
+        band = None if minutes is None else 0 if minutes <= lo else 1 if minutes <= hi else 2
+        table[str(rec.get("commune_code"))] = {
+            "min": minutes, "people": number(rec.get("people"), digits=0), "band": band,
+            "nearest": text(rec.get("nearest_point"))}
+    sites = _located(sites)
+    if "rank" in sites.columns:
+        sites = sites.sort_values("rank", kind="stable")
+    xy = np.round(shapely.get_coordinates(sites.geometry.representative_point().values), 5)
+    out_sites = [{"at": [float(x), float(y)], "rank": number(rec.get("rank"), digits=0),
+                  "commune": text(rec.get("commune_name")),
+                  "gain": number(rec.get("gain_people"), digits=0),
+                  "communes_gained": number(rec.get("communes_gained"), digits=0)}
+                 for (x, y), rec in zip(xy, sites.to_dict("records"))]
+    year = years.max()
+    return {"year": None if pd.isna(year) else int(year), "bands_min": list(METHADONE_BANDS_MIN),
+            "reach_min": _run_param(rows, "threshold_min"), "communes": table,
+            "sites": out_sites}
+
+
+def _run_param(rows: pd.DataFrame, name: str) -> Any:
+    """A parameter of the run that wrote ``rows`` (its ``params`` JSON), or None."""
+    for value in column(rows, "params").dropna().head(1):
+        try:
+            return json.loads(value).get(name)
+        except (TypeError, ValueError, AttributeError):
+            return None
+    return None
