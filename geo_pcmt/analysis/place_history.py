@@ -20,6 +20,13 @@ from geo_pcmt.formatting import fmt_number
 from geo_pcmt.layers.derived import PLACE_STATUSES
 from geo_pcmt.values import dates
 
+#: The methods that can find a place, in words (Vietnamese, English).
+METHOD_WORDS = {"dbscan": ("cụm DBSCAN", "DBSCAN cluster"),
+                "hdbscan": ("cụm HDBSCAN", "HDBSCAN cluster"),
+                "gistar_hex": ("ô nóng Gi*", "Gi* hot cells"),
+                "commune_rate": ("tỷ lệ theo xã (Bayes thực nghiệm)", "commune rate (empirical Bayes)"),
+                "commune_gistar": ("Gi* theo xã", "commune Gi*")}
+
 STATUS_WORDS = {"new": ("mới phát hiện", "new"),
                 "under_transformation": ("đang chuyển hóa", "under transformation"),
                 "transformed": ("đã chuyển hóa", "transformed"),

@@ -29,6 +29,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo_pcmt.analysis import flag_signals as sig
+from geo_pcmt.analysis.place_history import METHOD_WORDS
 from geo_pcmt.analysis.flag_signals import Signal
 from geo_pcmt.analysis.flags import FlagRules
 from geo_pcmt.analysis.grid import metric_xy
@@ -39,11 +40,6 @@ from geo_pcmt.values import column_dates
 
 LEVEL_WORDS = {"high": ("mức cao", "high"), "medium": ("mức trung bình", "medium"),
                "low": ("mức thấp", "low")}
-METHOD_WORDS = {"dbscan": ("cụm DBSCAN", "DBSCAN cluster"),
-                "hdbscan": ("cụm HDBSCAN", "HDBSCAN cluster"),
-                "gistar_hex": ("ô nóng Gi*", "Gi* hot cells"),
-                "commune_rate": ("tỷ lệ theo xã (Bayes thực nghiệm)", "commune rate (empirical Bayes)"),
-                "commune_gistar": ("Gi* theo xã", "commune Gi*")}
 DRUG_SIGNALS = frozenset({"active_points", "reemerged", "opium", "recent_cases",
                           "crossing_seizures"})
 SEIZURE_COLUMNS = ("heroin_g", "meth_pills", "crystal_meth_g", "opium_g")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import html
 
 from geo_pcmt.access import MARKINGS
-from geo_pcmt.analysis.place_history import STATUS_WORDS
-from geo_pcmt.analysis.places import METHOD_WORDS
+from geo_pcmt.analysis.place_history import METHOD_WORDS, STATUS_WORDS
 from geo_pcmt.analysis.targets import VERDICT_WORDS
 from geo_pcmt.outputs.map.overlays import OVERLAYS
 
