@@ -12,6 +12,7 @@ import base64
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -306,6 +307,8 @@ def test_map_page_opens_offline_with_layers_popups_and_no_errors(map_frames, bro
                      "Tiến độ chuyển hóa dọc biên giới"):
             assert name in layer_names
         assert browser.evaluate("document.querySelectorAll('.gp-panel .gp-big').length") == 1
+        panel = browser.evaluate("document.querySelector('.gp-panel').innerText")
+        assert re.search(r"Lập ngày \d\d/\d\d/20\d\d", panel), panel[:300]  # a day as written
         browser.screenshot(SCREENSHOTS / "map_overview.png")
 
         # the hostile point: zoom to it and click its marker

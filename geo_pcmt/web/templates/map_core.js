@@ -35,6 +35,10 @@ function geoPcmtCore(map, G, C) {
   app.esc = function (v) {
     return v === null || v === undefined ? "" : String(v).replace(/[&<>"']/g, function (c) { return ESC[c]; });
   };
+  app.fmtDate = function (iso) {  // 2026-12-05 -> 05/12/2026, as an officer writes a day
+    var d = String(iso || "").slice(0, 10).split("-");
+    return d.length === 3 ? d[2] + "/" + d[1] + "/" + d[0] : String(iso || "");
+  };
   app.num = function (v, digits) {
     if (v === null || v === undefined || v === "") { return ""; }
     var n = Number(v);

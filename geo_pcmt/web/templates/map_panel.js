@@ -48,7 +48,7 @@ function geoPcmtPanel(app) {
       '<button type="button" class="gp-btn" data-act="toggle" title="' + esc(panelOpen ? T("ui.hide") : T("ui.show")) + '"><i class="fa-solid ' +
       (panelOpen ? "fa-chevron-up" : "fa-chevron-down") + '"></i></button></div></div>');
     h.push('<div class="gp-meta"><span class="gp-class gp-class-' + esc(C.classification) + '">' + esc(T("ui.class." + C.classification)) +
-      "</span> " + esc(T("ui.generated")) + " " + esc(C.generated) + "</div>");
+      "</span> " + esc(T("ui.generated")) + " " + esc(app.fmtDate(C.generated)) + "</div>");
     if (C.synthetic) { h.push('<div class="gp-synthetic">' + esc(T("ui.synthetic")) + "</div>"); }
     if (D.commune_counts) {
       h.push('<div class="gp-note' + (C.countsAllTime ? " gp-warn" : "") + '">' + esc(T("ui.counts_all_time")) + "</div>");

@@ -14,10 +14,7 @@ function geoPcmtPrint(app) {
   var PAPER_MM = {A4: [210, 297], A3: [297, 420]}, MARGIN_MM = 8, printing = null;
   var paperWanted = PAPER_MM[String(params.get("paper") || "").toUpperCase()] ? String(params.get("paper")).toUpperCase() : C.paper;
   var orientWanted = params.get("orientation") === "portrait" || params.get("orientation") === "landscape" ? params.get("orientation") : C.orientation;
-  function fmtDate(iso) {
-    var d = String(iso || "").slice(0, 10).split("-");
-    return d.length === 3 ? d[2] + "/" + d[1] + "/" + d[0] : esc(iso);
-  }
+  function fmtDate(iso) { return esc(app.fmtDate(iso)); }
   function paperScale() {  // 1 : N at the map's centre; a CSS pixel prints as 25.4/96 mm
     var c = map.getSize().divideBy(2), a = map.containerPointToLatLng(c), b = map.containerPointToLatLng(c.add([100, 0]));
     var n = a.distanceTo(b) / 100 / (0.0254 / 96), p = Math.pow(10, Math.floor(Math.log10(n)) - 1);
