@@ -209,7 +209,7 @@ def test_an_invalid_feature_is_422_listing_each_problem_by_field_in_vietnamese(a
     body = res.get_json()
     by_field = {p["field"]: p for p in body["problems"]}
     assert {"kind", "offenders", "date", "colour", "geometry"} <= set(by_field)
-    assert "Loại vụ" in by_field["kind"]["reason"] and "retail" in by_field["kind"]["reason"]
+    assert "Loại vụ" in by_field["kind"]["reason"] and "Bán lẻ trái phép chất ma túy" in by_field["kind"]["reason"]
     assert "ngoài tỉnh Nghệ An" in by_field["geometry"]["reason"]
     assert by_field["offenders"]["code"] == "below_minimum"
     assert body["description"].startswith("chưa lưu")
