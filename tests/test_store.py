@@ -228,3 +228,46 @@ def test_a_new_store_file_and_its_wal_shm_and_lock_are_owner_only(tmp_path):
                           "geo_pcmt.gpkg.lock"}
     assert files == {name: 0o600 for name in files}  # nothing else left beside them
     assert pyogrio.read_info(store.path, layer="retail_points")["features"] == 3
+
+
+def test_reads_pause_the_garbage_collector_and_always_give_it_back():
+    import gc
+    import threading
+
+    from geo_pcmt.store.base import paused_gc
+    assert gc.isenabled()
+    seen = []
+
+    def worker():
+        with paused_gc():
+            seen.append(gc.isenabled())
+    with paused_gc():
+        with paused_gc():
+            assert not gc.isenabled()
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        assert not gc.isenabled()  # the outer hold is still there
+    assert gc.isenabled() and seen == [False]
+    try:
+        with paused_gc():
+            raise ValueError("a failed read")
+    except ValueError:
+        pass
+    assert gc.isenabled()
+
+
+def test_point_blobs_read_fast_give_the_same_points_and_others_fall_back():
+    import numpy as np
+    import shapely
+
+    from geo_pcmt.store.gpkg_geometry import decode_geometries, encode_geometries
+    rng = np.random.default_rng(7)
+    pts = shapely.points(rng.uniform(103.8, 105.9, (5000, 2)))
+    blobs = encode_geometries(pts)
+    assert shapely.equals_exact(decode_geometries(blobs), pts, 0).all()
+    mixed = np.array([shapely.Point(104, 19), shapely.Point(), shapely.box(104, 19, 105, 20)],
+                     dtype=object)
+    got = decode_geometries(encode_geometries(mixed) + [None])
+    assert got[0].equals(mixed[0]) and got[1].is_empty and got[2].equals(mixed[2])
+    assert got[3] is None

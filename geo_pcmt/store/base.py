@@ -5,6 +5,8 @@ and :class:`~geo_pcmt.store.postgis.PostGISStore` (PostgreSQL/PostGIS, for scale
 """
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import threading
 import uuid
@@ -74,6 +76,43 @@ def versions_from_rows(rows) -> dict[str | None, int]:
         elif key.startswith("data_version:"):
             out[key.split(":", 1)[1]] = int(value)
     return out
+
+
+_gc_lock = threading.Lock()
+_gc_holds = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while the block runs (reentrant, any thread).
+
+    A read of a million rows makes millions of objects (rows, values, geometries) that are
+    not garbage; each collection would walk them all again, which made decoding a million
+    points take 4 s instead of 0,2 s. The collector runs again when the last holder leaves.
+    """
+    global _gc_holds, _gc_was_enabled
+    with _gc_lock:
+        if _gc_holds == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_holds += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holds -= 1
+            if _gc_holds == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def without_gc(method):
+    """Decorator: the call runs inside :func:`paused_gc` (store reads that build big frames)."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with paused_gc():
+            return method(*args, **kwargs)
+    return wrapper
 
 
 class StoreError(Exception):

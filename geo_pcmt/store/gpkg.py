@@ -32,7 +32,7 @@ from geo_pcmt.store import clearance, frames
 from geo_pcmt.store.group_commit import GroupCommit
 from geo_pcmt.store.base import BBox, StoreError, Where, WriteMode, WriteReport
 from geo_pcmt.store.base import CountMemo, versions_from_rows
-from geo_pcmt.store.base import StoreBase, audit_values, chunks
+from geo_pcmt.store.base import StoreBase, audit_values, chunks, without_gc
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import rewrite_key as _rewrite_key, version_key as _version_key
 from geo_pcmt.store.filters import Filter, SQLiteFilter
@@ -254,6 +254,7 @@ class GeoPackageStore(Connections, Counts, RTreeQueries, StoreBase):
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+    @without_gc
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
              offset: int = 0, filter: Filter | None = None,

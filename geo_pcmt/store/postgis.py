@@ -38,6 +38,7 @@ from geo_pcmt.store.group_commit import GroupCommit
 from geo_pcmt.store.postgis_filters import condition as filter_condition
 from geo_pcmt.store.base import BBox, StoreError, Where, WriteMode, WriteReport
 from geo_pcmt.store.base import CountMemo, StoreBase, audit_values, filter_key, versions_from_rows
+from geo_pcmt.store.base import without_gc
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import version_key as _version_key
 from geo_pcmt.store.versions import Expected, check_expected
@@ -238,6 +239,7 @@ class PostGISStore(Pools, StoreBase):
             conds.append(filter_condition(self.table(layer), layer, flt))
         return conds
 
+    @without_gc
     def read(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
              columns: Sequence[str] | None = None, limit: int | None = None,
              offset: int = 0, filter: Filter | None = None,
