@@ -48,17 +48,28 @@ def load_sample(store: Store, directory: Path | None = None, *, user: str = "sys
 
 def derive(store: Store, *, user: str = "system",
            role: str = DEFAULT_ROLE) -> list[WriteReport]:
-    """Compute the derived layers the map shows: commune status and the hotspot analysis.
+    """Compute the derived layers the map shows: commune status, the hotspot analysis, the
+    complex places and methadone access.
 
     Runs the status run (the default rule sets over the stored assessments and
-    recognitions) and the default hotspot run (clusters, Gi*, emerging hot spots,
-    complex-hotspot flags) for ``role``, replacing each derived layer in ``store``.
+    recognitions), the default hotspot run (clusters, Gi*, emerging hot spots,
+    complex-hotspot flags), the places run (the list a commander acts on) and the methadone
+    access run for ``role``, replacing each derived layer in ``store``.
     """
-    from geo_pcmt.runs import hotspots, status
+    from geo_pcmt.runs import hotspots, methadone, places, status
 
     status_params = status.StatusParams(role=role)
     reports = status.write(store, status.run(status.read_inputs(store, status_params),
                                              status_params), user=user, mode="replace")
     hotspot_params = hotspots.HotspotParams(role=role)
     result = hotspots.run(hotspots.read_inputs(store, hotspot_params), hotspot_params)
-    return reports + hotspots.write(store, result, user=user)
+    reports += hotspots.write(store, result, user=user)
+    place_params = places.PlaceParams(role=role)
+    reports += places.write(store, places.run(places.read_inputs(store, place_params),
+                                              place_params), user=user)
+    access_params = methadone.MethadoneParams(role=role)
+    try:
+        access = methadone.run(methadone.read_inputs(store, access_params), access_params)
+    except ValueError:  # no treatment counts or no dispensing point stored: nothing to map
+        return reports
+    return reports + methadone.write(store, access, user=user)
