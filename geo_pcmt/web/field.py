@@ -47,7 +47,7 @@ SHELL_FILES = ("field/", "static/field/field.css", "static/field/field-i18n.js",
                "static/vendor/leaflet-1.9.3/leaflet.js",
                "static/vendor/leaflet-1.9.3/leaflet.css",
                "layers/communes.geojson", "layers/border_line.geojson")
-SHELL_VERSION = "field-1"  # change to make every phone fetch the shell again
+SHELL_VERSION = "field-2"  # change to make every phone fetch the shell again
 
 
 def app_config() -> dict:

@@ -57,6 +57,7 @@
       $("#gp-net").className = navigator.onLine ? "net on" : "net off";
       const pending = this.entries.filter((e) => e.state === "pending").length;
       $("#gp-pending").textContent = this.store ? String(pending) : "";
+      $("#gp-pending").parentElement.hidden = !this.store;  // unknown until the queue is unlocked
       $("#gp-who").textContent = this.user ? this.user.display_name : "";
       $("#gp-message").textContent = this.message;
     },
