@@ -52,6 +52,7 @@ def _config(html: str) -> dict:
 
 # ---------------------------------------------------------------- offline assets
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_every_script_and_stylesheet_is_served_from_the_vendored_copies(base_frames):
     html = _html({**base_frames, "retail_points": _points()}, role="analyst")
     links = re.findall(r'<script src="([^"]+)"', html) + re.findall(

@@ -39,6 +39,7 @@ def test_the_exact_references_match_exhaustive_search_and_bounds_lie_above(seed)
     assert routing.solve(p, time_limit_s=2).prize <= truth + 1e-6
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_bound_stopped_early_is_still_above_the_planner():
     p = instance(30, 2, seed=5)
     planner = routing.solve(p, time_limit_s=1).prize

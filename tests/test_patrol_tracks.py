@@ -152,6 +152,7 @@ def _walk(points_m, **props):
     return gpd.GeoDataFrame([row], geometry=[line], crs=4326)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_track_that_reaches_three_of_four_stops_has_three_reached_and_its_length():
     from pyproj import Geod
     from geo_pcmt.analysis import patrol
@@ -170,6 +171,7 @@ def test_a_track_that_reaches_three_of_four_stops_has_three_reached_and_its_leng
     assert cmp.summary["done"] == 3 and cmp.summary["share_done"] == pytest.approx(24 / 29, abs=1e-4)
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_stop_marked_done_counts_and_a_detour_is_measured_as_a_deviation():
     from geo_pcmt.analysis import patrol
     p = _square_plan()
@@ -185,6 +187,7 @@ def test_a_stop_marked_done_counts_and_a_detour_is_measured_as_a_deviation():
     assert row["excursions"] == 1
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_a_track_of_another_team_does_not_do_this_teams_stops():
     from geo_pcmt.analysis import patrol
     p = _square_plan()
@@ -206,6 +209,7 @@ def test_weekly_coverage_counts_only_the_stops_done():
         "A": {"planned": 3, "done": 2, "met": True}, "B": {"planned": 2, "done": 0, "met": False}}
 
 
+@pytest.mark.slow  # over ~0.5 s: out of the quick loop
 def test_the_run_compares_a_stored_plan_and_the_planner_owes_what_was_not_done(store):
     from datetime import timedelta
     from tests.test_patrol import THURSDAY, post
