@@ -35,33 +35,19 @@ The modules, in the order the map is made:
 """
 from __future__ import annotations
 
-import importlib
+from geo_pcmt.outputs.map.build import build, render_html, save
+from geo_pcmt.outputs.map.frames import (MAP_LAYERS, filter_records, frames_from_store,
+                                         map_frames, restricted_layers, visible_frames)
+from geo_pcmt.outputs.map.headline import progress_by_year
+from geo_pcmt.outputs.map.i18n import I18N
+from geo_pcmt.outputs.map.options import MapInputError, MapOptions, with_base_url
+from geo_pcmt.outputs.map.overlays import (DISTANCE_BANDS_KM, OVERLAY_KEYS, OVERLAYS,
+                                           STATUS_CLASSES, STATUS_COLOURS, STATUS_RANK, Overlay)
+from geo_pcmt.outputs.map.status import status_by_year
+from geo_pcmt.outputs.map.vendor import DEFAULT_BASE_URL
 
-# Loaded when first used (PEP 562), so that importing one small module of the package (the
-# word table ``i18n``, say, from an upload check) does not pull in folium and the builder.
-_WHERE = {
-    "build": "build", "render_html": "build", "save": "build",
-    "MAP_LAYERS": "frames", "filter_records": "frames", "frames_from_store": "frames",
-    "map_frames": "frames", "restricted_layers": "frames", "visible_frames": "frames",
-    "progress_by_year": "headline", "I18N": "i18n",
-    "MapInputError": "options", "MapOptions": "options", "with_base_url": "options",
-    "DISTANCE_BANDS_KM": "overlays", "OVERLAY_KEYS": "overlays", "OVERLAYS": "overlays",
-    "STATUS_CLASSES": "overlays", "STATUS_COLOURS": "overlays", "STATUS_RANK": "overlays",
-    "Overlay": "overlays", "status_by_year": "status", "DEFAULT_BASE_URL": "vendor",
-}
-
-
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
-
-
-__all__ = sorted(_WHERE)
+__all__ = ["DEFAULT_BASE_URL", "DISTANCE_BANDS_KM", "I18N", "MAP_LAYERS", "MapInputError",
+           "MapOptions", "OVERLAYS", "OVERLAY_KEYS", "Overlay", "STATUS_CLASSES",
+           "STATUS_COLOURS", "STATUS_RANK", "build", "filter_records", "frames_from_store",
+           "map_frames", "progress_by_year", "render_html", "restricted_layers", "save",
+           "status_by_year", "visible_frames", "with_base_url"]
