@@ -466,17 +466,7 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
         If the role may not read the layer at all, or asked for or filtered on a hidden
         field.
     """
-    if not can_read_layer_for(role, layer):
-        raise AccessDenied(f"layer {layer!r} is not readable by role {role or 'anonymous'!r}")
-    visible = visible_fields(role, layer)
-    spec = get_layer(layer)
-    # unknown fields are the store's to refuse (KeyError), hidden ones are refused here
-    _refuse_hidden(role, layer, [c for c in (where or {}) if c in spec.field_names], visible,
-                   "filter on field(s)")
-    if filter is not None:
-        if getattr(filter, "layer", None) != layer:
-            raise TypeError(f"filter was not made for layer {layer!r}")
-        _refuse_hidden(role, layer, sorted(filter.fields), visible, "filter on field(s)")
+    visible = _checked_query(role, layer, where, filter)
     if columns is None:
         columns = visible
     else:
@@ -490,17 +480,28 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
                       limit=limit, offset=offset, **extra)
 
 
-def count(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
-          filter=None) -> int:
-    """How many rows :func:`read` would return for the same arguments (no paging)."""
+def _checked_query(role: str | None, layer: str, where: dict | None, filter) -> list[str]:
+    """The fields ``role`` sees in ``layer``, once the layer, the ``where`` keys and the
+    filter's fields are checked against its clearance (what :func:`read` and :func:`count`
+    both refuse: ``AccessDenied``; a filter made for another layer: ``TypeError``)."""
     if not can_read_layer_for(role, layer):
         raise AccessDenied(f"layer {layer!r} is not readable by role {role or 'anonymous'!r}")
     visible = visible_fields(role, layer)
     spec = get_layer(layer)
+    # unknown fields are the store's to refuse (KeyError), hidden ones are refused here
     _refuse_hidden(role, layer, [c for c in (where or {}) if c in spec.field_names], visible,
                    "filter on field(s)")
     if filter is not None:
+        if getattr(filter, "layer", None) != layer:
+            raise TypeError(f"filter was not made for layer {layer!r}")
         _refuse_hidden(role, layer, sorted(filter.fields), visible, "filter on field(s)")
+    return visible
+
+
+def count(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
+          filter=None) -> int:
+    """How many rows :func:`read` would return for the same arguments (no paging)."""
+    _checked_query(role, layer, where, filter)
     extra = {} if filter is None else {"filter": filter}
     return store.count(layer, bbox=bbox, where=_merge_where(where, row_filter_for(role, layer)),
                        **extra)
