@@ -100,7 +100,7 @@ def match_headers(headers: list, spec: Layer) -> dict:
     return out
 
 
-# Coded values whose Vietnamese words the map already has (geo_pcmt.outputs.map.i18n):
+# Coded values whose words are in the one word table (geo_pcmt.words):
 # (layer or None for any layer, field) → key prefix there.
 _VALUE_WORDS: dict[tuple[str | None, str], str] = {
     ("retail_points", "type"): "type.", ("retail_points", "status"): "pstatus.",
@@ -131,8 +131,8 @@ def value_labels(spec: Layer, field: str) -> dict[str, str]:
     prefix = _VALUE_WORDS.get((spec.name, field))
     if prefix is None:
         return {}
-    from geo_pcmt.outputs.map.i18n import I18N  # the one place these words are kept
-    words = I18N["vi"]
+    from geo_pcmt.words import WORDS  # imported here: words -> analysis -> ingest
+    words = WORDS["vi"]
     labels = {v: words[prefix + v] for v in f.allowed if prefix + v in words}
     return labels if len(labels) == len(f.allowed) else {}
 
