@@ -1,6 +1,8 @@
 """Patrol planning: posts, targets and their risk, travel, plans, randomised weeks, storage, CLI."""
 from __future__ import annotations
 
+import re
+
 import json
 import math
 import shutil
@@ -320,9 +322,13 @@ def test_a_budget_that_is_not_positive_is_refused(budget, words):
 
 def test_no_reachable_target_names_the_nearest_and_the_time_it_needs():
     t = targets_frame([("far", 8.0, 30_000, 0), ("farther", 8.0, 0, 40_000)])
-    with pytest.raises(PatrolError, match=r"no target can be reached .* within 6 h .*Mục tiêu far"
-                                          r".* 45\.0 km away on the ground"):
+    with pytest.raises(PatrolError) as caught:
         patrol.plan(t, post(), budget_min=360, detour=1.5)
+    vi, en = str(caught.value).split(" / ")
+    # the commander reads it in Vietnamese first, numbers with a decimal comma
+    assert re.search(r"trong 6,0 giờ .*gần nhất là Mục tiêu far, cách 45,0 km", vi), vi
+    assert re.search(r"no target can be reached .* within 6.0 h .*Mục tiêu far"
+                     r".* 45\.0 km away on the ground", en), en
 
 
 def test_no_targets_at_all_is_a_clear_error():

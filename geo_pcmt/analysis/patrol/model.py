@@ -123,19 +123,23 @@ def find_post(posts: pd.DataFrame, query: str) -> Post:
     """
     q = normalize(query)
     if not q:
-        raise PatrolError("give the post's name, e.g. --post \"Nậm Cắn\"")
+        raise PatrolError("Cần tên đồn, ví dụ \"Nậm Cắn\" / give the post's name, "
+                          "e.g. --post \"Nậm Cắn\"")
     if posts is None or len(posts) == 0:
-        raise PatrolError("no border posts in the store (layer border_posts is empty)")
+        raise PatrolError("Chưa có đồn biên phòng nào trong kho dữ liệu / no border posts in "
+                          "the store (layer border_posts is empty)")
     score = [_match_score(normalize(n), str(i).strip().lower(), query, q)
              for n, i in zip(posts["name"], posts["id"])]
     best = max(score)
     if best == 0:
         known = ", ".join(sorted(map(str, posts["name"])))
-        raise PatrolError(f"unknown post {query!r}; known posts: {known}")
+        raise PatrolError(f"Không có đồn \"{query}\"; các đồn có: {known} / unknown post "
+                          f"{query!r}; known posts: {known}")
     rows = [i for i, s in enumerate(score) if s == best]
     if len(rows) > 1:
         found = ", ".join(str(posts["name"].iloc[i]) for i in rows)
-        raise PatrolError(f"post {query!r} is ambiguous: {found}; give the full name")
+        raise PatrolError(f"Tên \"{query}\" khớp nhiều đồn: {found}; hãy ghi đủ tên / post "
+                          f"{query!r} is ambiguous: {found}; give the full name")
     return Post.from_row(posts.iloc[rows[0]].to_dict())
 
 

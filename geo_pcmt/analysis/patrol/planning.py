@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import LineString
 
+from geo_pcmt.formatting import fmt_number
 from geo_pcmt.analysis.patrol import routing, travel
 from geo_pcmt.analysis.patrol.draw import daily_draw
 from geo_pcmt.analysis.patrol.model import (
@@ -66,8 +67,10 @@ def _checked_targets(targets: pd.DataFrame, post: Post) -> gpd.GeoDataFrame:
     _check_targets(targets)
     targets = targets.to_crs(STORAGE_CRS).reset_index(drop=True)
     if not len(targets):
-        raise PatrolError(f"no targets around {post.name}: nothing to patrol (run the hotspot "
-                          "analysis, or widen the area with a radius)")
+        raise PatrolError(
+            f"Không có mục tiêu nào quanh {post.name}: chưa có gì để tuần tra (chạy phân tích "
+            f"điểm nóng, hoặc mở rộng bán kính) / no targets around {post.name}: nothing to "
+            "patrol (run the hotspot analysis, or widen the area with a radius)")
     return targets
 
 
@@ -159,18 +162,26 @@ def _unreachable(d: _Day, post: Post, budget_min: float, mode: travel.Mode) -> P
     how = MODE_VI[mode.name].lower()
     positive = np.flatnonzero(d.risk > 0)
     if not len(positive):
-        return PatrolError(f"no target with a risk above 0 around {post.name}")
+        return PatrolError(f"Không có mục tiêu nào có mức rủi ro trên 0 quanh {post.name} / "
+                           f"no target with a risk above 0 around {post.name}")
     need = d.tm.minutes[0, 1:] + d.dwell + d.tm.minutes[1:, 0]
     near = int(positive[np.argmin(need[positive])])
     if not math.isfinite(need[near]):
-        return PatrolError(f"no target can be reached from {post.name} ({how}): none is "
-                           "connected to the post on the network")
+        return PatrolError(
+            f"Không mục tiêu nào đi tới được từ {post.name} ({how}): không mục tiêu nào nối với "
+            f"đồn trên mạng đường / no target can be reached from {post.name} ({how}): none is "
+            "connected to the post on the network")
     name = text(d.targets["name"].iloc[near], "") if "name" in d.targets.columns else ""
+    name = name or "mục tiêu gần nhất"
+    km, hours = d.tm.distance_m[0, near + 1] / 1000, need[near] / 60
     return PatrolError(
-        f"no target can be reached from {post.name} and back within {budget_min / 60:g} h "
-        f"({how}): the nearest, {name or d.targets['target_id'].iloc[near]}, is "
-        f"{d.tm.distance_m[0, near + 1] / 1000:.1f} km away on the ground and needs "
-        f"{need[near] / 60:.1f} h (there, {d.dwell[near]:g} min on site, and back)")
+        f"Không mục tiêu nào đi và về được từ {post.name} trong {fmt_number(budget_min / 60, 1)} "
+        f"giờ ({how}): gần nhất là {name}, cách {fmt_number(km, 1)} km đường đi, cần "
+        f"{fmt_number(hours, 1)} giờ (đi, {fmt_number(d.dwell[near])} phút tại chỗ, và về) / "
+        f"no target can be reached from {post.name} and back within "
+        f"{fmt_number(budget_min / 60, 1, 'en')} h ({how}): the nearest, {name}, is "
+        f"{fmt_number(km, 1, 'en')} km away on the ground and needs {fmt_number(hours, 1, 'en')} h "
+        f"(there, {fmt_number(d.dwell[near], 0, 'en')} min on site, and back)")
 
 
 def _candidates(d: _Day, *, randomise: bool, seed: int | None, day: date, own_dwell: bool,
