@@ -1,10 +1,9 @@
 """Patrol planning: posts, targets and their risk, travel, plans, randomised weeks, storage, CLI."""
 from __future__ import annotations
 
-import re
-
 import json
 import math
+import re
 import shutil
 from datetime import date, timedelta
 
