@@ -24,6 +24,7 @@ import pandas as pd
 
 from geo_pcmt.layers import CONFIDENTIALITY_LEVELS, LAYERS, Layer, get_layer
 from geo_pcmt.layers import ROLES  # noqa: F401  (the roles, in order; kept with the layers)
+from geo_pcmt.words import MARKINGS  # noqa: F401  (defined with the other words)
 CLEARANCE = {"viewer": "public", "analyst": "restricted", "commander": "restricted",
              "admin": "secret"}
 SMALL_COUNT = 5  # counts below this are suppressed in public aggregates ("< 5")
@@ -295,9 +296,6 @@ def is_aggregate_frame(frame: pd.DataFrame) -> bool:
 
 # How a product showing rows of each level is marked (Vietnamese, English): the same words on
 # the patrol brief, its GPX, the maps, the exports and the GeoJSON files.
-MARKINGS: dict[str, tuple[str, str]] = {"public": ("Công khai", "Public"),
-                                        "restricted": ("MẬT", "RESTRICTED"),
-                                        "secret": ("TỐI MẬT", "SECRET")}
 
 
 def marking(levels, *, at_least: str = "public") -> tuple[str, str]:

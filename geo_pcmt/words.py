@@ -13,9 +13,47 @@ Examples
 """
 from __future__ import annotations
 
-from geo_pcmt.access import MARKINGS
-from geo_pcmt.analysis.place_history import METHOD_WORDS, STATUS_WORDS
-from geo_pcmt.analysis.targets import VERDICT_WORDS
+#: Classification marks, ``level → (Vietnamese, English)``, printed on every product.
+MARKINGS: dict[str, tuple[str, str]] = {"public": ("Công khai", "Public"),
+                                        "restricted": ("MẬT", "RESTRICTED"),
+                                        "secret": ("TỐI MẬT", "SECRET")}
+
+#: Commune classes: ``code → (Vietnamese name, English name, Vietnamese in a sentence)``.
+#: The names of Decision 28/2025/QĐ-TTg (loại I–III, không ma túy) and the province's label.
+CLASS_WORDS: dict[str, tuple[str, str, str]] = {
+    "loai_I": ("Trọng điểm phức tạp loại I", "Key complex area, class I", "loại I"),
+    "loai_II": ("Trọng điểm phức tạp loại II", "Key complex area, class II", "loại II"),
+    "loai_III": ("Trọng điểm phức tạp loại III", "Key complex area, class III", "loại III"),
+    "co_te_nan_ma_tuy": ("Có tệ nạn ma túy, không phải trọng điểm",
+                         "Drug activity, not a key area", "có tệ nạn ma túy (không trọng điểm)"),
+    "khong_trong_diem": ("Không ghi nhận tệ nạn ma túy", "No drug activity recorded",
+                         "không ghi nhận tệ nạn"),
+    "khong_ma_tuy": ("Được công nhận không ma túy", "Recognised drug-free", "không ma túy"),
+    "sach_ve_ma_tuy": ("Sạch về ma túy (nhãn của tỉnh)", "'Sạch về ma túy' (provincial label)",
+                       "sạch về ma túy"),
+    "chua_danh_gia": ("Chưa đánh giá", "Not assessed", "chưa đánh giá"),
+}
+#: A commune's change of class between two periods: ``code → (Vietnamese, English)``.
+TRANSITION_WORDS: dict[str, tuple[str, str]] = {
+    "improved": ("Tiến bộ", "Improved"), "worsened": ("Xấu đi", "Worsened"),
+    "unchanged": ("Giữ nguyên", "Unchanged"), "first": ("Kỳ đầu", "First period")}
+#: How a complex place was found: ``method → (Vietnamese, English)``.
+METHOD_WORDS: dict[str, tuple[str, str]] = {
+    "dbscan": ("cụm DBSCAN", "DBSCAN cluster"),
+    "hdbscan": ("cụm HDBSCAN", "HDBSCAN cluster"),
+    "gistar_hex": ("ô nóng Gi*", "Gi* hot cells"),
+    "commune_rate": ("tỷ lệ theo xã (Bayes thực nghiệm)", "commune rate (empirical Bayes)"),
+    "commune_gistar": ("Gi* theo xã", "commune Gi*")}
+#: A complex place's state in its lifecycle: ``state → (Vietnamese, English)``.
+PLACE_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "new": ("mới phát hiện", "new"),
+    "under_transformation": ("đang chuyển hóa", "under transformation"),
+    "transformed": ("đã chuyển hóa", "transformed"),
+    "cleared": ("đã xóa bỏ", "cleared"), "relapsed": ("tái phát", "relapsed")}
+#: The grade of progress against a target: ``verdict → (Vietnamese, English)``.
+VERDICT_WORDS: dict[str, tuple[str, str]] = {
+    "achieved": ("đạt chỉ tiêu", "target met"), "on_track": ("đúng tiến độ", "on track"),
+    "behind": ("chậm tiến độ", "behind"), "no_target": ("chưa có chỉ tiêu", "no target")}
 
 #: Words by language, then key; both languages have the same keys (tested).
 WORDS: dict[str, dict[str, str]] = {
@@ -232,7 +270,7 @@ WORDS["en"].update({
     "ui.print_preview": "Print preview", "ui.layers": "Map layers",
 })
 # A place's status and the methods that found it, in the words of geo-pcmt places.
-for _key, (_vi, _en) in STATUS_WORDS.items():
+for _key, (_vi, _en) in PLACE_STATUS_WORDS.items():
     WORDS["vi"][f"pstate.{_key}"] = _vi
     WORDS["en"][f"pstate.{_key}"] = _en
 for _key, (_vi, _en) in METHOD_WORDS.items():
@@ -242,4 +280,33 @@ for _key, (_vi, _en) in METHOD_WORDS.items():
 for _key, (_vi, _en) in VERDICT_WORDS.items():
     WORDS["vi"][f"verdict.{_key}"] = _vi
     WORDS["en"][f"verdict.{_key}"] = _en
+for _key, (_vi, _en, _vi_short) in CLASS_WORDS.items():
+    WORDS["vi"][f"class.{_key}"] = _vi
+    WORDS["en"][f"class.{_key}"] = _en
+for _key, (_vi, _en) in TRANSITION_WORDS.items():
+    WORDS["vi"][f"transition.{_key}"] = _vi
+    WORDS["en"][f"transition.{_key}"] = _en
 
+
+def class_name(code: str | None, lang: str = "vi") -> str:
+    """A commune class's name as a table or legend shows it; unknown codes unchanged.
+
+    Examples
+    --------
+    >>> class_name("loai_II"), class_name("khong_ma_tuy", "en"), class_name(None)
+    ('Trọng điểm phức tạp loại II', 'Recognised drug-free', '')
+    """
+    words = CLASS_WORDS.get(code or "")
+    return (words[0] if lang == "vi" else words[1]) if words else (code or "")
+
+
+def class_in_sentence(code: str | None) -> str:
+    """A commune class as it reads inside a Vietnamese sentence (``"loại I"``).
+
+    Examples
+    --------
+    >>> class_in_sentence("loai_I"), class_in_sentence("co_te_nan_ma_tuy")
+    ('loại I', 'có tệ nạn ma túy (không trọng điểm)')
+    """
+    words = CLASS_WORDS.get(code or "")
+    return words[2] if words else (code or "")

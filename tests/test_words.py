@@ -44,3 +44,28 @@ def test_a_word_lookup_does_not_load_the_map_package():
             "print(sorted(m for m in sys.modules if m == 'folium' or m.startswith('geo_pcmt.outputs.map')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_class_names_are_written_once():
+    # every product (report, exports, charts, status warnings) names a commune class with the
+    # word table's words; a second copy of a name is how two products came to disagree
+    from pathlib import Path
+    import geo_pcmt
+    root = Path(geo_pcmt.__file__).parent
+    names = [w[0] for w in __import__("geo_pcmt.words", fromlist=["CLASS_WORDS"]).CLASS_WORDS.values()
+             if len(w[0]) > 15]
+    copies = [(str(p.relative_to(root)), n) for p in root.rglob("*")
+              if p.suffix in (".py", ".html", ".js") and p.name != "words.py"
+              for n in names if n in p.read_text(encoding="utf-8")]
+    assert not copies, copies
+
+
+def test_products_name_a_class_alike():
+    import pandas as pd
+    from geo_pcmt.analysis.report_tables import CLASS_VI
+    from geo_pcmt.outputs.charts import STATUS_LABELS
+    from geo_pcmt.outputs.headers import readable
+    from geo_pcmt.words import class_name
+    shown = readable(pd.DataFrame({"commune_code": ["1"], "status": ["khong_trong_diem"]}))
+    assert shown.iloc[0, 1] == class_name("khong_trong_diem") == CLASS_VI["khong_trong_diem"] \
+        == STATUS_LABELS["khong_trong_diem"] == "Không ghi nhận tệ nạn ma túy"

@@ -19,18 +19,10 @@ from geo_pcmt.crs import METRIC_CRS
 from geo_pcmt.formatting import fmt_number
 from geo_pcmt.layers.derived import PLACE_STATUSES
 from geo_pcmt.values import dates
+from geo_pcmt.words import METHOD_WORDS, PLACE_STATUS_WORDS  # noqa: F401
 
 #: The methods that can find a place, in words (Vietnamese, English).
-METHOD_WORDS = {"dbscan": ("cụm DBSCAN", "DBSCAN cluster"),
-                "hdbscan": ("cụm HDBSCAN", "HDBSCAN cluster"),
-                "gistar_hex": ("ô nóng Gi*", "Gi* hot cells"),
-                "commune_rate": ("tỷ lệ theo xã (Bayes thực nghiệm)", "commune rate (empirical Bayes)"),
-                "commune_gistar": ("Gi* theo xã", "commune Gi*")}
-
-STATUS_WORDS = {"new": ("mới phát hiện", "new"),
-                "under_transformation": ("đang chuyển hóa", "under transformation"),
-                "transformed": ("đã chuyển hóa", "transformed"),
-                "cleared": ("đã xóa bỏ", "cleared"), "relapsed": ("tái phát", "relapsed")}
+STATUS_WORDS = PLACE_STATUS_WORDS
 CHANGES = ("new", "same", "up", "down", "relapsed")
 CLOSED = frozenset({"transformed", "cleared"})
 

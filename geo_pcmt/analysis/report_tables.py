@@ -18,6 +18,7 @@ import pandas as pd
 
 from geo_pcmt.ingest.headers import value_labels
 from geo_pcmt.layers import get_layer
+from geo_pcmt.words import class_name
 
 PERIOD_KINDS = ("month", "quarter", "year", "action_month")
 
@@ -25,11 +26,9 @@ FORCES = (("cong_an", "Công an"), ("bien_phong", "Bộ đội Biên phòng"), (
 CASE_KINDS_VI = value_labels(get_layer("cases"), "kind")  # the words of the one word table
 SEIZURES = (("heroin_g", "Heroin", "gam", 2), ("meth_pills", "Ma túy tổng hợp", "viên", 0),
             ("crystal_meth_g", "Ma túy đá", "gam", 2), ("opium_g", "Thuốc phiện", "gam", 2))
-CLASS_VI = {"loai_I": "Trọng điểm phức tạp loại I", "loai_II": "Trọng điểm phức tạp loại II",
-            "loai_III": "Trọng điểm phức tạp loại III",
-            "co_te_nan_ma_tuy": "Có tệ nạn ma túy (không trọng điểm)",
-            "khong_trong_diem": "Không có tệ nạn ma túy", "khong_ma_tuy": "Không ma túy",
-            "chua_danh_gia": "Chưa đánh giá"}
+CLASS_VI = {code: class_name(code) for code in (  # in the order of the report's tables
+    "loai_I", "loai_II", "loai_III", "co_te_nan_ma_tuy", "khong_trong_diem", "khong_ma_tuy",
+    "chua_danh_gia")}
 CLASS_SHORT = {"loai_I": "I", "loai_II": "II", "loai_III": "III"}
 
 

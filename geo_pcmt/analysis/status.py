@@ -32,6 +32,7 @@ from geo_pcmt.analysis.recognitions import (
     validate_recognitions,
 )
 from geo_pcmt.layers import get_layer
+from geo_pcmt.words import class_in_sentence
 from geo_pcmt.analysis.rules import (
     CLASS_STATUSES,
     DRUG_ACTIVITY,
@@ -47,14 +48,10 @@ DRUG_FREE = "khong_ma_tuy"
 SACH = "sach_ve_ma_tuy"
 CLASS_ORDER = ("loai_I", "loai_II", "loai_III", DRUG_ACTIVITY, NOT_KEY_AREA, DRUG_FREE)  # worst → best
 KEY_AREAS = CLASS_STATUSES  # địa bàn trọng điểm phức tạp
-CLASS_VI = {"loai_I": "loại I", "loai_II": "loại II", "loai_III": "loại III",
-            DRUG_ACTIVITY: "có tệ nạn ma túy (không trọng điểm)",
-            NOT_KEY_AREA: "không trọng điểm", DRUG_FREE: "không ma túy",
-            UNDETERMINED: "chưa đánh giá"}
 
 
 def _vi(value: str | None) -> str:
-    return CLASS_VI.get(value, value or "")
+    return class_in_sentence(value)
 
 
 def _key(key: str) -> str:

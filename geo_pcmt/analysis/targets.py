@@ -14,6 +14,7 @@ import pandas as pd
 
 from geo_pcmt.analysis.status import DRUG_FREE, SACH, recognitions_on
 from geo_pcmt.formatting import fmt_compact, fmt_number, fmt_percent
+from geo_pcmt.words import VERDICT_WORDS  # noqa: F401  (the grades, in the one word table)
 
 PROVINCE_SCOPES = ("province", "tinh", "tỉnh", "40", "nghe_an", "nghệ an")
 BORDER_SCOPES = ("border", "bien_gioi", "biên giới", "border_communes")
@@ -101,8 +102,6 @@ class Dashboard:
 
 
 #: The words of each verdict (Vietnamese, English): the one place the grading is named.
-VERDICT_WORDS = {"achieved": ("đạt chỉ tiêu", "target met"), "on_track": ("đúng tiến độ", "on track"),
-            "behind": ("chậm tiến độ", "behind"), "no_target": ("chưa có chỉ tiêu", "no target")}
 _LABEL_WORDS = {DRUG_FREE: ("không ma túy", "drug-free"),
                 SACH: ("sạch về ma túy", "'sạch về ma túy'")}
 

@@ -13,16 +13,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from geo_pcmt.analysis.progress import BorderSummary
+from geo_pcmt.words import class_name
 
 STATUS_COLORS = {
     "loai_I": "#b2182b", "loai_II": "#ef8a62", "loai_III": "#fddbc7",
     "khong_trong_diem": "#d9d9d9", "khong_ma_tuy": "#1a9850", "chua_danh_gia": "#ffffff",
 }
-STATUS_LABELS = {
-    "loai_I": "Loại I", "loai_II": "Loại II", "loai_III": "Loại III",
-    "khong_trong_diem": "Không trọng điểm (not a key area)",
-    "khong_ma_tuy": "Không ma túy (drug-free)", "chua_danh_gia": "Chưa đánh giá (not assessed)",
-}
+STATUS_LABELS = {code: class_name(code) for code in STATUS_COLORS}
 _LAYERS = [  # layer, filter column, label, marker, colour, size
     ("cases", "in_year", "Vụ án trong năm (cases)", ".", "#7f7f7f", 4),
     ("retail_points", "active", "Điểm đang hoạt động (active points)", "o", "#d7301f", 14),

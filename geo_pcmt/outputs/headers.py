@@ -12,23 +12,18 @@ from typing import Mapping
 import pandas as pd
 
 from geo_pcmt.layers import LAYERS
+from geo_pcmt.words import CLASS_WORDS, TRANSITION_WORDS
 
-CLASS_NAMES_VI = {
-    "loai_I": "Trọng điểm phức tạp loại I", "loai_II": "Trọng điểm phức tạp loại II",
-    "loai_III": "Trọng điểm phức tạp loại III",
-    "co_te_nan_ma_tuy": "Có tệ nạn ma túy, không phải trọng điểm",
-    "khong_trong_diem": "Không ghi nhận tệ nạn, không trọng điểm",
-    "khong_ma_tuy": "Được công nhận không ma túy", "sach_ve_ma_tuy": "Sạch về ma túy",
-    "chua_danh_gia": "Chưa đánh giá",
-    "improved": "Tiến bộ", "worsened": "Xấu đi", "unchanged": "Giữ nguyên", "first": "Kỳ đầu",
-}
+#: Class and transition codes → the Vietnamese words of the one word table.
+CLASS_NAMES_VI = {**{code: words[0] for code, words in CLASS_WORDS.items()},
+                  **{code: words[0] for code, words in TRANSITION_WORDS.items()}}
 CLASS_COLUMNS = ("status", "computed_class", "provisional_class", "previous_status",
                  "drug_free_label", "transition", "target_status", "current_status")
 EXTRA_HEADERS = {
     "commune_code": "Mã xã", "commune_name": "Xã, phường", "period": "Kỳ",
     "previous_period": "Kỳ trước", "previous_status": "Tình trạng kỳ trước",
     "transition": "Chuyển biến", "steps": "Số bậc", "rule_set_changed": "Đổi bộ tiêu chí",
-    "drug_free": "Được công nhận không ma túy", "is_border": "Xã biên giới",
+    "drug_free": CLASS_WORDS["khong_ma_tuy"][0], "is_border": "Xã biên giới",
     "lao_province": "Tỉnh Lào giáp ranh", "as_of": "Số liệu đến ngày",
     "points_new": "Điểm mới phát hiện", "points_cleared": "Điểm đã triệt xóa",
     "points_reemerged": "Điểm tái phát", "points_active_end": "Điểm còn hoạt động cuối kỳ",
