@@ -24,6 +24,9 @@ place — the neighbouring house, 30–80 m from the true place in a random dire
 same GPS noise): those must stay conflicts when they meet a fix of the true place; the
 report counts any the GPS rule merged instead.
 
+As in the app, a field the phone already shows at the value chosen is not sent (the burst's
+officers often find the status they would set): such an edit records the sighting date.
+
 Checked at the end: every edit answered, none lost — each is applied, merged, a
 duplicate, or a conflict stored with the phone's values; every edit id is in
 ``field_edits`` and every created case is stored. Reported: merges, conflicts left for a
@@ -181,6 +184,11 @@ class Simulation:
 
     def queue(self, phone: Phone, fid: str, f: dict, changes: dict, geometry, day: int,
               accuracy: float = 6.0) -> dict:
+        # as the app: a field at the value the phone shows is not sent; an officer who finds
+        # nothing to change records the sighting (the last activity) instead
+        changes = {k: v for k, v in changes.items() if f["properties"].get(k) != v}
+        if not changes and geometry is None:
+            changes = {"last_activity": f"2026-03-{1 + day:02d}"}
         base = {k: f["properties"].get(k) for k in changes}
         if geometry is not None:
             base["geometry"] = f["geometry"]

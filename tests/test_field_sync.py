@@ -91,6 +91,12 @@ def test_merge_compares_numbers_text_and_geometry_as_values():
     assert m.take == {"geometry": moved} and not m.conflicts
 
 
+def test_a_field_sent_at_the_value_the_phone_saw_is_no_change_and_the_server_stands():
+    m = three_way({"status": "watch", "name": "A"}, {"status": "re-emerged", "name": "B"},
+                  {"status": "watch", "name": "C"})
+    assert m.same == ["status"] and m.conflicts == {"name": ("A", "B", "C")} and not m.take
+
+
 def test_a_later_activity_date_and_a_point_within_the_gps_error_need_nobody():
     later = three_way({"last_activity": "2026-03-01"}, {"last_activity": "2026-03-04"},
                       {"last_activity": "2026-03-06"})

@@ -5,6 +5,8 @@ server before the edit arrived, each field the phone changed is decided on its o
 
 * the server still holds the base value -> the phone's value is taken (an automatic merge);
 * the server already holds the phone's value -> nothing to write (the same change twice);
+* the phone sent the field at the value it saw (its base): it did not change it, the
+  server's value stands;
 * the server changed the field to something else -> a conflict, kept for a person.
 
 The geometry is one more field, named ``geometry`` (GeoJSON), compared as shapes to within
@@ -159,6 +161,8 @@ def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
             out.same.append(name)
         elif name in base and same(theirs, base[name]):
             out.take[name] = mine
+        elif name in base and same(mine, base[name]):
+            out.same.append(name)  # sent at the value the phone saw: not changed there
         elif name == GEOMETRY and _same_place(out, theirs, mine, accuracy_m,
                                               server_accuracy_m):
             pass  # moved on both sides to fixes of the same place: the better one is kept

@@ -321,6 +321,7 @@
           el("b", { text: `${this.title(e.edit.layer)} – ${name}` }),
           el("span", { class: "state", text: t(state) }),
           el("small", { text: new Date(e.edit.recorded_at).toLocaleString(I18n.lang === "en" ? "en-GB" : "vi-VN") })]);
+        li.dataset.edit = e.edit_id;
         const problems = (e.result && e.result.problems) || [];
         if (problems.length) {
           li.appendChild(el("small", { class: "problems", text: `${t("problems")}: ` +
