@@ -187,7 +187,10 @@ def _same_place(out: Merge, server: Any, phone: Any, phone_acc: float | None,
         return False
     bound = AGREE_K * math.hypot(phone_acc, server_acc)
     keep_phone = phone_acc < server_acc
-    (out.take.__setitem__(GEOMETRY, phone) if keep_phone else out.same.append(GEOMETRY))
+    if keep_phone:
+        out.take[GEOMETRY] = phone
+    else:
+        out.same.append(GEOMETRY)
     out.notes[GEOMETRY] = (
         f"two GPS fixes {d:.1f} m apart (≤ {bound:.1f} m for ±{phone_acc:g} m and "
         f"±{server_acc:g} m): the same place; kept the {'phone' if keep_phone else 'server'}"
