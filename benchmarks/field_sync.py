@@ -9,9 +9,23 @@ analyst each) work for ``--days`` simulated days. Each phone takes a snapshot
 (it keeps queueing) or syncs its queue at the end of the day (``POST /api/field/sync`` in
 batches of ``--batch``) and takes a fresh snapshot. A phone works mostly on its own area's
 records (one in ten edits on a neighbour's): last activity dates, status changes, notes in
-the name, points moved (GPS), and new drug cases. On day ``--burst-day`` every phone makes
+the name, points moved (GPS, see below), and new drug cases. On day ``--burst-day`` every
+phone makes
 ``--burst`` edits in all at the same moment to the same 25 records. One response in twenty
 is "lost" and the batch sent again (answered ``duplicate``).
+
+How a point is moved: an officer stands at the place and records a GPS fix. Each record's
+stored point is its geocoded address, off the true place by a geocoding error drawn once per
+record (a random direction, 5–40 m). A move sends the true place plus GPS noise: the phone
+reports an accuracy ``a`` drawn from 4–15 m, the ~68 % radius of a circular normal error, so
+the noise has σ = a / 1.510 per axis (see :func:`geo_pcmt.sync.merge.fixes_agree`); the
+edit carries ``accuracy_m = a``. One move in ten (``--other-place``) is genuinely another
+place — the neighbouring house, 30–80 m from the true place in a random direction (plus the
+same GPS noise): those must stay conflicts when they meet a fix of the true place; the
+report counts any the GPS rule merged instead.
+
+As in the app, a field the phone already shows at the value chosen is not sent (the burst's
+officers often find the status they would set): such an edit records the sighting date.
 
 Checked at the end: every edit answered, none lost — each is applied, merged, a
 duplicate, or a conflict stored with the phone's values; every edit id is in
@@ -23,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import tempfile
@@ -45,6 +60,10 @@ from geo_pcmt.web import create_app  # noqa: E402
 FAST_HASH = "pbkdf2:sha256:1000"
 HOT = 25  # records the burst's edits share
 STATUSES = ("active", "watch", "re-emerged")
+GEOCODE_ERROR_M = (5.0, 40.0)   # how far a stored (geocoded) point is from the true place
+ACCURACY_M = (4.0, 15.0)        # the accuracies phones report (68 % radius)
+OTHER_PLACE_M = (30.0, 80.0)    # "the neighbouring house": another place, this far off
+SIGMA_PER_ACCURACY = 1 / math.sqrt(-2 * math.log(1 - 0.68))  # σ per axis of a 68 % radius
 
 
 @dataclass
@@ -100,6 +119,29 @@ class Simulation:
         self.sent: dict[str, dict] = {}        # edit_id -> the edit
         self.answers: dict[str, list] = {}     # edit_id -> every status answered
         self.sync_s, self.snapshot_s, self.calls = [], [], 0
+        self.truth: dict[str, tuple[float, float]] = {}   # id -> the true place (lon, lat)
+        self.other_place: set[str] = set()     # edit ids of moves to another place
+
+    def place_truth(self, features: dict) -> None:
+        """The true place of every record: its stored point off by a geocoding error."""
+        for fid, f in features.items():
+            lon, lat = f["geometry"]["coordinates"]
+            self.truth[fid] = _offset(lon, lat, self.rng.uniform(*GEOCODE_ERROR_M),
+                                      self.rng.uniform(0, 2 * math.pi))
+
+    def gps_move(self, fid: str) -> tuple[dict, float, bool]:
+        """A GPS fix taken at the record's true place (or, one in ten, at another place
+        nearby): the point, the accuracy the phone reports, whether it is another place."""
+        rng = self.rng
+        lon, lat = self.truth[fid]
+        other = rng.random() < self.args.other_place
+        if other:
+            lon, lat = _offset(lon, lat, rng.uniform(*OTHER_PLACE_M), rng.uniform(0, 2 * math.pi))
+        accuracy = round(rng.uniform(*ACCURACY_M), 1)
+        sigma = accuracy * SIGMA_PER_ACCURACY
+        lon, lat = _offset(lon, lat, sigma * rng.gauss(0, 1), 0.0)
+        lon, lat = _offset(lon, lat, sigma * rng.gauss(0, 1), math.pi / 2)
+        return {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]}, accuracy, other
 
     def call(self, phone: Phone, method: str, url: str, body=None):
         kw = {"headers": {"Authorization": f"Bearer {phone.token}"}}
@@ -126,7 +168,7 @@ class Simulation:
         props, when = f["properties"], f"2026-03-{1 + day:02d}"
         kind = kind or rng.choices(["last_activity", "status", "name", "geometry"],
                                    [40, 25, 15, 20])[0]
-        geometry = None
+        geometry, accuracy, other = None, 6.0, False
         if kind == "last_activity":
             changes = {"last_activity": when}
         elif kind == "status":
@@ -134,24 +176,32 @@ class Simulation:
         elif kind == "name":
             changes = {"name": f"Điểm {fid[3:]} (ghi chú {phone.name} ngày {day + 1})"}
         else:
-            lon, lat = f["geometry"]["coordinates"]
-            geometry = {"type": "Point", "coordinates": [
-                round(lon + rng.uniform(-2e-4, 2e-4), 7), round(lat + rng.uniform(-2e-4, 2e-4), 7)]}
-        self.queue(phone, fid, f, changes if geometry is None else {}, geometry, day)
+            geometry, accuracy, other = self.gps_move(fid)
+        e = self.queue(phone, fid, f, changes if geometry is None else {}, geometry, day,
+                       accuracy)
+        if other:
+            self.other_place.add(e["edit_id"])
 
-    def queue(self, phone: Phone, fid: str, f: dict, changes: dict, geometry, day: int):
+    def queue(self, phone: Phone, fid: str, f: dict, changes: dict, geometry, day: int,
+              accuracy: float = 6.0) -> dict:
+        # as the app: a field at the value the phone shows is not sent; an officer who finds
+        # nothing to change records the sighting (the last activity) instead
+        changes = {k: v for k, v in changes.items() if f["properties"].get(k) != v}
+        if not changes and geometry is None:
+            changes = {"last_activity": f"2026-03-{1 + day:02d}"}
         base = {k: f["properties"].get(k) for k in changes}
         if geometry is not None:
             base["geometry"] = f["geometry"]
         e = {"edit_id": str(uuid.uuid4()), "layer": "retail_points", "op": "update", "id": fid,
              "base_version": f["version"], "base": base, "changes": changes,
              "geometry": geometry, "recorded_at": f"2026-03-{1 + day:02d}T10:00:00+07:00",
-             "accuracy_m": 6.0}
+             "accuracy_m": accuracy}
         phone.queue.append(e)
         self.sent[e["edit_id"]] = e
         # the phone now shows its own change (its next edit's base)
         phone.known[fid] = {**f, "properties": {**f["properties"], **changes},
                             "geometry": geometry or f["geometry"]}
+        return e
 
     def create(self, phone: Phone, day: int):
         phone.created += 1
@@ -203,6 +253,7 @@ class Simulation:
         a = self.args
         for p in self.phones:
             self.snapshot(p)
+        self.place_truth(self.phones[0].known)
         per_day = (a.edits - a.burst) / (a.days * len(self.phones))
         for day in range(a.days):
             for p in self.phones:
@@ -237,10 +288,17 @@ def check(sim: Simulation, store) -> dict:
     creates = [e["id"] for e in sim.sent.values() if e["op"] == "create"]
     have = set(access.read(store, "cases", role="admin", columns=["id"])["id"])
     lost += [c for c in creates if c not in have]
+    by_rule = _gps_merged(store)
     ms = sorted(sim.sync_s)
     by_field = Counter(conflicts["fields"]) if len(conflicts) else Counter()
     return {"edits": len(sim.sent), "statuses": dict(statuses), "resent": dict(resent),
             "conflict_fields": dict(by_field.most_common()),
+            "moves": sum(1 for e in sim.sent.values() if e["op"] == "update" and e["geometry"]),
+            "gps_merged": len(by_rule),
+            "other_place": len(sim.other_place),
+            "other_place_merged": len(by_rule & sim.other_place),
+            "other_place_conflict": sum(1 for eid in sim.other_place
+                                        if first.get(eid, {}).get("status") == "conflict"),
             "lost": len(lost), "conflicts": int(statuses["conflict"]),
             "conflict_share": statuses["conflict"] / max(1, len(sim.sent)),
             "calls": sim.calls, "sync_s": sum(ms),
@@ -250,13 +308,32 @@ def check(sim: Simulation, store) -> dict:
             "snapshot_p50_ms": 1000 * sorted(sim.snapshot_s)[len(sim.snapshot_s) // 2]}
 
 
+def _gps_merged(store) -> set[str]:
+    """The edit ids whose point the GPS-accuracy rule merged (the audit record of each
+    ``field_edits`` write says so: ``rules`` is ``{edit id: {field: why}}``)."""
+    log = access.read(store, "audit_log", role="admin", where={"layer": "field_edits"},
+                      columns=["detail"])
+    out = set()
+    for text in log["detail"].dropna():
+        if '"rules"' in text:
+            rules = json.loads(text).get("rules") or {}
+            out.update(eid for eid, r in rules.items() if "geometry" in r)
+    return out
+
+
+def _offset(lon: float, lat: float, metres: float, bearing: float) -> tuple[float, float]:
+    """``(lon, lat)`` moved ``metres`` towards ``bearing`` (radians from east)."""
+    return (lon + metres * math.cos(bearing) / (111_320.0 * math.cos(math.radians(lat))),
+            lat + metres * math.sin(bearing) / 110_574.0)
+
+
 def simulate(folder: Path, *, devices: int = 20, edits: int = 10_000, days: int = 14,
              burst: int = 500, burst_day: int = 7, records: int = 1000, batch: int = 200,
-             offline: float = 0.4, seed: int = 20) -> dict:
+             offline: float = 0.4, seed: int = 20, other_place: float = 0.1) -> dict:
     """Run the simulation in ``folder`` (GeoPackage); the figures of :func:`check`."""
     args = argparse.Namespace(devices=devices, edits=edits, days=days, burst=burst,
                               burst_day=burst_day, records=records, batch=batch,
-                              offline=offline, seed=seed)
+                              offline=offline, seed=seed, other_place=other_place)
     seed_store(folder / "field.gpkg", records, seed)
     app, tokens = make_app(folder, str(folder / "field.gpkg"), devices)
     sim = Simulation(app, tokens, [f"RP-{i:05d}" for i in range(records)], args)
@@ -276,6 +353,11 @@ def _table(r: dict) -> str:
             ("conflicts left for a person", f"{r['conflicts']:,} ({r['conflict_share']:.2%})"),
             ("  of which on the field(s)", ", ".join(f"{k} {v}" for k, v in
                                                    r["conflict_fields"].items())),
+            ("points moved (GPS fixes)", f"{r['moves']:,}"),
+            ("  merged by the GPS-accuracy rule", f"{r['gps_merged']:,}"),
+            ("  another place: conflict / merged", f"{r['other_place_conflict']:,} / "
+                                                  f"{r['other_place_merged']:,} of "
+                                                  f"{r['other_place']:,}"),
             ("rejected", f"{s.get('rejected', 0):,}"),
             ("re-sent answers (duplicate)", f"{sum(r['resent'].values()):,}"),
             ("lost", f"{r['lost']:,}"),
@@ -298,6 +380,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=200)
     p.add_argument("--offline", type=float, default=0.4)
     p.add_argument("--seed", type=int, default=20)
+    p.add_argument("--other-place", type=float, default=0.1,
+                   help="share of moves that are genuinely another place (30–80 m off)")
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="field_sync_") as tmp:
         t = time.perf_counter()

@@ -9,13 +9,15 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import uuid
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from geo_pcmt import access
-from geo_pcmt.sync.merge import same, three_way
+from geo_pcmt.sync.merge import AGREE_K, distance_m, fixes_agree, same, three_way
 from tests.conftest import bearer, csrf_of, login
 
 RP = "/api/collections/retail_points/items"
@@ -89,6 +91,12 @@ def test_merge_compares_numbers_text_and_geometry_as_values():
     assert m.take == {"geometry": moved} and not m.conflicts
 
 
+def test_a_field_sent_at_the_value_the_phone_saw_is_no_change_and_the_server_stands():
+    m = three_way({"status": "watch", "name": "A"}, {"status": "re-emerged", "name": "B"},
+                  {"status": "watch", "name": "C"})
+    assert m.same == ["status"] and m.conflicts == {"name": ("A", "B", "C")} and not m.take
+
+
 def test_a_later_activity_date_and_a_point_within_the_gps_error_need_nobody():
     later = three_way({"last_activity": "2026-03-01"}, {"last_activity": "2026-03-04"},
                       {"last_activity": "2026-03-06"})
@@ -102,13 +110,61 @@ def test_a_later_activity_date_and_a_point_within_the_gps_error_need_nobody():
     kw = {"base": {"geometry": base}, "server": {"geometry": server},
           "phone": {"geometry": five_m}}
     assert three_way(**kw, accuracy_m=8).same == ["geometry"]
-    assert three_way(**kw, accuracy_m=3).conflicts                  # 5 m apart, 3 m GPS
+    assert three_way(**kw, accuracy_m=2).conflicts       # 5.3 m apart > 1.621·√(2²+2²) = 4.6 m
     # the phone's own small correction (server unchanged) is always taken
     assert three_way({"geometry": base}, {"geometry": base}, {"geometry": five_m},
                      accuracy_m=50).take == {"geometry": five_m}
 
 
 # --- snapshot ----------------------------------------------------------------------------------
+
+def _east(metres: float) -> dict:
+    """A point ``metres`` east of (104.1, 19.35), as :func:`distance_m` measures."""
+    step = distance_m(_P0, {"type": "Point", "coordinates": [104.1001, 19.35]}) / 1e-4
+    return {"type": "Point", "coordinates": [104.1 + metres / step, 19.35]}
+
+
+_P0 = {"type": "Point", "coordinates": [104.1, 19.35]}
+
+
+@pytest.mark.parametrize("phone_acc,server_acc", [(6, 8), (4, 15), (10, 10)])
+def test_two_gps_fixes_agree_up_to_the_95_percent_bound_and_no_further(phone_acc, server_acc):
+    base = {"type": "Point", "coordinates": [104.09, 19.35]}      # the geocoded point
+    bound = AGREE_K * math.hypot(phone_acc, server_acc)
+    for d, agree in ((bound - 0.05, True), (bound + 0.05, False)):
+        m = three_way({"geometry": base}, {"geometry": _P0}, {"geometry": _east(d)},
+                      accuracy_m=phone_acc, server_accuracy_m=server_acc)
+        assert (not m.conflicts) is agree, (d, m)
+        if agree:   # the more accurate fix is kept (the server's on a tie), and why is said
+            phone_better = phone_acc < server_acc
+            assert (m.take == {"geometry": _east(d)}) is phone_better
+            assert (m.same == ["geometry"]) is not phone_better
+            assert f"{d:.1f} m apart" in m.notes["geometry"]
+        else:
+            assert m.conflicts["geometry"][1:] == (_P0, _east(d)) and not m.notes
+
+
+def test_the_gps_bound_is_the_rayleigh_95_percent_of_two_68_percent_radii():
+    # σ from a 68 % radius, the difference of two fixes Rayleigh with σ² = σ1² + σ2²: the
+    # share within k·√(a1² + a2²) is 95 % (checked by drawing fixes)
+    rng = np.random.default_rng(5)
+    a1, a2 = rng.uniform(4, 15, 200_000), rng.uniform(4, 15, 200_000)
+    s1, s2 = a1 / math.sqrt(-2 * math.log(0.32)), a2 / math.sqrt(-2 * math.log(0.32))
+    one = rng.normal(size=(200_000, 2)) * s1[:, None]
+    assert abs((np.hypot(*one.T) <= a1).mean() - 0.68) < 0.005        # a is the 68 % radius
+    diff = one - rng.normal(size=(200_000, 2)) * s2[:, None]
+    assert abs((np.hypot(*diff.T) <= AGREE_K * np.hypot(a1, a2)).mean() - 0.95) < 0.003
+    assert fixes_agree(16.2, 6, 8) and not fixes_agree(16.3, 6, 8)
+
+
+def test_without_the_phone_accuracy_two_moves_are_a_conflict_and_unknown_server_uses_it():
+    base = {"type": "Point", "coordinates": [104.09, 19.35]}
+    kw = {"base": {"geometry": base}, "server": {"geometry": _P0}, "phone": {"geometry": _east(3)}}
+    assert three_way(**kw).conflicts                                  # no accuracy at all
+    assert not three_way(**kw, accuracy_m=2).conflicts              # 3 m ≤ 1.621·√8 = 4.6 m
+    assert three_way({"geometry": base}, {"geometry": _P0}, {"geometry": _east(4.7)},
+                     accuracy_m=2).conflicts
+
 
 def test_snapshot_has_each_feature_with_its_version_the_fields_and_the_mark(app, web_store):
     snap = snapshot(app, layers="retail_points,cases")
@@ -243,6 +299,57 @@ def test_a_moved_point_merges_with_a_status_changed_in_the_office(app, web_store
     row = record(web_store, "RP-01")
     assert row["status"] == "watch"
     assert (round(row.geometry.x, 6), round(row.geometry.y, 6)) == (104.1123, 19.3531)
+
+
+def _fix_near(point: dict, metres_east: float) -> dict:
+    x, y = point["coordinates"]
+    return {"type": "Point", "coordinates": [x + metres_east / (111_320.0 * math.cos(
+        math.radians(y))), y]}
+
+
+def test_two_phones_fixing_one_place_merge_with_the_stored_fixs_own_accuracy(app, web_store):
+    """Phone A's fix (±12 m) is stored; phone B, from the same old snapshot, sends a fix
+    10 m away at ±3 m: agreeing only with A's stored accuracy (bound 20 m; with B's ±3 m
+    for both, 6.9 m), so B's better fix is kept and the audit says why. A third phone 40 m
+    away is another place: a conflict."""
+    snap = snapshot(app)
+    f = feature(snap, "RP-01")
+    there = _fix_near(f["geometry"], 25.0)
+    a = update(f, {}, geometry=there, accuracy_m=12.0)
+    assert sync(app, [a], device="aaaa")[0]["status"] == "applied"
+    b = update(f, {}, geometry=_fix_near(there, 10.0), accuracy_m=3.0)
+    result = sync(app, [b], device="bbbb")[0]
+    assert result["status"] == "merged", result
+    row = record(web_store, "RP-01")
+    assert round(row.geometry.x, 7) == round(b["geometry"]["coordinates"][0], 7)
+    log = web_store.read("audit_log")
+    why = log[log["detail"].str.contains(b["edit_id"]) & (log["layer"] == "retail_points")]
+    assert why["detail"].str.contains("10.0 m apart").any()
+    assert why["detail"].str.contains("kept the phone's fix").any()
+    # B's fix (±3 m) is now the stored one: a fix 12 m off at ±3 m no longer agrees
+    c = update(f, {}, geometry=_fix_near(there, 22.0), accuracy_m=3.0)
+    result = sync(app, [c], device="cccc")[0]
+    assert result["status"] == "conflict"
+    # one by one (the careful path) reads the same stored accuracy
+    d = update(f, {}, geometry=_fix_near(there, 12.0), accuracy_m=3.0)
+    from geo_pcmt.sync.apply import Writer, apply_edit
+    from geo_pcmt.sync.edits import parse_edit
+    out, _ = apply_edit(Writer(web_store, "an", "analyst", "dddd"), parse_edit(d))
+    assert out.status == "merged"           # 2 m from B's fix: within 1.621·√(3²+3²)
+    logged = access.read(web_store, "field_edits", role="admin",
+                         where={"id": [a["edit_id"], b["edit_id"]]})
+    assert sorted(logged["accuracy_m"]) == [3.0, 12.0]
+    # a worse fix of the same place: the stored one stays, nothing written, the log says why
+    e = update(f, {}, geometry=there, accuracy_m=15.0)
+    version = web_store.data_version()
+    result = sync(app, [e], device="eeee")[0]
+    assert result["status"] == "merged" and "notes" not in result
+    log = web_store.read("audit_log")
+    why = log[(log["layer"] == "field_edits") & log["detail"].str.contains(e["edit_id"])]
+    assert why["detail"].str.contains("kept the server's fix").any()
+    assert round(record(web_store, "RP-01").geometry.x, 7) == \
+        round(b["geometry"]["coordinates"][0], 7)    # B's (d tied with it: the server's kept)
+    assert version < web_store.data_version()  # (the field_edits row is a write)
 
 
 # --- idempotency and audit ----------------------------------------------------------------------

@@ -30,4 +30,6 @@ def test_twenty_phones_two_weeks_offline_lose_nothing(tmp_path):
     assert r["statuses"].get("rejected", 0) == 0
     assert r["statuses"]["merged"] > 50                      # automatic merges happened
     assert sum(r["resent"].values()) > 0 and set(r["resent"]) == {"duplicate"}
-    assert r["conflict_share"] <= 0.02                        # (10,000 edits: see the report)
+    assert r["conflict_share"] <= 0.01                        # the bound
+    assert r["moves"] > 100 and r["gps_merged"] >= 1          # fixes of one place merged
+    assert r["other_place_merged"] == 0                       # another place never is

@@ -349,10 +349,15 @@ _register(Layer(
           max_length=64),
         F("conflict_id", "str", label_vi="Mã xung đột", label_en="Conflict id", max_length=100),
         F("problems", "str", label_vi="Vấn đề", label_en="Problems", max_length=100_000),
+        F("accuracy_m", "float", label_vi="Độ chính xác GPS (m)", label_en="GPS accuracy (m)"),
+        F("position", "str", label_vi="Vị trí GPS gửi lên", label_en="GPS fix sent",
+          max_length=200),
     ),
     kind="derived", min_role="analyst",
     description="One row per edit a phone synced (its first result): a re-sent edit is "
-                "answered from here and never applied twice.",
+                "answered from here and never applied twice. A point the edit sent is kept "
+                "with its GPS accuracy, so a later fix of the same place is compared with "
+                "what both accuracies allow.",
 ))
 
 _register(Layer(

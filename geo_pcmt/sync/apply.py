@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from geo_pcmt import access
-from geo_pcmt.ingest.problem_text import problem_json
+from geo_pcmt.ingest.problem_text import problem_json, problem_text
 from geo_pcmt.layers import Layer, get_layer
 from geo_pcmt.store import StoreError
 from geo_pcmt.store.versions import VersionConflict, row_versions
 from geo_pcmt.sync.edits import Edit, Result, problem
-from geo_pcmt.sync.merge import GEOMETRY, Merge, three_way
+from geo_pcmt.sync.merge import GEOMETRY, Merge, same, three_way
 from geo_pcmt.web.ogcapi.edits import (AboveClearance, Checked, IdTaken, Invalid,
                                        check_feature, edit_detail, remove_feature,
                                        store_feature, stored_feature)
@@ -83,7 +83,8 @@ def refusal(w: Writer, e: Edit, exc: Exception) -> Result:
             f"confidentiality {exc.level!r} is above your clearance")])
     spec = get_layer(e.layer)
     return Result(e.edit_id, "rejected", problems=[
-        problem_json(p, spec, w.lang) for p in exc.problems[:50]])
+        {**problem_json(p, spec, w.lang), "reason_vi": problem_text(p, spec, "vi"),
+         "reason_en": problem_text(p, spec, "en")} for p in exc.problems[:50]])
 
 
 def _apply_once(w: Writer, e: Edit, spec: Layer) -> tuple[Result, str]:
@@ -104,16 +105,19 @@ def _apply_once(w: Writer, e: Edit, spec: Layer) -> tuple[Result, str]:
         return _delete(w, e, spec, version, feature, level), level
     server = {**feature["properties"], GEOMETRY: feature["geometry"]}
     fresh = e.op == "update" and e.base_version == version
+    fixes = fix_accuracies(w, spec.name, [e.id]) if e.geometry and not fresh else {}
     merge = Merge(take=e.phone_values()) if fresh else three_way(
         e.base if e.op == "update" else {}, server, e.phone_values(),
-        accuracy_m=e.accuracy_m)
+        accuracy_m=e.accuracy_m,
+        server_accuracy_m=accuracy_at(fixes.get(e.id, []), feature["geometry"]))
     status = "applied" if fresh else "conflict" if merge.conflicts else "merged"
     new_version = version
     if merge.take:
         new_version = _write(w, e, spec, feature, merge, version, status)
     conflict_id = _conflict(w, e, level, {k: c for k, c in merge.conflicts.items()}) \
         if merge.conflicts else None
-    return Result(e.edit_id, status, new_version, conflict_id=conflict_id), level
+    return Result(e.edit_id, status, new_version, conflict_id=conflict_id,
+                  notes=merge.notes), level
 
 
 def _write(w: Writer, e: Edit, spec: Layer, feature: dict, merge: Merge, version: str,
@@ -175,7 +179,40 @@ def sync_detail(w: Writer, e: Edit, checked: Checked | None, expected, status: s
                        accuracy_m=e.accuracy_m,
                        status=status, base_version=e.base_version,
                        merged=sorted(merge.take) if merge else None,
-                       conflicts=sorted(merge.conflicts) if merge else None)
+                       conflicts=sorted(merge.conflicts) if merge else None,
+                       rules=merge.notes if merge and merge.notes else None)
+
+
+# --- the accuracy of a stored point --------------------------------------------------------------
+
+def fix_accuracies(w: Writer, layer: str, ids: list[str]) -> dict[str, list[tuple[dict, float]]]:
+    """Every GPS fix field edits sent for the records ``ids`` of ``layer``, with its
+    accuracy: ``{record id: [(GeoJSON point, accuracy_m), …]}`` (from ``field_edits``)."""
+    if not ids:
+        return {}
+    frame = access.read(w.store, "field_edits", role=w.role,
+                        where={"layer": layer, "record_id": sorted(set(ids))},
+                        columns=["record_id", "accuracy_m", "position"])
+    out: dict[str, list[tuple[dict, float]]] = {}
+    for r in frame.itertuples():
+        if isinstance(r.position, str) and r.accuracy_m == r.accuracy_m and r.accuracy_m > 0:
+            out.setdefault(r.record_id, []).append((json.loads(r.position), float(r.accuracy_m)))
+    return out
+
+
+def accuracy_at(fixes: list[tuple[dict, float]], geometry) -> float | None:
+    """The accuracy of the field edit's fix that is the stored ``geometry`` (the best, if
+    several sent that very point); None when no field edit put it there (the phone's
+    accuracy then stands for both, see :func:`geo_pcmt.sync.merge.fixes_agree`)."""
+    matches = [acc for position, acc in fixes if same(position, geometry)]
+    return min(matches) if matches else None
+
+
+def fix_of(e: Edit) -> tuple[dict, float] | None:
+    """The GPS fix an edit sends (a point with an accuracy), else None."""
+    if isinstance(e.geometry, dict) and e.geometry.get("type") == "Point" and e.accuracy_m:
+        return e.geometry, float(e.accuracy_m)
+    return None
 
 
 # --- reading -----------------------------------------------------------------------------------

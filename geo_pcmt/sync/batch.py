@@ -24,8 +24,9 @@ from geo_pcmt import access
 from geo_pcmt.layers import Layer, get_layer
 from geo_pcmt.store import StoreError
 from geo_pcmt.store.versions import VersionConflict, row_versions
-from geo_pcmt.sync.apply import (RECORD, Writer, apply_edit, conflict_row, forbidden,
-                                 level_of, refusal, write_conflicts)
+from geo_pcmt.sync.apply import (RECORD, Writer, accuracy_at, apply_edit, conflict_row,
+                                 fix_accuracies, fix_of, forbidden, level_of, refusal,
+                                 write_conflicts)
 from geo_pcmt.sync.edits import (Edit, EditRefused, Result, parse_batch, parse_edit,
                                  problem)
 from geo_pcmt.sync.merge import GEOMETRY, Merge, three_way
@@ -129,6 +130,8 @@ class _LayerBatch:
         self.records: dict[str, _Record] = {}
         self.conflicts: dict[str, dict] = {}
         self.results: dict[str, Outcome] = {}
+        self.notes: dict[str, dict] = {}   # edit id -> {field: the rule that merged it}
+        self.fixes: dict[str, list] = {}   # record id -> GPS fixes sent, with accuracies
 
     def run(self) -> dict[str, Outcome] | None:
         """The outcomes, or None when the batch cannot go in one go (hidden records)."""
@@ -182,6 +185,8 @@ class _LayerBatch:
             feature = stored_feature(self.spec, frame.iloc[[i]])
             self.records[feature["id"]] = _Record(feature, version, version,
                                                   level_of(self.spec, feature["properties"]))
+        self.fixes = fix_accuracies(self.w, self.spec.name,
+                                    [e.id for e in self.edits if fix_of(e) is not None])
         missing = [i for i in ids if i not in self.records]
         # a record there but above the writer's level: the careful path answers it
         return not missing or not self.w.store.count(self.spec.name, where={"id": missing})
@@ -198,7 +203,12 @@ class _LayerBatch:
         fresh = e.op == "update" and rec.version is not None and e.base_version == rec.version
         merge = Merge(take=e.phone_values()) if fresh else three_way(
             e.base if e.op == "update" else {}, server, e.phone_values(),
-            accuracy_m=e.accuracy_m)
+            accuracy_m=e.accuracy_m,
+            server_accuracy_m=accuracy_at(self.fixes.get(e.id, []), server[GEOMETRY]))
+        if fix_of(e) is not None:
+            self.fixes.setdefault(e.id, []).append(fix_of(e))
+        if merge.notes:
+            self.notes[e.edit_id] = merge.notes
         level = level_of(self.spec, rec.feature["properties"], e.changes)
         if merge.take:
             props = {**rec.feature["properties"],
@@ -208,11 +218,16 @@ class _LayerBatch:
         rec.edits.append(e.edit_id)
         status = "applied" if fresh else "conflict" if merge.conflicts else "merged"
         if merge.conflicts:
-            return self._conflict(e, level, merge.conflicts, e.id), level
-        return Result(e.edit_id, status), level
+            result = self._conflict(e, level, merge.conflicts, e.id)
+        else:
+            result = Result(e.edit_id, status)
+        result.notes = merge.notes
+        return result, level
 
     def _create(self, e: Edit, validate: bool) -> Outcome:
         rec = _Record(None, None, None, level_of(self.spec, e.changes))
+        if fix_of(e) is not None:
+            self.fixes.setdefault(e.id, []).append(fix_of(e))
         self._stage(e, rec, dict(e.changes), e.geometry, validate)
         self.records[e.id] = rec
         rec.edits.append(e.edit_id)
@@ -256,8 +271,10 @@ class _LayerBatch:
         edits = [[eid, fid, self.results[eid][0].status] for fid, r in rows.items()
                  for eid in r.edits if eid in self.results]
         warnings = sorted({c for r in rows.values() for c in r.pending.warnings})
+        rules = {eid: self.notes[eid] for eid, _, _ in edits if eid in self.notes}
         return edit_detail("field_sync", "sync", self.w.role, None, warnings,
-                           device=self.w.device, edits=edits)
+                           device=self.w.device, edits=edits, **({"rules": rules} if rules
+                                                                 else {}))
 
     def _versions(self) -> None:
         """Every answer carries its record's version after the batch."""
@@ -325,10 +342,15 @@ def _log(w: Writer, logged: list[tuple[Edit, Result, str]]) -> None:
         "device": w.device, "user": w.user, "recorded_at": e.recorded_at,
         "confidentiality": level, "op": e.op, "status": r.status, "version": r.version,
         "conflict_id": r.conflict_id,
-        "problems": json.dumps(r.problems, ensure_ascii=False, default=str)}
+        "problems": json.dumps(r.problems, ensure_ascii=False, default=str),
+        "accuracy_m": e.accuracy_m,
+        "position": json.dumps(fix_of(e)[0]) if fix_of(e) is not None else None}
         for e, r, level in logged])
     detail = {"via": "field_sync", "device": w.device,
               "statuses": rows["status"].value_counts().to_dict()}
+    rules = {e.edit_id: r.notes for e, r, _ in logged if r.notes}
+    if rules:
+        detail["rules"] = rules  # why a field merged although both sides changed it
     try:
         w.store.write("field_edits", rows, mode="append", user=w.user, detail=detail)
     except StoreError:

@@ -66,15 +66,31 @@ class Result:
     version: str | None = None
     problems: list[dict] = field(default_factory=list)
     conflict_id: str | None = None
+    #: ``{field: why}`` for fields a rule merged (the audit's, not the phone's answer)
+    notes: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"edit_id": self.edit_id, "status": self.status, "version": self.version,
                 "problems": self.problems, "conflict_id": self.conflict_id}
 
 
+#: What an officer reads on the phone for the refusals that are not a field's validation
+#: (those come from :func:`geo_pcmt.ingest.problem_text.problem_text` in both languages).
+_VI = {
+    "forbidden": "Tài khoản của bạn không được thực hiện thao tác này.",
+    "busy": "Bản ghi đang được sửa liên tục trên máy chủ: hãy gửi lại sau.",
+    "not_found": "Không có bản ghi này trong phạm vi bạn được xem.",
+    "above_clearance": "Mức mật này cao hơn mức bạn được phép.",
+    "photo_rejected": "Ảnh không đọc được (chỉ nhận ảnh JPEG); thao tác vẫn được lưu.",
+}
+
+
 def problem(field_name: str | None, code: str, reason: str, severity: str = "error") -> dict:
-    """A problem as the sync answers it (the shape of the API's validation problems)."""
-    return {"field": field_name, "code": code, "reason": reason, "severity": severity}
+    """A problem as the sync answers it (the shape of the API's validation problems), with
+    the sentence in both languages for the phone's language switch (``reason_vi``,
+    ``reason_en``; the protocol's own refusals, made by a faulty app, stay in English)."""
+    return {"field": field_name, "code": code, "reason": reason, "severity": severity,
+            "reason_vi": _VI.get(code, reason), "reason_en": reason}
 
 
 def parse_batch(body: Any) -> tuple[str, list]:

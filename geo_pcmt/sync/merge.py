@@ -5,6 +5,8 @@ server before the edit arrived, each field the phone changed is decided on its o
 
 * the server still holds the base value -> the phone's value is taken (an automatic merge);
 * the server already holds the phone's value -> nothing to write (the same change twice);
+* the phone sent the field at the value it saw (its base): it did not change it, the
+  server's value stands;
 * the server changed the field to something else -> a conflict, kept for a person.
 
 The geometry is one more field, named ``geometry`` (GeoJSON), compared as shapes to within
@@ -13,8 +15,10 @@ status the office changed. Two rules follow from what the fields mean:
 
 * :data:`LATEST_FIELDS` (the date of the last activity seen) keep the later date when both
   sides changed them: two sightings on different days are no contradiction;
-* a point moved on both sides, where the phone's lies within its own GPS accuracy
-  (``accuracy_m``) of the server's, is the same place: the server's is kept, no conflict.
+* a point moved on both sides to two GPS fixes that agree within what both accuracies
+  allow (:func:`fixes_agree`, a 95 % bound) is the same place: the fix with the better
+  accuracy is kept (``merged``, the reason in :attr:`Merge.notes` for the audit). Two
+  fixes farther apart stay a conflict.
 
 See docs/field.md.
 """
@@ -33,6 +37,13 @@ GEOMETRY = "geometry"
 #: Dates that only move forward: of two changes, the later date is kept.
 LATEST_FIELDS = frozenset({"last_activity"})
 _M_PER_DEG_LAT = 110_574.0
+#: The share of a circular normal error inside the ``accuracy`` radius that Android
+#: (``Location.getAccuracy``) and iOS (``horizontalAccuracy``) report: about 68 %.
+ACCURACY_SHARE = 0.68
+#: The share of same-place fix pairs that :func:`fixes_agree` accepts.
+AGREE_SHARE = 0.95
+#: ``k`` of the bound ``d <= k * sqrt(a1**2 + a2**2)`` (see :func:`fixes_agree`): 1.621.
+AGREE_K = math.sqrt(math.log(1 - AGREE_SHARE) / math.log(1 - ACCURACY_SHARE))
 
 
 @dataclass(frozen=True)
@@ -40,12 +51,14 @@ class Merge:
     """What a phone's changes do to the server's record.
 
     ``take``: fields to write with the phone's value; ``same``: fields already at it;
-    ``conflicts``: ``{field: (base, server, phone)}`` for a person to decide.
+    ``conflicts``: ``{field: (base, server, phone)}`` for a person to decide; ``notes``:
+    ``{field: why}`` for a field merged by a rule rather than by the base (the audit).
     """
 
     take: dict[str, Any] = field(default_factory=dict)
     same: list[str] = field(default_factory=list)
     conflicts: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def canonical(value: Any) -> Any:
@@ -100,7 +113,8 @@ def same(a: Any, b: Any) -> bool:
 
 
 def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
-              phone: Mapping[str, Any], *, accuracy_m: float | None = None) -> Merge:
+              phone: Mapping[str, Any], *, accuracy_m: float | None = None,
+              server_accuracy_m: float | None = None) -> Merge:
     """Merge the phone's changed fields into the server's record, field by field.
 
     Parameters
@@ -113,7 +127,11 @@ def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
     phone : mapping
         The fields the phone changed, with their new values.
     accuracy_m : float, optional
-        The phone's GPS accuracy: a point within it of the server's point is the same.
+        The phone's GPS accuracy (metres, the ~68 % radius). Without it two moved points
+        are a conflict.
+    server_accuracy_m : float, optional
+        The accuracy of the server's point when a field edit put it there; else the
+        phone's is taken for both (see :func:`fixes_agree`).
 
     Returns
     -------
@@ -129,6 +147,12 @@ def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
     >>> three_way({"last_activity": "2026-03-01"}, {"last_activity": "2026-03-05"},
     ...           {"last_activity": "2026-03-03"}).same
     ['last_activity']
+    >>> m = three_way({"geometry": {"type": "Point", "coordinates": [104.1, 19.35]}},
+    ...               {"geometry": {"type": "Point", "coordinates": [104.1002, 19.35]}},
+    ...               {"geometry": {"type": "Point", "coordinates": [104.10025, 19.35]}},
+    ...               accuracy_m=5, server_accuracy_m=12)    # 5 m apart: the phone's is better
+    >>> list(m.take), m.notes["geometry"][:35]
+    (['geometry'], 'two GPS fixes 5.3 m apart (≤ 21.1 m')
     """
     out = Merge()
     for name, mine in phone.items():
@@ -137,8 +161,11 @@ def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
             out.same.append(name)
         elif name in base and same(theirs, base[name]):
             out.take[name] = mine
-        elif name == GEOMETRY and near(theirs, mine, accuracy_m):
-            out.same.append(name)  # moved on both sides, to the same place within the GPS
+        elif name in base and same(mine, base[name]):
+            out.same.append(name)  # sent at the value the phone saw: not changed there
+        elif name == GEOMETRY and _same_place(out, theirs, mine, accuracy_m,
+                                              server_accuracy_m):
+            pass  # moved on both sides to fixes of the same place: the better one is kept
         elif name in LATEST_FIELDS and isinstance(theirs, str) and isinstance(mine, str):
             if mine > theirs:  # ISO dates: text order is date order
                 out.take[name] = mine
@@ -149,23 +176,69 @@ def three_way(base: Mapping[str, Any], server: Mapping[str, Any],
     return out
 
 
-def near(a: Any, b: Any, metres: float | None) -> bool:
-    """Whether two GeoJSON points lie within ``metres`` of each other (an equirectangular
-    distance: exact enough over tens of metres).
+def _same_place(out: Merge, server: Any, phone: Any, phone_acc: float | None,
+                server_acc: float | None) -> bool:
+    """Record in ``out`` the better of two agreeing fixes (and why); False if they do not."""
+    if not phone_acc:
+        return False
+    server_acc = server_acc or phone_acc
+    d = distance_m(server, phone)
+    if d is None or not fixes_agree(d, phone_acc, server_acc):
+        return False
+    bound = AGREE_K * math.hypot(phone_acc, server_acc)
+    keep_phone = phone_acc < server_acc
+    if keep_phone:
+        out.take[GEOMETRY] = phone
+    else:
+        out.same.append(GEOMETRY)
+    out.notes[GEOMETRY] = (
+        f"two GPS fixes {d:.1f} m apart (≤ {bound:.1f} m for ±{phone_acc:g} m and "
+        f"±{server_acc:g} m): the same place; kept the {'phone' if keep_phone else 'server'}"
+        f"'s fix, the {'more' if phone_acc != server_acc else 'as'} accurate")
+    return True
+
+
+def fixes_agree(d: float, a1: float, a2: float) -> bool:
+    """Whether two GPS fixes ``d`` metres apart, with reported accuracies ``a1`` and ``a2``
+    (metres), may be fixes of one place.
+
+    A phone's ``accuracy`` is the radius holding :data:`ACCURACY_SHARE` (68 %) of fixes
+    around the true position. With a circular normal error of standard deviation σ per
+    axis the distance to the truth is Rayleigh: ``P(r ≤ a) = 1 − exp(−a²/2σ²)``, so
+    ``σ = a / sqrt(−2 ln(1 − 0.68))`` (= a / 1.510). Two independent fixes of one place
+    differ by a circular normal vector of σ² = σ1² + σ2² per axis; its length is again
+    Rayleigh, and 95 % of such pairs lie within ``sqrt(−2 ln 0.05)·σ``. Hence
+    ``d ≤ k·sqrt(a1² + a2²)`` with ``k = sqrt(ln 0.05 / ln 0.32)`` = 1.621
+    (:data:`AGREE_K`): one same-place pair in twenty is still left for a person.
+
+    Examples
+    --------
+    >>> round(AGREE_K, 3), round(AGREE_K * math.hypot(6, 8), 2)
+    (1.621, 16.21)
+    >>> fixes_agree(16.2, 6, 8), fixes_agree(16.3, 6, 8)
+    (True, False)
+    """
+    return d <= AGREE_K * math.hypot(a1, a2)
+
+
+def distance_m(a: Any, b: Any) -> float | None:
+    """The distance in metres between two GeoJSON points (equirectangular: exact enough
+    over tens of metres), None when either is not a point.
 
     Examples
     --------
     >>> p = {"type": "Point", "coordinates": [104.1, 19.35]}
-    >>> q = {"type": "Point", "coordinates": [104.10005, 19.35]}   # about 5 m east
-    >>> near(p, q, 8.0), near(p, q, 3.0), near(p, q, None)
-    (True, False, False)
+    >>> round(distance_m(p, {"type": "Point", "coordinates": [104.10005, 19.35]}), 2)
+    5.25
+    >>> distance_m(p, {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}) is None
+    True
     """
-    if not metres or not all(isinstance(g, dict) and g.get("type") == "Point" for g in (a, b)):
-        return False
+    if not all(isinstance(g, dict) and g.get("type") == "Point" for g in (a, b)):
+        return None
     try:
         (x1, y1), (x2, y2) = a["coordinates"][:2], b["coordinates"][:2]
         dx = (float(x2) - float(x1)) * math.cos(math.radians(float(y1))) * 111_320.0
         dy = (float(y2) - float(y1)) * _M_PER_DEG_LAT
     except (TypeError, ValueError, KeyError):
-        return False
-    return math.hypot(dx, dy) <= float(metres)
+        return None
+    return math.hypot(dx, dy)

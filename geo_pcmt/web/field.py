@@ -47,7 +47,7 @@ SHELL_FILES = ("field/", "static/field/field.css", "static/field/field-i18n.js",
                "static/vendor/leaflet-1.9.3/leaflet.js",
                "static/vendor/leaflet-1.9.3/leaflet.css",
                "layers/communes.geojson", "layers/border_line.geojson")
-SHELL_VERSION = "field-2"  # change to make every phone fetch the shell again
+SHELL_VERSION = "field-3"  # change to make every phone fetch the shell again
 
 
 def app_config() -> dict:
@@ -124,7 +124,8 @@ def session_info():
     who = None
     if user is not None:
         who = {"username": user.username, "display_name": user.display_name or user.username,
-               "role": user.role, "can_record": access.at_least(user.role, FIELD_ROLE)}
+               "role": user.role, "can_record": access.at_least(user.role, FIELD_ROLE),
+               "can_delete": access.can_delete(user.role)}
     resp = jsonify(user=who, csrf_token=csrf_token())
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -113,7 +113,10 @@
       }
       this.store = store;
       this.password = password; // only in memory: to sign in again when the session ends
-      this.user = server ? server.user : { username, display_name: username };
+      const delKey = `gp-field-can-delete-${username}`;
+      if (server) localStorage.setItem(delKey, server.user.can_delete ? "1" : "0");
+      this.user = server ? server.user : { username, display_name: username,
+                                           can_delete: localStorage.getItem(delKey) === "1" };
       this.csrf = server ? server.csrf_token : null;
       this.entries = await store.edits();
       this.seq = this.entries.reduce((m, e) => Math.max(m, e.seq), 0);
@@ -296,13 +299,17 @@
     showQueue() {
       const ul = $("#gp-queue");
       ul.textContent = "";
-      // what needs a person first (conflicts, refusals), then what waits, newest first
-      const rank = (e) => (e.result && ["conflict", "rejected"].includes(e.result.status) ? 0 : e.state === "pending" ? 1 : 2);
+      // what needs a person first (conflicts, refusals), then what waits, then what is
+      // done, newest first; entries replaced or discarded stay at the end (the history)
+      const rank = (e) => (e.state === "rejected" || (e.state === "done" && e.result && e.result.status === "conflict") ? 0
+                           : e.state === "pending" ? 1 : ["replaced", "discarded"].includes(e.state) ? 3 : 2);
       for (const e of this.entries.slice().reverse().sort((x, y) => rank(x) - rank(y))) {
-        const state = e.state === "pending" ? "pending" : e.result ? e.result.status : e.state;
+        const state = ["pending", "replaced", "discarded"].includes(e.state) ? e.state
+          : e.result ? e.result.status : e.state;
         const known = (((this.snapshot || {}).layers || {})[e.edit.layer] || {}).features || [];
         const rec = known.find((f) => String(f.id) === e.edit.id);
         let name = this.describe(e.edit.layer, Object.assign({}, rec ? rec.properties : {}, e.edit.changes));
+        if (e.edit.op === "delete") name += ` (${t("deleting")})`;
         if (e.edit.op === "update") {
           const fields = this.fields(e.edit.layer);
           name += ` (${t("changed")}: ` + Object.keys(e.edit.changes).map((k) => {
@@ -314,24 +321,84 @@
           el("b", { text: `${this.title(e.edit.layer)} – ${name}` }),
           el("span", { class: "state", text: t(state) }),
           el("small", { text: new Date(e.edit.recorded_at).toLocaleString(I18n.lang === "en" ? "en-GB" : "vi-VN") })]);
+        li.dataset.edit = e.edit_id;
         const problems = (e.result && e.result.problems) || [];
         if (problems.length) {
           li.appendChild(el("small", { class: "problems", text: `${t("problems")}: ` +
             problems.map((p) => (typeof p === "string" ? p : (I18n.lang === "en" ? p.reason_en || p.reason : p.reason_vi || p.reason) || JSON.stringify(p))).join("; ") }));
+        }
+        for (const h of e.history || []) {
+          li.appendChild(el("small", { class: "muted", text: `${t(h.action)}: ${new Date(h.at).toLocaleString(I18n.lang === "en" ? "en-GB" : "vi-VN")}` }));
+        }
+        if (e.state === "rejected") {
+          const fix = el("button", { type: "button", class: "mid primary", text: t("fix_resend") });
+          fix.dataset.fix = e.edit_id;
+          fix.addEventListener("click", () => this.fix(e));
+          const drop = el("button", { type: "button", class: "mid", text: t("discard") });
+          drop.dataset.discard = e.edit_id;
+          drop.addEventListener("click", () => this.discard(e));
+          li.appendChild(el("div", { class: "bar" }, [fix, drop]));
         }
         ul.appendChild(li);
       }
       this.show("queue");
     },
 
+    /** A rejected entry opened in the form with the values it sent, to be fixed: saving
+     *  queues a new edit (new edit id) and keeps this one in the list as replaced. */
+    fix(entry) {
+      const ed = entry.edit;
+      if (entry.state !== "rejected") return;
+      const current = this.records(ed.layer).find((f) => String(f.id) === ed.id);
+      const feature = ed.op === "create" ? null
+        : current || { type: "Feature", id: ed.id, version: ed.base_version, properties: {}, geometry: null };
+      this.openRecord(ed.layer, feature, { values: Object.assign({}, feature ? feature.properties : {}, ed.changes),
+                                           geometry: ed.geometry, accuracy_m: ed.accuracy_m, photo: ed.photo });
+      this.rec.replaces = entry;
+      $("#gp-rec-title").textContent = `${t("fix_resend")}: ${this.title(ed.layer)}`;
+    },
+    /** Put a rejected entry aside (after the officer confirms): it stays in the list, with
+     *  when it was discarded, and is never sent. */
+    async discard(entry) {
+      if (entry.state !== "rejected" || !this.ask(t("confirm_discard"))) return false;
+      entry.state = "discarded";
+      entry.history = (entry.history || []).concat([{ action: "discarded", at: isoLocal(new Date()) }]);
+      await this.store.putEdits([entry]);
+      this.showQueue();
+      return true;
+    },
+    /** Queue the deletion of the record open in the form (roles that may delete only, after
+     *  the officer confirms), with the version the phone read: the server answers as for
+     *  any edit (applied, or a conflict when the record changed since). */
+    async remove() {
+      const r = this.rec;
+      if (!r || !r.feature || !this.user || !this.user.can_delete || !this.ask(t("confirm_delete"))) return null;
+      const snapFeature = ((this.snapshot && this.snapshot.layers[r.layer] || {}).features || [])
+        .find((f) => String(f.id) === String(r.feature.id));
+      if (!snapFeature) return null;
+      const entry = await this.queue({ layer: r.layer, op: "delete", id: String(r.feature.id),
+                                       base_version: snapFeature.version, base: {}, changes: {},
+                                       geometry: null, accuracy_m: null, photo: null });
+      this.stopWatch();
+      this.rec = null;
+      this.say(t("saved"));
+      this.home();
+      if (navigator.onLine) this.sync();
+      return entry;
+    },
+    ask(question) { return window.confirm(question); },
+
     // ---------------------------------------------------------------- record / edit
-    openRecord(layer, feature) {
+    openRecord(layer, feature, prefill) {
       const geom = (cfg.layers[layer] || {}).geometry;
       this.rec = { layer, feature: feature || null, pos: null, accuracy_m: null, photo: null,
                    polygon: geom !== "Point" && layer === "opium_plots", corners: [], watch: null };
       $("#gp-rec-title").textContent = `${feature ? t("edit_existing") : t("new_record")}: ${this.title(layer)}`;
-      FieldForm.build($("#gp-form"), this.fields(layer), feature ? feature.properties : this.defaults(layer),
+      FieldForm.build($("#gp-form"), this.fields(layer),
+                      prefill ? prefill.values : feature ? feature.properties : this.defaults(layer),
                       (cfg.layers[layer] || {}).values);
+      // deleting: a record the server holds, for a role that may delete
+      $("#gp-delete").hidden = !(feature && feature.version && this.user && this.user.can_delete);
       $("#gp-plot-tools").hidden = !this.rec.polygon;
       $("#gp-photo-state").textContent = "";
       $("#gp-photo").value = "";
@@ -341,6 +408,19 @@
       // the records already known around: orientation, and no second copy of one of them
       this.map.showRecords(feature ? [feature] : this.records(layer),
                            (f) => { if (!feature) this.openRecord(layer, f); });
+      const g = prefill && prefill.geometry;
+      if (g && g.type === "Point") {
+        Object.assign(this.rec, { pos: g.coordinates, accuracy_m: prefill.accuracy_m ?? null,
+                                  manual: prefill.accuracy_m === null || prefill.accuracy_m === undefined });
+      } else if (g && g.type === "Polygon" && this.rec.polygon) {
+        this.rec.corners = g.coordinates[0].slice(0, -1);
+        this.rec.accuracy_m = prefill.accuracy_m ?? null;
+        this.drawCorners();
+      }
+      if (prefill && prefill.photo) {
+        this.rec.photo = prefill.photo;
+        $("#gp-photo-state").textContent = t("photo_ready");
+      }
       this.showPos();
       this.show("record");
     },
@@ -432,14 +512,39 @@
       button.disabled = true; // one tap, one edit
       let entry;
       try {
-        entry = r.feature ? await this.update(Object.assign(args, { id: r.feature.id }))
-                          : await this.create(args);
+        if (r.replaces) entry = await this.resend(r, args);
+        else entry = r.feature ? await this.update(Object.assign(args, { id: r.feature.id }))
+                               : await this.create(args);
       } finally { button.disabled = false; }
       if (this.rec !== r) return entry; // the officer has moved on meanwhile
       this.rec = null;
       this.say(t("saved"));
       this.home();
       if (navigator.onLine) this.sync();
+      return entry;
+    },
+
+    /** The fixed edit of a rejected entry: a new edit (a create keeps its record id), the
+     *  old entry kept as replaced, each naming the other. */
+    async resend(r, args) {
+      const old = r.replaces;
+      let entry;
+      if (old.edit.op === "create") {
+        entry = await this.queue({ layer: r.layer, op: "create", id: old.edit.id, base_version: null, base: {},
+                                   changes: args.values, geometry: args.geometry,
+                                   accuracy_m: args.accuracy_m ?? null, photo: args.photo || null });
+      } else {
+        // the geometry is sent again only when it is there (the form may not have moved it)
+        entry = await this.update(Object.assign(args, { id: old.edit.id, geometry: args.geometry || old.edit.geometry }));
+      }
+      if (!entry) { this.say(t("nothing_changed")); return null; }
+      const at = isoLocal(new Date());
+      entry.replaces = old.edit_id;
+      entry.history = [{ action: "fixed", at }];
+      old.state = "replaced";
+      old.replaced_by = entry.edit_id;
+      old.history = (old.history || []).concat([{ action: "replaced", at }]);
+      await this.store.putEdits([old, entry]);
       return entry;
     },
 
@@ -520,6 +625,7 @@
   on("#gp-undo", "click", () => { App.rec.corners.pop(); App.drawCorners(); });
   on("#gp-photo", "change", (ev) => ev.target.files[0] && App.photo(ev.target.files[0]));
   on("#gp-save", "click", () => App.save());
+  on("#gp-delete", "click", () => App.remove());
   on("#gp-patrol-start", "click", () => App.startPatrol());
   on("#gp-stop", "click", () => App.stopDone());
   on("#gp-patrol-end", "click", () => App.endPatrol());

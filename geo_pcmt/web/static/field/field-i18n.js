@@ -34,6 +34,12 @@
       problems: "Lý do", kept: "vẫn giữ trên máy", yes: "Có", no: "Không",
       north: "B", east: "Đ", changed: "sửa",
       unlock: "Mở khóa", locked_out: "Đã khóa. Bản ghi chưa gửi vẫn được giữ.",
+      fix_resend: "Sửa và gửi lại", discard: "Bỏ", replaced: "đã thay bằng bản sửa",
+      discarded: "đã bỏ (không gửi)", fixed: "bản sửa của thao tác bị từ chối",
+      confirm_discard: "Bỏ thao tác này? Nó sẽ không được gửi lên máy chủ (vẫn ghi trong lịch sử trên máy).",
+      nothing_changed: "Không có gì thay đổi để gửi.", delete: "Xoá bản ghi",
+      confirm_delete: "Xoá bản ghi này? Lệnh xoá sẽ được gửi khi có mạng; nếu bản ghi đã bị sửa trên máy chủ, sẽ thành xung đột chờ xử lý.",
+      deleting: "xoá",
     },
     en: {
       title: "Field capture", lang: "VI", online: "Online", offline: "Offline",
@@ -67,6 +73,12 @@
       problems: "Reasons", kept: "kept on the phone", yes: "Yes", no: "No",
       north: "N", east: "E", changed: "changed",
       unlock: "Unlock", locked_out: "Locked. Unsent edits are kept.",
+      fix_resend: "Fix and send again", discard: "Discard", replaced: "replaced by a fixed edit",
+      discarded: "discarded (not sent)", fixed: "fix of a rejected edit",
+      confirm_discard: "Discard this edit? It will not be sent to the server (it stays in the history on this phone).",
+      nothing_changed: "Nothing changed to send.", delete: "Delete the record",
+      confirm_delete: "Delete this record? The deletion is sent when online; if the record was changed on the server meanwhile, it becomes a conflict for review.",
+      deleting: "delete",
     },
   };
   let lang = (global.localStorage && localStorage.getItem("gp-field-lang")) || "vi";
