@@ -24,7 +24,6 @@ import pandas as pd
 
 from geo_pcmt.layers import CONFIDENTIALITY_LEVELS, LAYERS, Layer, get_layer
 from geo_pcmt.layers import ROLES  # noqa: F401  (the roles, in order; kept with the layers)
-from geo_pcmt.store.rows import Rows
 CLEARANCE = {"viewer": "public", "analyst": "restricted", "commander": "restricted",
              "admin": "secret"}
 SMALL_COUNT = 5  # counts below this are suppressed in public aggregates ("< 5")
@@ -338,17 +337,19 @@ def frames_marking(frames, *, at_least: str = "public") -> tuple[str, str]:
     return marking(levels, at_least=at_least)
 
 
-def is_restricted_read(layer: str | Layer, frame: pd.DataFrame | Rows | None = None) -> bool:
+def is_restricted_read(layer: str | Layer, frame: Any = None) -> bool:
     """Whether reading ``frame`` from ``layer`` must be written to the audit log.
 
     True for layers not public by default and for any returned row above *public*.
+    ``frame``: what :func:`read` returned, or the :class:`~geo_pcmt.store.rows.Rows` of
+    :func:`read_rows`.
     """
     spec = get_layer(layer) if isinstance(layer, str) else layer
     if spec.confidentiality_default != "public" or is_restricted_layer(spec):
         return True
     if frame is not None and "confidentiality" in frame.columns and len(frame):
-        levels = (frame.column("confidentiality") if isinstance(frame, Rows)
-                  else frame["confidentiality"].tolist())
+        levels = (frame["confidentiality"].tolist() if isinstance(frame, pd.DataFrame)
+                  else frame.column("confidentiality"))  # the Rows of read_rows
         return any(v != "public" for v in levels)  # a missing level reads as restricted
     return False
 

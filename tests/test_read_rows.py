@@ -90,3 +90,7 @@ def test_access_read_rows_keeps_the_roles_scope_and_refuses_hidden_fields(any_em
     with pytest.raises(access.AccessDenied):
         access.read_rows(store, "border_posts", role="viewer",
                          columns=["id", "area_of_responsibility"])
+    # a public layer's read is audited when a returned row is above public
+    assert not access.is_restricted_read("border_posts", viewer)
+    assert access.is_restricted_read("border_posts",
+                                     access.read_rows(store, "border_posts", role="analyst"))
