@@ -335,16 +335,20 @@ def frames_marking(frames, *, at_least: str = "public") -> tuple[str, str]:
     return marking(levels, at_least=at_least)
 
 
-def is_restricted_read(layer: str | Layer, frame: pd.DataFrame | None = None) -> bool:
+def is_restricted_read(layer: str | Layer, frame: Any = None) -> bool:
     """Whether reading ``frame`` from ``layer`` must be written to the audit log.
 
     True for layers not public by default and for any returned row above *public*.
+    ``frame``: what :func:`read` returned, or the :class:`~geo_pcmt.store.rows.Rows` of
+    :func:`read_rows`.
     """
     spec = get_layer(layer) if isinstance(layer, str) else layer
     if spec.confidentiality_default != "public" or is_restricted_layer(spec):
         return True
     if frame is not None and "confidentiality" in frame.columns and len(frame):
-        return bool((frame["confidentiality"].fillna("restricted") != "public").any())
+        levels = (frame["confidentiality"].tolist() if isinstance(frame, pd.DataFrame)
+                  else frame.column("confidentiality"))  # the Rows of read_rows
+        return any(v != "public" for v in levels)  # a missing level reads as restricted
     return False
 
 
@@ -464,18 +468,38 @@ def read(store, layer: str, *, role: str | None, bbox=None, where: dict | None =
         If the role may not read the layer at all, or asked for or filtered on a hidden
         field.
     """
+    return store.read(layer, **_scoped(role, layer, bbox, where, columns, limit, offset,
+                                       filter, after))
+
+
+def read_rows(store, layer: str, *, role: str | None, bbox=None, where: dict | None = None,
+              columns: Sequence[str] | None = None, limit: int | None = None,
+              offset: int = 0, filter=None, after: int | None = None):
+    """:func:`read` as plain values: the same checks, rows and fields, given as
+    :class:`geo_pcmt.store.rows.Rows` (JSON-ready columns and a geometry array) instead of
+    a frame, for answers that only serialise the rows (an API page of GeoJSON)."""
+    return store.read_rows(layer, **_scoped(role, layer, bbox, where, columns, limit, offset,
+                                            filter, after))
+
+
+def _scoped(role: str | None, layer: str, bbox, where, columns, limit, offset, filter,
+            after) -> dict:
+    """The store query :func:`read` and :func:`read_rows` make: the checks of
+    :func:`_checked_query`, the fields asked (all visible by default, a hidden one
+    refused) and the role's row scope merged into ``where``."""
     visible = _checked_query(role, layer, where, filter)
     if columns is None:
         columns = visible
     else:
         _refuse_hidden(role, layer, columns, visible, "field(s)")
         columns = list(columns)
-    scope = row_filter_for(role, layer)
-    extra = {} if filter is None else {"filter": filter}  # stores without filters still work
+    query = dict(bbox=bbox, where=_merge_where(where, row_filter_for(role, layer)),
+                 columns=columns, limit=limit, offset=offset)
+    if filter is not None:  # stores without filters still work
+        query["filter"] = filter
     if after is not None:
-        extra["after"] = after
-    return store.read(layer, bbox=bbox, where=_merge_where(where, scope), columns=columns,
-                      limit=limit, offset=offset, **extra)
+        query["after"] = after
+    return query
 
 
 def _checked_query(role: str | None, layer: str, where: dict | None, filter) -> list[str]:

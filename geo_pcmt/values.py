@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -28,6 +29,39 @@ def is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def json_value(value: Any) -> Any:
+    """One cell as a JSON-ready Python value (``None`` for missing and non-finite numbers).
+
+    Examples
+    --------
+    >>> json_value(np.int64(3)), json_value(float("nan")), json_value(pd.Timestamp("2025-03-01"))
+    (3, None, '2025-03-01T00:00:00')
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def json_column(series: pd.Series) -> list:
+    """A column as JSON-ready Python values (:func:`json_value`), converted in one pass."""
+    kind = series.dtype.kind
+    if kind in "iufb" and not series.isna().any():
+        values = series.to_numpy().tolist()  # numpy scalars → int/float/bool in one call
+        if kind == "f":
+            return [v if math.isfinite(v) else None for v in values]
+        return values
+    return [json_value(v) for v in series.to_numpy(dtype=object)]
 
 
 def text(value: Any, missing: str | None = None) -> str | None:

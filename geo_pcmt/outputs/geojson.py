@@ -16,58 +16,52 @@ import pandas as pd
 import shapely
 
 from geo_pcmt.crs import STORAGE_CRS
+from geo_pcmt.store.rows import Rows
+from geo_pcmt.values import json_column, json_value
 
 DEFAULT_PRECISION = 6
 
 
-def clean_value(value: Any) -> Any:
-    """One cell as a JSON-ready Python value (``None`` for missing and non-finite numbers).
-
-    Examples
-    --------
-    >>> clean_value(np.int64(3)), clean_value(float("nan")), clean_value(pd.Timestamp("2025-03-01"))
-    (3, None, '2025-03-01T00:00:00')
-    """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
-
-
-def _column_values(series: pd.Series) -> list:
-    """One column as JSON-ready Python values (None for missing), converted once per chunk."""
-    kind = series.dtype.kind
-    if kind in "iufb" and not series.isna().any():
-        values = series.to_numpy().tolist()  # numpy scalars → int/float/bool in one call
-        if kind == "f":
-            return [v if math.isfinite(v) else None for v in values]
-        return values
-    return [clean_value(v) for v in series.to_numpy(dtype=object)]
+clean_value = json_value  # the cell conversion lives in geo_pcmt.values
+_column_values = json_column
 
 
 def rfc7946_geometries(geoms: np.ndarray, precision: int = DEFAULT_PRECISION) -> list[str | None]:
     """Geometries as RFC 7946 GeoJSON strings: right-hand rule, rounded coordinates."""
     geoms = np.asarray(geoms, dtype=object)
-    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
+    if not (shapely.get_type_id(geoms) <= 0).all():  # points (or None) have no rings
+        geoms = shapely.orient_polygons(geoms, exterior_cw=False)
     geoms = shapely.transform(geoms, lambda c: np.round(c, precision))
     return list(shapely.to_geojson(geoms))
 
 
-def iter_features(frame: pd.DataFrame, *, precision: int = DEFAULT_PRECISION,
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…, ensure_ascii=False)
+
+
+def _feature_texts(props: list[str], columns: list[list], geoms: list[str | None],
+                   id_column: str) -> str:
+    """The features of one chunk (JSON-ready ``columns``, GeoJSON ``geoms``) joined by ``", "``."""
+    out = []
+    for g, values in zip(geoms, zip(*columns) if columns else [()] * len(geoms)):
+        rec = dict(zip(props, values))
+        out.append('{"type": "Feature", "id": ' + _encode(rec.get(id_column))
+                   + ', "geometry": ' + (g if g is not None else "null")
+                   + ', "properties": ' + _encode(rec) + "}")
+    return ", ".join(out)
+
+
+def iter_features(frame: pd.DataFrame | Rows, *, precision: int = DEFAULT_PRECISION,
                   id_column: str = "id", chunk_size: int = 2000) -> Iterator[str]:
     """Yield the features of ``frame`` as runs of GeoJSON text joined by ``", "``.
 
     One run per ``chunk_size`` rows; runs carry no leading separator. Projected frames are
-    turned to lon/lat; non-spatial frames give ``"geometry": null``.
+    turned to lon/lat; non-spatial frames give ``"geometry": null``. ``frame`` may also be
+    :class:`~geo_pcmt.store.rows.Rows` (plain values as a store read them: the same text,
+    without a DataFrame).
     """
+    if isinstance(frame, Rows):
+        yield from _iter_rows(frame, precision, id_column, chunk_size)
+        return
     if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None \
             and not frame.crs.equals(STORAGE_CRS):
         frame = frame.to_crs(STORAGE_CRS)
@@ -77,16 +71,19 @@ def iter_features(frame: pd.DataFrame, *, precision: int = DEFAULT_PRECISION,
         part = frame.iloc[start:start + chunk_size]
         geoms = (rfc7946_geometries(part.geometry.values, precision) if geom_name
                  else [None] * len(part))
-        columns = [_column_values(part[c]) for c in props]
-        out = []
-        for k, g in enumerate(geoms):
-            rec = {c: col[k] for c, col in zip(props, columns)}
-            fid = rec.get(id_column)
-            out.append('{"type": "Feature", "id": ' + json.dumps(fid, ensure_ascii=False)
-                       + ', "geometry": ' + (g if g is not None else "null")
-                       + ', "properties": ' + json.dumps(rec, ensure_ascii=False) + "}")
-        if out:
-            yield ", ".join(out)
+        if len(part):
+            yield _feature_texts(props, [json_column(part[c]) for c in props], geoms,
+                                 id_column)
+
+
+def _iter_rows(rows: Rows, precision: int, id_column: str, chunk_size: int) -> Iterator[str]:
+    """:func:`iter_features` of :class:`Rows` (stored in lon/lat, values JSON-ready)."""
+    for start in range(0, len(rows), chunk_size):
+        stop = start + chunk_size
+        columns = [v[start:stop] for v in rows.values]
+        geoms = (rfc7946_geometries(rows.geometry[start:stop], precision)
+                 if rows.geometry is not None else [None] * (min(stop, len(rows)) - start))
+        yield _feature_texts(rows.columns, columns, geoms, id_column)
 
 
 def iter_feature_collection(frames: Iterable[pd.DataFrame], *,

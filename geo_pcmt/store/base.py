@@ -172,6 +172,11 @@ class Store(Protocol):
         the ``after`` of the next page (None when no row came back)."""
         ...
 
+    def read_rows(self, layer: str, **query) -> Any:
+        """The rows :meth:`read` returns for the same arguments, as plain JSON-ready values
+        (:class:`geo_pcmt.store.rows.Rows`, no DataFrame)."""
+        ...
+
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
               filter: Any = None) -> int: ...
 
@@ -301,6 +306,13 @@ class StoreBase:
             writer.report = self.write(layer, whole, mode=mode, user=user, detail=detail)
         else:
             writer.report = WriteReport(layer, mode, 0, 0, 0, self.count(layer))
+
+    def read_rows(self, layer: str, **query) -> "Rows":
+        """The rows :meth:`read` returns for the same arguments, as plain values
+        (:class:`~geo_pcmt.store.rows.Rows`); this default converts ``read``'s frame, a
+        backend may build them straight from its rows (``GeoPackageStore.read_rows``)."""
+        from geo_pcmt.store.rows import Rows
+        return Rows.from_frame(self.read(layer, **query))
 
     def _ensure(self, layer: Layer) -> None:
         """Create the layer's table and the audit log's if they are missing."""

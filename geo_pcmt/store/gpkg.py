@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -36,6 +37,7 @@ from geo_pcmt.store.base import StoreBase, audit_values, chunks, without_gc
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.base import rewrite_key as _rewrite_key, version_key as _version_key
 from geo_pcmt.store.filters import Filter, SQLiteFilter
+from geo_pcmt.store.rows import Rows, plain_columns
 from geo_pcmt.store.gpkg_bulk import BULK_MIN_ROWS, ChunkedWrite, bulk_insert
 from geo_pcmt.store.gpkg_connections import Connections
 from geo_pcmt.store.gpkg_counts import Counts
@@ -286,10 +288,34 @@ class GeoPackageStore(Connections, Counts, RTreeQueries, StoreBase):
         """
         spec = get_layer(layer)
         cols = frames.read_columns(spec, columns, limit, offset)
-        after = clearance.check_after(after)
         if not self._has_table(spec.name):
+            clearance.check_after(after)
             return _with_last(frames.empty_frame(spec, cols), [])
-        flt = filter
+        data, geoms, fids = self._fetch(spec, cols, bbox, where, limit, offset, filter, after)
+        return _with_last(frames.typed(spec, data, geoms), fids)
+
+    @without_gc
+    def read_rows(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None,
+                  columns: Sequence[str] | None = None, limit: int | None = None,
+                  offset: int = 0, filter: Filter | None = None,
+                  after: int | None = None) -> Rows:
+        """The rows :meth:`read` returns for the same arguments, as :class:`~.rows.Rows`
+        (plain values straight from SQLite, no DataFrame: a 100-row API page)."""
+        spec = get_layer(layer)
+        cols = frames.read_columns(spec, columns, limit, offset)
+        if not self._has_table(spec.name):
+            clearance.check_after(after)
+            return Rows(cols, [[] for _ in cols],
+                        np.empty(0, dtype=object) if spec.has_geometry else None)
+        data, geoms, fids = self._fetch(spec, cols, bbox, where, limit, offset, filter, after)
+        return Rows(cols, plain_columns(spec, data), geoms, int(fids[-1]) if fids else None)
+
+    def _fetch(self, spec: Layer, cols: list[str], bbox: BBox | None, where: Where | None,
+               limit: int | None, offset: int, flt: Filter | None, after: int | None
+               ) -> tuple[dict[str, list], "np.ndarray | None", list]:
+        """The stored values of ``cols`` (column lists), the geometries (None for a layer
+        without) and the ``fid`` of each row, filtered and paged as :meth:`read` says."""
+        after = clearance.check_after(after)
         with self._reading() as conn:
             geom = self._geom_column(conn, spec.name)
             sql_where, params = self._where_sql(spec, conn, bbox, where, flt=flt, after=after)
@@ -324,16 +350,15 @@ class GeoPackageStore(Connections, Counts, RTreeQueries, StoreBase):
             records = conn.execute(sql, params).fetchall()
         data = {c: [r[i] for r in records] for i, c in enumerate(cols)}
         fids = [r[-1] for r in records]
-        if geom:
-            geoms = decode_geometries([r[len(cols)] for r in records])
-            out = frames.typed(spec, data, geoms)
-            if refine:
-                keep = shapely.intersects(out.geometry.values, shapely.box(*bbox))
-                stop = None if limit is None else offset + limit
-                out = out[keep].iloc[offset:stop].reset_index(drop=True)
-                fids = [f for f, k in zip(fids, keep) if k][offset:stop]
-            return _with_last(out, fids)
-        return _with_last(frames.typed(spec, data), fids)
+        if not geom:
+            return data, None, fids
+        geoms = decode_geometries([r[len(cols)] for r in records])
+        if refine:
+            keep = np.flatnonzero(shapely.intersects(geoms, shapely.box(*bbox)))
+            keep = keep[offset:None if limit is None else offset + limit]
+            data = {c: [v[i] for i in keep] for c, v in data.items()}
+            geoms, fids = geoms[keep], [fids[i] for i in keep]
+        return data, geoms, fids
 
     # --- writes -----------------------------------------------------------------------
 

@@ -343,7 +343,7 @@ def items(cid: str):
     hit = lookup(key)
     if hit is not None:
         return serve(c, q, hit)
-    page = read_page(c, q, role)
+    page = read_page(c, q, role, rows=fmt == "json")  # GeoJSON: plain rows, no frame
     frame, matched = page.frame, page.matched
     ids = audited_ids(c, frame)
     audited = submit_audit(c, ids, q, len(frame))

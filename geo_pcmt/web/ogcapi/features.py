@@ -17,6 +17,7 @@ import shapely
 from flask import Response, current_app
 
 from geo_pcmt import access
+from geo_pcmt.store.rows import Rows
 from geo_pcmt.web.context import get_store
 from geo_pcmt.web.auth import actor, current_role
 from geo_pcmt.web.ogcapi.answers import CachedAnswer, data_version, stamped
@@ -65,14 +66,15 @@ class Page:
     """A page of features: the rows, ``numberMatched``, whether rows follow, and the keyset
     cursor of the ``next`` link (None for the aggregates, which page by offset)."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame | Rows
     matched: int
     more: bool
     after: int | None = None
 
 
-def read_page(c: Collection, q: Query, role: str | None) -> Page:
-    """A page for a query, as ``role`` may see it.
+def read_page(c: Collection, q: Query, role: str | None, *, rows: bool = False) -> Page:
+    """A page for a query, as ``role`` may see it; with ``rows``, a stored collection's
+    page is :class:`~geo_pcmt.store.rows.Rows` (plain values for GeoJSON, no DataFrame).
 
     One row more than the limit is read: whether it exists says if a ``next`` link is due,
     and its ``fid`` less one is that link's cursor (``after``: the rows from it on). Keyset
@@ -90,14 +92,14 @@ def read_page(c: Collection, q: Query, role: str | None) -> Page:
         page = frame.iloc[q.offset:stop].reset_index(drop=True)
         return Page(page, len(frame), stop is not None and stop < len(frame))
     limit = q.limit
-    frame = _read(store, c, role, bbox=q.bbox, where=q.where, filter=q.filter,
+    frame = _read(store, c, role, rows=rows, bbox=q.bbox, where=q.where, filter=q.filter,
                   limit=None if limit is None else limit + 1, offset=q.offset, after=q.after)
     more = limit is not None and len(frame) > limit
     after = None
     if more:
-        last = frame.attrs.get("last_fid")  # the row read beyond the page comes next
-        after = None if last is None else last - 1
-        frame = frame.iloc[:limit]
+        last = frame.last_fid if rows else frame.attrs.get("last_fid")
+        after = None if last is None else last - 1  # the row read beyond the page comes next
+        frame = frame.head(limit) if rows else frame.iloc[:limit]
     if more or q.after is not None or (q.offset > 0 and not len(frame)):
         matched = count_matches(store, c, q, role)
     else:  # the page holds the last match, no count needed
@@ -113,14 +115,17 @@ def read_one(c: Collection, q: Query, role: str | None) -> pd.DataFrame:
     return _read(store, c, role, where=q.where, limit=1)
 
 
-def _read(store, c: Collection, role: str | None, **query) -> pd.DataFrame:
-    """A stored collection through the role-scoped reader: the collection's fields only.
+def _read(store, c: Collection, role: str | None, rows: bool = False,
+          **query) -> pd.DataFrame | Rows:
+    """A stored collection through the role-scoped reader (:func:`geo_pcmt.access.read`,
+    or :func:`~geo_pcmt.access.read_rows` with ``rows``): the collection's fields only.
 
     ``find_collection`` has already answered 404 for layers the role may not read; a
     refusal here still answers as a missing collection, never with the data.
     """
+    reader = access.read_rows if rows else access.read
     try:
-        return access.read(store, c.id, role=role, columns=list(c.fields), **query)
+        return reader(store, c.id, role=role, columns=list(c.fields), **query)
     except access.AccessDenied:
         raise ApiError(404, "not_found", f"no collection {c.id[:80]!r}") from None
 
@@ -179,11 +184,15 @@ def audit_read(c: Collection, frame: pd.DataFrame, q: Query, action: str = "read
     return submit_audit(c, audited_ids(c, frame), q, len(frame), action, extra)
 
 
-def audited_ids(c: Collection, frame: pd.DataFrame) -> list[str] | None:
+def audited_ids(c: Collection, frame: pd.DataFrame | Rows) -> list[str] | None:
     """The ids a read must record, or None when the read is not of restricted data."""
     if c.is_aggregate or not access.is_restricted_read(c.layer, frame):
         return None
-    return frame["id"].astype(str).tolist() if "id" in frame.columns else []
+    if "id" not in frame.columns:
+        return []
+    if isinstance(frame, Rows):
+        return [str(v) for v in frame.column("id")]
+    return frame["id"].astype(str).tolist()
 
 
 def submit_audit(c: Collection, ids: list[str] | None, q: Query, returned: int,
