@@ -15,7 +15,7 @@ import pytest
 
 from geo_pcmt import access
 from tests.conftest import PASSWORD, login
-from tests.test_map_browser import CHROMIUM, Chromium, serve
+from tests.test_map_browser import CHROMIUM, SCREENSHOTS, Chromium, serve
 
 REPO = Path(__file__).resolve().parents[1]
 PHONE = (412, 915)
@@ -189,7 +189,7 @@ def test_queue_is_encrypted_per_user_survives_sign_out_and_user_switch_and_shell
             const input = document.querySelector('#gp-photo'); input.files = dt.files;
             input.dispatchEvent(new Event('change')); return true; })()""")
         phone.wait_for("document.querySelector('#gp-photo-state').textContent.includes('1280×960')")
-        phone.screenshot(REPO / "docs" / "field-app-phone.png")
+        phone.screenshot(SCREENSHOTS / "field-app-phone.png")  # docs/ keeps a chosen copy
         phone.evaluate("document.querySelector('#gp-save').click(); true")
         # the type is required and has no default: the officer is told, nothing is queued
         assert "Loại điểm" in phone.evaluate("document.querySelector('#gp-message').textContent")

@@ -18,7 +18,7 @@ from pyproj import Geod
 
 from geo_pcmt import access
 from tests.test_field_app import REPO, Phone, needs_chromium
-from tests.test_map_browser import serve
+from tests.test_map_browser import SCREENSHOTS, serve
 
 pytestmark = pytest.mark.slow
 
@@ -140,7 +140,7 @@ def test_two_phones_30_offline_edits_none_lost_merged_right_audited(live):
         shown = b.evaluate("document.querySelector('#gp-message').textContent")
         b.evaluate("document.querySelector('#gp-queue-btn').click(); true")
         queue_text = b.evaluate("document.querySelector('#gp-queue').innerText")
-        b.screenshot(REPO / "docs" / "field-app-queue.png")
+        b.screenshot(SCREENSHOTS / "field-app-queue.png")  # docs/ keeps a chosen copy
         assert a.console_errors() == [] and b.console_errors() == []
 
     statuses = {p: Counter(r["status"] for r in rs) for p, rs in results.items()}
