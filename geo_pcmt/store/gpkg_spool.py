@@ -88,8 +88,11 @@ class EntrySpool:
     def __len__(self) -> int:
         return self._count
 
-    def sorted_batches(self, size: int = BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """``(fids, box)`` batches of at most ``size`` entries, all of them in Z-order."""
+    def sorted_batches(self, size: int | None = None
+                       ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(fids, box)`` batches of at most ``size`` (default :data:`BATCH`) entries,
+        all of them in Z-order."""
+        size = size or BATCH
         cursor = self._db.execute("SELECT fid, box FROM entries ORDER BY z, fid")
         while rows := cursor.fetchmany(size):
             fids, blobs = zip(*rows)
