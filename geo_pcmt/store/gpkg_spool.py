@@ -18,7 +18,7 @@ import numpy as np
 
 _BITS = 31
 _SPAN = float((1 << _BITS) - 1)
-BATCH = 65_536
+BATCH = 16_384
 """Entries per batch given back by :meth:`EntrySpool.sorted_batches`."""
 
 
