@@ -6,10 +6,12 @@ Shapefile with pyogrio's ``skip_features``/``max_features``; other formats are r
 Each chunk is validated (:func:`~geo_pcmt.ingest.validation.validate`) with rows numbered
 as in the whole file and ids checked for duplicates across chunks (the ids seen are kept
 on disk, :class:`~geo_pcmt.ingest.id_ledger.IdLedger`), and its clean rows are added to one
-store transaction (``Store.bulk_writer``; the GeoPackage store keeps its R-tree entries on
-disk too). Memory holds one chunk and the problems found, whatever the file's size. The report is the one a one-shot check of the whole file
-gives (tested); if the file is not clean (and ``keep_valid`` is not given) the transaction
-is rolled back and nothing is stored. The web keeps its upload limit and one-shot check.
+store transaction (``Store.bulk_writer``; the GeoPackage store spools its R-tree entries
+to disk too). With a GeoPackage store, memory holds one chunk and the problems found,
+whatever the file's size (PostGIS keeps the clean chunks for one COPY at the end). The
+report is the one a one-shot check of the whole file gives (tested); if the file is not
+clean (and ``keep_valid`` is not given) the transaction is rolled back and nothing is
+stored. The web keeps its upload limit and one-shot check.
 """
 from __future__ import annotations
 
