@@ -24,11 +24,12 @@ class IdLedger:
     Examples
     --------
     >>> ledger = IdLedger()
-    >>> ledger.record({"a": 1, "b": 2})
-    >>> ledger.first_rows(["b", "c"])
+    >>> ledger.claim({"a": 1, "b": 2})
+    {}
+    >>> ledger.claim({"b": 3, "c": 4})
     {'b': 2}
-    >>> len(ledger)
-    2
+    >>> ledger.first_rows(["c", "d"]), len(ledger)
+    ({'c': 4}, 3)
     >>> ledger.close()
     """
 
@@ -50,12 +51,16 @@ class IdLedger:
                 (json.dumps(ids[start:start + _BATCH], ensure_ascii=False),)))
         return found
 
-    def record(self, rows: Mapping[str, int]) -> None:
-        """Remember ids not seen before (id → row); an id already held keeps its row."""
-        self._db.execute("BEGIN")
-        added = self._db.executemany("INSERT OR IGNORE INTO ids VALUES (?, ?)", rows.items())
+    def claim(self, rows: Mapping[str, int]) -> dict[str, int]:
+        """Remember the ids of ``rows`` (id → row, rows after every row held) not seen
+        before, and return those seen before with the row where each came first. One
+        insert per id; the lookup runs only when some id was held already."""
+        added = self._db.execute("INSERT OR IGNORE INTO ids SELECT key, value "
+                                 "FROM json_each(?)", (json.dumps(rows, ensure_ascii=False),))
         self._count += max(added.rowcount, 0)
-        self._db.execute("COMMIT")
+        if added.rowcount == len(rows):
+            return {}
+        return {i: r for i, r in self.first_rows(rows).items() if r != rows[i]}
 
     def __len__(self) -> int:
         return self._count

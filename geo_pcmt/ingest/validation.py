@@ -280,25 +280,24 @@ def _check_duplicates(ids: list | None, chk: Checker, seen: dict[str, int] | IdL
                       row_offset: int = 0) -> None:
     """Repeated ids are errors naming the row (of the whole file) where the id came first;
     ``seen`` (a dict, or an :class:`~geo_pcmt.ingest.id_ledger.IdLedger` on disk) holds
-    the ids of earlier chunks, looked up once for the chunk, and gains this one's."""
+    the ids of earlier chunks, checked once for the chunk, and gains this one's."""
     if ids is None:
         return
-    present = {v for v in ids if v is not None}
-    earlier = ({v: seen[v] for v in present if v in seen} if isinstance(seen, dict)
-               else seen.first_rows(present))
     first: dict[str, int] = {}
+    for i, v in enumerate(ids):
+        if v is not None and v not in first:
+            first[v] = i + 1 + row_offset
+    if isinstance(seen, dict):
+        earlier = {v: seen[v] for v in first if v in seen}
+        seen.update({v: r for v, r in first.items() if v not in earlier})
+    else:
+        earlier = seen.claim(first)
     for i, v in enumerate(ids):
         if v is None:
             continue
-        at = earlier.get(v, first.get(v))
-        if at is not None:
+        at = earlier.get(v, first[v])
+        if at != i + 1 + row_offset:
             chk.error(i + 1, "id", v, f"duplicate id; first used in row {at}", "duplicate_id")
-        else:
-            first[v] = i + 1 + row_offset
-    if isinstance(seen, dict):
-        seen.update(first)
-    else:
-        seen.record(first)
 
 
 def _check_date_order(out: dict, chk: Checker) -> None:
