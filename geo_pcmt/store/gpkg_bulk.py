@@ -388,7 +388,7 @@ class ChunkedWrite:
             return
         if held:
             cursor = self.conn.execute(f"SELECT id, minx, maxx, miny, maxy FROM {_q(rtree)}")
-            while rows := cursor.fetchmany(BATCH):
+            while rows := cursor.fetchmany(8 * BATCH):  # one run each
                 old = np.array(rows, dtype=np.float64)
                 spool.add(old[:, 0].astype(np.int64), old[:, 1:].astype(np.float32))
         if len(spool) or self.replace:
