@@ -113,10 +113,13 @@ def main() -> None:
         ns = args.sizes
         grow = [math.log(results[ns[-1]][k] / results[ns[0]][k]) / math.log(ns[-1] / ns[0])
                 for k in (0, 1)]
-        per_row = (results[ns[-1]][1] - results[ns[0]][1]) * 2**20 / (ns[-1] - ns[0])
+        def per_row(a: int, b: int) -> float:  # peak RSS bytes added per extra row
+            return (results[b][1] - results[a][1]) * 2**20 / (b - a)
         print(f"growth exponent: time {grow[0]:.2f}, memory {grow[1]:.2f} (1 = linear); "
-              f"peak RSS {per_row:,.0f} B per extra row; load average "
-              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+              f"peak RSS per extra row {per_row(ns[0], ns[-1]):,.0f} B, "
+              f"{per_row(ns[-2], ns[-1]):,.0f} B over the last step (SQLite's 64 MiB page "
+              f"cache fills first); load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
