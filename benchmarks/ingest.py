@@ -6,13 +6,18 @@ points are scale.py's clustered points inside Nghệ An's communes) is loaded in
 GeoPackage store holding the real boundaries, by the CLI in its own process: reading in
 chunks, validation (types, allowed values, dates, lon/lat, commune by spatial join,
 duplicates) and storing (one transaction, R-tree filled in bulk) all included. The parent
-reads the child's peak RSS (``wait4``).
+reads the child's peak RSS (``wait4``). The files are made in a helper process, so that
+the parent stays small: Linux counts the parent's memory at the fork in the child's peak
+RSS (an earlier version, making 1M points in the parent, showed 1,330 MB for a load that
+peaked at 790 MB).
 
-Printed per size: seconds, rows/s, peak RSS, and the growth exponents (log-log slope from
-the smallest to the largest size: 1 = linear). Goal (issue 21): 1M rows in ≤ 20 s, memory
-bounded by the chunk.
+Printed per size: seconds, rows/s, peak RSS (each the least of ``--repeat`` runs), and the
+growth: exponents (log-log slope from the smallest to the largest size: 1 = linear) and
+the peak RSS added per extra row (bytes). Goal (issue 21): 1M rows in ≤ 20 s, memory
+bounded by the chunk (exponent near 0).
 
 Run:  .venv/bin/python benchmarks/ingest.py [--sizes 100000 300000 1000000] [--chunk-rows 100000]
+                                            [--repeat 2]
 """
 from __future__ import annotations
 
@@ -65,26 +70,42 @@ def load(store: Path, csv: Path, chunk_rows: int) -> tuple[float, float]:
     return took, usage.ru_maxrss / 1024
 
 
+def prepare(folder: Path, sizes: list[int]) -> None:
+    """The CSV files and a store holding the boundaries (run in a helper process)."""
+    from geo_pcmt.runs.seed import load_boundaries
+    from geo_pcmt.store import GeoPackageStore
+    store = GeoPackageStore(folder / "template.gpkg")
+    store.init()
+    load_boundaries(store)
+    store.close()
+    for n in sizes:
+        write_csv(n, folder / f"points-{n}.csv")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     ap.add_argument("--chunk-rows", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=1, help="loads of each size; the least kept")
+    ap.add_argument("--prepare", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    from geo_pcmt.runs.seed import load_boundaries
-    from geo_pcmt.store import GeoPackageStore
+    if args.prepare:
+        return prepare(Path(args.prepare), args.sizes)
     results = {}
     with tempfile.TemporaryDirectory(prefix="geo_pcmt_ingest_") as tmp:
+        subprocess.run([sys.executable, __file__, "--prepare", tmp, "--sizes",
+                        *map(str, args.sizes)], check=True)
         template = Path(tmp) / "template.gpkg"
-        store = GeoPackageStore(template)
-        store.init()
-        load_boundaries(store)
-        store.close()
         for n in args.sizes:
             csv = Path(tmp) / f"points-{n}.csv"
-            write_csv(n, csv)
-            target = Path(tmp) / f"store-{n}.gpkg"
-            target.write_bytes(template.read_bytes())
-            results[n] = load(target, csv, args.chunk_rows)
+            runs = []
+            for _ in range(args.repeat):
+                target = Path(tmp) / f"store-{n}.gpkg"
+                target.write_bytes(template.read_bytes())
+                runs.append(load(target, csv, args.chunk_rows))
+                for extra in ("", "-wal", "-shm", ".lock"):
+                    Path(f"{target}{extra}").unlink(missing_ok=True)
+            results[n] = tuple(map(min, zip(*runs)))
             sec, mb = results[n]
             print(f"{n:>9,} rows  {csv.stat().st_size / 1e6:6.1f} MB CSV  {sec:6.1f} s  "
                   f"{n / sec:>8,.0f} rows/s  {mb:6.0f} MB peak RSS", flush=True)
@@ -92,7 +113,13 @@ def main() -> None:
         ns = args.sizes
         grow = [math.log(results[ns[-1]][k] / results[ns[0]][k]) / math.log(ns[-1] / ns[0])
                 for k in (0, 1)]
-        print(f"growth exponent: time {grow[0]:.2f}, memory {grow[1]:.2f} (1 = linear)")
+        def per_row(a: int, b: int) -> float:  # peak RSS bytes added per extra row
+            return (results[b][1] - results[a][1]) * 2**20 / (b - a)
+        print(f"growth exponent: time {grow[0]:.2f}, memory {grow[1]:.2f} (1 = linear); "
+              f"peak RSS per extra row {per_row(ns[0], ns[-1]):,.0f} B, "
+              f"{per_row(ns[-2], ns[-1]):,.0f} B over the last step (SQLite's 64 MiB page "
+              f"cache fills first); load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

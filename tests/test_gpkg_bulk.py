@@ -193,3 +193,36 @@ def test_a_chunked_write_commits_every_chunk_once_or_nothing_on_any_backend(any_
     with pytest.raises(StoreError, match="already stored"):
         with store.bulk_writer("retail_points") as writer:
             writer.add(scattered(5, start=0))
+
+
+def test_a_chunked_write_packs_a_deep_index_from_spooled_batches_and_inserts_small_ones(
+        empty_store, monkeypatch):
+    """The R-tree of a chunked write is packed from the entries kept on disk, given back in
+    batches that do not line up with the nodes (here 1,000 entries; a node holds 51): the
+    index has every row's box, three levels, and answers box queries as the rows do. A
+    later small chunked write (fewer rows than the tree holds) goes in through SQLite's
+    R-tree and the same holds."""
+    from geo_pcmt.store import gpkg_spool
+    monkeypatch.setattr(gpkg_spool, "BATCH", 1_000)
+    empty_store.write("retail_points", scattered(300, start=90_000))
+    with empty_store.bulk_writer("retail_points") as writer:
+        for k in range(4):
+            writer.add(scattered(3_001, start=3_001 * k))
+    small = scattered(200, start=50_000)
+    for expect in (12_304, 12_504):
+        every = empty_store.read("retail_points")
+        got = {k: tuple(v) for k, v in rtree_by_id(empty_store).items()}
+        fids, box = gpkg_bulk.entries(np.arange(len(every)), every.geometry.values)
+        want = {every["id"].iloc[i]: tuple(map(float, b)) for i, b in zip(fids, box)}
+        assert got == want and len(every) == expect
+        assert checks(empty_store) == ("ok", "ok", expect)
+        for bbox in [(104.2, 19.1, 104.5, 19.4), (104.0, 19.0, 104.05, 19.6)]:
+            assert empty_store.count("retail_points", bbox=bbox) == int(shapely.intersects(
+                every.geometry.values, shapely.box(*bbox)).sum())
+        with empty_store.bulk_writer("retail_points") as writer:
+            writer.add(small)
+        small = scattered(0)
+    with sqlite3.connect(empty_store.path) as conn:
+        root = conn.execute("SELECT data FROM rtree_retail_points_geom_node WHERE nodeno = 1"
+                            ).fetchone()[0]
+    assert int.from_bytes(root[:2], "big") == 2  # leaves, one level of nodes, the root

@@ -4,11 +4,14 @@ For the CLI (``geo-pcmt load``), which has no upload limit: CSV is read with pan
 ``chunksize``, XLSX row by row with openpyxl's read-only mode, GeoPackage/FlatGeobuf/
 Shapefile with pyogrio's ``skip_features``/``max_features``; other formats are read whole.
 Each chunk is validated (:func:`~geo_pcmt.ingest.validation.validate`) with rows numbered
-as in the whole file and ids checked for duplicates across chunks, and its clean rows are
-added to one store transaction (``Store.bulk_writer``). Memory holds one chunk, plus the
-ids seen and the problems found. The report is the one a one-shot check of the whole file
-gives (tested); if the file is not clean (and ``keep_valid`` is not given) the transaction
-is rolled back and nothing is stored. The web keeps its upload limit and one-shot check.
+as in the whole file and ids checked for duplicates across chunks (the ids seen are kept
+on disk, :class:`~geo_pcmt.ingest.id_ledger.IdLedger`), and its clean rows are added to one
+store transaction (``Store.bulk_writer``; the GeoPackage store spools its R-tree entries
+to disk too). With a GeoPackage store, memory holds one chunk and the problems found,
+whatever the file's size (PostGIS keeps the clean chunks for one COPY at the end). The
+report is the one a one-shot check of the whole file gives (tested); if the file is not
+clean (and ``keep_valid`` is not given) the transaction is rolled back and nothing is
+stored. The web keeps its upload limit and one-shot check.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import pandas as pd
 import pyogrio
 
 from geo_pcmt.ingest import safety
+from geo_pcmt.ingest.id_ledger import IdLedger
 from geo_pcmt.ingest.reading import IngestError, MAX_XLSX_UNPACKED, read_any
 from geo_pcmt.ingest.report import ValidationReport
 from geo_pcmt.ingest.validation import validate
@@ -172,10 +176,9 @@ def load_chunked(store, layer: str, path: str | Path, *, keep_valid: bool = Fals
     """
     path = Path(path)
     report = StreamedReport(layer, 0, pd.DataFrame(), [], {})
-    seen_ids: dict[str, int] = {}
     storing = True
     try:
-        with store.bulk_writer(layer, mode=mode, user=user) as writer:
+        with IdLedger() as seen_ids, store.bulk_writer(layer, mode=mode, user=user) as writer:
             for k, frame in enumerate(read_chunks(path, chunk_rows, layer=layer), start=1):
                 part = validate(frame, layer, fix_swapped=fix_swapped, repair=repair, crs=crs,
                                 source=source or f"upload:{path.name}",

@@ -19,6 +19,7 @@ from geo_pcmt.ingest import boundaries
 from geo_pcmt.ingest.cells import is_blank, parse_cell
 from geo_pcmt.ingest.geometry import check_commune, check_commune_codes, geometries
 from geo_pcmt.ingest.headers import LAT, LON, fold, match_headers, value_labels, value_lookup
+from geo_pcmt.ingest.id_ledger import IdLedger
 from geo_pcmt.ingest.report import Checker, Problem, ValidationReport
 from geo_pcmt.layers import Field, Layer, get_layer, stops_done
 
@@ -36,7 +37,8 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
              repair: bool = False, crs: str | None = None, source: str | None = None,
              communes: gpd.GeoDataFrame | None = None, gazetteer=None,
              today: date | None = None, id_start: int = 1,
-             seen_ids: dict[str, int] | None = None, row_offset: int = 0) -> ValidationReport:
+             seen_ids: dict[str, int] | IdLedger | None = None,
+             row_offset: int = 0) -> ValidationReport:
     """Check every row of ``frame`` against the schema of ``layer``.
 
     Parameters
@@ -64,9 +66,10 @@ def validate(frame: pd.DataFrame, layer: str | Layer, *, fix_swapped: bool = Fal
     id_start : int
         Number of the first id generated for rows without one
         (``<layer>-<YYYYMMDD>-<n>``; see :func:`id_prefix`).
-    seen_ids, row_offset : dict, int, optional
+    seen_ids, row_offset : dict or IdLedger, int, optional
         For a file checked in chunks (:mod:`geo_pcmt.ingest.streaming`): the ids of the
-        rows before this chunk (id → row in the whole file; this chunk's are added) and
+        rows before this chunk (id → row in the whole file; this chunk's are added; an
+        :class:`~geo_pcmt.ingest.id_ledger.IdLedger` keeps them on disk) and
         how many rows came before, so an id repeated across chunks is a duplicate naming
         the row where it was first used. Rows of the report count from 1 in the chunk.
 
@@ -273,19 +276,28 @@ def _text_ok(f: Field, r: int, p: str, chk: Checker) -> bool:
     return True
 
 
-def _check_duplicates(ids: list | None, chk: Checker, seen: dict[str, int],
+def _check_duplicates(ids: list | None, chk: Checker, seen: dict[str, int] | IdLedger,
                       row_offset: int = 0) -> None:
     """Repeated ids are errors naming the row (of the whole file) where the id came first;
-    ``seen`` holds the ids of earlier chunks and gains this one's."""
+    ``seen`` (a dict, or an :class:`~geo_pcmt.ingest.id_ledger.IdLedger` on disk) holds
+    the ids of earlier chunks, checked once for the chunk, and gains this one's."""
     if ids is None:
         return
+    first: dict[str, int] = {}
+    for i, v in enumerate(ids):
+        if v is not None and v not in first:
+            first[v] = i + 1 + row_offset
+    if isinstance(seen, dict):
+        earlier = {v: seen[v] for v in first if v in seen}
+        seen.update({v: r for v, r in first.items() if v not in earlier})
+    else:
+        earlier = seen.claim(first)
     for i, v in enumerate(ids):
         if v is None:
             continue
-        if v in seen:
-            chk.error(i + 1, "id", v, f"duplicate id; first used in row {seen[v]}", "duplicate_id")
-        else:
-            seen[v] = i + 1 + row_offset
+        at = earlier.get(v, first[v])
+        if at != i + 1 + row_offset:
+            chk.error(i + 1, "id", v, f"duplicate id; first used in row {at}", "duplicate_id")
 
 
 def _check_date_order(out: dict, chk: Checker) -> None:

@@ -36,6 +36,7 @@ from geo_pcmt.store import frames
 from geo_pcmt.store.base import StoreError
 from geo_pcmt.store.base import quote_ident as _q
 from geo_pcmt.store.gpkg_geometry import encode_geometries
+from geo_pcmt.store.gpkg_spool import BATCH, EntrySpool
 
 BULK_MIN_ROWS = 5_000
 """Writes of at least this many new rows fill the R-tree in bulk (see the module text)."""
@@ -178,49 +179,85 @@ def _node_blobs(ids: np.ndarray, box: np.ndarray, cap: int, node_size: int) -> n
 def pack_rtree(conn: sqlite3.Connection, rtree: str, fids: np.ndarray,
                box: np.ndarray) -> None:
     """Replace the content of the R-tree table ``rtree`` with a packed tree of the given
-    entries, written straight into its shadow tables (``_node``, ``_parent``, ``_rowid``)
-    in SQLite's documented node format: entries sorted along a Z-order curve, nodes full
-    (except the last of each level), the node size kept from the existing root. The
-    result passes SQLite's ``rtreecheck()`` (tested)."""
+    entries, sorted along a Z-order curve (:func:`pack_sorted`)."""
+    order = _order(box) if len(fids) else np.arange(0)
+    pack_sorted(conn, rtree, iter([(np.asarray(fids, dtype=np.int64)[order], box[order])]),
+                len(fids))
+
+
+def _tables(conn: sqlite3.Connection, rtree: str) -> tuple[str, str, str, int]:
+    """The quoted shadow tables (``_node``, ``_parent``, ``_rowid``) of ``rtree`` and its
+    node size in bytes (kept from the existing root)."""
     node, parent, rowid = (_q(f"{rtree}_{s}") for s in ("node", "parent", "rowid"))
-    node_size = conn.execute(f"SELECT length(data) FROM {node} WHERE nodeno = 1").fetchone()
-    node_size = node_size[0] if node_size and node_size[0] else 1228  # SQLite's default
+    size = conn.execute(f"SELECT length(data) FROM {node} WHERE nodeno = 1").fetchone()
+    return node, parent, rowid, size[0] if size and size[0] else 1228  # SQLite's default
+
+
+def _level(conn: sqlite3.Connection, tables: tuple[str, str, str, int], ids: np.ndarray,
+           box: np.ndarray, next_no: int, leaf: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Write ``ids`` (fids on the leaf level, node numbers above) in full nodes numbered
+    from ``next_no``, with their ``_rowid`` (leaves) or ``_parent`` rows; returns the
+    nodes' numbers and bounding boxes, the entries of the level above."""
+    node, parent, rowid, node_size = tables
+    cap = (node_size - 4) // _CELL.itemsize
+    blobs = _node_blobs(ids, box, cap, node_size)
+    nos = np.arange(next_no, next_no + len(blobs), dtype=np.int64)
+    owner = np.repeat(nos, cap)[:len(ids)]
+    order = np.argsort(ids)  # the rowid table's own order: appended, not scattered
+    conn.executemany(f"INSERT INTO {rowid if leaf else parent} VALUES (?, ?)",
+                     zip(ids[order].tolist(), owner[order].tolist()))
+    conn.executemany(f"INSERT INTO {node} VALUES (?, ?)", zip(nos.tolist(), map(bytes, blobs)))
+    starts = np.arange(0, len(ids), cap)
+    return nos, np.column_stack([np.minimum.reduceat(box[:, 0], starts),
+                                 np.maximum.reduceat(box[:, 1], starts),
+                                 np.minimum.reduceat(box[:, 2], starts),
+                                 np.maximum.reduceat(box[:, 3], starts)])
+
+
+def pack_sorted(conn: sqlite3.Connection, rtree: str,
+                batches: Iterator[tuple[np.ndarray, np.ndarray]], total: int) -> None:
+    """Replace the content of the R-tree table ``rtree`` with a packed tree of ``total``
+    entries given in ``batches`` of ``(fids, float32 box)`` already in the leaves' order
+    (Z-order), written straight into its shadow tables in SQLite's documented node
+    format: nodes full (except the last of each level), the node size kept from the
+    existing root. Leaves are written batch by batch, so memory holds one batch and the
+    nodes above the leaves (one entry per ~50 rows). The result passes SQLite's
+    ``rtreecheck()`` (tested)."""
+    tables = _tables(conn, rtree)
+    node, parent, rowid, node_size = tables
     cap = (node_size - 4) // _CELL.itemsize
     for table in (node, parent, rowid):
         conn.execute(f"DELETE FROM {table}")
-    order = _order(box) if len(fids) else np.arange(0)
-    ids, box = np.asarray(fids, dtype=np.int64)[order], box[order]
-    next_no, depth, rowid_rows = 2, 0, None
-    while len(ids) > cap:  # one level of full nodes under the next
-        blobs = _node_blobs(ids, box, cap, node_size)
-        nos = np.arange(next_no, next_no + len(blobs), dtype=np.int64)
-        next_no += len(blobs)
-        owner = np.repeat(nos, cap)[:len(ids)]
-        if depth == 0:
-            rowid_rows = (ids, owner)
-        else:
-            conn.executemany(f"INSERT INTO {parent} VALUES (?, ?)",
-                             zip(ids.tolist(), owner.tolist()))
-        conn.executemany(f"INSERT INTO {node} VALUES (?, ?)",
-                         zip(nos.tolist(), map(bytes, blobs)))
-        starts = np.arange(0, len(ids), cap)
-        box = np.column_stack([np.minimum.reduceat(box[:, 0], starts),
-                               np.maximum.reduceat(box[:, 1], starts),
-                               np.minimum.reduceat(box[:, 2], starts),
-                               np.maximum.reduceat(box[:, 3], starts)])
-        ids, depth = nos, depth + 1
+    empty = (np.zeros(0, np.int64), np.zeros((0, 4), np.float32))
+    ids, box = empty
+    if total > cap:  # leaves under the root: written as the batches come
+        next_no, ups = 2, []
+        for more_ids, more_box in batches:
+            ids, box = np.concatenate([ids, more_ids]), np.concatenate([box, more_box])
+            full = len(ids) // cap * cap
+            if full:
+                ups.append(_level(conn, tables, ids[:full], box[:full], next_no, True))
+                next_no += full // cap
+                ids, box = ids[full:], box[full:]
+        if len(ids):
+            ups.append(_level(conn, tables, ids, box, next_no, True))
+            next_no += 1
+        ids = np.concatenate([u[0] for u in ups])
+        box = np.concatenate([u[1] for u in ups])
+        depth = 1
+        while len(ids) > cap:  # one level of full nodes under the next
+            nos, box = _level(conn, tables, ids, box, next_no, False)
+            ids, depth, next_no = nos, depth + 1, next_no + len(nos)
+        conn.executemany(f"INSERT INTO {parent} VALUES (?, 1)", ((i,) for i in ids.tolist()))
+    else:  # the root is the only node, a leaf
+        for more_ids, more_box in batches:
+            ids, box = np.concatenate([ids, more_ids]), np.concatenate([box, more_box])
+        depth = 0
+        conn.executemany(f"INSERT INTO {rowid} VALUES (?, 1)", ((i,) for i in ids.tolist()))
     root = _node_blobs(ids, box, cap, node_size)[0] if len(ids) else \
         np.zeros(node_size, dtype=np.uint8)
     root[0:2] = np.frombuffer(np.array(depth, dtype=">u2").tobytes(), dtype=np.uint8)
     conn.execute(f"INSERT INTO {node} VALUES (1, ?)", (bytes(root),))
-    if depth == 0:
-        rowid_rows = (ids, np.ones(len(ids), dtype=np.int64))
-    else:
-        conn.executemany(f"INSERT INTO {parent} VALUES (?, 1)", ((i,) for i in ids.tolist()))
-    leaf_ids, leaf_nos = rowid_rows
-    order = np.argsort(leaf_ids)  # the rowid table's own order: appended, not scattered
-    conn.executemany(f"INSERT INTO {rowid} VALUES (?, ?)",
-                     zip(leaf_ids[order].tolist(), leaf_nos[order].tolist()))
 
 
 def set_feature_count(conn: sqlite3.Connection, table: str) -> None:
@@ -265,9 +302,10 @@ _AUDIT_IDS = 10_000  # the ids an audit record keeps (store.base.audit_values)
 class ChunkedWrite:
     """Rows added in chunks to one table inside one write transaction (see
     ``GeoPackageStore.bulk_writer``): the triggers dropped once, each chunk checked and
-    inserted as it comes, the R-tree filled once at :meth:`finish` from the entries kept
-    (20 bytes a row), the triggers re-created. Appends and replaces only. ``ids`` keeps the
-    first ids written, as many as the audit record keeps."""
+    inserted as it comes, its R-tree entries written to disk (:class:`EntrySpool`), the
+    R-tree packed at :meth:`finish` from them in Z-order batches, the triggers re-created.
+    Memory holds one chunk, whatever the number of chunks. Appends and replaces only.
+    ``ids`` keeps the first ids written, as many as the audit record keeps."""
 
     def __init__(self, conn: sqlite3.Connection, layer, geom: str | None, *,
                  replace: bool, count_ids):
@@ -275,8 +313,7 @@ class ChunkedWrite:
         self._count_ids = count_ids
         self.inserted = self.deleted = 0
         self.ids: list[str] = []
-        self._fids: list[np.ndarray] = []
-        self._boxes: list[np.ndarray] = []
+        self._spool: EntrySpool | None = None
         self._saved: list[tuple[str, str]] = []
 
     def begin(self) -> None:
@@ -286,6 +323,7 @@ class ChunkedWrite:
         # frames); this connection is the write's own and is closed with it
         self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         if self.geom:
+            self._spool = EntrySpool()
             self._saved = index_triggers(self.conn, table, self.geom)
             for name, _ in self._saved:
                 self.conn.execute(f"DROP TRIGGER {_q(name)}")
@@ -315,10 +353,8 @@ class ChunkedWrite:
                                   f"VALUES ({','.join('?' * len(cols))})", rows)
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"layer {table}: {exc}") from None
-        if self.geom:
-            f, box = entries(fids, prepared.geometries)
-            self._fids.append(f)
-            self._boxes.append(box)
+        if self._spool is not None:
+            self._spool.add(*entries(fids, prepared.geometries))
         self.ids.extend(prepared.ids[:max(0, _AUDIT_IDS - len(self.ids))])
         self.inserted += len(fids)
         return len(fids)
@@ -327,14 +363,33 @@ class ChunkedWrite:
         """Fill the R-tree with every chunk's entries, set GDAL's feature count and
         re-create the triggers (still inside the transaction)."""
         table = self.layer.name
-        if self.geom:
-            rtree = f"rtree_{table}_{self.geom}"
-            fids = np.concatenate(self._fids) if self._fids else np.zeros(0, np.int64)
-            box = np.concatenate(self._boxes) if self._boxes else np.zeros((0, 4), np.float32)
-            if self.replace:
-                pack_rtree(self.conn, rtree, fids, box)
-            elif len(fids):
-                fill_rtree(self.conn, rtree, fids, box)
-            set_feature_count(self.conn, table)
-            for _, sql in self._saved:
-                self.conn.execute(sql)
+        if self._spool is None:
+            return
+        try:
+            self._fill(f"rtree_{table}_{self.geom}", self._spool)
+        finally:
+            self._spool.close()
+        set_feature_count(self.conn, table)
+        for _, sql in self._saved:
+            self.conn.execute(sql)
+
+    def _fill(self, rtree: str, spool: EntrySpool) -> None:
+        """Pack the tree anew from the spool (a replace, or as many new entries as held
+        ones: those are spooled first, as :func:`fill_rtree` does in memory), or insert the
+        new entries through SQLite's R-tree, in Z-order, when the tree holds more."""
+        held = 0 if self.replace else \
+            self.conn.execute(f"SELECT count(*) FROM {_q(rtree + '_rowid')}").fetchone()[0]
+        if held > len(spool):
+            for fids, box in spool.sorted_batches():
+                self.conn.executemany(
+                    f"INSERT OR REPLACE INTO {_q(rtree)} VALUES (?, ?, ?, ?, ?)",
+                    zip(fids.tolist(), *(box[:, k].astype(np.float64).tolist()
+                                         for k in range(4))))
+            return
+        if held:
+            cursor = self.conn.execute(f"SELECT id, minx, maxx, miny, maxy FROM {_q(rtree)}")
+            while rows := cursor.fetchmany(8 * BATCH):  # one run each
+                old = np.array(rows, dtype=np.float64)
+                spool.add(old[:, 0].astype(np.int64), old[:, 1:].astype(np.float32))
+        if len(spool) or self.replace:
+            pack_sorted(self.conn, rtree, spool.sorted_batches(), len(spool))
