@@ -226,3 +226,18 @@ def test_a_chunked_write_packs_a_deep_index_from_spooled_batches_and_inserts_sma
         root = conn.execute("SELECT data FROM rtree_retail_points_geom_node WHERE nodeno = 1"
                             ).fetchone()[0]
     assert int.from_bytes(root[:2], "big") == 2  # leaves, one level of nodes, the root
+
+
+def test_a_failed_chunked_write_lets_go_of_its_spool_file(empty_store):
+    import os
+    store = empty_store
+    fds = lambda: len(os.listdir("/proc/self/fd"))  # noqa: E731
+    store.write("retail_points", scattered(10, start=9000))
+    before = fds()
+    for _ in range(5):
+        with pytest.raises(RuntimeError):
+            with store.bulk_writer("retail_points") as writer:
+                writer.add(scattered(40, start=5000))
+                raise RuntimeError("a bad row in the next chunk")
+    assert fds() <= before  # one temporary file a failed load would otherwise keep open
+    assert store.count("retail_points") == 10

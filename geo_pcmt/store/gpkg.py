@@ -438,9 +438,12 @@ class GeoPackageStore(Connections, Counts, RTreeQueries, StoreBase):
         with self._transaction() as conn:
             writer = ChunkedWrite(conn, spec, self._geom_column(conn, spec.name),
                                   replace=mode == "replace", count_ids=self._count_ids)
-            writer.begin()
-            yield writer
-            writer.finish()
+            try:
+                writer.begin()
+                yield writer
+                writer.finish()
+            finally:
+                writer.close()  # the R-tree spool's temporary file, also when a chunk fails
             count_after, version, last = self._counted(conn, spec, None, None, None)
             writer.report = WriteReport(spec.name, mode, writer.inserted, 0, writer.deleted,
                                         count_after)

@@ -368,10 +368,15 @@ class ChunkedWrite:
         try:
             self._fill(f"rtree_{table}_{self.geom}", self._spool)
         finally:
-            self._spool.close()
+            self.close()
         set_feature_count(self.conn, table)
         for _, sql in self._saved:
             self.conn.execute(sql)
+
+    def close(self) -> None:
+        """Let go of the R-tree spool (its temporary file); safe to call twice."""
+        if self._spool is not None:
+            self._spool.close()
 
     def _fill(self, rtree: str, spool: EntrySpool) -> None:
         """Pack the tree anew from the spool (a replace, or as many new entries as held
