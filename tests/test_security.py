@@ -287,3 +287,9 @@ def test_no_restricted_rows_leave_when_the_audit_record_cannot_be_written(web_st
     public = app.test_client().get("/api/collections/communes/items?limit=1",
                                    headers=bearer(app, "analyst"))
     assert public.status_code == 200  # public reads are not audited, so they still work
+
+
+def test_the_tab_icon_is_served_to_anyone_so_no_page_logs_a_missing_file(app):
+    res = app.test_client().get("/favicon.ico")
+    assert res.status_code == 200 and res.mimetype == "image/png"
+    assert res.data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask
+from flask import Flask, send_from_directory
 
 from geo_pcmt.paths import default_store_path
 from geo_pcmt.store import open_store
@@ -163,6 +163,12 @@ def _register_blueprints(app: Flask) -> None:
                reports.bp, field.bp):
         app.register_blueprint(bp)
     field_sync.register(app)
+
+    @app.get("/favicon.ico")
+    def _favicon():
+        """The browser's tab icon (the field app's), so no page logs a missing file."""
+        return send_from_directory(Path(app.root_path) / "static" / "field", "icon-192.png",
+                                   mimetype="image/png", max_age=7 * 86400)
 
 
 def _start_ingest_helpers(app: Flask) -> None:
