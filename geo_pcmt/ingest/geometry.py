@@ -12,7 +12,7 @@ import shapely
 
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.ingest import boundaries
-from geo_pcmt.ingest.cells import is_blank
+from geo_pcmt.ingest.cells import blank_mask, is_blank
 from geo_pcmt.ingest.report import Checker
 from geo_pcmt.ingest.spatial import assign_communes
 from geo_pcmt.layers import Layer
@@ -149,9 +149,13 @@ def _points_from_columns(df, lon_col, lat_col, crs, fix_swapped, chk) -> np.ndar
     lat = np.full(n, np.nan)
     for arr, col in ((lon, lon_col), (lat, lat_col)):
         raw = df[col]
-        text = raw.astype(str).str.strip().str.replace(",", ".", regex=False)
+        cells = raw.to_numpy(dtype=object).tolist()
+        if all(v.__class__ is str for v in cells):  # text as read from CSV/XLSX: in line
+            text = pd.Series([v.strip().replace(",", ".") for v in cells], dtype=object)
+        else:
+            text = raw.astype(str).str.strip().str.replace(",", ".", regex=False)
         num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        blank = raw.map(is_blank).to_numpy(dtype=bool)
+        blank = blank_mask(cells)
         for i in np.flatnonzero(~blank & ~np.isfinite(num)):
             chk.error(i + 1, col, raw.iloc[i], "not a finite number", "bad_type")
         arr[:] = np.where(np.isfinite(num) & ~blank, num, np.nan)
@@ -216,15 +220,23 @@ def check_commune(out, geometry, communes, spec, chk) -> None:
     if "commune_code" not in spec.field_names:
         return
     n = len(geometry)
-    valid = np.array([g is not None for g in geometry])
-    probe = np.asarray([g.representative_point() if g is not None and g.geom_type != "Point"
-                        else g for g in geometry], dtype=object)
+    geometry = np.asarray(geometry, dtype=object)
+    valid = ~shapely.is_missing(geometry)
     codes = np.full(n, None, dtype=object)
     if valid.any():
-        codes[valid] = assign_communes(probe[valid], communes)
-    given = out.get("commune_code", [None] * n)
-    known = set(communes["code"])
+        probe = geometry[valid]
+        areal = shapely.get_type_id(probe) != 0  # lines and polygons: a point on them
+        probe[areal] = shapely.point_on_surface(probe[areal])
+        codes[valid] = assign_communes(probe, communes)
     border = dict(zip(communes["code"], communes["is_border"]))
+    given = out.get("commune_code")
+    if given is None or all(g is None for g in given):
+        out["commune_code"] = codes.tolist()
+        if "is_border" in spec.field_names:
+            out["is_border"] = [border.get(c) if c is not None else None
+                                for c in out["commune_code"]]
+        return
+    known = set(communes["code"])
     final = []
     for i in range(n):
         g, c = given[i], codes[i]
