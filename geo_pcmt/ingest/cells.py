@@ -37,6 +37,9 @@ def blank_mask(values) -> np.ndarray:
     >>> blank_mask(["a", " ", None, 0]).tolist()
     [False, True, True, False]
     """
+    if all(v.__class__ is str for v in values):  # text as read from CSV/XLSX
+        return np.fromiter(map(len, map(str.strip, values)), dtype=np.int64,
+                           count=len(values)) == 0
     return np.fromiter((not v.strip() if isinstance(v, str) else is_missing(v)
                         for v in values), dtype=bool, count=len(values))
 

@@ -26,6 +26,7 @@ from geo_pcmt.layers import Field, Layer, get_layer, stops_done
 LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x")
 LAT_NAMES = ("lat", "latitude", "vi_do", "vido", "y")
 _HTML_RE = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:|on\w+\s*=", re.IGNORECASE)
+_HTML_MARKS = ("<", ":", "=")  # what every match of _HTML_RE holds
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE_ORDER = (("first_seen", "last_activity"), ("first_seen", "cleared_on"),
                ("detected_on", "eradicated_on"), ("started_at", "ended_at"))
@@ -210,6 +211,8 @@ def _parse_column(f: Field, values: np.ndarray, source: str | None, today: date,
         else None
     if plain is not None and all(p is not None for p in plain):
         return plain
+    if plain is None and all(v.__class__ is str for v in cells):
+        return _parse_text_cells(f, cells, source, today, chk, lookup)
     memo: dict = {}
     out: list[Any] = []
     for r, v in enumerate(cells, start=1):
@@ -234,6 +237,27 @@ def _parse_column(f: Field, values: np.ndarray, source: str | None, today: date,
     return out
 
 
+def _parse_text_cells(f: Field, cells: list[str], source: str | None, today: date,
+                      chk: Checker, lookup: dict[str, str] | None) -> list[Any]:
+    """:func:`_parse_column` of a column of text cells (as CSV and XLSX give them): each
+    distinct text parsed once, its problems reported for every row holding it, in row
+    order."""
+    codes, distinct = pd.factorize(np.asarray(cells, dtype=object), use_na_sentinel=False)
+    parsed = np.empty(len(distinct), dtype=object)
+    calls = []
+    for k, v in enumerate(distinct.tolist()):
+        rec = _Recorder()  # (it keeps no row: the rows are given below)
+        parsed[k] = _parse_value(f, 0, v, source, today, rec, lookup)
+        calls.append(rec.calls)
+    out = parsed[codes].tolist()
+    noisy = np.flatnonzero([bool(c) for c in calls])
+    if len(noisy):
+        for i in np.flatnonzero(np.isin(codes, noisy)).tolist():
+            for method, args, kwargs in calls[codes[i]]:
+                getattr(chk, method)(i + 1, *args, **kwargs)
+    return out
+
+
 def _plain_text(cells: list[Any], max_length: int) -> list[str | None]:
     """For a text field without allowed values (names, ids, notes: mostly distinct, so
     parsing each once saves nothing), each cell's stripped text where :func:`_parse_value`
@@ -248,6 +272,8 @@ def _plain_text(cells: list[Any], max_length: int) -> list[str | None]:
     starts = None
     for pattern, sep in ((_CONTROL_RE, "\n"), (_HTML_RE, "\x00")):
         joined = sep.join(stripped)
+        if pattern is _HTML_RE and not any(c in joined for c in _HTML_MARKS):
+            continue  # each of its forms holds one of these: no need to search
         if pattern.search(joined) is None:
             continue
         if starts is None:
@@ -323,6 +349,8 @@ def _check_duplicates(ids: list | None, chk: Checker, seen: dict[str, int] | IdL
         seen.update({v: r for v, r in first.items() if v not in earlier})
     else:
         earlier = seen.claim(first)
+    if not earlier and len(first) == len(ids) - ids.count(None):
+        return  # every id once, and new to the file
     for i, v in enumerate(ids):
         if v is None:
             continue

@@ -145,6 +145,10 @@ class _CellError(Exception):
 def _convert_column(values: np.ndarray, ftype: str, layer: str, column: str,
                     labels: pd.Index) -> list[Any]:
     """One column's cells as the Python values the store keeps (see :func:`_py`)."""
+    if ftype == "str":
+        cells = values.tolist()
+        if all(v.__class__ is str for v in cells):  # as validation leaves them
+            return cells
     missing = pd.isna(values)
     if ftype == "str":
         return [None if m else (v if v.__class__ is str else str(v))
@@ -285,12 +289,12 @@ def _first_bad(f, column: list[Any]) -> tuple[int, str] | None:
         return None
     suspect = False
     if f.type == "str":
-        suspect = (max(map(len, present)) > f.max_length
-                   or any("\x00" in v for v in present)
+        joined = "".join(present)
+        suspect = (max(map(len, present)) > f.max_length or "\x00" in joined
                    or (f.allowed is not None and not set(present) <= set(f.allowed)))
         if not suspect:
             try:
-                "".join(present).encode("utf-8")
+                joined.encode("utf-8")
             except UnicodeEncodeError:
                 suspect = True
     elif f.type in ("int", "float"):
