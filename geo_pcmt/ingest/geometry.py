@@ -116,15 +116,21 @@ def _explain_geometry(r: int, g, spec: Layer, allowed: set, repair: bool, chk: C
 
 def _check_inside_province(geoms: np.ndarray, chk: Checker) -> None:
     """Reject geometries outside Nghệ An, naming the distance; vectorised over all rows."""
-    todo = np.array([g is not None for g in geoms], dtype=bool)
+    todo = ~shapely.is_missing(geoms)
     if not todo.any():
         return
     idx = np.flatnonzero(todo)
-    metric = gpd.GeoSeries(geoms[idx], crs=STORAGE_CRS).to_crs(METRIC_CRS).values
+    arr = np.asarray(geoms[idx], dtype=object)
     prov = _province_metric()
-    inside = shapely.intersects(prov, metric)
+    inside = np.zeros(len(idx), dtype=bool)
+    points = shapely.get_type_id(arr) == 0
+    if points.any():  # points tested as coordinates, without making metric points
+        x, y = _to_metric().transform(shapely.get_x(arr[points]), shapely.get_y(arr[points]))
+        inside[points] = shapely.intersects_xy(prov, x, y)
+    if not points.all():
+        inside[~points] = shapely.intersects(prov, _metric(arr[~points]))
     for j in np.flatnonzero(~inside):
-        i, gm = idx[j], metric[j]
+        i, gm = idx[j], _metric(arr[j:j + 1])[0]
         km = prov.distance(gm) / 1000
         x, y = shapely.get_coordinates(geoms[i])[0]
         if km > OUTSIDE_TOLERANCE_KM:
@@ -134,6 +140,16 @@ def _check_inside_province(geoms: np.ndarray, chk: Checker) -> None:
         else:
             chk.warn(i + 1, "geometry", None, f"{km * 1000:.0f} m outside the province outline "
                      "(within tolerance)", "near_boundary")
+
+
+def _metric(geoms: np.ndarray) -> np.ndarray:
+    """Lon/lat geometries in metres (EPSG:32648)."""
+    return gpd.GeoSeries(geoms, crs=STORAGE_CRS).to_crs(METRIC_CRS).values
+
+
+@lru_cache(maxsize=1)
+def _to_metric() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
 
 
 @lru_cache(maxsize=1)

@@ -145,17 +145,19 @@ class _CellError(Exception):
 def _convert_column(values: np.ndarray, ftype: str, layer: str, column: str,
                     labels: pd.Index) -> list[Any]:
     """One column's cells as the Python values the store keeps (see :func:`_py`)."""
-    if ftype == "str":
-        cells = values.tolist()
-        if all(v.__class__ is str for v in cells):  # as validation leaves them
-            return cells
+    cells = values.tolist()
+    if ftype == "str" and all(v.__class__ is str for v in cells):  # as validation leaves them
+        return cells
+    kinds = {v.__class__ for v in cells} - {type(None)}
+    if ftype != "str" and len(kinds) == 1 and kinds <= {str, bool, int}:
+        return _convert_distinct(values, ftype, layer, column, labels)  # one kind, blanks
     missing = pd.isna(values)
     if ftype == "str":
         return [None if m else (v if v.__class__ is str else str(v))
-                for v, m in zip(values.tolist(), missing.tolist())]
+                for v, m in zip(cells, missing.tolist())]
     memo: dict = {}
     out: list[Any] = []
-    for n, (v, m) in enumerate(zip(values.tolist(), missing.tolist())):
+    for n, (v, m) in enumerate(zip(cells, missing.tolist())):
         if m:
             out.append(None)
             continue
@@ -180,6 +182,30 @@ def _convert_column(values: np.ndarray, ftype: str, layer: str, column: str,
             except StoreError as exc:
                 raise _CellError(n, exc) from None
     return out
+
+
+def _convert_distinct(values: np.ndarray, ftype: str, layer: str, column: str,
+                      labels: pd.Index) -> list[Any]:
+    """:func:`_convert_column` of a column holding one kind of value (and None): each
+    distinct value converted once; an error names the first row holding a bad value."""
+    codes, distinct = pd.factorize(values)  # None → -1, distinct in order of appearance
+    converted = np.empty(len(distinct) + 1, dtype=object)  # the last: None, for code -1
+    for k, v in enumerate(distinct.tolist()):
+        try:
+            converted[k] = _py(v, ftype, layer, column, None)
+        except StoreError:
+            at = int(np.argmax(codes == k))
+            raise _CellError(at, _py_error(v, ftype, layer, column, labels[at])) from None
+    return converted[codes].tolist()
+
+
+def _py_error(value: Any, ftype: str, layer: str, column: str, row: Any) -> StoreError:
+    """The error :func:`_py` raises for ``value`` in ``row``."""
+    try:
+        _py(value, ftype, layer, column, row)
+    except StoreError as exc:
+        return exc
+    raise AssertionError("the value converts")  # pragma: no cover
 
 
 def empty_frame(layer: Layer, columns: list[str] | None = None) -> pd.DataFrame:
