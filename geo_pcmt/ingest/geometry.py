@@ -12,7 +12,7 @@ import shapely
 
 from geo_pcmt.crs import METRIC_CRS, STORAGE_CRS
 from geo_pcmt.ingest import boundaries
-from geo_pcmt.ingest.cells import is_blank
+from geo_pcmt.ingest.cells import blank_mask, is_blank
 from geo_pcmt.ingest.report import Checker
 from geo_pcmt.ingest.spatial import assign_communes
 from geo_pcmt.layers import Layer
@@ -116,15 +116,21 @@ def _explain_geometry(r: int, g, spec: Layer, allowed: set, repair: bool, chk: C
 
 def _check_inside_province(geoms: np.ndarray, chk: Checker) -> None:
     """Reject geometries outside Nghệ An, naming the distance; vectorised over all rows."""
-    todo = np.array([g is not None for g in geoms], dtype=bool)
+    todo = ~shapely.is_missing(geoms)
     if not todo.any():
         return
     idx = np.flatnonzero(todo)
-    metric = gpd.GeoSeries(geoms[idx], crs=STORAGE_CRS).to_crs(METRIC_CRS).values
+    arr = np.asarray(geoms[idx], dtype=object)
     prov = _province_metric()
-    inside = shapely.intersects(prov, metric)
+    inside = np.zeros(len(idx), dtype=bool)
+    points = shapely.get_type_id(arr) == 0
+    if points.any():  # points tested as coordinates, without making metric points
+        x, y = _to_metric().transform(shapely.get_x(arr[points]), shapely.get_y(arr[points]))
+        inside[points] = shapely.intersects_xy(prov, x, y)
+    if not points.all():
+        inside[~points] = shapely.intersects(prov, _metric(arr[~points]))
     for j in np.flatnonzero(~inside):
-        i, gm = idx[j], metric[j]
+        i, gm = idx[j], _metric(arr[j:j + 1])[0]
         km = prov.distance(gm) / 1000
         x, y = shapely.get_coordinates(geoms[i])[0]
         if km > OUTSIDE_TOLERANCE_KM:
@@ -134,6 +140,16 @@ def _check_inside_province(geoms: np.ndarray, chk: Checker) -> None:
         else:
             chk.warn(i + 1, "geometry", None, f"{km * 1000:.0f} m outside the province outline "
                      "(within tolerance)", "near_boundary")
+
+
+def _metric(geoms: np.ndarray) -> np.ndarray:
+    """Lon/lat geometries in metres (EPSG:32648)."""
+    return gpd.GeoSeries(geoms, crs=STORAGE_CRS).to_crs(METRIC_CRS).values
+
+
+@lru_cache(maxsize=1)
+def _to_metric() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
 
 
 @lru_cache(maxsize=1)
@@ -149,9 +165,13 @@ def _points_from_columns(df, lon_col, lat_col, crs, fix_swapped, chk) -> np.ndar
     lat = np.full(n, np.nan)
     for arr, col in ((lon, lon_col), (lat, lat_col)):
         raw = df[col]
-        text = raw.astype(str).str.strip().str.replace(",", ".", regex=False)
+        cells = raw.to_numpy(dtype=object).tolist()
+        if all(v.__class__ is str for v in cells):  # text as read from CSV/XLSX: in line
+            text = pd.Series([v.strip().replace(",", ".") for v in cells], dtype=object)
+        else:
+            text = raw.astype(str).str.strip().str.replace(",", ".", regex=False)
         num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        blank = raw.map(is_blank).to_numpy(dtype=bool)
+        blank = blank_mask(cells)
         for i in np.flatnonzero(~blank & ~np.isfinite(num)):
             chk.error(i + 1, col, raw.iloc[i], "not a finite number", "bad_type")
         arr[:] = np.where(np.isfinite(num) & ~blank, num, np.nan)
@@ -216,15 +236,23 @@ def check_commune(out, geometry, communes, spec, chk) -> None:
     if "commune_code" not in spec.field_names:
         return
     n = len(geometry)
-    valid = np.array([g is not None for g in geometry])
-    probe = np.asarray([g.representative_point() if g is not None and g.geom_type != "Point"
-                        else g for g in geometry], dtype=object)
+    geometry = np.asarray(geometry, dtype=object)
+    valid = ~shapely.is_missing(geometry)
     codes = np.full(n, None, dtype=object)
     if valid.any():
-        codes[valid] = assign_communes(probe[valid], communes)
-    given = out.get("commune_code", [None] * n)
-    known = set(communes["code"])
+        probe = geometry[valid]
+        areal = shapely.get_type_id(probe) != 0  # lines and polygons: a point on them
+        probe[areal] = shapely.point_on_surface(probe[areal])
+        codes[valid] = assign_communes(probe, communes)
     border = dict(zip(communes["code"], communes["is_border"]))
+    given = out.get("commune_code")
+    if given is None or all(g is None for g in given):
+        out["commune_code"] = codes.tolist()
+        if "is_border" in spec.field_names:
+            out["is_border"] = [border.get(c) if c is not None else None
+                                for c in out["commune_code"]]
+        return
+    known = set(communes["code"])
     final = []
     for i in range(n):
         g, c = given[i], codes[i]

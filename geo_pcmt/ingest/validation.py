@@ -16,7 +16,7 @@ import pandas as pd
 
 from geo_pcmt.crs import STORAGE_CRS
 from geo_pcmt.ingest import boundaries
-from geo_pcmt.ingest.cells import is_blank, parse_cell
+from geo_pcmt.ingest.cells import blank_mask, is_blank, parse_cell
 from geo_pcmt.ingest.geometry import check_commune, check_commune_codes, geometries
 from geo_pcmt.ingest.headers import LAT, LON, fold, match_headers, value_labels, value_lookup
 from geo_pcmt.ingest.id_ledger import IdLedger
@@ -26,6 +26,7 @@ from geo_pcmt.layers import Field, Layer, get_layer, stops_done
 LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "x")
 LAT_NAMES = ("lat", "latitude", "vi_do", "vido", "y")
 _HTML_RE = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:|on\w+\s*=", re.IGNORECASE)
+_HTML_MARKS = ("<", ":", "=")  # what every match of _HTML_RE holds
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE_ORDER = (("first_seen", "last_activity"), ("first_seen", "cleared_on"),
                ("detected_on", "eradicated_on"), ("started_at", "ended_at"))
@@ -154,7 +155,7 @@ def _generate_ids(df: pd.DataFrame, cols: list[str], spec: Layer, prefix: str,
         df["id"] = ""
         cols.insert(0, "id")
     values = df["id"].to_numpy(dtype=object)
-    blank = [r for r, v in enumerate(values, start=1) if is_blank(v)]
+    blank = (np.flatnonzero(blank_mask(values)) + 1).tolist()
     generated = {r: f"{prefix}{start + k}" for k, r in enumerate(blank)}
     if generated:
         df.loc[list(generated), "id"] = list(generated.values())
@@ -205,9 +206,19 @@ def _parse_column(f: Field, values: np.ndarray, source: str | None, today: date,
     """Every cell of one column through :func:`_parse_value`, each distinct value parsed
     once (files repeat types, statuses, dates) and its problems reported for every row
     holding it, in row order as a cell-by-cell pass would."""
+    cells = values.tolist()
+    plain = _plain_text(cells, f.max_length) if f.type == "str" and f.allowed is None \
+        else None
+    if plain is not None and all(p is not None for p in plain):
+        return plain
+    if plain is None and all(v.__class__ is str for v in cells):
+        return _parse_text_cells(f, cells, source, today, chk, lookup)
     memo: dict = {}
     out: list[Any] = []
-    for r, v in enumerate(values.tolist(), start=1):
+    for r, v in enumerate(cells, start=1):
+        if plain is not None and plain[r - 1] is not None:
+            out.append(plain[r - 1])
+            continue
         key = (v.__class__, v)
         try:
             hit = memo.get(key, _UNSEEN) if v.__class__ is not float else _UNSEEN
@@ -224,6 +235,52 @@ def _parse_column(f: Field, values: np.ndarray, source: str | None, today: date,
             getattr(chk, method)(r, *args, **kwargs)
         out.append(value)
     return out
+
+
+def _parse_text_cells(f: Field, cells: list[str], source: str | None, today: date,
+                      chk: Checker, lookup: dict[str, str] | None) -> list[Any]:
+    """:func:`_parse_column` of a column of text cells (as CSV and XLSX give them): each
+    distinct text parsed once, its problems reported for every row holding it, in row
+    order."""
+    codes, distinct = pd.factorize(np.asarray(cells, dtype=object), use_na_sentinel=False)
+    parsed = np.empty(len(distinct), dtype=object)
+    calls = []
+    for k, v in enumerate(distinct.tolist()):
+        rec = _Recorder()  # (it keeps no row: the rows are given below)
+        parsed[k] = _parse_value(f, 0, v, source, today, rec, lookup)
+        calls.append(rec.calls)
+    out = parsed[codes].tolist()
+    noisy = np.flatnonzero([bool(c) for c in calls])
+    if len(noisy):
+        for i in np.flatnonzero(np.isin(codes, noisy)).tolist():
+            for method, args, kwargs in calls[codes[i]]:
+                getattr(chk, method)(i + 1, *args, **kwargs)
+    return out
+
+
+def _plain_text(cells: list[Any], max_length: int) -> list[str | None]:
+    """For a text field without allowed values (names, ids, notes: mostly distinct, so
+    parsing each once saves nothing), each cell's stripped text where :func:`_parse_value`
+    would return it with nothing to report — text, not blank, not longer than
+    ``max_length``, no control characters, nothing script-like — else None (that cell goes
+    through :func:`_parse_value`). The patterns are searched once over the column joined
+    with a separator no match can cross ("\\n" is not a control character here, and
+    ``\\s``/``\\w`` do not match "\\x00"); a hit is traced back to its cell."""
+    stripped = [v.strip() if v.__class__ is str else "" for v in cells]
+    size = np.fromiter(map(len, stripped), dtype=np.int64, count=len(stripped))
+    ok = (size > 0) & (size <= max_length)
+    starts = None
+    for pattern, sep in ((_CONTROL_RE, "\n"), (_HTML_RE, "\x00")):
+        joined = sep.join(stripped)
+        if pattern is _HTML_RE and not any(c in joined for c in _HTML_MARKS):
+            continue  # each of its forms holds one of these: no need to search
+        if pattern.search(joined) is None:
+            continue
+        if starts is None:
+            starts = np.concatenate([[0], np.cumsum(size + 1)[:-1]])
+        hits = [m.start() for m in pattern.finditer(joined)]
+        ok[np.searchsorted(starts, hits, side="right") - 1] = False
+    return [s if k else None for s, k in zip(stripped, ok.tolist())]
 
 
 def _parse_value(f: Field, r: int, v: Any, source: str | None, today: date,
@@ -292,6 +349,8 @@ def _check_duplicates(ids: list | None, chk: Checker, seen: dict[str, int] | IdL
         seen.update({v: r for v, r in first.items() if v not in earlier})
     else:
         earlier = seen.claim(first)
+    if not earlier and len(first) == len(ids) - ids.count(None):
+        return  # every id once, and new to the file
     for i, v in enumerate(ids):
         if v is None:
             continue
@@ -368,15 +427,21 @@ def _kept_rows(n: int, chk: Checker) -> np.ndarray:
     """Which rows go into the clean frame: none when the file itself has an error."""
     if chk.file_rejected:
         return np.zeros(n, dtype=bool)
-    return np.array([r not in chk.bad for r in range(1, n + 1)], dtype=bool)
+    keep = np.ones(n, dtype=bool)
+    bad = np.fromiter(chk.bad, dtype=np.int64, count=len(chk.bad))
+    keep[bad[(bad >= 1) & (bad <= n)] - 1] = False
+    return keep
 
 
 def _clean_frame(spec: Layer, out: dict, geometry, keep: np.ndarray) -> pd.DataFrame:
     """The kept rows shaped to the layer: a GeoDataFrame in EPSG:4326 if it has geometry."""
-    data = {k: [v for v, k_ in zip(vals, keep) if k_] for k, vals in out.items()}
+    every = bool(keep.all())
+    data = {k: vals if every else [v for v, k_ in zip(vals, keep) if k_]
+            for k, vals in out.items()}
     if spec.has_geometry:
-        clean = gpd.GeoDataFrame(pd.DataFrame(data), geometry=list(np.asarray(geometry)[keep])
-                                 if len(keep) else [], crs=STORAGE_CRS)
+        kept = np.asarray(geometry, dtype=object)[keep] if len(keep) else []
+        clean = gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.array.from_shapely(
+            kept, crs=STORAGE_CRS), crs=STORAGE_CRS)
     else:
         clean = pd.DataFrame(data)
     for c in clean.columns:

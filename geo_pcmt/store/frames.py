@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -109,6 +110,13 @@ def rows(layer: Layer, frame: pd.DataFrame) -> tuple[list[str], list[list[Any]]]
     about a second; the error names the first bad row, then field in schema order, as a
     row-by-row pass would.
     """
+    cols, columns = _columns(layer, frame)
+    return cols, [list(r) for r in zip(*columns)] if cols else [[] for _ in range(len(frame))]
+
+
+def _columns(layer: Layer, frame: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
+    """Schema columns present in ``frame`` and their cells as Python values, one list per
+    column (see :func:`rows`)."""
     cols = [f.name for f in layer.fields if f.name in frame.columns]
     types = {f.name: f.type for f in layer.fields}
     labels = frame.index
@@ -123,7 +131,7 @@ def rows(layer: Layer, frame: pd.DataFrame) -> tuple[list[str], list[list[Any]]]
                 first = (bad.position, j, bad.error)
     if first is not None:
         raise first[2]
-    return cols, [list(r) for r in zip(*converted)] if cols else [[] for _ in range(len(frame))]
+    return cols, converted
 
 
 class _CellError(Exception):
@@ -137,13 +145,19 @@ class _CellError(Exception):
 def _convert_column(values: np.ndarray, ftype: str, layer: str, column: str,
                     labels: pd.Index) -> list[Any]:
     """One column's cells as the Python values the store keeps (see :func:`_py`)."""
+    cells = values.tolist()
+    if ftype == "str" and all(v.__class__ is str for v in cells):  # as validation leaves them
+        return cells
+    kinds = {v.__class__ for v in cells} - {type(None)}
+    if ftype != "str" and len(kinds) == 1 and kinds <= {str, bool, int}:
+        return _convert_distinct(values, ftype, layer, column, labels)  # one kind, blanks
     missing = pd.isna(values)
     if ftype == "str":
         return [None if m else (v if v.__class__ is str else str(v))
-                for v, m in zip(values.tolist(), missing.tolist())]
+                for v, m in zip(cells, missing.tolist())]
     memo: dict = {}
     out: list[Any] = []
-    for n, (v, m) in enumerate(zip(values.tolist(), missing.tolist())):
+    for n, (v, m) in enumerate(zip(cells, missing.tolist())):
         if m:
             out.append(None)
             continue
@@ -168,6 +182,30 @@ def _convert_column(values: np.ndarray, ftype: str, layer: str, column: str,
             except StoreError as exc:
                 raise _CellError(n, exc) from None
     return out
+
+
+def _convert_distinct(values: np.ndarray, ftype: str, layer: str, column: str,
+                      labels: pd.Index) -> list[Any]:
+    """:func:`_convert_column` of a column holding one kind of value (and None): each
+    distinct value converted once; an error names the first row holding a bad value."""
+    codes, distinct = pd.factorize(values)  # None → -1, distinct in order of appearance
+    converted = np.empty(len(distinct) + 1, dtype=object)  # the last: None, for code -1
+    for k, v in enumerate(distinct.tolist()):
+        try:
+            converted[k] = _py(v, ftype, layer, column, None)
+        except StoreError:
+            at = int(np.argmax(codes == k))
+            raise _CellError(at, _py_error(v, ftype, layer, column, labels[at])) from None
+    return converted[codes].tolist()
+
+
+def _py_error(value: Any, ftype: str, layer: str, column: str, row: Any) -> StoreError:
+    """The error :func:`_py` raises for ``value`` in ``row``."""
+    try:
+        _py(value, ftype, layer, column, row)
+    except StoreError as exc:
+        return exc
+    raise AssertionError("the value converts")  # pragma: no cover
 
 
 def empty_frame(layer: Layer, columns: list[str] | None = None) -> pd.DataFrame:
@@ -231,11 +269,15 @@ def check_values(layer: Layer, cols: list[str], values: list[list[Any]], index: 
     StoreError
         For the first row (then field, in schema order) holding such a value.
     """
+    _check_columns(layer, cols, [[r[j] for r in values] for j in range(len(cols))], index)
+
+
+def _check_columns(layer: Layer, cols: list[str], columns: list[list[Any]], index: Any) -> None:
+    """:func:`check_values` of the values held column by column."""
     first: tuple[int, int, str] | None = None  # (row, column, problem)
     for j, c in enumerate(cols):
         f = layer.field(c)
-        column = [r[j] for r in values]
-        bad = _first_bad(f, column)
+        bad = _first_bad(f, columns[j])
         if bad is not None and (first is None or bad[0] < first[0]):
             first = (bad[0], j, bad[1])
     if first is not None:
@@ -273,12 +315,12 @@ def _first_bad(f, column: list[Any]) -> tuple[int, str] | None:
         return None
     suspect = False
     if f.type == "str":
-        suspect = (max(map(len, present)) > f.max_length
-                   or any("\x00" in v for v in present)
+        joined = "".join(present)
+        suspect = (max(map(len, present)) > f.max_length or "\x00" in joined
                    or (f.allowed is not None and not set(present) <= set(f.allowed)))
         if not suspect:
             try:
-                "".join(present).encode("utf-8")
+                joined.encode("utf-8")
             except UnicodeEncodeError:
                 suspect = True
     elif f.type in ("int", "float"):
@@ -329,12 +371,20 @@ def geometries(layer: Layer, frame: gpd.GeoDataFrame) -> np.ndarray:
 
 @dataclass
 class PreparedRows:
-    """A frame turned into what a backend inserts: column names, rows, ids, geometries."""
+    """A frame turned into what a backend inserts: column names, the values column by
+    column (``columns``) or row by row (``values``, made when first asked for), ids,
+    geometries."""
 
     cols: list[str]
-    values: list[list[Any]]
+    columns: list[list[Any]]
     ids: list[str]
     geometries: np.ndarray | None
+
+    @cached_property
+    def values(self) -> list[list[Any]]:
+        """The rows, each a list of the values of ``cols``."""
+        return [list(r) for r in zip(*self.columns)] if self.cols else \
+            [[] for _ in range(len(self.ids))]
 
 
 def prepare(layer: Layer, frame: pd.DataFrame, stamp: str | None = None, *,
@@ -344,7 +394,7 @@ def prepare(layer: Layer, frame: pd.DataFrame, stamp: str | None = None, *,
     Sets ``updated_at`` to ``stamp`` (default now; with ``keep_updated_at`` only where the
     frame has none, as a migration needs), ``created_at`` where missing and the layer's
     default ``confidentiality`` where missing, then checks required values and every value
-    (:func:`check_values`) and the geometries (:func:`geometries`).
+    (:func:`check_values`) and the geometries (:func:`geometries`). Works column by column.
 
     Raises
     ------
@@ -352,37 +402,36 @@ def prepare(layer: Layer, frame: pd.DataFrame, stamp: str | None = None, *,
         Naming the row and field of the first problem; nothing has been written.
     """
     check_frame(layer, frame)
-    cols, values = rows(layer, frame)
+    cols, columns = _columns(layer, frame)
+    n = len(frame)
     stamp = stamp or now_iso()
     names = layer.field_names
     for extra in ("created_at", "updated_at"):
         if extra in names and extra not in cols:
             cols.append(extra)
-            for r in values:
-                r.append(None)
+            columns.append([None] * n)
     if "updated_at" in cols:
         i_upd, i_cre = cols.index("updated_at"), cols.index("created_at")
-        for r in values:
-            r[i_upd] = (r[i_upd] or stamp) if keep_updated_at else stamp
-            r[i_cre] = r[i_cre] or stamp
+        columns[i_upd] = [v or stamp for v in columns[i_upd]] if keep_updated_at \
+            else [stamp] * n
+        columns[i_cre] = [v or stamp for v in columns[i_cre]]
     if "confidentiality" in names:
         if "confidentiality" not in cols:
             cols.append("confidentiality")
-            for r in values:
-                r.append(None)
+            columns.append([None] * n)
         i_conf = cols.index("confidentiality")
-        for r in values:
-            r[i_conf] = r[i_conf] or layer.confidentiality_default
+        default = layer.confidentiality_default
+        columns[i_conf] = [v or default for v in columns[i_conf]]
     missing = [f for f in layer.required_fields if f not in cols]
     if missing:
         raise StoreError(f"layer {layer.name}: required column(s) missing: {', '.join(missing)}")
     for f in layer.required_fields:
-        i = cols.index(f)
-        for n, r in enumerate(values):
-            if r[i] is None:
-                raise StoreError(f"layer {layer.name}: row {frame.index[n]}, field {f!r}: "
-                                 "required value is missing")
-    check_values(layer, cols, values, frame.index)
+        at = next((k for k, v in enumerate(columns[cols.index(f)]) if v is None), None)
+        if at is not None:
+            raise StoreError(f"layer {layer.name}: row {frame.index[at]}, field {f!r}: "
+                             "required value is missing")
+    _check_columns(layer, cols, columns, frame.index)
     geoms = geometries(layer, frame) if layer.has_geometry else None
-    i_id = cols.index("id")
-    return PreparedRows(cols, values, [str(r[i_id]) for r in values], geoms)
+    ids = columns[cols.index("id")]
+    ids = list(ids) if all(v.__class__ is str for v in ids) else [str(v) for v in ids]
+    return PreparedRows(cols, columns, ids, geoms)

@@ -346,8 +346,7 @@ class ChunkedWrite:
         fids = np.arange(first, first + len(prepared.ids), dtype=np.int64)
         cols = ["fid", *prepared.cols] + ([self.geom] if self.geom else [])
         blobs = encode_geometries(prepared.geometries) if self.geom else None
-        rows = ([f, *r, b] for f, r, b in zip(fids.tolist(), prepared.values, blobs)) \
-            if self.geom else ([f, *r] for f, r in zip(fids.tolist(), prepared.values))
+        rows = zip(fids.tolist(), *prepared.columns, *([blobs] if self.geom else []))
         try:
             self.conn.executemany(f"INSERT INTO {_q(table)} ({', '.join(map(_q, cols))}) "
                                   f"VALUES ({','.join('?' * len(cols))})", rows)
