@@ -279,3 +279,13 @@ def module_app(tmp_path_factory, web_template):
     folder = tmp_path_factory.mktemp("module_app")
     shutil.copy(web_template, folder / "web.gpkg")
     return make_app(GeoPackageStore(folder / "web.gpkg"), folder)
+
+
+@pytest.fixture
+def live(app):
+    """The app served on 127.0.0.1 for a browser: ``(base URL, app, server)``; stopped at the
+    end (the field app's browser tests)."""
+    from tests.test_map_browser import serve
+    base, server = serve(app)
+    yield base, app, server
+    server.shutdown()

@@ -15,7 +15,7 @@ import pytest
 
 from geo_pcmt import access
 from tests.conftest import PASSWORD, login
-from tests.test_map_browser import CHROMIUM, SCREENSHOTS, Chromium, serve
+from tests.test_map_browser import CHROMIUM, SCREENSHOTS, Chromium
 
 REPO = Path(__file__).resolve().parents[1]
 PHONE = (412, 915)
@@ -154,14 +154,6 @@ class Phone(Chromium):
               t.oncomplete = () => resolve(JSON.stringify(out));
             };
           })""")
-
-
-@pytest.fixture
-def live(app):
-    """The app on 127.0.0.1 (base URL, app, server); stopped at the end."""
-    base, server = serve(app)
-    yield base, app, server
-    server.shutdown()
 
 
 @pytest.mark.slow

@@ -15,17 +15,8 @@ import pytest
 
 from geo_pcmt import access
 from tests.test_field_app import Phone, needs_chromium
-from tests.test_map_browser import serve
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def live(app):
-    """The app on 127.0.0.1 (base URL, app, server); stopped at the end."""
-    base, server = serve(app)
-    yield base, app, server
-    server.shutdown()
 
 
 def open_record(phone: Phone, fid: str) -> None:

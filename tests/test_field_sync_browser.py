@@ -18,17 +18,9 @@ from pyproj import Geod
 
 from geo_pcmt import access
 from tests.test_field_app import REPO, Phone, needs_chromium
-from tests.test_map_browser import SCREENSHOTS, serve
+from tests.test_map_browser import SCREENSHOTS
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def live(app):
-    """The app on 127.0.0.1 (base URL, app, server); stopped at the end."""
-    base, server = serve(app)
-    yield base, app, server
-    server.shutdown()
 
 
 def create(phone: Phone, layer: str, values: dict, lon: float, lat: float) -> str:
