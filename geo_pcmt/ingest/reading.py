@@ -54,7 +54,7 @@ def read_any(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
         if suffix in (".csv", ".txt"):
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         if suffix in (".xlsx", ".xlsm"):
-            _check_zip(path)
+            check_zip(path)
             return pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False,
                                  engine="openpyxl")
         if suffix == ".kml":
@@ -148,13 +148,15 @@ def _tidy_kml(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
-def _check_zip(path: Path) -> None:
-    """Refuse XLSX files that are not zips or that unpack to an absurd size (zip bombs)."""
+def check_zip(path: Path, limit: float | None = None) -> None:
+    """Refuse XLSX files that are not zips or that unpack to more than ``limit`` bytes
+    (default :data:`MAX_XLSX_UNPACKED`; zip bombs)."""
+    limit = MAX_XLSX_UNPACKED if limit is None else limit
     try:
         with zipfile.ZipFile(path) as zf:
             unpacked = sum(i.file_size for i in zf.infolist())
     except zipfile.BadZipFile:
         raise IngestError(f"{path.name} is not a valid .xlsx file") from None
-    if unpacked > MAX_XLSX_UNPACKED:
+    if unpacked > limit:
         raise IngestError(f"{path.name} unpacks to {unpacked / 1e6:.0f} MB, over the limit of "
-                          f"{MAX_XLSX_UNPACKED / 1e6:.0f} MB (zip bomb?)")
+                          f"{limit / 1e6:.0f} MB (zip bomb?)")
